@@ -1,0 +1,19 @@
+/**
+ * Bytes on the wire: byte order helpers and Python's `struct`. Plain
+ * TypeScript on bytes; nothing here touches a socket.
+ *
+ * @example Pack a header in network byte order and read it back
+ * ```ts
+ * import { pack, readUint16Be, unpack } from "./mod.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const header = pack("!HI", 7, 20);
+ * assertEquals(readUint16Be(header, 0), 7);
+ * assertEquals(unpack("!HI", header), [7, 20]);
+ * ```
+ *
+ * @module
+ */
+export * from "./byte_order.ts";
+export * from "./errors.ts";
+export * from "./struct.ts";
