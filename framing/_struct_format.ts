@@ -1,5 +1,6 @@
 // Parsing and layout of `struct` format strings, as CPython 3 does it on
 // x86-64 Linux. Private to framing/: struct.ts is the public face.
+import { HOST_BYTE_ORDER } from "./byte_order.ts";
 import { StructError } from "./errors.ts";
 
 // Value kinds: what a format character reads and writes.
@@ -54,11 +55,14 @@ export interface CompiledFormat {
   readonly items: readonly StructItem[];
   /** How many values the format packs and unpacks. */
   readonly valueCount: number;
+  /**
+   * Whether packing leaves some bytes unwritten (pads, alignment, `s` and `p`
+   * fields): those must be zeroed first.
+   */
+  readonly hasGaps: boolean;
 }
 
-/** `true` when this machine stores numbers little-endian. */
-export const HOST_LITTLE_ENDIAN: boolean =
-  new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const HOST_LITTLE_ENDIAN = HOST_BYTE_ORDER === "little";
 
 interface CharInfo {
   readonly kind: number;
@@ -177,6 +181,7 @@ export function compileFormat(format: string): CompiledFormat {
   const items: StructItem[] = [];
   let size = 0;
   let valueCount = 0;
+  let covered = 0;
   while (pos < format.length) {
     const start = pos;
     let c = format[pos++]!;
@@ -239,10 +244,12 @@ export function compileFormat(format: string): CompiledFormat {
         valueIndex: valueCount,
       });
       valueCount += repeat;
+      covered += bytes;
     }
     size += bytes;
   }
-  return { format, size, littleEndian, native, items, valueCount };
+  const hasGaps = covered !== size;
+  return { format, size, littleEndian, native, items, valueCount, hasGaps };
 }
 
 const CACHE_LIMIT = 256;

@@ -17,67 +17,133 @@ export type StructValue = number | bigint | boolean | Uint8Array;
  */
 export type PackValue = number | bigint | boolean | Uint8Array;
 
-// Spelled out: a bare `Uint8Array` spread into a tuple does not compare as
-// identical to the same tuple written by hand.
-type Bytes = Uint8Array<ArrayBufferLike>;
-type Space = " " | "\t" | "\n" | "\r" | "\v" | "\f";
-type Digit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9";
-type Fail = "struct-format-not-understood";
+/**
+ * The byte values of `c s p`: a `Uint8Array`. (Spelled out because a bare
+ * `Uint8Array` spread into a tuple does not compare as identical to the same
+ * tuple written by hand.)
+ */
+export type StructBytes = Uint8Array<ArrayBufferLike>;
+/** Characters CPython skips between format items. */
+export type FormatSpace = " " | "\t" | "\n" | "\r" | "\v" | "\f";
+/** A decimal digit of a repeat count. */
+export type FormatDigit =
+  | "0"
+  | "1"
+  | "2"
+  | "3"
+  | "4"
+  | "5"
+  | "6"
+  | "7"
+  | "8"
+  | "9";
+/** What the type-level parser yields when it cannot follow a format. */
+export type FormatNotUnderstood = "struct-format-not-understood";
 
-interface OutStandard {
-  c: Bytes;
+/** Unpacked value types per format character, standard sizes (`= < > !`). */
+export interface UnpackTypesStandard {
+  /** `c`: one byte. */
+  c: StructBytes;
+  /** `b`: signed char. */
   b: number;
+  /** `B`: unsigned char. */
   B: number;
+  /** `?`: _Bool. */
   "?": boolean;
+  /** `h`: short. */
   h: number;
+  /** `H`: unsigned short. */
   H: number;
+  /** `i`: int. */
   i: number;
+  /** `I`: unsigned int. */
   I: number;
+  /** `l`: long. */
   l: number;
+  /** `L`: unsigned long. */
   L: number;
+  /** `q`: long long. */
   q: bigint;
+  /** `Q`: unsigned long long. */
   Q: bigint;
+  /** `e`: binary16 float. */
   e: number;
+  /** `f`: float. */
   f: number;
+  /** `d`: double. */
   d: number;
 }
-interface OutNative extends Omit<OutStandard, "l" | "L"> {
+
+/** Unpacked value types per format character, native sizes (`@`, x86-64). */
+export interface UnpackTypesNative
+  extends Omit<UnpackTypesStandard, "l" | "L"> {
+  /** `l`: long. */
   l: bigint;
+  /** `L`: unsigned long. */
   L: bigint;
+  /** `n`: ssize_t. */
   n: bigint;
+  /** `N`: size_t. */
   N: bigint;
+  /** `P`: void pointer. */
   P: bigint;
 }
-interface InStandard {
-  c: Bytes;
+
+/** Accepted pack value types per format character, standard sizes. */
+export interface PackTypesStandard {
+  /** `c`: one byte. */
+  c: StructBytes;
+  /** `b`: signed char. */
   b: number;
+  /** `B`: unsigned char. */
   B: number;
+  /** `?`: _Bool. */
   "?": boolean;
+  /** `h`: short. */
   h: number;
+  /** `H`: unsigned short. */
   H: number;
+  /** `i`: int. */
   i: number;
+  /** `I`: unsigned int. */
   I: number;
+  /** `l`: long. */
   l: number;
+  /** `L`: unsigned long. */
   L: number;
+  /** `q`: long long. */
   q: bigint | number;
+  /** `Q`: unsigned long long. */
   Q: bigint | number;
+  /** `e`: binary16 float. */
   e: number;
+  /** `f`: float. */
   f: number;
+  /** `d`: double. */
   d: number;
 }
-interface InNative extends Omit<InStandard, "l" | "L"> {
+
+/** Accepted pack value types per format character, native sizes. */
+export interface PackTypesNative extends Omit<PackTypesStandard, "l" | "L"> {
+  /** `l`: long. */
   l: bigint | number;
+  /** `L`: unsigned long. */
   L: bigint | number;
+  /** `n`: ssize_t. */
   n: bigint | number;
+  /** `N`: size_t. */
   N: bigint | number;
+  /** `P`: void pointer. */
   P: bigint | number;
 }
 
-type StripZeros<D extends string> = D extends `0${infer R}`
+/** Drops leading zeros from a digit string. */
+export type StripZeros<D extends string> = D extends `0${infer R}`
   ? R extends "" ? "0" : StripZeros<R>
   : D;
 
-type Repeat<
+/** Appends `N` copies of `T` to `Acc`. */
+export type Repeat<
   T,
   N extends number,
   Acc extends unknown[],
@@ -86,37 +152,50 @@ type Repeat<
   : Repeat<T, N, [...Acc, T], [...Count, 0]>;
 
 // Up to three digits are expanded into a tuple; longer counts give up.
-type RepeatDigits<T, D extends string, Acc extends unknown[]> = D extends
-  `${Digit}${Digit}${Digit}${Digit}${string}` ? Fail
+/** Appends as many `T` as the digit string `D` says (at most 999). */
+export type RepeatDigits<T, D extends string, Acc extends unknown[]> = D extends
+  `${FormatDigit}${FormatDigit}${FormatDigit}${FormatDigit}${string}`
+  ? FormatNotUnderstood
   : StripZeros<D> extends `${infer N extends number}` ? Repeat<T, N, Acc>
-  : Fail;
+  : FormatNotUnderstood;
 
-type Items<F extends string, M, Acc extends unknown[]> = F extends "" ? Acc
-  : F extends `${infer C}${infer R}` ? C extends Space ? Items<R, M, Acc>
-    : C extends Digit ? Counted<R, C, M, Acc>
-    : C extends "x" ? Items<R, M, Acc>
-    : C extends "s" | "p" ? Items<R, M, [...Acc, Bytes]>
-    : C extends keyof M ? Items<R, M, [...Acc, M[C]]>
-    : Fail
-  : Fail;
+/** Parses format items after the byte-order prefix. */
+export type FormatItems<F extends string, M, Acc extends unknown[]> = F extends
+  "" ? Acc
+  : F extends `${infer C}${infer R}`
+    ? C extends FormatSpace ? FormatItems<R, M, Acc>
+    : C extends FormatDigit ? FormatCounted<R, C, M, Acc>
+    : C extends "x" ? FormatItems<R, M, Acc>
+    : C extends "s" | "p" ? FormatItems<R, M, [...Acc, StructBytes]>
+    : C extends keyof M ? FormatItems<R, M, [...Acc, M[C]]>
+    : FormatNotUnderstood
+  : FormatNotUnderstood;
 
-type Counted<F extends string, D extends string, M, Acc extends unknown[]> =
-  F extends `${infer C}${infer R}` ? C extends Digit ? Counted<R, `${D}${C}`, M, Acc>
-    : C extends "x" ? Items<R, M, Acc>
-    : C extends "s" | "p" ? Items<R, M, [...Acc, Bytes]>
-    : C extends keyof M
-      ? RepeatDigits<M[C], D, Acc> extends infer A extends unknown[]
-        ? Items<R, M, A>
-      : Fail
-    : Fail
-  : Fail;
+/** Parses the rest of a repeat count and its format character. */
+export type FormatCounted<
+  F extends string,
+  D extends string,
+  M,
+  Acc extends unknown[],
+> = F extends `${infer C}${infer R}`
+  ? C extends FormatDigit ? FormatCounted<R, `${D}${C}`, M, Acc>
+  : C extends "x" ? FormatItems<R, M, Acc>
+  : C extends "s" | "p" ? FormatItems<R, M, [...Acc, StructBytes]>
+  : C extends keyof M
+    ? RepeatDigits<M[C], D, Acc> extends infer A extends unknown[]
+      ? FormatItems<R, M, A>
+    : FormatNotUnderstood
+  : FormatNotUnderstood
+  : FormatNotUnderstood;
 
-type Parse<F extends string, Native, Standard> = F extends
-  `${"<" | ">" | "!" | "="}${infer R}` ? Items<R, Standard, []>
-  : F extends `@${infer R}` ? Items<R, Native, []>
-  : Items<F, Native, []>;
+/** Parses a whole format string with the value-type tables `Native` and `Standard`. */
+export type ParseFormat<F extends string, Native, Standard> = F extends
+  `${"<" | ">" | "!" | "="}${infer R}` ? FormatItems<R, Standard, []>
+  : F extends `@${infer R}` ? FormatItems<R, Native, []>
+  : FormatItems<F, Native, []>;
 
-type OrElse<T, Else> = T extends unknown[] ? T : Else;
+/** `T` when it is a tuple, else `Else`. */
+export type TupleOr<T, Else> = T extends unknown[] ? T : Else;
 
 /**
  * The values that `unpack(format, …)` returns, as a tuple when `F` is a
@@ -124,7 +203,10 @@ type OrElse<T, Else> = T extends unknown[] ? T : Else;
  * `[number, number, bigint]`; otherwise `StructValue[]`.
  */
 export type UnpackedValues<F extends string> = string extends F ? StructValue[]
-  : OrElse<Parse<F, OutNative, OutStandard>, StructValue[]>;
+  : TupleOr<
+    ParseFormat<F, UnpackTypesNative, UnpackTypesStandard>,
+    StructValue[]
+  >;
 
 /**
  * The values that `pack(format, …)` takes, as a tuple when `F` is a format
@@ -132,4 +214,4 @@ export type UnpackedValues<F extends string> = string extends F ? StructValue[]
  * `PackValue[]`.
  */
 export type PackValues<F extends string> = string extends F ? PackValue[]
-  : OrElse<Parse<F, InNative, InStandard>, PackValue[]>;
+  : TupleOr<ParseFormat<F, PackTypesNative, PackTypesStandard>, PackValue[]>;

@@ -33,13 +33,10 @@ export interface StructErrorDetails {
  * @example Catching an out-of-range value
  * ```ts
  * import { pack, StructError } from "./mod.ts";
- * import { assert, assertEquals } from "@std/assert";
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
- * try {
- *   pack("!H", 70000);
- *   assert(false, "unreachable");
- * } catch (error) {
- *   assert(error instanceof StructError);
+ * const error = assertThrows(() => pack("!H", 70000), StructError);
+ * if (error instanceof StructError) {
  *   assertEquals(error.char, "H");
  *   assertEquals(error.max, 65535);
  * }

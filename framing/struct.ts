@@ -70,12 +70,7 @@ import type {
   UnpackedValues,
 } from "./_struct_types.ts";
 
-export type {
-  PackValue,
-  PackValues,
-  StructValue,
-  UnpackedValues,
-} from "./_struct_types.ts";
+export type * from "./_struct_types.ts";
 
 const INT_RANGES: ReadonlyArray<readonly [number, number]> = [];
 function setRange(kind: number, min: number, max: number): void {
@@ -270,12 +265,64 @@ function packValues(
 ): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const little = compiled.littleEndian;
-  for (const item of compiled.items) {
+  const items = compiled.items;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     const kind = item.kind;
     let index = item.valueIndex;
     let at = base + item.offset;
     for (let r = 0; r < item.repeat; r++, index++, at += item.size) {
       const value = values[index];
+      // Fast paths first: a value of the expected type and range is written
+      // at once; anything else goes through the checks in packInteger.
+      switch (kind) {
+        case K_UINT8:
+          if (typeof value === "number" && (value & 0xff) === value) {
+            bytes[at] = value;
+            continue;
+          }
+          break;
+        case K_UINT16:
+          if (typeof value === "number" && (value & 0xffff) === value) {
+            view.setUint16(at, value, little);
+            continue;
+          }
+          break;
+        case K_INT16:
+          if (typeof value === "number" && (value << 16 >> 16) === value) {
+            view.setInt16(at, value, little);
+            continue;
+          }
+          break;
+        case K_UINT32:
+          if (typeof value === "number" && value >>> 0 === value) {
+            view.setUint32(at, value, little);
+            continue;
+          }
+          break;
+        case K_INT32:
+          if (typeof value === "number" && (value | 0) === value) {
+            view.setInt32(at, value, little);
+            continue;
+          }
+          break;
+        case K_INT64:
+          if (
+            typeof value === "bigint" && BigInt.asIntN(64, value) === value
+          ) {
+            view.setBigInt64(at, value, little);
+            continue;
+          }
+          break;
+        case K_UINT64:
+          if (
+            typeof value === "bigint" && BigInt.asUintN(64, value) === value
+          ) {
+            view.setBigUint64(at, value, little);
+            continue;
+          }
+          break;
+      }
       switch (kind) {
         case K_INT8:
         case K_UINT8:
@@ -370,9 +417,9 @@ function countError(
   return new StructError(
     `Cannot ${operation} with format ${
       JSON.stringify(compiled.format)
-    } as it takes ${expected} value${
-      expected === 1 ? "" : "s"
-    } but ${actual} ${actual === 1 ? "was" : "were"} given`,
+    } as it takes ${expected} value${expected === 1 ? "" : "s"} but ${actual} ${
+      actual === 1 ? "was" : "were"
+    } given`,
     { format: compiled.format, expected, actual },
   );
 }
@@ -401,11 +448,12 @@ function resolveOffset(
   offset: number,
 ): number {
   const size = compiled.size;
-  const format = JSON.stringify(compiled.format);
   if (offset < 0) {
     if (offset + size > 0) {
       throw new StructError(
-        `Cannot ${operation} offset ${offset} with format ${format} as its ${size} bytes would run past the end of the buffer`,
+        `Cannot ${operation} offset ${offset} with format ${
+          JSON.stringify(compiled.format)
+        } as its ${size} bytes would run past the end of the buffer`,
         { format: compiled.format, expected: size, actual: -offset },
       );
     }
@@ -419,7 +467,9 @@ function resolveOffset(
   }
   if (length - offset < size) {
     throw new StructError(
-      `Cannot ${operation} offset ${offset} with format ${format} as it needs a buffer of at least ${
+      `Cannot ${operation} offset ${offset} with format ${
+        JSON.stringify(compiled.format)
+      } as it needs a buffer of at least ${
         size + offset
       } bytes but the buffer holds ${length}`,
       { format: compiled.format, expected: size + offset, actual: length },
@@ -435,56 +485,58 @@ function readValues(
 ): StructValue[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const little = compiled.littleEndian;
-  const out: StructValue[] = new Array(compiled.valueCount);
-  for (const item of compiled.items) {
+  const out: StructValue[] = [];
+  const items = compiled.items;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     const kind = item.kind;
     let index = item.valueIndex;
     let at = base + item.offset;
     for (let r = 0; r < item.repeat; r++, index++, at += item.size) {
       switch (kind) {
         case K_INT8:
-          out[index] = view.getInt8(at);
+          out.push(view.getInt8(at));
           break;
         case K_UINT8:
-          out[index] = bytes[at]!;
+          out.push(bytes[at]!);
           break;
         case K_INT16:
-          out[index] = view.getInt16(at, little);
+          out.push(view.getInt16(at, little));
           break;
         case K_UINT16:
-          out[index] = view.getUint16(at, little);
+          out.push(view.getUint16(at, little));
           break;
         case K_INT32:
-          out[index] = view.getInt32(at, little);
+          out.push(view.getInt32(at, little));
           break;
         case K_UINT32:
-          out[index] = view.getUint32(at, little);
+          out.push(view.getUint32(at, little));
           break;
         case K_INT64:
-          out[index] = view.getBigInt64(at, little);
+          out.push(view.getBigInt64(at, little));
           break;
         case K_UINT64:
         case K_POINTER:
-          out[index] = view.getBigUint64(at, little);
+          out.push(view.getBigUint64(at, little));
           break;
         case K_FLOAT16:
-          out[index] = decodeFloat16(view.getUint16(at, little));
+          out.push(decodeFloat16(view.getUint16(at, little)));
           break;
         case K_FLOAT32:
         case K_FLOAT32_NATIVE:
-          out[index] = view.getFloat32(at, little);
+          out.push(view.getFloat32(at, little));
           break;
         case K_FLOAT64:
-          out[index] = view.getFloat64(at, little);
+          out.push(view.getFloat64(at, little));
           break;
         case K_BOOL:
-          out[index] = bytes[at] !== 0;
+          out.push(bytes[at] !== 0);
           break;
         case K_CHAR:
-          out[index] = bytes.slice(at, at + 1);
+          out.push(bytes.slice(at, at + 1));
           break;
         case K_STRING:
-          out[index] = bytes.slice(at, at + item.size);
+          out.push(bytes.slice(at, at + item.size));
           break;
         case K_PASCAL: {
           if (item.size === 0) {
@@ -496,7 +548,7 @@ function readValues(
             );
           }
           const n = Math.min(bytes[at]!, item.size - 1);
-          out[index] = bytes.slice(at + 1, at + 1 + n);
+          out.push(bytes.slice(at + 1, at + 1 + n));
           break;
         }
       }
@@ -533,7 +585,7 @@ function doPackInto(
     target.length,
     requireOffset(offset),
   );
-  target.fill(0, at, at + compiled.size);
+  if (compiled.hasGaps) target.fill(0, at, at + compiled.size);
   packValues(compiled, target, at, values);
 }
 
@@ -544,7 +596,11 @@ function doUnpack(compiled: CompiledFormat, bytes: unknown): StructValue[] {
       `Cannot unpack ${source.length} bytes with format ${
         JSON.stringify(compiled.format)
       } as it needs exactly ${compiled.size}`,
-      { format: compiled.format, expected: compiled.size, actual: source.length },
+      {
+        format: compiled.format,
+        expected: compiled.size,
+        actual: source.length,
+      },
     );
   }
   return readValues(compiled, source, 0);
