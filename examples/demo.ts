@@ -90,7 +90,9 @@ const text = new TextDecoder().decode(
 );
 console.log(`  unpacked: type=${kind} length=${length} id=${id} text=${text}`);
 console.log(
-  `  readUint32Be(received, 2) = ${readUint32Be(received, 2)} (the length field)`,
+  `  readUint32Be(received, 2) = ${
+    readUint32Be(received, 2)
+  } (the length field)`,
 );
 
 console.log("\nValues out of range are errors, as in Python");
@@ -105,4 +107,6 @@ try {
   console.log(`  ${error}`);
 }
 const [flag, ratio] = unpack("<?e", pack("<?e", true, 0.333));
-console.log(`\nHalf floats round as in Python: 0.333 → ${ratio} (flag ${flag})`);
+console.log(
+  `\nHalf floats round as in Python: 0.333 → ${ratio} (flag ${flag})`,
+);

@@ -49,8 +49,12 @@ async function listTools(): Promise<string[]> {
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     console.log("Usage: deno task compile [NAME...]");
-    console.log("Compiles tools/NAME.ts into dist/sockit-NAME (all tools by default).");
-    console.log("Set DENORT_BIN to a denort binary where it cannot be downloaded.");
+    console.log(
+      "Compiles tools/NAME.ts into dist/sockit-NAME (all tools by default).",
+    );
+    console.log(
+      "Set DENORT_BIN to a denort binary where it cannot be downloaded.",
+    );
     return 0;
   }
   const available = await listTools();
@@ -84,7 +88,9 @@ async function main(args: string[]): Promise<number> {
     if (code !== 0) {
       console.error(
         `compile: deno compile failed for ${file} (exit ${code})${
-          Deno.env.get("DENORT_BIN") ? "" : "; if denort could not be downloaded, set DENORT_BIN"
+          Deno.env.get("DENORT_BIN")
+            ? ""
+            : "; if denort could not be downloaded, set DENORT_BIN"
         }`,
       );
       return 1;

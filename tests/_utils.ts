@@ -13,8 +13,7 @@ import * as std from "@std/assert";
 export type ErrorClass<E extends Error = Error> = new (...args: any[]) => E;
 
 /** Asserts that `expr` is truthy. */
-export const assert: (expr: unknown, msg?: string) => asserts expr =
-  std.assert;
+export const assert: (expr: unknown, msg?: string) => asserts expr = std.assert;
 
 /** Asserts deep equality of `actual` and `expected`. */
 export const assertEquals: <T>(
@@ -106,7 +105,9 @@ export function toHex(bytes: Uint8Array): string {
 
 /** Parses lowercase or uppercase hex into bytes. */
 export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0) throw new RangeError(`Odd hex length ${hex.length}`);
+  if (hex.length % 2 !== 0) {
+    throw new RangeError(`Odd hex length ${hex.length}`);
+  }
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) {
     out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
