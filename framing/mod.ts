@@ -1,6 +1,7 @@
 /**
- * Bytes on the wire: byte order helpers and Python's `struct`. Plain
- * TypeScript on bytes; nothing here touches a socket.
+ * Bytes on the wire: byte order helpers, Python's `struct`, and message
+ * framing (delimiters and length prefixes) as push decoders and streams.
+ * Plain TypeScript on bytes; nothing here touches a socket.
  *
  * @example Pack a header in network byte order and read it back
  * ```ts
@@ -15,5 +16,7 @@
  * @module
  */
 export * from "./byte_order.ts";
+export * from "./codec.ts";
+export * from "./delimiter.ts";
 export * from "./errors.ts";
 export * from "./struct.ts";

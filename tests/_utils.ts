@@ -114,3 +114,95 @@ export function fromHex(hex: string): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A small seeded PRNG (mulberry32) for property tests: the same seed gives
+ * the same cases, so a failure can be replayed.
+ */
+export class Prng {
+  #state: number;
+  /** The seed this generator started from. */
+  readonly seed: number;
+
+  /** Starts from `seed` (a 32-bit integer). */
+  constructor(seed: number) {
+    this.seed = seed >>> 0;
+    this.#state = this.seed;
+  }
+
+  /** A float in [0, 1). */
+  next(): number {
+    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** An integer in [min, max]. */
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+
+  /** `n` random bytes. */
+  bytes(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = (this.next() * 256) | 0;
+    return out;
+  }
+
+  /** One element of `items`. */
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)]!;
+  }
+}
+
+/**
+ * The seed for a property test: the environment variable `name` when set (to
+ * replay a failure), else a random one. Print it in failure messages.
+ */
+export function testSeed(name: string): number {
+  const fromEnv = Deno.env.get(name);
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const seed = Number(fromEnv);
+    if (!Number.isInteger(seed)) {
+      throw new TypeError(
+        `Cannot use ${name}=${fromEnv}: it must be an integer`,
+      );
+    }
+    return seed;
+  }
+  return Math.floor(Math.random() * 2 ** 32);
+}
+
+/**
+ * Splits `bytes` into chunks in one of several ways: 1-byte chunks, random
+ * sizes, everything in one chunk, or big chunks spanning many frames.
+ */
+export function splitChunks(bytes: Uint8Array, prng: Prng): Uint8Array[] {
+  const mode = prng.int(0, 3);
+  if (mode === 2 || bytes.length === 0) return [bytes];
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const size = mode === 0
+      ? 1
+      : mode === 1
+      ? prng.int(1, 17)
+      : prng.int(1, Math.max(1, bytes.length >> 1));
+    chunks.push(bytes.slice(at, at + size));
+    at += size;
+  }
+  return chunks;
+}
+
+/** Concatenates `chunks` into one new array. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const chunk of chunks) total += chunk.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
