@@ -5,14 +5,18 @@
  * overhead does not swamp the nanoseconds being measured.
  *
  * Run: `deno bench bench/struct_bench.ts`; `deno task bench:table` prints the
- * README table with ratios to the hand-written code.
+ * README table with speeds relative to the hand-written code.
  *
  * @module
  */
 import { pack, Struct, unpack } from "../framing/mod.ts";
+import type { BenchUnits } from "./table.ts";
 
 /** Operations per benchmark iteration. */
 export const BATCH = 1000;
+
+/** Operations per iteration, by `group/name`, for `bench/table.ts`. */
+export const UNITS: Record<string, BenchUnits> = {};
 
 const HEADER = new Struct("!HIq");
 const ID = -1234567890123456789n;
@@ -57,6 +61,7 @@ function bench(
   baseline: boolean,
   op: (i: number) => unknown,
 ): void {
+  UNITS[`${group}/${name}`] = { ops: BATCH };
   Deno.bench({
     name,
     group,

@@ -23,6 +23,16 @@
 export type FrameSink = (frame: Uint8Array) => void;
 
 /**
+ * Receives each frame that a decoder completes as a range: the frame is
+ * `bytes[start..end)`, valid during the call only. No allocation per frame.
+ */
+export type FrameRangeSink = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+) => void;
+
+/**
  * A synchronous push decoder: feed it chunks of a byte stream, it hands out
  * the complete frames.
  *
@@ -94,6 +104,11 @@ export interface FrameCodec {
   createEncoder(): FrameEncoder;
 }
 
+// Frames a decoder stream may queue before it stops asking for more input:
+// room for a chunk's worth of small frames, so backpressure does not flip
+// (and allocate a promise) at every frame.
+const FRAME_QUEUE = 64;
+
 /** The default `maxFrameSize` of every codec: 8 MiB. */
 export const DEFAULT_MAX_FRAME_SIZE: number = 8 * 1024 * 1024;
 
@@ -160,17 +175,21 @@ export class FrameDecoderStream
    */
   constructor(decoder: FrameDecoder) {
     let sink: FrameSink = () => {};
-    super({
-      start(controller) {
-        sink = (frame) => controller.enqueue(frame);
+    super(
+      {
+        start(controller) {
+          sink = (frame) => controller.enqueue(frame);
+        },
+        transform(chunk) {
+          decoder.push(chunk, sink);
+        },
+        flush() {
+          decoder.end(sink);
+        },
       },
-      transform(chunk) {
-        decoder.push(chunk, sink);
-      },
-      flush() {
-        decoder.end(sink);
-      },
-    });
+      undefined,
+      { highWaterMark: FRAME_QUEUE },
+    );
   }
 }
 

@@ -37,6 +37,7 @@ import {
   FrameDecoderStream,
   type FrameEncoder,
   FrameEncoderStream,
+  type FrameRangeSink,
   type FrameSink,
 } from "./codec.ts";
 import {
@@ -45,6 +46,7 @@ import {
   TruncatedFrameError,
 } from "./errors.ts";
 import { FrameBuffer } from "./_frame_buffer.ts";
+import { ByteScanner } from "./_scan.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -217,6 +219,11 @@ export class DelimiterDecoder implements FrameDecoder {
   #skipped = 0;
   #error: unknown = undefined;
   #ended = false;
+  #busy = false;
+  readonly #scanner = new ByteScanner();
+  // The sinks of the push under way: exactly one is set.
+  #onFrame: FrameSink | undefined = undefined;
+  #onRange: FrameRangeSink | undefined = undefined;
 
   /**
    * Creates a decoder.
@@ -255,36 +262,122 @@ export class DelimiterDecoder implements FrameDecoder {
   }
 
   /**
-   * Decodes `chunk`, calling `onFrame` for each frame it completes.
+   * Decodes `chunk`, calling `onFrame` for each frame it completes. Frames
+   * inside the chunk are `subarray` views of it.
    *
    * @param chunk The next bytes of the stream.
    * @param onFrame Called with each complete frame, in order.
    * @throws {FrameTooLargeError} If a frame exceeds `maxFrameSize` (unless
    * `onOversize` is `"skip"`); the decoder then stays failed.
-   * @throws {TypeError} If called after {@linkcode DelimiterDecoder.end}.
+   * @throws {TypeError} If called after {@linkcode DelimiterDecoder.end}, or
+   * from inside its own `onFrame`.
    */
   push(chunk: Uint8Array, onFrame: FrameSink): void {
+    this.#run(chunk, onFrame, undefined);
+  }
+
+  /**
+   * Like {@linkcode DelimiterDecoder.push}, but hands out each frame as a
+   * range `bytes[start..end)` instead of a view: no allocation per frame, for
+   * code that reads frames in place (counting, parsing a header). The range
+   * is valid during the call only.
+   *
+   * @param chunk The next bytes of the stream.
+   * @param onRange Called with each complete frame's bytes and bounds.
+   * @throws {FrameTooLargeError} As {@linkcode DelimiterDecoder.push}.
+   * @throws {TypeError} As {@linkcode DelimiterDecoder.push}.
+   *
+   * @example Count lines without allocating
+   * ```ts
+   * import { DelimiterDecoder } from "./delimiter.ts";
+   * import { assertEquals } from "@std/assert";
+   *
+   * let count = 0;
+   * const decoder = new DelimiterDecoder({ lines: true });
+   * decoder.pushRanges(new TextEncoder().encode("a\nbb\nc"), () => count++);
+   * assertEquals(count, 2);
+   * ```
+   */
+  pushRanges(chunk: Uint8Array, onRange: FrameRangeSink): void {
+    this.#run(chunk, undefined, onRange);
+  }
+
+  #run(
+    chunk: Uint8Array,
+    onFrame: FrameSink | undefined,
+    onRange: FrameRangeSink | undefined,
+  ): void {
     this.#check();
-    const base = this.#bytesRead;
-    this.#bytesRead += chunk.length;
-    let pos = 0;
-    if (this.#pending.length > 0 || this.#discarding) {
-      pos = this.#finishPending(chunk, base, onFrame);
-      if (pos < 0) return;
+    if (this.#busy) {
+      throw new TypeError(
+        "Cannot push to a decoder from inside its own frame callback",
+      );
     }
-    // The fast path: frames that lie inside this chunk, as views of it.
+    this.#busy = true;
+    this.#onFrame = onFrame;
+    this.#onRange = onRange;
+    try {
+      this.#decode(chunk);
+    } finally {
+      this.#busy = false;
+      this.#onFrame = undefined;
+      this.#onRange = undefined;
+    }
+  }
+
+  #emit(bytes: Uint8Array, start: number, end: number): void {
+    if (this.#onRange !== undefined) {
+      this.#onRange(bytes, start, end);
+    } else {
+      // A plain constructor call: cheaper in V8 than subarray(), which looks
+      // up the species constructor.
+      this.#onFrame!(
+        start === 0 && end === bytes.length
+          ? bytes
+          : new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start),
+      );
+    }
+  }
+
+  /** The first whole delimiter in `chunk` at or after `from`, or -1. */
+  #find(chunk: Uint8Array, from: number): number {
     const delimiter = this.#delimiter;
     const length = delimiter.length;
+    const scanner = this.#scanner;
+    if (length === 1) return scanner.next(from);
+    const last = chunk.length - length;
+    for (let at = scanner.next(from); at !== -1; at = scanner.next(at + 1)) {
+      if (at > last) return -1;
+      let k = 1;
+      while (k < length && chunk[at + k] === delimiter[k]) k++;
+      if (k === length) return at;
+    }
+    return -1;
+  }
+
+  #decode(chunk: Uint8Array): void {
+    const base = this.#bytesRead;
+    this.#bytesRead += chunk.length;
+    this.#scanner.reset(chunk, this.#delimiter[0]!);
+    let pos = 0;
+    if (this.#pending.length > 0 || this.#discarding) {
+      pos = this.#finishPending(chunk, base);
+      if (pos < 0) return;
+    }
+    // The fast path: frames that lie inside this chunk.
+    const length = this.#delimiter.length;
     const max = this.#max;
+    const lines = this.#lines;
+    const keep = this.#keep;
     for (;;) {
-      const at = indexOfDelimiter(chunk, delimiter, pos);
+      const at = this.#find(chunk, pos);
       if (at === -1) break;
       let end = at;
-      if (this.#lines && at > pos && chunk[at - 1] === CR) end = at - 1;
+      if (lines && at > pos && chunk[at - 1] === CR) end = at - 1;
       if (end - pos > max) {
         this.#tooLarge(end - pos, base + pos, true);
       } else {
-        onFrame(chunk.subarray(pos, this.#keep ? at + length : end));
+        this.#emit(chunk, pos, keep ? at + length : end);
       }
       pos = at + length;
     }
@@ -305,6 +398,11 @@ export class DelimiterDecoder implements FrameDecoder {
    */
   end(onFrame: FrameSink): void {
     this.#check();
+    if (this.#busy) {
+      throw new TypeError(
+        "Cannot end a decoder from inside its own frame callback",
+      );
+    }
     this.#ended = true;
     const held = this.#pending.length;
     if (this.#discarding || held === 0) {
@@ -322,7 +420,8 @@ export class DelimiterDecoder implements FrameDecoder {
       this.#tooLarge(held, this.#frameStart, true);
       return;
     }
-    onFrame(this.#pending.take());
+    const frame = this.#pending.take();
+    onFrame(frame);
   }
 
   /**
@@ -403,7 +502,7 @@ export class DelimiterDecoder implements FrameDecoder {
    * Returns the position in `chunk` after its delimiter, or -1 if the chunk
    * was used up.
    */
-  #finishPending(chunk: Uint8Array, base: number, onFrame: FrameSink): number {
+  #finishPending(chunk: Uint8Array, base: number): number {
     const delimiter = this.#delimiter;
     const length = delimiter.length;
     const pending = this.#pending;
@@ -422,7 +521,7 @@ export class DelimiterDecoder implements FrameDecoder {
         break;
       }
     }
-    const at = crossing > 0 ? -crossing : indexOfDelimiter(chunk, delimiter, 0);
+    const at = crossing > 0 ? -crossing : this.#find(chunk, 0);
     if (at === -1 && crossing === 0) {
       // No delimiter in this chunk: keep holding, or keep skipping.
       if (this.#discarding) {
@@ -455,15 +554,17 @@ export class DelimiterDecoder implements FrameDecoder {
       this.#tooLarge(size, this.#frameStart, true);
       return after;
     }
+    let frame: Uint8Array;
     if (this.#keep) {
       pending.append(chunk.subarray(0, after), Infinity);
-      onFrame(pending.take());
+      frame = pending.take();
     } else if (contentInChunk > 0) {
       pending.append(chunk.subarray(0, contentInChunk), Infinity);
-      onFrame(pending.take());
+      frame = pending.take();
     } else {
-      onFrame(pending.take(contentHeld));
+      frame = pending.take(contentHeld);
     }
+    this.#emit(frame, 0, frame.length);
     return after;
   }
 }

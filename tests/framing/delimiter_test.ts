@@ -480,3 +480,55 @@ sys.stdout.buffer.write(out)
     ["a", "bc"],
   );
 });
+
+Deno.test("large chunks (the SIMD scanning path) decode like the reference", () => {
+  const prng = new Prng(SEED ^ 0x1a26e);
+  for (let round = 0; round < 40; round++) {
+    const options: DelimiterOptions = {
+      ...prng.pick(CONFIGS),
+      finalFrame: "emit",
+    };
+    // Mostly long runs of filler with the alphabet sprinkled in, so frames
+    // range from empty to tens of kilobytes.
+    const size = prng.int(1000, 300_000);
+    const stream = new Uint8Array(size);
+    const sparse = prng.pick([0.0005, 0.01, 0.2]);
+    for (let i = 0; i < size; i++) {
+      stream[i] = prng.next() < sparse ? prng.pick([...ALPHABET]) : 0x71;
+    }
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < size;) {
+      const n = prng.int(512, 100_000);
+      chunks.push(stream.subarray(at, at + n));
+      at += n;
+    }
+    assertEquals(
+      decodeFrames(new DelimiterDecoder(options), chunks),
+      reference(options, stream),
+      `seed ${SEED}, round ${round}, ${JSON.stringify(options)}`,
+    );
+  }
+});
+
+Deno.test("pushRanges() hands out the same frames as ranges, without views", () => {
+  const chunk = b("ab\r\ncd\nlong".repeat(100));
+  const viaViews = new DelimiterDecoder({ lines: true }).decode(chunk);
+  const viaRanges: Uint8Array[] = [];
+  new DelimiterDecoder({ lines: true }).pushRanges(
+    chunk,
+    (bytes, start, end) => {
+      viaRanges.push(bytes.slice(start, end));
+    },
+  );
+  assertEquals(viaRanges, viaViews);
+  assertEquals(viaViews.length, 200); // "long" runs into the next "ab"
+});
+
+Deno.test("pushing to a decoder from inside its own callback is a TypeError", () => {
+  const decoder = new DelimiterDecoder({ lines: true });
+  assertThrows(
+    () => decoder.push(b("a\n"), () => decoder.push(b("b\n"), () => {})),
+    TypeError,
+    "inside its own frame callback",
+  );
+});

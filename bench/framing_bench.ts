@@ -1,0 +1,182 @@
+/**
+ * Message framing, side by side in one run: our push decoders and stream
+ * wrappers against `@std/streams`' `DelimiterStream` and `TextLineStream`,
+ * and the length-prefix decoder against one plain copy of the same bytes
+ * (`Uint8Array.prototype.set`, the physical limit).
+ *
+ * Every benchmark decodes the same prepared input per iteration: 1 MiB of
+ * frames, cut into 64 KiB chunks as a socket read would deliver them.
+ * {@linkcode UNITS} says how many frames and bytes one iteration is, so
+ * `bench/table.ts` can report frames/s and MB/s.
+ *
+ * Run: `deno bench bench/framing_bench.ts`, or `deno task bench:table`.
+ *
+ * @module
+ */
+import { DelimiterStream as StdDelimiterStream } from "@std/streams/delimiter-stream";
+import { TextLineStream as StdTextLineStream } from "@std/streams/text-line-stream";
+import {
+  DelimiterDecoder,
+  DelimiterDecoderStream,
+  type FrameDecoder,
+} from "../framing/mod.ts";
+import type { BenchUnits } from "./table.ts";
+
+// The npm build of @std/streams ships no types: type it at this boundary.
+const DelimiterStream = StdDelimiterStream as new (
+  delimiter: Uint8Array,
+) => TransformStream<Uint8Array, Uint8Array>;
+const TextLineStream = StdTextLineStream as new () => TransformStream<
+  string,
+  string
+>;
+
+/** Frames and bytes per iteration, by `group/name`, for `bench/table.ts`. */
+export const UNITS: Record<string, BenchUnits> = {};
+
+const TOTAL = 1 << 20;
+const CHUNK = 64 * 1024;
+
+function chunked(bytes: Uint8Array): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += CHUNK) {
+    chunks.push(bytes.slice(at, at + CHUNK));
+  }
+  return chunks;
+}
+
+/** `TOTAL` bytes of `size`-byte records (the last byte of each a `\n`). */
+function records(size: number): { chunks: Uint8Array[]; frames: number } {
+  const frames = Math.floor(TOTAL / size);
+  const bytes = new Uint8Array(frames * size);
+  for (let i = 0; i < bytes.length; i++) {
+    bytes[i] = (i + 1) % size === 0 ? 0x0a : 0x61 + (i % 26);
+  }
+  return { chunks: chunked(bytes), frames };
+}
+
+let sink = 0;
+
+function pushRangesAll(
+  decoder: DelimiterDecoder,
+  chunks: Uint8Array[],
+): number {
+  let count = 0;
+  const onRange = () => {
+    count++;
+  };
+  const onFrame = () => {
+    count++;
+  };
+  for (const chunk of chunks) decoder.pushRanges(chunk, onRange);
+  decoder.end(onFrame);
+  return count;
+}
+
+function pushAll(decoder: FrameDecoder, chunks: Uint8Array[]): number {
+  let count = 0;
+  const onFrame = () => {
+    count++;
+  };
+  for (const chunk of chunks) decoder.push(chunk, onFrame);
+  decoder.end(onFrame);
+  return count;
+}
+
+async function drain<T>(stream: ReadableStream<T>): Promise<number> {
+  let count = 0;
+  for await (const _ of stream) count++;
+  return count;
+}
+
+function add(
+  group: string,
+  name: string,
+  units: { frames: number; bytes: number },
+  fn: () => number | Promise<number>,
+  baseline = false,
+  extraFrames = 0,
+): void {
+  UNITS[`${group}/${name}`] = { ops: units.frames, bytes: units.bytes };
+  Deno.bench({
+    group,
+    name,
+    baseline,
+    async fn() {
+      const frames = await fn();
+      if (frames < units.frames || frames > units.frames + extraFrames) {
+        throw new Error(`${name}: ${frames} frames, expected ${units.frames}`);
+      }
+      sink += frames;
+    },
+  });
+}
+
+for (const size of [64, 4096]) {
+  const { chunks, frames } = records(size);
+  const strings = chunks.map((chunk) => new TextDecoder().decode(chunk));
+  const units = { frames, bytes: frames * size };
+  const group = `delimiter, ${size}-byte records`;
+  const newline = new Uint8Array([0x0a]);
+  add(
+    group,
+    "@std DelimiterStream",
+    units,
+    () =>
+      drain(
+        ReadableStream.from(chunks).pipeThrough(new DelimiterStream(newline)),
+      ),
+    true,
+    1, // it hands out an empty frame after a final delimiter
+  );
+  add(
+    group,
+    "@std TextLineStream (string chunks)",
+    units,
+    () => drain(ReadableStream.from(strings).pipeThrough(new TextLineStream())),
+  );
+  add(
+    group,
+    "sockit DelimiterDecoderStream",
+    units,
+    () =>
+      drain(
+        ReadableStream.from(chunks).pipeThrough(
+          new DelimiterDecoderStream({ delimiter: newline }),
+        ),
+      ),
+  );
+  add(
+    group,
+    "sockit DelimiterDecoderStream (lines)",
+    units,
+    () =>
+      drain(
+        ReadableStream.from(chunks).pipeThrough(
+          new DelimiterDecoderStream({ lines: true }),
+        ),
+      ),
+  );
+  add(
+    group,
+    "sockit DelimiterDecoder (push)",
+    units,
+    () => pushAll(new DelimiterDecoder({ delimiter: newline }), chunks),
+  );
+  add(
+    group,
+    "sockit DelimiterDecoder (push, lines)",
+    units,
+    () => pushAll(new DelimiterDecoder({ lines: true }), chunks),
+  );
+  add(
+    group,
+    "sockit DelimiterDecoder (pushRanges)",
+    units,
+    () => pushRangesAll(new DelimiterDecoder({ delimiter: newline }), chunks),
+  );
+}
+
+globalThis.addEventListener("unload", () => {
+  if (sink < 0) console.log("unreachable");
+});
