@@ -104,11 +104,6 @@ export interface FrameCodec {
   createEncoder(): FrameEncoder;
 }
 
-// Frames a decoder stream may queue before it stops asking for more input:
-// room for a chunk's worth of small frames, so backpressure does not flip
-// (and allocate a promise) at every frame.
-const FRAME_QUEUE = 64;
-
 /** The default `maxFrameSize` of every codec: 8 MiB. */
 export const DEFAULT_MAX_FRAME_SIZE: number = 8 * 1024 * 1024;
 
@@ -175,21 +170,17 @@ export class FrameDecoderStream
    */
   constructor(decoder: FrameDecoder) {
     let sink: FrameSink = () => {};
-    super(
-      {
-        start(controller) {
-          sink = (frame) => controller.enqueue(frame);
-        },
-        transform(chunk) {
-          decoder.push(chunk, sink);
-        },
-        flush() {
-          decoder.end(sink);
-        },
+    super({
+      start(controller) {
+        sink = (frame) => controller.enqueue(frame);
       },
-      undefined,
-      { highWaterMark: FRAME_QUEUE },
-    );
+      transform(chunk) {
+        decoder.push(chunk, sink);
+      },
+      flush() {
+        decoder.end(sink);
+      },
+    });
   }
 }
 
