@@ -411,8 +411,12 @@ export class DelimiterDecoder implements FrameDecoder {
     }
     if (!this.#emitFinal) {
       this.#pending.clear();
+      const details = { received: held, offset: this.#frameStart };
       this.#fail(
-        new TruncatedFrameError({ received: held, offset: this.#frameStart }),
+        new TruncatedFrameError(
+          details,
+          `Cannot decode frame as the stream ended before its delimiter: ${held} bytes received, at byte offset ${this.#frameStart}`,
+        ),
       );
     }
     if (held > this.#max) {

@@ -197,7 +197,7 @@ export class TruncatedFrameError extends Error {
     super(
       message ??
         (details.expected === undefined
-          ? `Cannot decode frame as the stream ended before its delimiter: ${details.received} bytes received, at byte offset ${details.offset}`
+          ? `Cannot decode frame as the stream ended before it was complete: ${details.received} bytes received, at byte offset ${details.offset}`
           : `Cannot decode frame as the stream ended after ${details.received} of its ${details.expected} bytes: at byte offset ${details.offset}`),
     );
     this.name = "TruncatedFrameError";

@@ -1,0 +1,1631 @@
+/**
+ * Tests of `framing/length_prefix.ts`: exact bytes of every header kind, the
+ * tokio/Netty layout options, every error with its facts, memory and view
+ * rules, seeded property tests (random payloads, random chunkings), random
+ * garbage into every decoder, the stream wrappers, and python3 as a peer.
+ *
+ * The property and garbage tests print their seed on failure; replay with
+ * `SOCKIT_FRAMING_SEED=<seed>` (and `--allow-env`).
+ *
+ * @module
+ */
+import {
+  type LengthHeader,
+  LengthPrefixDecoder,
+  LengthPrefixDecoderStream,
+  lengthPrefixed,
+  LengthPrefixEncoder,
+  LengthPrefixEncoderStream,
+  type LengthPrefixOptions,
+  netstrings,
+} from "../../framing/length_prefix.ts";
+import {
+  decodeFrames,
+  DEFAULT_MAX_FRAME_SIZE,
+  type FrameDecoder,
+} from "../../framing/codec.ts";
+import {
+  FrameTooLargeError,
+  MalformedFrameError,
+  TruncatedFrameError,
+} from "../../framing/errors.ts";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertLessOrEqual,
+  assertRejects,
+  assertStrictEquals,
+  assertStringIncludes,
+  assertThrows,
+  fail,
+  fromHex,
+  toHex,
+} from "../_utils.ts";
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+const ALL_HEADERS: readonly LengthHeader[] = [
+  "u8",
+  "u16be",
+  "u16le",
+  "u32be",
+  "u32le",
+  "u64be",
+  "u64le",
+  "varint",
+  "ascii",
+  "netstring",
+];
+
+/**
+ * Largest random payload for each header: what it can describe, less a few
+ * bytes of room for a length that includes the header.
+ */
+const HEADER_LIMIT: Readonly<Record<LengthHeader, number>> = {
+  u8: 250,
+  u16be: 65_000,
+  u16le: 65_000,
+  u32be: Infinity,
+  u32le: Infinity,
+  u64be: Infinity,
+  u64le: Infinity,
+  varint: Infinity,
+  ascii: Infinity,
+  netstring: Infinity,
+};
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const ascii = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+const HELLO_WORLD = "48454c4c4f2c20574f524c44"; // "HELLO, WORLD", 12 bytes
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Decodes `chunks` with a fresh decoder and returns the frames as hex. */
+function decodeHex(
+  options: LengthPrefixOptions,
+  chunks: readonly Uint8Array[],
+): string[] {
+  return decodeFrames(new LengthPrefixDecoder(options), chunks).map(toHex);
+}
+
+/** Pushes `chunks`, collecting frames, and returns the error thrown. */
+function decodeError(
+  options: LengthPrefixOptions,
+  chunks: readonly Uint8Array[],
+): { error: unknown; frames: string[]; decoder: LengthPrefixDecoder } {
+  const decoder = new LengthPrefixDecoder(options);
+  const frames: string[] = [];
+  try {
+    for (const chunk of chunks) {
+      decoder.push(chunk, (frame) => frames.push(toHex(frame)));
+    }
+    decoder.end();
+  } catch (error) {
+    return { error, frames, decoder };
+  }
+  return fail(`Expected an error, got frames ${JSON.stringify(frames)}`);
+}
+
+/** Decodes `chunks` with pushRanges(), copying each range out as hex. */
+function decodeRanges(
+  options: LengthPrefixOptions,
+  chunks: readonly Uint8Array[],
+): string[] {
+  const decoder = new LengthPrefixDecoder(options);
+  const frames: string[] = [];
+  const onRange = (bytes: Uint8Array, start: number, end: number) => {
+    frames.push(toHex(bytes.subarray(start, end)));
+  };
+  for (const chunk of chunks) decoder.pushRanges(chunk, onRange);
+  decoder.end();
+  return frames;
+}
+
+/** Splits `bytes` into 1-byte chunks. */
+function bytewise(bytes: Uint8Array): Uint8Array[] {
+  return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
+}
+
+// ---------------------------------------------------------------------------
+// Seeded PRNG
+
+function readSeed(): number {
+  const env = Deno.permissions.querySync({
+      name: "env",
+      variable: "SOCKIT_FRAMING_SEED",
+    }).state === "granted"
+    ? Deno.env.get("SOCKIT_FRAMING_SEED")
+    : undefined;
+  if (env !== undefined && env.trim() !== "") {
+    const n = Number(env);
+    if (!Number.isInteger(n)) {
+      throw new TypeError(
+        `Cannot use SOCKIT_FRAMING_SEED=${env}: it must be an integer`,
+      );
+    }
+    return n >>> 0;
+  }
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
+
+const SEED: number = readSeed();
+
+/** mulberry32: a small, fast 32-bit PRNG, plenty for test generation. */
+class Rng {
+  #state: number;
+  constructor(seed: number) {
+    this.#state = seed >>> 0;
+  }
+  u32(): number {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  /** An integer in [lo, hi], both inclusive. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.u32() / 4294967296 * (hi - lo + 1));
+  }
+  chance(p: number): boolean {
+    return this.u32() / 4294967296 < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(0, items.length - 1)]!;
+  }
+  bytes(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.u32() & 0xff;
+    return out;
+  }
+}
+
+/** Runs `body` with a PRNG seeded from SEED and `salt`; names the seed on failure. */
+function seeded(salt: string, body: (rng: Rng) => void): void {
+  let mixed = SEED;
+  for (let i = 0; i < salt.length; i++) {
+    mixed = Math.imul(mixed ^ salt.charCodeAt(i), 0x9e3779b1) >>> 0;
+  }
+  try {
+    body(new Rng(mixed));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `${message}\n(seed ${SEED}: replay with SOCKIT_FRAMING_SEED=${SEED} and --allow-env)`,
+      { cause: error },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Exact bytes
+
+Deno.test("encode() and decode() agree with the exact bytes of each header kind", () => {
+  const big = new Uint8Array(300).fill(0x61);
+  const cases: {
+    header: LengthHeader;
+    payload: Uint8Array;
+    wire: string;
+  }[] = [
+    // a one-byte length
+    { header: "u8", payload: text("hello"), wire: "05" + toHex(text("hello")) },
+    // u8 at its largest
+    {
+      header: "u8",
+      payload: new Uint8Array(255),
+      wire: "ff" + "00".repeat(255),
+    },
+    // network byte order, the classic struct.pack("!H")
+    { header: "u16be", payload: text("hello"), wire: "000568656c6c6f" },
+    // little endian puts the low byte first
+    { header: "u16le", payload: text("hello"), wire: "050068656c6c6f" },
+    // a length over 255 uses both bytes
+    { header: "u16be", payload: big, wire: "012c" + toHex(big) },
+    // the same, low byte first
+    { header: "u16le", payload: big, wire: "2c01" + toHex(big) },
+    // the default header
+    { header: "u32be", payload: text("hello"), wire: "0000000568656c6c6f" },
+    // 32-bit little endian: 300 then three zero bytes
+    { header: "u32le", payload: big, wire: "2c010000" + toHex(big) },
+    // 64-bit lengths, both byte orders
+    { header: "u64be", payload: big, wire: "000000000000012c" + toHex(big) },
+    { header: "u64le", payload: big, wire: "2c01000000000000" + toHex(big) },
+    // a one-byte varint
+    { header: "varint", payload: text("hello"), wire: "0568656c6c6f" },
+    // 300 = 0b10_0101100: low 7 bits with the continuation bit, then 2
+    { header: "varint", payload: big, wire: "ac02" + toHex(big) },
+    // 127 is the largest one-byte varint
+    {
+      header: "varint",
+      payload: new Uint8Array(127),
+      wire: "7f" + "00".repeat(127),
+    },
+    // 128 is the smallest two-byte varint
+    {
+      header: "varint",
+      payload: new Uint8Array(128),
+      wire: "8001" + "00".repeat(128),
+    },
+    // decimal digits and a colon
+    { header: "ascii", payload: text("hello"), wire: toHex(text("5:hello")) },
+    // D. J. Bernstein's example
+    {
+      header: "netstring",
+      payload: text("hello world!"),
+      wire: toHex(text("12:hello world!,")),
+    },
+    // the empty netstring
+    {
+      header: "netstring",
+      payload: new Uint8Array(),
+      wire: toHex(text("0:,")),
+    },
+  ];
+  for (const { header, payload, wire } of cases) {
+    const label = `${header} of ${payload.length} bytes`;
+    assertEquals(
+      toHex(new LengthPrefixEncoder({ header }).encode(payload)),
+      wire,
+      label,
+    );
+    assertEquals(
+      decodeHex({ header }, [fromHex(wire)]),
+      [toHex(payload)],
+      label,
+    );
+  }
+});
+
+Deno.test("an empty payload survives encode and decode in every header kind", () => {
+  for (const header of ALL_HEADERS) {
+    const encoder = new LengthPrefixEncoder({ header });
+    const bytes = encoder.encodeAll([
+      new Uint8Array(),
+      text("x"),
+      new Uint8Array(),
+    ]);
+    assertEquals(decodeHex({ header }, [bytes]), ["", "78", ""], header);
+    assertEquals(
+      decodeHex({ header }, bytewise(bytes)),
+      ["", "78", ""],
+      header,
+    );
+  }
+});
+
+Deno.test("encodeAll() writes the same bytes as encode() frame by frame", () => {
+  const payloads = [text("a"), new Uint8Array(), new Uint8Array(200)];
+  for (const header of ALL_HEADERS) {
+    const encoder = new LengthPrefixEncoder({ header });
+    assertEquals(
+      toHex(encoder.encodeAll(payloads)),
+      toHex(concat(payloads.map((p) => encoder.encode(p)))),
+      header,
+    );
+  }
+  assertEquals(new LengthPrefixEncoder().encodeAll([]), new Uint8Array());
+});
+
+// ---------------------------------------------------------------------------
+// Options: the layouts of Netty's LengthFieldBasedFrameDecoder docs
+
+Deno.test("the layout options decode and encode Netty-style frames", () => {
+  const rows: {
+    name: string;
+    options: LengthPrefixOptions;
+    wire: string;
+    frame: string;
+    /** What the encoder takes (default: `frame`). */
+    payload?: string;
+    prefix?: string;
+  }[] = [
+    // 2-byte length, header stripped (the default)
+    {
+      name: "default strip",
+      options: { header: "u16be" },
+      wire: "000c" + HELLO_WORLD,
+      frame: HELLO_WORLD,
+    },
+    // 2-byte length, stripBytes 0 keeps the header
+    {
+      name: "strip 0 keeps the header",
+      options: { header: "u16be", stripBytes: 0 },
+      wire: "000c" + HELLO_WORLD,
+      frame: "000c" + HELLO_WORLD,
+      payload: HELLO_WORLD,
+    },
+    // the length counts the whole frame: 14 = 2 + 12
+    {
+      name: "length includes the header",
+      options: { header: "u16be", lengthIncludesHeader: true },
+      wire: "000e" + HELLO_WORLD,
+      frame: HELLO_WORLD,
+    },
+    // the same with Netty's lengthAdjustment -2
+    {
+      name: "adjustment -2 is the same as includes-header",
+      options: { header: "u16be", lengthAdjustment: -2 },
+      wire: "000e" + HELLO_WORLD,
+      frame: HELLO_WORLD,
+    },
+    // a 2-byte type before a 4-byte length, all kept
+    {
+      name: "offset 2, strip 0",
+      options: { header: "u32be", lengthFieldOffset: 2, stripBytes: 0 },
+      wire: "cafe0000000c" + HELLO_WORLD,
+      frame: "cafe0000000c" + HELLO_WORLD,
+      payload: HELLO_WORLD,
+      prefix: "cafe",
+    },
+    // the same with the default strip: type and length both dropped
+    {
+      name: "offset 2, default strip",
+      options: { header: "u32be", lengthFieldOffset: 2 },
+      wire: "cafe0000000c" + HELLO_WORLD,
+      frame: HELLO_WORLD,
+      prefix: "cafe",
+    },
+    // a 2-byte field after the length, counted by the adjustment
+    {
+      name: "adjustment +2 for a field after the length",
+      options: { header: "u16be", lengthAdjustment: 2, stripBytes: 0 },
+      wire: "000ccafe" + HELLO_WORLD,
+      frame: "000ccafe" + HELLO_WORLD,
+      payload: "cafe" + HELLO_WORLD,
+    },
+    // HDR1, length, HDR2: strip 3 keeps HDR2
+    {
+      name: "offset 1, adjustment 1, strip 3",
+      options: {
+        header: "u16be",
+        lengthFieldOffset: 1,
+        lengthAdjustment: 1,
+        stripBytes: 3,
+      },
+      wire: "ca000cfe" + HELLO_WORLD,
+      frame: "fe" + HELLO_WORLD,
+      prefix: "ca",
+    },
+    // the same frame with a length of the whole frame (16) and adjustment -3
+    {
+      name: "offset 1, adjustment -3, strip 3",
+      options: {
+        header: "u16be",
+        lengthFieldOffset: 1,
+        lengthAdjustment: -3,
+        stripBytes: 3,
+      },
+      wire: "ca0010fe" + HELLO_WORLD,
+      frame: "fe" + HELLO_WORLD,
+      prefix: "ca",
+    },
+    // and with lengthIncludesHeader instead of the -3
+    {
+      name: "offset 1, includes header, strip 3",
+      options: {
+        header: "u16be",
+        lengthFieldOffset: 1,
+        lengthIncludesHeader: true,
+        stripBytes: 3,
+      },
+      wire: "ca0010fe" + HELLO_WORLD,
+      frame: "fe" + HELLO_WORLD,
+      prefix: "ca",
+    },
+    // strip past the header, into the payload: HDR2 dropped too
+    {
+      name: "strip 4 reaches into the payload",
+      options: {
+        header: "u16be",
+        lengthFieldOffset: 1,
+        lengthAdjustment: 1,
+        stripBytes: 4,
+      },
+      wire: "ca000cfe" + HELLO_WORLD,
+      frame: HELLO_WORLD,
+      payload: "fe" + HELLO_WORLD,
+      prefix: "ca",
+    },
+    // little-endian length after an offset
+    {
+      name: "u32le after a type byte",
+      options: { header: "u32le", lengthFieldOffset: 1 },
+      wire: "070c000000" + HELLO_WORLD,
+      frame: HELLO_WORLD,
+      prefix: "07",
+    },
+    // a varint kept in the frame
+    {
+      name: "varint, strip 0",
+      options: { header: "varint", stripBytes: 0 },
+      wire: "0c" + HELLO_WORLD,
+      frame: "0c" + HELLO_WORLD,
+      payload: HELLO_WORLD,
+    },
+    // a varint that counts itself: 13 = 1 + 12
+    {
+      name: "varint includes header",
+      options: { header: "varint", lengthIncludesHeader: true },
+      wire: "0d" + HELLO_WORLD,
+      frame: HELLO_WORLD,
+    },
+    // a netstring kept whole, trailer included
+    {
+      name: "netstring, strip 0",
+      options: { header: "netstring", stripBytes: 0 },
+      wire: toHex(text("12:HELLO, WORLD,")),
+      frame: toHex(text("12:HELLO, WORLD,")),
+      payload: HELLO_WORLD,
+    },
+    // a type byte before a netstring
+    {
+      name: "netstring after an offset",
+      options: { header: "netstring", lengthFieldOffset: 1 },
+      wire: "01" + toHex(text("12:HELLO, WORLD,")),
+      frame: HELLO_WORLD,
+      prefix: "01",
+    },
+    // an ASCII length ended by CRLF
+    {
+      name: "ascii with a two-byte separator",
+      options: { header: "ascii", asciiSeparator: "\r\n" },
+      wire: toHex(text("12\r\nHELLO, WORLD")),
+      frame: HELLO_WORLD,
+    },
+    // an ASCII length that counts itself: "15:" + 12 bytes
+    {
+      name: "ascii includes header",
+      options: { header: "ascii", lengthIncludesHeader: true },
+      wire: toHex(text("15:HELLO, WORLD")),
+      frame: HELLO_WORLD,
+    },
+    // counting itself pushes the length over a digit boundary: 8 + "11:" = 11
+    {
+      name: "ascii includes header across a digit boundary",
+      options: { header: "ascii", lengthIncludesHeader: true },
+      wire: toHex(text("11:abcdefgh")),
+      frame: toHex(text("abcdefgh")),
+    },
+  ];
+  for (const row of rows) {
+    const wire = fromHex(row.wire);
+    assertEquals(decodeHex(row.options, [wire]), [row.frame], row.name);
+    assertEquals(decodeHex(row.options, bytewise(wire)), [row.frame], row.name);
+    const encoder = new LengthPrefixEncoder(row.options);
+    const payload = fromHex(row.payload ?? row.frame);
+    const encoded = row.prefix === undefined
+      ? encoder.encode(payload)
+      : encoder.encode(payload, fromHex(row.prefix));
+    assertEquals(toHex(encoded), row.wire, row.name);
+  }
+});
+
+Deno.test("encode() writes zeros for an omitted prefix and rejects a wrong-sized one", () => {
+  const encoder = new LengthPrefixEncoder({
+    header: "u8",
+    lengthFieldOffset: 2,
+  });
+  assertEquals(toHex(encoder.encode(text("a"))), "00000161");
+  assertEquals(toHex(encoder.encode(text("a"), fromHex("abcd"))), "abcd0161");
+  const error = assertThrows(
+    () => encoder.encode(text("a"), fromHex("ab")),
+    RangeError,
+  );
+  assertStringIncludes(error.message, "lengthFieldOffset is 2");
+  assertThrows(
+    () => new LengthPrefixEncoder().encode(text("a"), fromHex("00")),
+    RangeError,
+  );
+});
+
+Deno.test("the constructors reject options out of range", () => {
+  const cases: { options: LengthPrefixOptions; includes: string }[] = [
+    // not a header kind
+    { options: { header: "u24" as LengthHeader }, includes: "header" },
+    // a negative offset
+    { options: { lengthFieldOffset: -1 }, includes: "lengthFieldOffset" },
+    // a fractional offset
+    { options: { lengthFieldOffset: 1.5 }, includes: "lengthFieldOffset" },
+    // a fractional adjustment
+    { options: { lengthAdjustment: 0.5 }, includes: "lengthAdjustment" },
+    // a negative limit
+    { options: { maxFrameSize: -1 }, includes: "maxFrameSize" },
+    // not a number at all
+    { options: { maxFrameSize: NaN }, includes: "maxFrameSize" },
+    // a negative strip
+    { options: { stripBytes: -1 }, includes: "stripBytes" },
+    // a partial strip of a variable-size header makes no sense
+    { options: { header: "varint", stripBytes: 1 }, includes: "stripBytes" },
+    { options: { header: "netstring", stripBytes: 2 }, includes: "stripBytes" },
+    // a separator for a binary header
+    {
+      options: { header: "u8", asciiSeparator: ":" },
+      includes: "asciiSeparator",
+    },
+    // an empty separator
+    {
+      options: { header: "ascii", asciiSeparator: "" },
+      includes: "asciiSeparator",
+    },
+    // a separator with a digit would be read as the length
+    {
+      options: { header: "ascii", asciiSeparator: "1" },
+      includes: "asciiSeparator",
+    },
+  ];
+  for (const { options, includes } of cases) {
+    for (
+      const make of [
+        () => new LengthPrefixDecoder(options),
+        () => new LengthPrefixEncoder(options),
+        () => lengthPrefixed(options),
+      ]
+    ) {
+      const error = assertThrows(
+        make,
+        RangeError,
+        undefined,
+        JSON.stringify(options),
+      );
+      assertStringIncludes(error.message, includes);
+    }
+  }
+});
+
+Deno.test("lengthPrefixed() and netstrings() make codecs with a name and a limit", () => {
+  const codec = lengthPrefixed({ header: "varint", maxFrameSize: 100 });
+  assertEquals([codec.name, codec.maxFrameSize], ["varint", 100]);
+  assertEquals(lengthPrefixed().name, "u32be");
+  assertEquals(lengthPrefixed().maxFrameSize, DEFAULT_MAX_FRAME_SIZE);
+  const bytes = codec.createEncoder().encodeAll([text("a"), text("bc")]);
+  assertEquals(decodeFrames(codec.createDecoder(), [bytes]).map(ascii), [
+    "a",
+    "bc",
+  ]);
+  // each decoder has its own state
+  const first = codec.createDecoder();
+  first.push(fromHex("03"), () => {});
+  assertEquals(codec.createDecoder().bufferedBytes, 0);
+
+  const ns = netstrings({ maxFrameSize: 10 });
+  assertEquals([ns.name, ns.maxFrameSize], ["netstring", 10]);
+  assertEquals(ascii(ns.createEncoder().encode(text("hi"))), "2:hi,");
+  assertThrows(
+    () => ns.createEncoder().encode(new Uint8Array(11)),
+    FrameTooLargeError,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// Errors
+
+Deno.test("a header over maxFrameSize raises FrameTooLargeError before any payload", () => {
+  const cases: {
+    name: string;
+    options: LengthPrefixOptions;
+    /** A good frame first, so offsets are not zero. */
+    lead: string;
+    /** The bad frame's bytes up to (and including) the decisive byte. */
+    bad: string;
+    size: number;
+  }[] = [
+    // one over the limit
+    {
+      name: "u16be 5 > 4",
+      options: { header: "u16be", maxFrameSize: 4 },
+      lead: "000161",
+      bad: "0005",
+      size: 5,
+    },
+    // the largest u32 against the default limit
+    {
+      name: "u32be 2**32-1",
+      options: { header: "u32be" },
+      lead: "0000000161",
+      bad: "ffffffff",
+      size: 0xffff_ffff,
+    },
+    // the adjustment is applied before the check
+    {
+      name: "u8 4 + adjustment 1 > 4",
+      options: { header: "u8", maxFrameSize: 4, lengthAdjustment: 1 },
+      lead: "0061",
+      bad: "04",
+      size: 5,
+    },
+    // a 64-bit length past Number.MAX_SAFE_INTEGER
+    {
+      name: "u64le with the top bit set",
+      options: { header: "u64le" },
+      lead: "010000000000000061",
+      bad: "0000000000000080",
+      size: 2 ** 63,
+    },
+    // a varint of 128 against a limit of 100
+    {
+      name: "varint 128",
+      options: { header: "varint", maxFrameSize: 100 },
+      lead: "0161",
+      bad: "8001",
+      size: 128,
+    },
+    // a nine-byte varint of 2**63-1 (past MAX_SAFE_INTEGER)
+    {
+      name: "varint 2**63-1",
+      options: { header: "varint" },
+      lead: "0161",
+      bad: "ffffffffffffffff7f",
+      size: 2 ** 63,
+    },
+    // digits over the limit, no separator needed: "101" > 100
+    {
+      name: "ascii 101 before its separator",
+      options: { header: "ascii", maxFrameSize: 100 },
+      lead: toHex(text("1:a")),
+      bad: toHex(text("101")),
+      size: 101,
+    },
+    // netstrings too, on the third digit of many
+    {
+      name: "netstring 999 before its colon",
+      options: { header: "netstring", maxFrameSize: 100 },
+      lead: toHex(text("1:a,")),
+      bad: toHex(text("999")),
+      size: 999,
+    },
+  ];
+  for (const { name, options, lead, bad, size } of cases) {
+    const leadBytes = fromHex(lead);
+    const badBytes = fromHex(bad);
+    for (
+      const chunks of [
+        [concat([leadBytes, badBytes])],
+        bytewise(concat([leadBytes, badBytes])),
+      ]
+    ) {
+      const { error, frames, decoder } = decodeError(options, chunks);
+      assertInstanceOf(error, FrameTooLargeError, name);
+      assertEquals(
+        error.limit,
+        options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+        name,
+      );
+      assertEquals(error.size, size, name);
+      assertEquals(error.announced, true, name);
+      assertEquals(error.offset, leadBytes.length, name);
+      assertEquals(frames, ["61"], name);
+      assertEquals(decoder.bufferedBytes, 0, name);
+      assertEquals(error.name, "FrameTooLargeError");
+    }
+  }
+});
+
+Deno.test("an ASCII length fails as soon as its digits pass maxFrameSize", () => {
+  const decoder = new LengthPrefixDecoder({
+    header: "netstring",
+    maxFrameSize: 1000,
+  });
+  decoder.push(text("10"), () => {});
+  decoder.push(text("0"), () => {});
+  // "1000" is still allowed, "10000" is not, whatever follows
+  decoder.push(text("0"), () => {});
+  const error = assertThrows(
+    () => decoder.push(text("0"), () => {}),
+    FrameTooLargeError,
+  );
+  assertEquals([error.size, error.limit, error.offset], [10000, 1000, 0]);
+});
+
+Deno.test("a frame exactly at maxFrameSize is accepted", () => {
+  for (const header of ALL_HEADERS) {
+    const options = { header, maxFrameSize: 200 };
+    const payload = new Uint8Array(200).fill(7);
+    const bytes = new LengthPrefixEncoder(options).encode(payload);
+    assertEquals(decodeHex(options, [bytes]), [toHex(payload)], header);
+  }
+});
+
+Deno.test("a malformed header raises MalformedFrameError with the offset and a reason", () => {
+  const cases: {
+    name: string;
+    options: LengthPrefixOptions;
+    lead: string;
+    bad: string;
+    /** Offset within `bad` of the offending byte. */
+    at: number;
+    reason: string;
+  }[] = [
+    // a letter among the digits
+    {
+      name: "non-digit",
+      options: { header: "ascii" },
+      lead: toHex(text("1:a")),
+      bad: toHex(text("5x")),
+      at: 1,
+      reason: "expected a digit or ':', got 0x78",
+    },
+    // a letter where the first digit should be
+    {
+      name: "no digit at all",
+      options: { header: "netstring" },
+      lead: toHex(text("1:a,")),
+      bad: toHex(text("x")),
+      at: 0,
+      reason: "expected a digit, got 0x78",
+    },
+    // the separator with no digits before it
+    {
+      name: "empty length",
+      options: { header: "netstring" },
+      lead: toHex(text("1:a,")),
+      bad: toHex(text(":")),
+      at: 0,
+      reason: "empty length: expected a digit before ':', got 0x3a",
+    },
+    // netstrings forbid leading zeros; so do we, for ascii too
+    {
+      name: "leading zero",
+      options: { header: "netstring" },
+      lead: toHex(text("1:a,")),
+      bad: toHex(text("05")),
+      at: 0,
+      reason: "length has a leading zero",
+    },
+    {
+      name: "leading zero (ascii)",
+      options: { header: "ascii" },
+      lead: toHex(text("1:a")),
+      bad: toHex(text("00")),
+      at: 0,
+      reason: "length has a leading zero",
+    },
+    // the payload is not followed by ','
+    {
+      name: "missing trailer",
+      options: { header: "netstring" },
+      lead: toHex(text("1:a,")),
+      bad: toHex(text("5:hello!")),
+      at: 7,
+      reason: "expected ',' after the 5-byte payload, got 0x21",
+    },
+    // an empty netstring without its ','
+    {
+      name: "missing trailer of an empty netstring",
+      options: { header: "netstring" },
+      lead: toHex(text("1:a,")),
+      bad: toHex(text("0:;")),
+      at: 2,
+      reason: "expected ',' after the 0-byte payload, got 0x3b",
+    },
+    // the second byte of a CRLF separator is wrong
+    {
+      name: "broken two-byte separator",
+      options: { header: "ascii", asciiSeparator: "\r\n" },
+      lead: toHex(text("1\r\na")),
+      bad: toHex(text("5\rX")),
+      at: 2,
+      reason: 'expected 0x0a (byte 2 of the separator "\\r\\n"), got 0x58',
+    },
+    // ten continuation bytes: a varint that never ends
+    {
+      name: "varint too long",
+      options: { header: "varint" },
+      lead: "0161",
+      bad: "80".repeat(10),
+      at: 9,
+      reason: "varint length does not end within 10 bytes",
+    },
+    // an adjustment that takes more than the length
+    {
+      name: "negative adjusted length",
+      options: { header: "u8", lengthAdjustment: -3 },
+      lead: "0461",
+      bad: "02",
+      at: 0,
+      reason: "length 2 adjusted (lengthAdjustment -3) comes out negative: -1",
+    },
+    // a length that includes the header cannot be smaller than it
+    {
+      name: "length smaller than the header it includes",
+      options: { header: "u16be", lengthIncludesHeader: true },
+      lead: "000361",
+      bad: "0001",
+      at: 0,
+      reason:
+        "length 1 adjusted (minus the 2-byte header) comes out negative: -1",
+    },
+    // the same for a netstring after a type byte: offset is the length's
+    {
+      name: "negative ascii length after an offset",
+      options: {
+        header: "ascii",
+        lengthFieldOffset: 1,
+        lengthIncludesHeader: true,
+      },
+      lead: toHex(text("x4:a")),
+      bad: toHex(text("x1:")),
+      at: 1,
+      reason:
+        "length 1 adjusted (minus the 3-byte header) comes out negative: -2",
+    },
+    // a frame shorter than what is to be stripped from it
+    {
+      name: "frame shorter than stripBytes",
+      options: { header: "u16be", lengthFieldOffset: 1, stripBytes: 4 },
+      lead: "ca000161",
+      bad: "ca0000",
+      at: 1,
+      reason: "frame of 3 bytes is shorter than stripBytes 4",
+    },
+  ];
+  for (const { name, options, lead, bad, at, reason } of cases) {
+    const leadBytes = fromHex(lead);
+    const all = concat([leadBytes, fromHex(bad)]);
+    for (const chunks of [[all], bytewise(all)]) {
+      const { error, frames } = decodeError(options, chunks);
+      assertInstanceOf(error, MalformedFrameError, name);
+      assertStringIncludes(error.reason, reason, name);
+      assertEquals(error.offset, leadBytes.length + at, name);
+      assertEquals(error.name, "MalformedFrameError");
+      assertEquals(frames.length, 1, name);
+    }
+  }
+});
+
+Deno.test("end() in mid-frame raises TruncatedFrameError with expected and received", () => {
+  const cases: {
+    name: string;
+    options: LengthPrefixOptions;
+    lead: string;
+    cut: string;
+    expected: number | undefined;
+  }[] = [
+    // the payload is short
+    {
+      name: "mid-payload",
+      options: { header: "u16be" },
+      lead: "000161",
+      cut: "00056865",
+      expected: 7,
+    },
+    // only the header arrived
+    {
+      name: "header only",
+      options: { header: "u32le" },
+      lead: "0100000061",
+      cut: "05000000",
+      expected: 9,
+    },
+    // half a header: the frame's size is not known
+    {
+      name: "mid-header",
+      options: { header: "u32be" },
+      lead: "0000000161",
+      cut: "0000",
+      expected: undefined,
+    },
+    // a varint with its continuation bit set, then nothing
+    {
+      name: "mid-varint",
+      options: { header: "varint" },
+      lead: "0161",
+      cut: "80",
+      expected: undefined,
+    },
+    // a type byte and nothing else
+    {
+      name: "inside the offset bytes",
+      options: { header: "u8", lengthFieldOffset: 2 },
+      lead: "000001" + "61",
+      cut: "00",
+      expected: undefined,
+    },
+    // digits without their separator
+    {
+      name: "ascii digits only",
+      options: { header: "ascii" },
+      lead: toHex(text("1:a")),
+      cut: toHex(text("12")),
+      expected: undefined,
+    },
+    // a netstring that lacks only its ','
+    {
+      name: "netstring without its trailer",
+      options: { header: "netstring" },
+      lead: toHex(text("1:a,")),
+      cut: toHex(text("5:hello")),
+      expected: 8,
+    },
+    // the header is kept (strip 0): received counts every byte
+    {
+      name: "strip 0, mid-payload",
+      options: { header: "u8", stripBytes: 0 },
+      lead: "0161",
+      cut: "0361",
+      expected: 4,
+    },
+  ];
+  for (const { name, options, lead, cut, expected } of cases) {
+    const leadBytes = fromHex(lead);
+    const all = concat([leadBytes, fromHex(cut)]);
+    for (const chunks of [[all], bytewise(all)]) {
+      const { error, frames } = decodeError(options, chunks);
+      assertInstanceOf(error, TruncatedFrameError, name);
+      assertEquals(error.expected, expected, name);
+      assertEquals(error.received, fromHex(cut).length, name);
+      assertEquals(error.offset, leadBytes.length, name);
+      assertEquals(frames.length, 1, name);
+      if (expected === undefined) {
+        assertStringIncludes(error.message, "inside its length header");
+      }
+    }
+  }
+});
+
+Deno.test("end() after whole frames, or after nothing, is quiet", () => {
+  for (const header of ALL_HEADERS) {
+    const decoder = new LengthPrefixDecoder({ header });
+    decoder.end(() => fail("end() delivered a frame"));
+    const bytes = new LengthPrefixEncoder({ header }).encode(text("a"));
+    const other = new LengthPrefixDecoder({ header });
+    assertEquals(other.decode(bytes).map(ascii), ["a"]);
+    other.end();
+    other.end();
+    assertEquals(other.bytesRead, bytes.length);
+  }
+});
+
+Deno.test("a failed decoder rethrows the same error on every later call", () => {
+  const decoder = new LengthPrefixDecoder({ header: "u8", maxFrameSize: 2 });
+  const error = assertThrows(
+    () => decoder.decode(fromHex("016103")),
+    FrameTooLargeError,
+  );
+  assertStrictEquals(
+    assertThrows(
+      () => decoder.push(fromHex("00"), () => {}),
+      FrameTooLargeError,
+    ),
+    error,
+  );
+  assertStrictEquals(assertThrows(() => decoder.decode(fromHex("00"))), error);
+  assertStrictEquals(assertThrows(() => decoder.end()), error);
+  assertEquals(decoder.bufferedBytes, 0);
+
+  const truncated = new LengthPrefixDecoder();
+  truncated.decode(fromHex("000000"));
+  const endError = assertThrows(() => truncated.end(), TruncatedFrameError);
+  assertStrictEquals(
+    assertThrows(() => truncated.decode(fromHex("00"))),
+    endError,
+  );
+  assertStrictEquals(assertThrows(() => truncated.end()), endError);
+});
+
+Deno.test("push() after a clean end() is a TypeError", () => {
+  const decoder = new LengthPrefixDecoder();
+  decoder.end();
+  assertThrows(() => decoder.decode(fromHex("00")), TypeError, "after end()");
+});
+
+Deno.test("frames before a bad one in the same chunk are delivered first", () => {
+  const decoder = new LengthPrefixDecoder({ header: "netstring" });
+  const frames: string[] = [];
+  assertThrows(
+    () => decoder.push(text("1:a,2:bc,x"), (f) => frames.push(ascii(f))),
+    MalformedFrameError,
+  );
+  assertEquals(frames, ["a", "bc"]);
+});
+
+Deno.test("an error thrown by the sink fails the decoder with that error", () => {
+  const decoder = new LengthPrefixDecoder({ header: "u8" });
+  const oops = new Error("sink failed");
+  const error = assertThrows(() =>
+    decoder.push(fromHex("0161"), () => {
+      throw oops;
+    })
+  );
+  assertStrictEquals(error, oops);
+  assertStrictEquals(assertThrows(() => decoder.end()), oops);
+});
+
+Deno.test("the encoder refuses payloads over maxFrameSize or too long for the header", () => {
+  const cases: {
+    name: string;
+    options: LengthPrefixOptions;
+    size: number;
+    limit: number;
+  }[] = [
+    // the configured limit
+    {
+      name: "maxFrameSize",
+      options: { maxFrameSize: 10 },
+      size: 11,
+      limit: 10,
+    },
+    // a u8 holds 255 at most
+    { name: "u8 256", options: { header: "u8" }, size: 256, limit: 255 },
+    // a u16 holds 65535 at most
+    {
+      name: "u16le 65536",
+      options: { header: "u16le" },
+      size: 65_536,
+      limit: 65_535,
+    },
+    // counting the header leaves 254 payload bytes in a u8
+    {
+      name: "u8 including its header",
+      options: { header: "u8", lengthIncludesHeader: true },
+      size: 255,
+      limit: 254,
+    },
+    // a negative adjustment can push a small payload past 2**32-1
+    {
+      name: "u32be after adjustment",
+      options: { header: "u32be", lengthAdjustment: -0xffff_ffff },
+      size: 1,
+      limit: 0,
+    },
+  ];
+  for (const { name, options, size, limit } of cases) {
+    const encoder = new LengthPrefixEncoder(options);
+    for (
+      const call of [
+        () => encoder.encode(new Uint8Array(size)),
+        () => encoder.encodeAll([new Uint8Array(), new Uint8Array(size)]),
+      ]
+    ) {
+      const error = assertThrows(call, FrameTooLargeError, undefined, name);
+      assertEquals([error.size, error.limit, error.offset], [
+        size,
+        limit,
+        undefined,
+      ], name);
+    }
+    // one byte less is fine
+    encoder.encode(new Uint8Array(size - 1));
+  }
+  assertStringIncludes(
+    assertThrows(
+      () =>
+        new LengthPrefixEncoder({ header: "u8" }).encode(new Uint8Array(256)),
+    ).message,
+    'does not fit the "u8" header (at most 255)',
+  );
+});
+
+Deno.test("the encoder rejects a length that the adjustment makes negative", () => {
+  const cases: LengthPrefixOptions[] = [
+    // 3 - 5 < 0
+    { header: "u16be", lengthAdjustment: 5 },
+    // a varint can never count 5 bytes of adjustment plus itself for 0 bytes
+    { header: "varint", lengthAdjustment: 5, lengthIncludesHeader: true },
+    // nor can ASCII digits
+    { header: "ascii", lengthAdjustment: 9, lengthIncludesHeader: true },
+  ];
+  for (const options of cases) {
+    assertThrows(
+      () => new LengthPrefixEncoder(options).encode(new Uint8Array(0)),
+      RangeError,
+      "negative",
+    );
+  }
+  // a payload shorter than the bytes stripped past the header
+  assertThrows(
+    () =>
+      new LengthPrefixEncoder({ header: "u8", stripBytes: 3 }).encode(
+        text("a"),
+      ),
+    RangeError,
+    "stripBytes",
+  );
+});
+
+// ---------------------------------------------------------------------------
+// Memory and views
+
+Deno.test("a header announcing 8 MiB - 1 does not allocate it before the bytes arrive", () => {
+  const decoder = new LengthPrefixDecoder();
+  const frames: Uint8Array[] = [];
+  // ArrayBuffer memory is "external" to the V8 heap: 8 MiB would show
+  const externalBefore = Deno.memoryUsage().external;
+  decoder.push(fromHex("007fffff010203"), (f) => frames.push(f));
+  assertEquals(decoder.bufferedBytes, 3);
+  for (let i = 0; i < 100; i++) {
+    decoder.push(new Uint8Array(1), (f) => frames.push(f));
+  }
+  assertEquals(decoder.bufferedBytes, 103);
+  assertLessOrEqual(Deno.memoryUsage().external - externalBefore, 1 << 20);
+  assertEquals(frames.length, 0);
+  const error = assertThrows(() => decoder.end(), TruncatedFrameError);
+  assertEquals([error.expected, error.received], [
+    DEFAULT_MAX_FRAME_SIZE + 3,
+    107,
+  ]);
+  assertEquals(decoder.bufferedBytes, 0);
+});
+
+Deno.test("a stripped header and a netstring's trailer are not kept between pushes", () => {
+  const decoder = new LengthPrefixDecoder({ header: "netstring" });
+  decoder.decode(text("5:he"));
+  assertEquals(decoder.bufferedBytes, 2);
+  decoder.decode(text("llo"));
+  assertEquals(decoder.bufferedBytes, 5);
+  assertEquals(decoder.decode(text(",")).map(ascii), ["hello"]);
+  assertEquals(decoder.bufferedBytes, 0);
+
+  const raw = new LengthPrefixDecoder({ header: "netstring", stripBytes: 0 });
+  raw.decode(text("5:he"));
+  assertEquals(raw.bufferedBytes, 4);
+  assertEquals(raw.decode(text("llo,")).map(ascii), ["5:hello,"]);
+});
+
+Deno.test("frames inside one chunk are views of it; frames across chunks are copies", () => {
+  for (const header of ALL_HEADERS) {
+    const encoder = new LengthPrefixEncoder({ header });
+    const bytes = encoder.encodeAll([text("one"), text("two"), text("three")]);
+    // the chunk is itself a view at a non-zero offset of a larger buffer
+    const backing = new Uint8Array(bytes.length + 8);
+    backing.set(bytes, 5);
+    const chunk = backing.subarray(5, 5 + bytes.length);
+    const decoder = new LengthPrefixDecoder({ header });
+    const frames = decoder.decode(chunk);
+    assertEquals(frames.map(ascii), ["one", "two", "three"], header);
+    for (const frame of frames) {
+      assertStrictEquals(frame.buffer, chunk.buffer, header);
+    }
+
+    // split in the middle of "two": it is assembled; the chunks are reused
+    const split = bytes.indexOf(0x74) + 1; // inside "two"
+    const reused = new Uint8Array(bytes.length);
+    reused.set(bytes.subarray(0, split));
+    const first = decoder.decode(reused.subarray(0, split));
+    assertEquals(first.map(ascii), ["one"], header);
+    reused.fill(0xee); // the caller reuses its buffer
+    reused.set(bytes.subarray(split));
+    const rest = decoder.decode(reused.subarray(0, bytes.length - split));
+    assertEquals(rest.map(ascii), ["two", "three"], header);
+    assert(rest[0]!.buffer !== reused.buffer, `${header}: "two" is a copy`);
+    assertStrictEquals(rest[1]!.buffer, reused.buffer, header);
+    decoder.end();
+  }
+});
+
+Deno.test("a frame assembled from many small chunks comes out whole", () => {
+  const payload = new Uint8Array(100_000);
+  for (let i = 0; i < payload.length; i++) payload[i] = i * 7;
+  const bytes = new LengthPrefixEncoder().encode(payload);
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += 97) {
+    chunks.push(bytes.slice(i, i + 97));
+  }
+  const frames = decodeFrames(new LengthPrefixDecoder(), chunks);
+  assertEquals(frames.length, 1);
+  assertEquals(frames[0]!.length, payload.length);
+  assert(frames[0]!.every((b, i) => b === payload[i]));
+});
+
+Deno.test("pushRanges() hands out frames inside a chunk as ranges of it", () => {
+  const chunk = new LengthPrefixEncoder({ header: "u16be" }).encodeAll([
+    text("ab"),
+    new Uint8Array(),
+    text("cde"),
+  ]);
+  const ranges: [boolean, number, number][] = [];
+  const decoder = new LengthPrefixDecoder({ header: "u16be" });
+  decoder.pushRanges(chunk.subarray(0, 9), (bytes, start, end) => {
+    ranges.push([bytes.buffer === chunk.buffer, start, end]);
+  });
+  // "cde" spans the two pushes: its range is of the decoder's own bytes
+  decoder.pushRanges(chunk.subarray(9), (bytes, start, end) => {
+    ranges.push([bytes.buffer === chunk.buffer, start, end]);
+    assertEquals(ascii(bytes.subarray(start, end)), "cde");
+  });
+  assertEquals(ranges, [[true, 2, 4], [true, 6, 6], [false, 0, 3]]);
+  decoder.end();
+});
+
+Deno.test("push() from inside its own frame callback is a TypeError", () => {
+  const decoder = new LengthPrefixDecoder({ header: "u8" });
+  let inner: unknown;
+  decoder.push(fromHex("0161"), () => {
+    try {
+      decoder.push(fromHex("00"), () => {});
+    } catch (error) {
+      inner = error;
+    }
+  });
+  assertInstanceOf(inner, TypeError);
+  assertStringIncludes(inner.message, "inside its own frame callback");
+  // the outer push went on, and the decoder still works
+  assertEquals(decoder.decode(fromHex("0162")).map(ascii), ["b"]);
+  assertEquals(decoder.bytesRead, 4);
+});
+
+Deno.test("bytesRead counts every byte pushed", () => {
+  const decoder = new LengthPrefixDecoder({ header: "u8" });
+  decoder.decode(fromHex("0261"));
+  assertEquals(decoder.bytesRead, 2);
+  decoder.decode(fromHex("62"));
+  assertEquals(decoder.bytesRead, 3);
+  decoder.decode(new Uint8Array());
+  assertEquals(decoder.bytesRead, 3);
+});
+
+// ---------------------------------------------------------------------------
+// Property tests
+
+/** Payloads that stress a decoder: empty, tiny, header-like, larger. */
+function randomPayload(
+  rng: Rng,
+  header: LengthHeader,
+  maxSize: number,
+): Uint8Array {
+  const limit = Math.min(HEADER_LIMIT[header], maxSize);
+  switch (rng.int(0, 7)) {
+    case 0:
+      return new Uint8Array();
+    case 1: // bytes that look like a length header
+      return rng.pick([
+        text("5:hello,"),
+        text("0:,"),
+        text("12:"),
+        fromHex("ffffffff"),
+        fromHex("80808080808080808080"),
+        fromHex("0005"),
+        text(":,"),
+      ]).slice(0, limit);
+    case 2:
+      return rng.bytes(Math.min(limit, rng.int(200, 2000)));
+    default:
+      return rng.bytes(Math.min(limit, rng.int(0, 40)));
+  }
+}
+
+/** Several ways to cut `bytes` into chunks, given the frames' start offsets. */
+function chunkings(
+  rng: Rng,
+  bytes: Uint8Array,
+  starts: readonly number[],
+): [string, Uint8Array[]][] {
+  const cut = (points: number[]): Uint8Array[] => {
+    const sorted = [...new Set(points)]
+      .filter((p) => p > 0 && p < bytes.length)
+      .sort((a, b) => a - b);
+    const chunks: Uint8Array[] = [];
+    let from = 0;
+    for (const p of [...sorted, bytes.length]) {
+      chunks.push(bytes.subarray(from, p));
+      from = p;
+    }
+    return chunks;
+  };
+  const randomSizes = (max: number): Uint8Array[] => {
+    const points: number[] = [];
+    for (let p = rng.int(1, max); p < bytes.length; p += rng.int(1, max)) {
+      points.push(p);
+    }
+    return cut(points);
+  };
+  return [
+    ["one chunk", [bytes]],
+    ["1-byte chunks", bytewise(bytes)],
+    ["random small chunks", randomSizes(7)],
+    ["random chunks", randomSizes(300)],
+    ["chunks spanning many frames", randomSizes(5000)],
+    // cut 1, 2, 3 bytes after each frame's start: inside its header
+    [
+      "splits inside headers",
+      cut(starts.flatMap((s) => [s + 1, s + 2, s + 3])),
+    ],
+    // cut just before each frame's start: inside the trailer of the last
+    [
+      "splits before trailers",
+      cut([...starts, bytes.length].map((s) => s - 1)),
+    ],
+    // an empty chunk between every two
+    [
+      "with empty chunks",
+      bytewise(bytes).flatMap((c) => [c, new Uint8Array()]),
+    ],
+  ];
+}
+
+const PROPERTY_LAYOUTS: { name: string; options: LengthPrefixOptions }[] = [
+  ...ALL_HEADERS.map((header) => ({ name: header, options: { header } })),
+  // every header kind after a type byte, counting itself, kept whole
+  ...ALL_HEADERS.map((header) => ({
+    name: `${header} with offset, includes-header, strip 0`,
+    options: {
+      header,
+      lengthFieldOffset: 1,
+      lengthIncludesHeader: true,
+      stripBytes: 0,
+    },
+  })),
+  // a positive adjustment: a 2-byte field after the length
+  {
+    name: "u16le with adjustment 2",
+    options: { header: "u16le", lengthAdjustment: 2 },
+  },
+  // a two-byte separator
+  {
+    name: "ascii with CRLF",
+    options: { header: "ascii", asciiSeparator: "\r\n" },
+  },
+];
+
+Deno.test("property: random payloads in random chunkings decode to the same frames", () => {
+  let runs = 0;
+  for (const { name, options } of PROPERTY_LAYOUTS) {
+    seeded(`roundtrip ${name}`, (rng) => {
+      const encoder = new LengthPrefixEncoder(options);
+      const fieldOffset = options.lengthFieldOffset ?? 0;
+      const minPayload = options.lengthAdjustment ?? 0;
+      for (let round = 0; round < 40; round++) {
+        const count = rng.int(0, 12);
+        const payloads: Uint8Array[] = [];
+        const prefixes: Uint8Array[] = [];
+        for (let i = 0; i < count; i++) {
+          let payload = randomPayload(rng, options.header!, 3000);
+          if (payload.length < minPayload) payload = rng.bytes(minPayload);
+          payloads.push(payload);
+          prefixes.push(rng.bytes(fieldOffset));
+        }
+        const frames = payloads.map((p, i) => encoder.encode(p, prefixes[i]));
+        const bytes = concat(frames);
+        const starts: number[] = [];
+        let at = 0;
+        for (const frame of frames) {
+          starts.push(at);
+          at += frame.length;
+        }
+        const expected = options.stripBytes === 0
+          ? frames.map(toHex)
+          : payloads.map(toHex);
+        if (fieldOffset === 0) {
+          assertEquals(toHex(encoder.encodeAll(payloads)), toHex(bytes), name);
+        }
+        for (const [how, chunks] of chunkings(rng, bytes, starts)) {
+          const decoder = new LengthPrefixDecoder(options);
+          const got = decodeFrames(decoder, chunks).map(toHex);
+          assertEquals(got, expected, `${name}, ${count} payloads, ${how}`);
+          assertEquals(decoder.bytesRead, bytes.length);
+          assertEquals(decoder.bufferedBytes, 0);
+          assertEquals(
+            decodeRanges(options, chunks),
+            expected,
+            `${name}, ${count} payloads, ${how}, pushRanges()`,
+          );
+          runs++;
+        }
+      }
+    });
+  }
+  assert(runs >= PROPERTY_LAYOUTS.length * 40 * 8);
+});
+
+Deno.test("property: random bytes yield only frames or the typed errors", () => {
+  const maxFrameSize = 1024;
+  const INPUTS = 3000;
+  const typed = [FrameTooLargeError, MalformedFrameError, TruncatedFrameError];
+  for (const header of ALL_HEADERS) {
+    seeded(`garbage ${header}`, (rng) => {
+      const options: LengthPrefixOptions = { header, maxFrameSize };
+      const encoder = new LengthPrefixEncoder({ header }); // no limit: some frames too large
+      const outcomes = new Map<string, number>();
+      for (let n = 0; n < INPUTS; n++) {
+        let input: Uint8Array;
+        const shape = rng.int(0, 3);
+        if (shape === 0) {
+          // uniform noise
+          input = rng.bytes(rng.int(0, 300));
+        } else if (shape === 1) {
+          // bytes that headers are made of
+          const alphabet = [
+            0x00,
+            0x01,
+            0x04,
+            0x30,
+            0x31,
+            0x39,
+            0x3a,
+            0x2c,
+            0x7f,
+            0x80,
+            0xff,
+          ];
+          input = Uint8Array.from(
+            { length: rng.int(0, 300) },
+            () => rng.pick(alphabet),
+          );
+        } else {
+          // valid frames (some over the limit), then corrupted or cut
+          input = encoder.encodeAll(
+            Array.from(
+              { length: rng.int(1, 5) },
+              () => randomPayload(rng, header, 1200),
+            ),
+          ).slice();
+          const flips = rng.int(0, 3);
+          for (let i = 0; i < flips && input.length > 0; i++) {
+            input[rng.int(0, input.length - 1)] = rng.u32() & 0xff;
+          }
+          if (shape === 3) input = input.subarray(0, rng.int(0, input.length));
+        }
+        const decoder = new LengthPrefixDecoder(options);
+        let maxChunk = 0;
+        let outcome = "ok";
+        try {
+          for (let at = 0; at < input.length;) {
+            const size = rng.int(1, rng.chance(0.5) ? 8 : 512);
+            const chunk = input.subarray(at, at + size);
+            at += size;
+            maxChunk = Math.max(maxChunk, chunk.length);
+            decoder.push(chunk, (frame) => {
+              assertLessOrEqual(frame.length, maxFrameSize);
+            });
+            assertLessOrEqual(decoder.bufferedBytes, maxFrameSize + maxChunk);
+          }
+          decoder.end();
+        } catch (error) {
+          if (!typed.some((type) => error instanceof type)) throw error;
+          outcome = (error as Error).name;
+        }
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+      // the inputs reach every outcome (a check on the generator)
+      assert(outcomes.get("ok")! > 0, `${header}: ${[...outcomes]}`);
+      assert(
+        outcomes.get("TruncatedFrameError")! > 0,
+        `${header}: ${[...outcomes]}`,
+      );
+      assert(
+        outcomes.get("FrameTooLargeError")! > 0 || header === "u8",
+        `${header}: ${[...outcomes]}`,
+      );
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Streams
+
+Deno.test("LengthPrefixEncoderStream and LengthPrefixDecoderStream round-trip payloads", async () => {
+  const payloads = [
+    text("alpha"),
+    new Uint8Array(),
+    text("gamma"),
+    new Uint8Array(70_000),
+  ];
+  const options: LengthPrefixOptions = { header: "varint" };
+  const encoded = await Array.fromAsync(
+    ReadableStream.from(payloads).pipeThrough(
+      new LengthPrefixEncoderStream(options),
+    ),
+  );
+  assertEquals(encoded.length, payloads.length);
+  // re-chunk the byte stream at odd sizes
+  const bytes = concat(encoded);
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += 1_000) {
+    chunks.push(bytes.subarray(i, i + 1_000));
+  }
+  const frames = await Array.fromAsync(
+    ReadableStream.from(chunks).pipeThrough(
+      new LengthPrefixDecoderStream(options),
+    ),
+  );
+  assertEquals(frames.map(toHex), payloads.map(toHex));
+});
+
+Deno.test("LengthPrefixDecoderStream errors with the typed error after the frames before it", async () => {
+  const stream = ReadableStream.from([text("1:a,2:b"), text("c,3:def!")])
+    .pipeThrough(new LengthPrefixDecoderStream({ header: "netstring" }));
+  const reader = stream.getReader();
+  assertEquals(ascii((await reader.read()).value!), "a");
+  assertEquals(ascii((await reader.read()).value!), "bc");
+  const error = await assertRejects(() => reader.read(), MalformedFrameError);
+  assertEquals(error.offset, 14);
+  reader.releaseLock();
+
+  const truncated = ReadableStream.from([fromHex("0000000161000000")])
+    .pipeThrough(new LengthPrefixDecoderStream());
+  const frames: string[] = [];
+  const caught = await assertRejects(async () => {
+    for await (const frame of truncated) frames.push(ascii(frame));
+  }, TruncatedFrameError);
+  assertEquals(frames, ["a"]);
+  assertEquals([caught.expected, caught.received, caught.offset], [
+    undefined,
+    3,
+    5,
+  ]);
+});
+
+// ---------------------------------------------------------------------------
+// python3 as a peer
+
+const PYTHON_PEER = String.raw`
+import json, struct, sys
+request = json.loads(sys.stdin.readline())
+payloads = [bytes.fromhex(p) for p in request["payloads"]]
+out = {
+    "H": b"".join(struct.pack("!H", len(p)) + p for p in payloads).hex(),
+    "I": b"".join(struct.pack("!I", len(p)) + p for p in payloads).hex(),
+}
+ours = bytes.fromhex(request["ours"])
+frames, at = [], 0
+while at < len(ours):
+    (n,) = struct.unpack("!I", ours[at:at + 4])
+    frames.append(ours[at + 4:at + 4 + n].hex())
+    at += 4 + n
+out["decoded"] = frames
+json.dump(out, sys.stdout)
+`;
+
+Deno.test("python3's struct.pack frames decode, and python3 decodes ours", async () => {
+  const payloads = [
+    text("hello"),
+    new Uint8Array(),
+    fromHex("000500ff"), // looks like a header
+    new Uint8Array(300).fill(0x5a),
+    new Uint8Array(65_535).fill(1), // the largest u16 frame
+  ];
+  const ours = new LengthPrefixEncoder({ header: "u32be" }).encodeAll(payloads);
+  const child = new Deno.Command("python3", {
+    args: ["-c", PYTHON_PEER],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(
+      text(
+        JSON.stringify({ payloads: payloads.map(toHex), ours: toHex(ours) }) +
+          "\n",
+      ),
+    );
+  } finally {
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await output;
+  if (code !== 0) fail(`python3 exited with code ${code}: ${ascii(stderr)}`);
+  const reply = JSON.parse(ascii(stdout)) as {
+    H: string;
+    I: string;
+    decoded: string[];
+  };
+  const expected = payloads.map(toHex);
+  for (
+    const [header, hex] of [["u16be", reply.H], ["u32be", reply.I]] as const
+  ) {
+    const bytes = fromHex(hex);
+    assertEquals(decodeHex({ header }, [bytes]), expected, header);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += 1_499) {
+      chunks.push(
+        bytes.subarray(i, i + 1_499),
+      );
+    }
+    assertEquals(decodeHex({ header }, chunks), expected, header);
+  }
+  assertEquals(reply.I, toHex(ours));
+  assertEquals(reply.decoded, expected);
+});
+
+// The decoder is a FrameDecoder (compile-time check).
+const _typeCheck: FrameDecoder = new LengthPrefixDecoder();
