@@ -19,6 +19,9 @@ import {
   DelimiterDecoder,
   DelimiterDecoderStream,
   type FrameDecoder,
+  LengthPrefixDecoder,
+  LengthPrefixDecoderStream,
+  LengthPrefixEncoder,
 } from "../framing/mod.ts";
 import type { BenchUnits } from "./table.ts";
 
@@ -58,7 +61,7 @@ function records(size: number): { chunks: Uint8Array[]; frames: number } {
 let sink = 0;
 
 function pushRangesAll(
-  decoder: DelimiterDecoder,
+  decoder: DelimiterDecoder | LengthPrefixDecoder,
   chunks: Uint8Array[],
 ): number {
   let count = 0;
@@ -174,6 +177,51 @@ for (const size of [64, 4096]) {
     "sockit DelimiterDecoder (pushRanges)",
     units,
     () => pushRangesAll(new DelimiterDecoder({ delimiter: newline }), chunks),
+  );
+}
+
+const COPY_TARGET = new Uint8Array(TOTAL + CHUNK);
+
+for (const size of [16, 1024, 64 * 1024]) {
+  const encoder = new LengthPrefixEncoder({ header: "u32be" });
+  const count = Math.max(1, Math.floor(TOTAL / (size + 4)));
+  const payload = new Uint8Array(size).fill(0x61);
+  const stream = encoder.encodeAll(
+    Array.from({ length: count }, () => payload),
+  );
+  const chunks = chunked(stream);
+  const units = { frames: count, bytes: stream.length };
+  const group = `length prefix (u32be), ${size}-byte frames`;
+  add(group, "Uint8Array#set, one copy (the limit)", units, () => {
+    let at = 0;
+    for (const chunk of chunks) {
+      COPY_TARGET.set(chunk, at);
+      at += chunk.length;
+    }
+    return at === stream.length ? count : -1;
+  }, true);
+  add(
+    group,
+    "sockit LengthPrefixDecoderStream",
+    units,
+    () =>
+      drain(
+        ReadableStream.from(chunks).pipeThrough(
+          new LengthPrefixDecoderStream(),
+        ),
+      ),
+  );
+  add(
+    group,
+    "sockit LengthPrefixDecoder (push)",
+    units,
+    () => pushAll(new LengthPrefixDecoder(), chunks),
+  );
+  add(
+    group,
+    "sockit LengthPrefixDecoder (pushRanges)",
+    units,
+    () => pushRangesAll(new LengthPrefixDecoder(), chunks),
   );
 }
 

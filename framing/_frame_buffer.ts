@@ -55,6 +55,14 @@ export class FrameBuffer {
     return frame;
   }
 
+  /**
+   * Empties the buffer but keeps its memory for the next frame: for a frame
+   * handed out as a range (valid during the call only), never as a view.
+   */
+  reset(): void {
+    this.#length = 0;
+  }
+
   /** Drops everything held and releases the memory. */
   clear(): void {
     this.#bytes = new Uint8Array(0);

@@ -558,17 +558,21 @@ export class DelimiterDecoder implements FrameDecoder {
       this.#tooLarge(size, this.#frameStart, true);
       return after;
     }
-    let frame: Uint8Array;
+    let frameSize = contentHeld;
     if (this.#keep) {
       pending.append(chunk.subarray(0, after), Infinity);
-      frame = pending.take();
+      frameSize = pending.length;
     } else if (contentInChunk > 0) {
       pending.append(chunk.subarray(0, contentInChunk), Infinity);
-      frame = pending.take();
-    } else {
-      frame = pending.take(contentHeld);
+      frameSize = pending.length;
     }
-    this.#emit(frame, 0, frame.length);
+    if (this.#onRange !== undefined) {
+      // A range is valid during the call only: keep the memory for reuse.
+      this.#onRange(pending.peek(), 0, frameSize);
+      pending.reset();
+    } else {
+      this.#onFrame!(pending.take(frameSize));
+    }
     return after;
   }
 }

@@ -521,6 +521,21 @@ export class LengthPrefixDecoder implements FrameDecoder {
   }
 
   /**
+   * Hands out the frame assembled in #pending. As a range it is valid during
+   * the call only, so the memory is kept for the next frame; as a view it is
+   * the caller's, so the buffer lets it go.
+   */
+  #emitAssembled(): void {
+    if (this.#onRange !== undefined) {
+      const frame = this.#pending.peek();
+      this.#onRange(frame, 0, frame.length);
+      this.#pending.reset();
+    } else {
+      this.#onFrame!(this.#pending.take());
+    }
+  }
+
+  /**
    * Decodes `chunk` and returns the frames it completes: {@linkcode push}
    * into an array.
    *
@@ -724,8 +739,7 @@ export class LengthPrefixDecoder implements FrameDecoder {
     if (this.#trailer !== 0) this.#checkTrailer(chunk[end - 1]!);
     this.#keep(chunk, pos, end);
     this.#inFrame = false;
-    const frame = this.#pending.take();
-    this.#emit(frame, 0, frame.length);
+    this.#emitAssembled();
     return end;
   }
 

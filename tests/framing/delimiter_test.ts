@@ -532,3 +532,25 @@ Deno.test("pushing to a decoder from inside its own callback is a TypeError", ()
     "inside its own frame callback",
   );
 });
+
+Deno.test("pushRanges() over random splits matches push(), reused memory included", () => {
+  const prng = new Prng(SEED ^ 0x7a11);
+  for (let round = 0; round < 300; round++) {
+    const options: DelimiterOptions = {
+      ...prng.pick(CONFIGS),
+      finalFrame: "emit",
+    };
+    const stream = randomText(prng, 120);
+    const chunks = splitChunks(stream, prng);
+    const expected = decodeFrames(new DelimiterDecoder(options), chunks);
+    const decoder = new DelimiterDecoder(options);
+    const got: Uint8Array[] = [];
+    for (const chunk of chunks) {
+      decoder.pushRanges(chunk, (bytes, start, end) => {
+        got.push(bytes.slice(start, end));
+      });
+    }
+    decoder.end((frame) => got.push(frame.slice()));
+    assertEquals(got, expected, `seed ${SEED}, round ${round}`);
+  }
+});
