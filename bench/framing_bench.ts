@@ -105,6 +105,9 @@ function add(
     group,
     name,
     baseline,
+    // Enough samples that GC pauses average out on a busy machine.
+    warmup: 50,
+    n: 400,
     async fn() {
       const frames = await fn();
       if (frames < units.frames || frames > units.frames + extraFrames) {

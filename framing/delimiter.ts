@@ -369,15 +369,22 @@ export class DelimiterDecoder implements FrameDecoder {
     const max = this.#max;
     const lines = this.#lines;
     const keep = this.#keep;
+    const scanner = this.#scanner;
+    const onFrame = this.#onFrame;
+    const onRange = this.#onRange;
+    const { buffer, byteOffset } = chunk;
     for (;;) {
-      const at = this.#find(chunk, pos);
+      const at = length === 1 ? scanner.next(pos) : this.#find(chunk, pos);
       if (at === -1) break;
       let end = at;
       if (lines && at > pos && chunk[at - 1] === CR) end = at - 1;
       if (end - pos > max) {
         this.#tooLarge(end - pos, base + pos, true);
       } else {
-        this.#emit(chunk, pos, keep ? at + length : end);
+        if (keep) end = at + length;
+        if (onRange !== undefined) onRange(chunk, pos, end);
+        // A plain constructor call: cheaper in V8 than subarray().
+        else onFrame!(new Uint8Array(buffer, byteOffset + pos, end - pos));
       }
       pos = at + length;
     }
