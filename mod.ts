@@ -2,8 +2,9 @@
  * sockit: socket programming the way Python tutorials teach it, done the
  * Deno way — Web Streams, `AbortSignal`, `await using`.
  *
- * This entry point re-exports the whole public API. Today that is
- * `framing/`: byte order helpers and a Python-exact `struct`.
+ * This entry point re-exports the whole public API: `framing/` (byte order,
+ * a Python-exact `struct`, message framing) at the top level, and `tcp/` as
+ * the `tcp` namespace.
  *
  * @example struct, as in Python
  * ```ts
@@ -15,6 +16,22 @@
  * assertEquals(unpack("!HIq", bytes), [1, 2, 3n]);
  * ```
  *
+ * @example A line echo over TCP
+ * ```ts
+ * import { lines, tcp } from "./mod.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = tcp.listen({ port: 0 }, async (conn) => {
+ *   const framed = conn.framed(lines());
+ *   for await (const line of framed) await framed.send(line);
+ * });
+ * await using conn = await tcp.connect(server.addr);
+ * const framed = conn.framed(lines());
+ * await framed.send("hi");
+ * assertEquals(new TextDecoder().decode((await framed.receive())!), "hi");
+ * ```
+ *
  * @module
  */
 export * from "./framing/mod.ts";
+export * as tcp from "./tcp/mod.ts";

@@ -1,0 +1,93 @@
+/**
+ * Socket addresses: TCP `{ hostname, port }` and Unix `{ path }`, and how to
+ * print them.
+ *
+ * @module
+ */
+
+/** A TCP address. `hostname` defaults to `127.0.0.1` wherever it is optional. */
+export interface TcpAddress {
+  /** A host name or IP address (IPv6 without brackets). */
+  hostname?: string;
+  /** The port; 0 asks the system for a free one when listening. */
+  port: number;
+}
+
+/** A Unix socket address: the socket file's path. */
+export interface UnixAddress {
+  /** The socket file's path. */
+  path: string;
+}
+
+/** An address to listen on or connect to. */
+export type Address = TcpAddress | UnixAddress;
+
+/** An address of an open socket, as Python's `getsockname()`/`getpeername()` give. */
+export type SocketAddress =
+  | { transport: "tcp" | "udp"; hostname: string; port: number }
+  | { transport: "unix" | "unixpacket"; path: string };
+
+/** The hostname servers bind when none is given: loopback only. */
+export const DEFAULT_HOSTNAME = "127.0.0.1";
+
+/**
+ * Formats an address for messages: `127.0.0.1:8080`, `[::1]:8080`,
+ * `unix:/tmp/echo.sock`.
+ *
+ * @param address Any address.
+ * @returns The address as text.
+ *
+ * @example Formatting
+ * ```ts
+ * import { formatAddress } from "./address.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(formatAddress({ hostname: "::1", port: 80 }), "[::1]:80");
+ * assertEquals(formatAddress({ path: "/tmp/s" }), "unix:/tmp/s");
+ * ```
+ */
+export function formatAddress(address: Address | SocketAddress): string {
+  if ("path" in address) return `unix:${address.path}`;
+  const host = address.hostname ?? DEFAULT_HOSTNAME;
+  return host.includes(":")
+    ? `[${host}]:${address.port}`
+    : `${host}:${address.port}`;
+}
+
+/** Converts a Deno address into a {@linkcode SocketAddress}. */
+export function toSocketAddress(addr: Deno.Addr): SocketAddress {
+  if (addr.transport === "tcp" || addr.transport === "udp") {
+    return {
+      transport: addr.transport,
+      hostname: addr.hostname,
+      port: addr.port,
+    };
+  }
+  if (addr.transport === "unix" || addr.transport === "unixpacket") {
+    return { transport: addr.transport, path: addr.path };
+  }
+  throw new TypeError(
+    `Cannot use a ${(addr as { transport: string }).transport} address here`,
+  );
+}
+
+/** Throws a clear error unless `address` is a usable TCP or Unix address. */
+export function checkAddress(address: Address, what: string): void {
+  if (address === null || typeof address !== "object") {
+    throw new TypeError(
+      `Cannot ${what} ${String(address)}: give { hostname, port } or { path }`,
+    );
+  }
+  if ("path" in address) {
+    if (typeof address.path !== "string" || address.path === "") {
+      throw new TypeError(`Cannot ${what} a Unix socket without a path`);
+    }
+    return;
+  }
+  const port = (address as TcpAddress).port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(
+      `Cannot ${what} port ${port}: a port is an integer in 0..65535`,
+    );
+  }
+}

@@ -1,0 +1,768 @@
+/**
+ * {@linkcode Connection}: one TCP or Unix stream socket, accepted or
+ * connected, with Python's socket operations the Deno way.
+ *
+ * @module
+ */
+import type { FrameCodec, FrameDecoder, FrameEncoder } from "../framing/mod.ts";
+import {
+  formatAddress,
+  type SocketAddress,
+  toSocketAddress,
+} from "./address.ts";
+import {
+  IncompleteReadError,
+  LimitOverrunError,
+  TimeoutError,
+} from "./errors.ts";
+
+/** Smallest read buffer: what an idle connection parks in its pending read. */
+const MIN_READ_BUFFER = 1024;
+/** Largest read buffer, reached by doubling while reads fill the buffer. */
+const MAX_READ_BUFFER = 256 * 1024;
+
+const encoder = new TextEncoder();
+
+type ReadOutcome = { ok: true; n: number | null } | {
+  ok: false;
+  error: unknown;
+};
+
+/** Options for reads: {@linkcode Connection.read} and friends. */
+export interface ReadOptions {
+  /** Aborts the wait (not the connection); the data stays for the next read. */
+  signal?: AbortSignal;
+}
+
+/** Options for {@linkcode Connection.readUntil}. */
+export interface ReadUntilOptions extends ReadOptions {
+  /**
+   * The most bytes to read while looking for the delimiter (delimiter
+   * included); past it, `LimitOverrunError`.
+   *
+   * @default {65536}
+   */
+  maxBytes?: number;
+}
+
+/** How {@linkcode Connection.shutdown} closes: Python's `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`. */
+export type ShutdownHow = "read" | "write" | "both";
+
+/** Internal options set by servers. */
+export interface ConnectionOptions {
+  /**
+   * Close the connection when nothing is read or written for this many
+   * milliseconds; a pending or later read then raises `TimeoutError`.
+   */
+  idleTimeout?: number;
+}
+
+function wrapError(error: unknown, action: string, peer: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const Class = error.constructor as new (
+    message: string,
+    options?: ErrorOptions,
+  ) => Error;
+  try {
+    return new Class(`Cannot ${action} ${peer}: ${error.message}`, {
+      cause: error,
+    });
+  } catch {
+    return error;
+  }
+}
+
+/**
+ * A stream socket: TCP or Unix, accepted by a server or made by
+ * `connect()`. Reads and writes are Python's `recv` and `sendall`, with
+ * `settimeout`, `shutdown`, `getsockname`/`getpeername`, framed messages and
+ * Web Streams on top.
+ *
+ * Memory: a read waits on a small buffer (1 KiB) that doubles while reads
+ * fill it (up to 256 KiB) and shrinks back when they do not, so an idle
+ * connection costs little.
+ *
+ * @example Echo one message over loopback
+ * ```ts
+ * import { connect, listen } from "./mod.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = listen({ port: 0 }, async (conn) => {
+ *   const data = await conn.read();
+ *   if (data) await conn.write(data);
+ * });
+ * await using conn = await connect(server.addr);
+ * await conn.write("hello");
+ * assertEquals(new TextDecoder().decode((await conn.read())!), "hello");
+ * ```
+ */
+export class Connection implements AsyncDisposable, Disposable {
+  readonly #conn: Deno.Conn;
+  readonly #peer: string;
+  /** The local address (Python's `getsockname()`). */
+  readonly localAddr: SocketAddress;
+  /** The peer's address (Python's `getpeername()`). */
+  readonly remoteAddr: SocketAddress;
+
+  #bufferSize = MIN_READ_BUFFER;
+  #buffer: Uint8Array | null = null;
+  #inflight: Promise<ReadOutcome> | null = null;
+  #leftover: Uint8Array | null = null;
+  #reading = false;
+  #eof = false;
+  #readShut = false;
+  #writeShut = false;
+  #closed = false;
+  #timeout: number | null = null;
+  #wake: (() => void) | null = null;
+  #writes: Promise<void> = Promise.resolve();
+  #bytesRead = 0;
+  #bytesWritten = 0;
+
+  readonly #idleTimeout: number | null;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #lastActivity = 0;
+  #idleExpired = false;
+
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+
+  /**
+   * Wraps a Deno connection. Usually you get a `Connection` from
+   * `connect()` or a server's handler instead.
+   *
+   * @param conn A TCP or Unix `Deno.Conn`.
+   * @param options Server-side options.
+   */
+  constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
+    this.#conn = conn;
+    this.localAddr = toSocketAddress(conn.localAddr);
+    this.remoteAddr = toSocketAddress(conn.remoteAddr);
+    this.#peer = this.remoteAddr.transport === "unix"
+      ? formatAddress(this.localAddr)
+      : formatAddress(this.remoteAddr);
+    this.#idleTimeout = options.idleTimeout ?? null;
+    if (this.#idleTimeout !== null) {
+      this.#lastActivity = performance.now();
+      this.#armIdle(this.#idleTimeout);
+    }
+  }
+
+  /** Bytes read from the socket so far. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Bytes written to the socket so far. */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  /** Whether `close()` has been called (or the idle timeout closed it). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The read timeout in milliseconds, or `null` (Python's `gettimeout()`). */
+  get timeout(): number | null {
+    return this.#timeout;
+  }
+
+  /**
+   * Sets the read timeout (Python's `settimeout`): afterwards a read that
+   * waits longer than `ms` for data rejects with `TimeoutError`, and the
+   * connection stays usable — no data is lost. `null` waits forever.
+   *
+   * @param ms Milliseconds, or `null`.
+   * @throws {RangeError} If `ms` is negative or not a number.
+   */
+  setTimeout(ms: number | null): void {
+    if (ms !== null && (typeof ms !== "number" || !(ms >= 0))) {
+      throw new RangeError(
+        `Cannot set a timeout of ${ms}: give milliseconds (>= 0) or null`,
+      );
+    }
+    this.#timeout = ms;
+  }
+
+  /**
+   * Reads the next chunk of data, as Python's `recv`: at least one byte, or
+   * `null` at the end of the stream (the peer closed or shut down writing).
+   *
+   * @param options `signal` to stop waiting.
+   * @returns The bytes (a new array you own), or `null` at EOF.
+   * @throws {TimeoutError} If the timeout passed with no data.
+   * @throws {TypeError} If another read is in progress.
+   */
+  async read(options: ReadOptions = {}): Promise<Uint8Array | null> {
+    const leftover = this.#leftover;
+    if (leftover !== null) {
+      this.#leftover = null;
+      return leftover;
+    }
+    return await this.#readChunk(options.signal);
+  }
+
+  /**
+   * Reads exactly `n` bytes (asyncio's `readexactly`).
+   *
+   * @param n How many bytes.
+   * @param options `signal` to stop waiting.
+   * @returns The `n` bytes.
+   * @throws {IncompleteReadError} If the stream ends first (with the bytes
+   * that did arrive).
+   * @throws {TimeoutError} If the timeout passes; the bytes read so far stay
+   * for the next read.
+   */
+  async readExactly(n: number, options: ReadOptions = {}): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new RangeError(`Cannot read ${n} bytes: give an integer >= 0`);
+    }
+    if (n === 0) return new Uint8Array(0);
+    const first = await this.read(options);
+    if (first === null) throw new IncompleteReadError(n, new Uint8Array(0));
+    if (first.length >= n) {
+      if (first.length > n) this.#leftover = first.subarray(n);
+      return first.length === n ? first : first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    out.set(first);
+    let filled = first.length;
+    try {
+      while (filled < n) {
+        const chunk = await this.read(options);
+        if (chunk === null) {
+          throw new IncompleteReadError(n, out.slice(0, filled));
+        }
+        const take = Math.min(chunk.length, n - filled);
+        out.set(
+          take === chunk.length ? chunk : chunk.subarray(0, take),
+          filled,
+        );
+        filled += take;
+        if (take < chunk.length) this.#leftover = chunk.subarray(take);
+      }
+    } catch (error) {
+      if (!(error instanceof IncompleteReadError)) {
+        this.#leftover = out.slice(0, filled); // lose nothing
+      }
+      throw error;
+    }
+    return out;
+  }
+
+  /**
+   * Reads up to and including `delimiter` (asyncio's `readuntil`).
+   *
+   * @param delimiter One or more bytes, or a string (UTF-8).
+   * @param options `maxBytes` and `signal`.
+   * @returns The bytes, ending with the delimiter.
+   * @throws {IncompleteReadError} If the stream ends first.
+   * @throws {LimitOverrunError} If `maxBytes` pass without the delimiter;
+   * the bytes stay for the next read.
+   * @throws {TimeoutError} If the timeout passes; the bytes stay too.
+   */
+  async readUntil(
+    delimiter: Uint8Array | string,
+    options: ReadUntilOptions = {},
+  ): Promise<Uint8Array> {
+    const needle = typeof delimiter === "string"
+      ? encoder.encode(delimiter)
+      : delimiter;
+    if (needle.length === 0) {
+      throw new RangeError("Cannot read until an empty delimiter");
+    }
+    const maxBytes = options.maxBytes ?? 65536;
+    let held = new Uint8Array(0);
+    let scanned = 0;
+    try {
+      for (;;) {
+        const chunk = await this.read(options);
+        if (chunk === null) throw new IncompleteReadError(Infinity, held);
+        const joined = new Uint8Array(held.length + chunk.length);
+        joined.set(held);
+        joined.set(chunk, held.length);
+        held = joined;
+        const found = indexOf(
+          held,
+          needle,
+          Math.max(0, scanned - needle.length + 1),
+        );
+        if (found !== -1 && found + needle.length <= maxBytes) {
+          const end = found + needle.length;
+          if (end < held.length) this.#leftover = held.subarray(end);
+          return held.subarray(0, end);
+        }
+        scanned = held.length;
+        if (held.length >= maxBytes) throw new LimitOverrunError(maxBytes);
+      }
+    } catch (error) {
+      if (!(error instanceof IncompleteReadError) && held.length > 0) {
+        this.#leftover = held; // lose nothing
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Writes all of `data` (Python's `sendall`), looping over partial writes.
+   * Concurrent writes are queued, never interleaved.
+   *
+   * @param data Bytes, or a string (UTF-8).
+   * @throws {Deno.errors.BrokenPipe} Or another network error, naming the
+   * peer, if the connection fails.
+   */
+  write(data: Uint8Array | string): Promise<void> {
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    const run = async () => {
+      if (this.#writeShut || this.#closed) {
+        throw new Deno.errors.BrokenPipe(
+          `Cannot write to ${this.#peer}: the connection is ${
+            this.#closed ? "closed" : "shut down for writing"
+          }`,
+        );
+      }
+      let written = 0;
+      try {
+        while (written < bytes.length) {
+          written += await this.#conn.write(bytes.subarray(written));
+        }
+      } catch (error) {
+        throw wrapError(error, "write to", this.#peer);
+      } finally {
+        this.#bytesWritten += written;
+      }
+      this.#touch();
+    };
+    const done = this.#writes.then(run);
+    this.#writes = done.catch(() => {});
+    return done;
+  }
+
+  /**
+   * Shuts the connection down without closing it (Python's `shutdown`):
+   *
+   * - `"write"` (`SHUT_WR`): waits for queued writes, then sends FIN
+   *   (`Deno.Conn.closeWrite()`); the peer reads EOF, and this side keeps
+   *   reading — a half-open socket.
+   * - `"read"` (`SHUT_RD`): stops delivering data: reads return `null` from
+   *   now on and anything buffered is dropped. Deno has no `closeRead`, so
+   *   the kernel is not told: data the peer sends afterwards is not read
+   *   and, once the buffers fill, TCP flow control stops the peer.
+   * - `"both"` (`SHUT_RDWR`): both.
+   *
+   * @param how What to shut down.
+   * @throws {TypeError} If `how` is not one of the three.
+   */
+  async shutdown(how: ShutdownHow = "both"): Promise<void> {
+    if (how !== "read" && how !== "write" && how !== "both") {
+      throw new TypeError(
+        `Cannot shut down ${
+          JSON.stringify(how)
+        }: give "read", "write" or "both"`,
+      );
+    }
+    if (how !== "write") this.#stopReading();
+    if (how !== "read" && !this.#writeShut) {
+      await this.#writes;
+      this.#writeShut = true;
+      if (this.#closed) return;
+      try {
+        await this.#conn.closeWrite();
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotConnected)) {
+          throw wrapError(error, "shut down writing to", this.#peer);
+        }
+      }
+    }
+  }
+
+  /**
+   * Turns Nagle's algorithm off (`true`) or on: Python's
+   * `setsockopt(IPPROTO_TCP, TCP_NODELAY, …)`. TCP only.
+   *
+   * @param noDelay Whether to send small writes at once.
+   * @throws {TypeError} On a Unix socket.
+   */
+  setNoDelay(noDelay = true): void {
+    this.#tcp("setNoDelay").setNoDelay(noDelay);
+  }
+
+  /**
+   * Turns TCP keep-alive probes on or off: Python's
+   * `setsockopt(SOL_SOCKET, SO_KEEPALIVE, …)`. TCP only.
+   *
+   * @param keepAlive Whether to probe idle connections.
+   * @throws {TypeError} On a Unix socket.
+   */
+  setKeepAlive(keepAlive = true): void {
+    this.#tcp("setKeepAlive").setKeepAlive(keepAlive);
+  }
+
+  /**
+   * The incoming bytes as a `ReadableStream` (built on `read()`, so the
+   * timeout applies). Cancelling it shuts down reading.
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#readable ??= new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const chunk = await this.read();
+        if (chunk === null) controller.close();
+        else controller.enqueue(chunk);
+      },
+      cancel: () => this.#stopReading(),
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * The outgoing bytes as a `WritableStream` (built on `write()`). Closing it
+   * shuts down writing (sends FIN) and keeps the connection open for
+   * reading; aborting it closes the connection.
+   */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.write(chunk),
+      close: () => this.shutdown("write"),
+      abort: () => this.close(),
+    });
+  }
+
+  /**
+   * Frames in and frames out through any codec from `framing/`.
+   *
+   * @param codec A codec such as `lines()` or `lengthPrefixed()`.
+   * @returns The framed view of this connection.
+   *
+   * @example Lines over loopback
+   * ```ts
+   * import { connect, listen } from "./mod.ts";
+   * import { lines } from "../framing/mod.ts";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = listen({ port: 0 }, async (conn) => {
+   *   const framed = conn.framed(lines());
+   *   for await (const line of framed) await framed.send(line.toReversed());
+   * });
+   * await using conn = await connect(server.addr);
+   * const framed = conn.framed(lines());
+   * await framed.send("abc");
+   * assertEquals(new TextDecoder().decode((await framed.receive())!), "cba");
+   * ```
+   */
+  framed(codec: FrameCodec): FramedConnection {
+    return new FramedConnection(this, codec);
+  }
+
+  /**
+   * Closes the connection at once (idempotent). A pending read ends:
+   * with `null` if `shutdown("read")` came first, else with an error.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#buffer = null;
+    this.#leftover = null;
+    clearTimeout(this.#idleTimer);
+    try {
+      this.#conn.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+
+  /** Waits for queued writes to finish, then closes (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#writes;
+    this.close();
+  }
+
+  /** Closes at once (`using`). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Ends reading for a graceful shutdown: like `shutdown("read")`, and a
+   * read that is waiting returns `null` at once.
+   */
+  #stopReading(): void {
+    this.#readShut = true;
+    this.#leftover = null;
+    this.#wake?.();
+  }
+
+  #tcp(what: string): Deno.TcpConn {
+    if (this.localAddr.transport !== "tcp") {
+      throw new TypeError(`Cannot ${what}() on a Unix socket: it is TCP only`);
+    }
+    return this.#conn as Deno.TcpConn;
+  }
+
+  #touch(): void {
+    if (this.#idleTimeout !== null) this.#lastActivity = performance.now();
+  }
+
+  #armIdle(delay: number): void {
+    this.#idleTimer = setTimeout(() => {
+      const idle = this.#idleTimeout!;
+      const quiet = performance.now() - this.#lastActivity;
+      if (quiet >= idle) {
+        this.#idleExpired = true;
+        this.close();
+      } else {
+        this.#armIdle(idle - quiet);
+      }
+    }, delay);
+  }
+
+  #idleError(): TimeoutError {
+    return new TimeoutError(
+      `Cannot read from ${this.#peer}: the connection was idle for ${this.#idleTimeout} ms and is closed`,
+      this.#idleTimeout!,
+    );
+  }
+
+  async #readChunk(
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array | null> {
+    if (this.#reading) {
+      throw new TypeError(
+        `Cannot read from ${this.#peer}: another read is in progress`,
+      );
+    }
+    if (this.#readShut || this.#eof) return null;
+    if (this.#closed) {
+      if (this.#idleExpired) throw this.#idleError();
+      throw new Deno.errors.BadResource(
+        `Cannot read from ${this.#peer}: the connection is closed`,
+      );
+    }
+    this.#reading = true;
+    try {
+      this.#inflight ??= this.#startRead();
+      const outcome = await this.#wait(this.#inflight, signal);
+      if (outcome === null) return null; // woken by a shutdown
+      this.#inflight = null;
+      if (!outcome.ok) {
+        if (this.#readShut) return null;
+        if (this.#idleExpired) throw this.#idleError();
+        throw wrapError(outcome.error, "read from", this.#peer);
+      }
+      const n = outcome.n;
+      if (n === null) {
+        this.#eof = true;
+        this.#buffer = null;
+        return null;
+      }
+      this.#bytesRead += n;
+      this.#touch();
+      const chunk = this.#take(n);
+      return this.#readShut ? null : chunk;
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  #startRead(): Promise<ReadOutcome> {
+    const buffer = this.#buffer ??= new Uint8Array(this.#bufferSize);
+    return this.#conn.read(buffer).then(
+      (n): ReadOutcome => ({ ok: true, n }),
+      (error): ReadOutcome => ({ ok: false, error }),
+    );
+  }
+
+  /** Hands out `n` bytes just read, and sizes the next read buffer. */
+  #take(n: number): Uint8Array {
+    const buffer = this.#buffer!;
+    const size = buffer.length;
+    let chunk: Uint8Array;
+    if (n > size >> 1) {
+      chunk = buffer.subarray(0, n); // most of it: hand the buffer over
+      this.#buffer = null;
+    } else {
+      chunk = buffer.slice(0, n);
+    }
+    if (n === size) {
+      this.#bufferSize = Math.min(size * 2, MAX_READ_BUFFER);
+    } else if (n < size >> 2) {
+      this.#bufferSize = MIN_READ_BUFFER;
+    }
+    if (this.#buffer !== null && this.#buffer.length !== this.#bufferSize) {
+      this.#buffer = null;
+    }
+    return chunk;
+  }
+
+  /**
+   * Waits for `read`, but no longer than the timeout or the signal; `null`
+   * when a shutdown ends the wait. The read itself goes on either way.
+   */
+  #wait(
+    read: Promise<ReadOutcome>,
+    signal: AbortSignal | undefined,
+  ): Promise<ReadOutcome | null> {
+    signal?.throwIfAborted();
+    const timeout = this.#timeout;
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#wake = null;
+      };
+      const onAbort = () => {
+        finish();
+        reject(signal!.reason);
+      };
+      this.#wake = () => {
+        finish();
+        resolve(null);
+      };
+      if (timeout !== null) {
+        timer = setTimeout(() => {
+          finish();
+          reject(
+            new TimeoutError(
+              `Cannot read from ${this.#peer}: no data for ${timeout} ms`,
+              timeout,
+            ),
+          );
+        }, timeout);
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      read.then((outcome) => {
+        if (this.#wake === null) return; // already settled
+        finish();
+        resolve(outcome);
+      });
+    });
+  }
+}
+
+function indexOf(
+  haystack: Uint8Array,
+  needle: Uint8Array,
+  from: number,
+): number {
+  const first = needle[0]!;
+  const last = haystack.length - needle.length;
+  for (let i = haystack.indexOf(first, from); i !== -1 && i <= last;) {
+    let k = 1;
+    while (k < needle.length && haystack[i + k] === needle[k]) k++;
+    if (k === needle.length) return i;
+    i = haystack.indexOf(first, i + 1);
+  }
+  return -1;
+}
+
+/**
+ * A connection seen as frames: `receive()` (or `for await`) decodes incoming
+ * bytes with the codec's decoder; `send()` encodes with its encoder. Frames
+ * decoded before a framing error are all delivered before the error is
+ * raised.
+ *
+ * @example See {@linkcode Connection.framed}
+ * ```ts
+ * import { FramedConnection } from "./connection.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(typeof FramedConnection, "function");
+ * ```
+ */
+export class FramedConnection implements AsyncIterable<Uint8Array> {
+  readonly #conn: Connection;
+  readonly #decoder: FrameDecoder;
+  readonly #encoder: FrameEncoder;
+  #frames: Uint8Array[] = [];
+  #head = 0;
+  #ended = false;
+  #error: unknown = undefined;
+  readonly #sink = (frame: Uint8Array) => {
+    this.#frames.push(frame);
+  };
+
+  /**
+   * Frames `conn` with `codec`. Use {@linkcode Connection.framed}.
+   *
+   * @param conn The connection.
+   * @param codec The codec.
+   */
+  constructor(conn: Connection, codec: FrameCodec) {
+    this.#conn = conn;
+    this.#decoder = codec.createDecoder();
+    this.#encoder = codec.createEncoder();
+  }
+
+  /** The connection underneath. */
+  get connection(): Connection {
+    return this.#conn;
+  }
+
+  /**
+   * Receives the next frame, or `null` when the stream ended cleanly.
+   *
+   * @param options `signal` to stop waiting.
+   * @returns The frame, or `null`.
+   * @throws {FrameTooLargeError} Or another framing error, after the frames
+   * before it.
+   * @throws {TimeoutError} If the connection's timeout passes.
+   */
+  async receive(options: ReadOptions = {}): Promise<Uint8Array | null> {
+    while (this.#head === this.#frames.length) {
+      this.#frames.length = 0;
+      this.#head = 0;
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended) return null;
+      const chunk = await this.#conn.read(options);
+      try {
+        if (chunk === null) {
+          this.#ended = true;
+          this.#decoder.end(this.#sink);
+        } else {
+          this.#decoder.push(chunk, this.#sink);
+        }
+      } catch (error) {
+        this.#error = error;
+      }
+    }
+    return this.#frames[this.#head++]!;
+  }
+
+  /**
+   * Sends one frame.
+   *
+   * @param payload The payload, bytes or a string (UTF-8).
+   * @throws {FrameTooLargeError} Or `DelimiterInPayloadError`, before
+   * anything is sent.
+   */
+  send(payload: Uint8Array | string): Promise<void> {
+    const bytes = typeof payload === "string"
+      ? encoder.encode(payload)
+      : payload;
+    return this.#conn.write(this.#encoder.encode(bytes));
+  }
+
+  /**
+   * Sends several frames in one write.
+   *
+   * @param payloads The payloads.
+   * @throws {FrameTooLargeError} Or `DelimiterInPayloadError`, before
+   * anything is sent.
+   */
+  sendAll(payloads: readonly (Uint8Array | string)[]): Promise<void> {
+    return this.#conn.write(
+      this.#encoder.encodeAll(
+        payloads.map((p) => typeof p === "string" ? encoder.encode(p) : p),
+      ),
+    );
+  }
+
+  /** Iterates over frames until the stream ends. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const frame = await this.receive();
+      if (frame === null) return;
+      yield frame;
+    }
+  }
+}
