@@ -278,7 +278,7 @@ export class Connection implements AsyncDisposable, Disposable {
     try {
       for (;;) {
         const chunk = await this.read(options);
-        if (chunk === null) throw new IncompleteReadError(Infinity, held);
+        if (chunk === null) throw new IncompleteReadError(undefined, held);
         const joined = new Uint8Array(held.length + chunk.length);
         joined.set(held);
         joined.set(chunk, held.length);
@@ -605,22 +605,25 @@ export class Connection implements AsyncDisposable, Disposable {
     const timeout = this.#timeout;
     return new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = () => {
+      let settled = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
-        this.#wake = null;
+        if (this.#wake === wake) this.#wake = null;
+        return true;
       };
       const onAbort = () => {
-        finish();
-        reject(signal!.reason);
+        if (finish()) reject(signal!.reason);
       };
-      this.#wake = () => {
-        finish();
-        resolve(null);
+      const wake = () => {
+        if (finish()) resolve(null);
       };
+      this.#wake = wake;
       if (timeout !== null) {
         timer = setTimeout(() => {
-          finish();
+          if (!finish()) return;
           reject(
             new TimeoutError(
               `Cannot read from ${this.#peer}: no data for ${timeout} ms`,
@@ -631,9 +634,7 @@ export class Connection implements AsyncDisposable, Disposable {
       }
       signal?.addEventListener("abort", onAbort, { once: true });
       read.then((outcome) => {
-        if (this.#wake === null) return; // already settled
-        finish();
-        resolve(outcome);
+        if (finish()) resolve(outcome);
       });
     });
   }

@@ -39,8 +39,8 @@ export class TimeoutError extends Error {
 }
 
 /**
- * The stream ended before `readExactly(n)` got its `n` bytes — asyncio's
- * `IncompleteReadError`. The bytes that did arrive are in `partial`.
+ * The stream ended before `readExactly(n)` got its `n` bytes, or before
+ * `readUntil()` found its delimiter — asyncio's `IncompleteReadError`. The bytes that did arrive are in `partial`.
  *
  * @example Reading the facts
  * ```ts
@@ -52,20 +52,23 @@ export class TimeoutError extends Error {
  * ```
  */
 export class IncompleteReadError extends Error {
-  /** How many bytes were wanted. */
-  readonly expected: number;
+  /** How many bytes were wanted (`undefined`: up to a delimiter). */
+  readonly expected: number | undefined;
   /** The bytes that arrived before the end of the stream. */
   readonly partial: Uint8Array;
 
   /**
    * Creates an `IncompleteReadError`.
    *
-   * @param expected How many bytes were wanted.
+   * @param expected How many bytes were wanted (`undefined`: up to a
+   * delimiter).
    * @param partial The bytes that arrived.
    */
-  constructor(expected: number, partial: Uint8Array) {
+  constructor(expected: number | undefined, partial: Uint8Array) {
     super(
-      `Cannot read ${expected} bytes as the stream ended after ${partial.length}`,
+      expected === undefined
+        ? `Cannot read up to the delimiter as the stream ended after ${partial.length} bytes`
+        : `Cannot read ${expected} bytes as the stream ended after ${partial.length}`,
     );
     this.name = "IncompleteReadError";
     this.expected = expected;
