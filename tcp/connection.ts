@@ -18,6 +18,8 @@ import {
 
 /** Smallest read buffer: what an idle connection parks in its pending read. */
 const MIN_READ_BUFFER = 1024;
+/** How long a draining read waits for data that is already on its way. */
+const DRAIN_WAIT = 50;
 /** Largest read buffer, reached by doubling while reads fill the buffer. */
 const MAX_READ_BUFFER = 256 * 1024;
 
@@ -115,6 +117,7 @@ export class Connection implements AsyncDisposable, Disposable {
   #closed = false;
   #timeout: number | null = null;
   #wake: (() => void) | null = null;
+  #draining = false;
   #writes: Promise<void> = Promise.resolve();
   #bytesRead = 0;
   #bytesWritten = 0;
@@ -482,9 +485,19 @@ export class Connection implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Ends reading for a graceful shutdown: like `shutdown("read")`, and a
-   * read that is waiting returns `null` at once.
+   * Ends reading gracefully, as a server's graceful shutdown does: data that
+   * has already arrived is still delivered, but a read that finds nothing
+   * within 50 ms returns `null` (EOF) instead of waiting — so a handler
+   * waiting for its client's next request finishes, while one in the middle
+   * of a request gets the rest of it.
    */
+  stopReading(): void {
+    if (this.#draining || this.#readShut) return;
+    this.#draining = true;
+    this.#wake?.();
+  }
+
+  /** Ends reading at once: reads return `null`, buffered data is dropped. */
   #stopReading(): void {
     this.#readShut = true;
     this.#leftover = null;
@@ -539,9 +552,18 @@ export class Connection implements AsyncDisposable, Disposable {
     }
     this.#reading = true;
     try {
-      this.#inflight ??= this.#startRead();
-      const outcome = await this.#wait(this.#inflight, signal);
-      if (outcome === null) return null; // woken by a shutdown
+      const inflight = this.#inflight ??= this.#startRead();
+      let outcome = this.#draining
+        ? await this.#waitBriefly(inflight)
+        : await this.#wait(inflight, signal);
+      if (outcome === null && this.#draining && !this.#readShut) {
+        outcome = await this.#waitBriefly(inflight); // woken by stopReading()
+      }
+      if (outcome === null) {
+        // shutdown("read"), or nothing arrived while draining: EOF
+        this.#readShut = true;
+        return null;
+      }
       this.#inflight = null;
       if (!outcome.ok) {
         if (this.#readShut) return null;
@@ -591,6 +613,17 @@ export class Connection implements AsyncDisposable, Disposable {
       this.#buffer = null;
     }
     return chunk;
+  }
+
+  /** Waits for `read` at most {@linkcode DRAIN_WAIT} ms; `null` if it is not done. */
+  #waitBriefly(read: Promise<ReadOutcome>): Promise<ReadOutcome | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), DRAIN_WAIT);
+      read.then((outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      });
+    });
   }
 
   /**

@@ -208,8 +208,9 @@ export class Server implements AsyncDisposable {
 
   /**
    * Shuts down gracefully: stops accepting at once, ends reading on every
-   * connection (a handler waiting for data reads EOF), lets handlers finish
-   * what they are doing for up to `gracePeriod`, then closes what is left.
+   * connection with `stopReading()` (data already received is delivered; a
+   * handler waiting for a new request reads EOF), lets handlers finish what
+   * they are doing for up to `gracePeriod`, then closes what is left.
    * Removes a Unix socket file it created. Idempotent.
    *
    * @param options The grace period.
@@ -232,7 +233,7 @@ export class Server implements AsyncDisposable {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
     await this.#loop;
-    for (const conn of this.#live.keys()) void conn.shutdown("read");
+    for (const conn of this.#live.keys()) conn.stopReading();
     const handlers = Promise.all(this.#live.values());
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => {
