@@ -27,3 +27,4 @@ export * from "./connect.ts";
 export * from "./connection.ts";
 export * from "./errors.ts";
 export * from "./listen.ts";
+export * from "./signals.ts";

@@ -1,0 +1,135 @@
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write
+/**
+ * `echo`: the echo server of every socket tutorial. It sends each chunk it
+ * receives back to its sender, optionally followed by a suffix (the Python
+ * seed's `"\nI get it!\n"`), closes clients that stay silent too long
+ * (Python's `settimeout(5)`), and shuts down gracefully on Ctrl-C or
+ * SIGTERM.
+ *
+ * Flags:
+ *
+ * - `--host HOST` — address to listen on (default `127.0.0.1`)
+ * - `--port PORT` — TCP port, `0` for any free one (default `12345`)
+ * - `--unix PATH` — listen on a Unix socket instead of `--host`/`--port`
+ * - `--suffix TEXT` — sent after each echo; escapes `\n \r \t \0 \\ \xHH`
+ * - `--idle-timeout SECONDS` — close a client that sends nothing this long
+ * - `--max-conns N` — serve at most `N` clients at once; close the others
+ * - `--grace SECONDS` — on SIGINT/SIGTERM, let clients finish this long
+ *   (default 5); a second signal stops at once
+ * - `--quiet` — do not log connections
+ * - `-h`, `--help`; `--version`
+ *
+ * Logs (`listening on 127.0.0.1:12345`, `connection from …`, `closed …
+ * (N bytes in, M out)`, `timeout … after 5 s idle`) go to stderr. Exit
+ * codes: 0 after a clean shutdown, 1 if it cannot listen, 2 on bad flags.
+ *
+ * Run it:
+ *
+ * ```sh
+ * deno run --allow-net --allow-read --allow-write tools/echo.ts --suffix '\nI get it!\n' --idle-timeout 5
+ * ```
+ *
+ * Compile it (`deno task compile echo` does this):
+ *
+ * ```sh
+ * deno compile --allow-net --allow-read --allow-write --output dist/sockit-echo tools/echo.ts
+ * ```
+ *
+ * @module
+ */
+import type { Connection } from "../tcp/connection.ts";
+import {
+  decodeEscapes,
+  EXIT_OK,
+  parseFlags,
+  reportError,
+  runServer,
+  SERVER_BOOLEAN_FLAGS,
+  SERVER_STRING_FLAGS,
+  serverConfig,
+  serverFlagsUsage,
+  versionLine,
+} from "./_cli.ts";
+
+const TOOL = "echo";
+const DEFAULT_PORT = 12345;
+
+const USAGE = `Usage: echo [OPTIONS]
+
+An echo server: sends every chunk it receives back to its sender.
+
+Options:
+${
+  serverFlagsUsage(
+    DEFAULT_PORT,
+    `  --suffix TEXT           send TEXT after each echo; escapes \\n \\r \\t \\0
+                          \\\\ and \\xHH are decoded`,
+  )
+}
+
+Examples:
+  echo --port 0                                  any free port, printed
+  echo --suffix '\\nI get it!\\n' --idle-timeout 5  the Python tutorial's server
+  echo --unix /tmp/echo.sock`;
+
+/** Echoes each chunk, then the suffix (in one write), until EOF. */
+function echoHandler(
+  suffix: Uint8Array,
+): (conn: Connection) => Promise<void> {
+  return async (conn) => {
+    for (let data; (data = await conn.read()) !== null;) {
+      if (suffix.length === 0) {
+        await conn.write(data);
+      } else {
+        const reply = new Uint8Array(data.length + suffix.length);
+        reply.set(data);
+        reply.set(suffix, data.length);
+        await conn.write(reply);
+      }
+    }
+  };
+}
+
+/**
+ * Runs the echo server with the command line `args`; resolves with the
+ * exit code once the server has shut down (or at once for `--help`,
+ * `--version` and bad flags).
+ *
+ * @param args The command line, without the program name.
+ * @returns The exit code: 0, 1 (cannot listen) or 2 (bad flags).
+ *
+ * @example Print the version
+ * ```ts
+ * import { main } from "./echo.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(await main(["--version"]), 0); // prints "sockit-echo 0.1.0"
+ * assertEquals(await main(["--port", "99999"]), 2); // "echo: --port must be …"
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  try {
+    const flags = parseFlags(args, {
+      string: [...SERVER_STRING_FLAGS, "suffix"],
+      boolean: SERVER_BOOLEAN_FLAGS,
+      alias: { h: "help" },
+    });
+    if (flags.set.has("help")) {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+    if (flags.set.has("version")) {
+      console.log(versionLine(TOOL));
+      return EXIT_OK;
+    }
+    const config = serverConfig(TOOL, flags, DEFAULT_PORT);
+    const suffix = decodeEscapes(flags.values.get("suffix") ?? "", "suffix");
+    return await runServer(config, echoHandler(suffix));
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write
+/**
+ * `time`: the timestamp server of the Twisted example. It answers each
+ * message with `[<ctime>] <message>`, where `<ctime>` is Python's
+ * `time.ctime()` in local time (`[Sun Nov 22 23:46:19 2026] hello`).
+ *
+ * Messages are framed by `--frame`:
+ *
+ * - `lines` (default): each line in (`\n` or `\r\n`) gets one stamped line
+ *   out, ending in `\n`
+ * - `nul`: the same with `\0`-terminated messages
+ * - `u32`: 32-bit big-endian length-prefixed frames in, stamped frames out
+ * - `raw`: each chunk is stamped as it arrives, as the Twisted original's
+ *   `dataReceived` does (no framing: chunks are whatever TCP delivers)
+ *
+ * Flags:
+ *
+ * - `--frame raw|lines|nul|u32` — see above (default `lines`)
+ * - `--host HOST` — address to listen on (default `127.0.0.1`)
+ * - `--port PORT` — TCP port, `0` for any free one (default `21567`, the
+ *   example's)
+ * - `--unix PATH` — listen on a Unix socket instead of `--host`/`--port`
+ * - `--idle-timeout SECONDS` — close a client that sends nothing this long
+ * - `--max-conns N` — serve at most `N` clients at once; close the others
+ * - `--grace SECONDS` — on SIGINT/SIGTERM, let clients finish this long
+ *   (default 5); a second signal stops at once
+ * - `--quiet` — do not log connections
+ * - `-h`, `--help`; `--version`
+ *
+ * Logs go to stderr. Exit codes: 0 after a clean shutdown, 1 if it cannot
+ * listen, 2 on bad flags.
+ *
+ * Run it:
+ *
+ * ```sh
+ * deno run --allow-net --allow-read --allow-write tools/time.ts --frame lines
+ * ```
+ *
+ * Compile it (`deno task compile time` does this):
+ *
+ * ```sh
+ * deno compile --allow-net --allow-read --allow-write --output dist/sockit-time tools/time.ts
+ * ```
+ *
+ * @module
+ */
+import type { FrameCodec } from "../framing/codec.ts";
+import { delimited, lines } from "../framing/delimiter.ts";
+import { lengthPrefixed } from "../framing/length_prefix.ts";
+import type { Connection } from "../tcp/connection.ts";
+import { ctime } from "./_ctime.ts";
+import {
+  EXIT_OK,
+  parseFlags,
+  reportError,
+  runServer,
+  SERVER_BOOLEAN_FLAGS,
+  SERVER_STRING_FLAGS,
+  serverConfig,
+  serverFlagsUsage,
+  UsageError,
+  versionLine,
+} from "./_cli.ts";
+
+const TOOL = "time";
+const DEFAULT_PORT = 21567;
+
+/** The `--frame` choices. */
+const FRAMES: Readonly<Record<string, () => FrameCodec | null>> = {
+  raw: () => null,
+  lines: () => lines(),
+  nul: () => delimited("\0"),
+  u32: () => lengthPrefixed({ header: "u32be" }),
+};
+
+const USAGE = `Usage: time [OPTIONS]
+
+A timestamp server (the Twisted example): answers each message with
+"[<ctime>] <message>", <ctime> as Python's time.ctime() in local time.
+
+Options:
+  --frame raw|lines|nul|u32
+                          how messages are framed (default lines): lines
+                          (\\n or \\r\\n), nul (\\0), u32 (32-bit big-endian
+                          length prefix), raw (stamp each chunk as it comes)
+${serverFlagsUsage(DEFAULT_PORT)}
+
+Examples:
+  time --port 0                   any free port, printed
+  time --frame raw                the Twisted original, chunk by chunk
+  time --frame u32 --unix /tmp/time.sock`;
+
+const encoder = new TextEncoder();
+
+function stamp(data: Uint8Array): Uint8Array {
+  const head = encoder.encode(`[${ctime()}] `);
+  const out = new Uint8Array(head.length + data.length);
+  out.set(head);
+  out.set(data, head.length);
+  return out;
+}
+
+function timeHandler(
+  codec: FrameCodec | null,
+): (conn: Connection) => Promise<void> {
+  if (codec === null) {
+    return async (conn) => {
+      for (let data; (data = await conn.read()) !== null;) {
+        await conn.write(stamp(data));
+      }
+    };
+  }
+  return async (conn) => {
+    const framed = conn.framed(codec);
+    for await (const frame of framed) await framed.send(stamp(frame));
+  };
+}
+
+/**
+ * Runs the timestamp server with the command line `args`; resolves with
+ * the exit code once the server has shut down (or at once for `--help`,
+ * `--version` and bad flags).
+ *
+ * @param args The command line, without the program name.
+ * @returns The exit code: 0, 1 (cannot listen) or 2 (bad flags).
+ *
+ * @example Print the version
+ * ```ts
+ * import { main } from "./time.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(await main(["--version"]), 0); // prints "sockit-time 0.1.0"
+ * assertEquals(await main(["--frame", "xml"]), 2); // "time: --frame must be …"
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  try {
+    const flags = parseFlags(args, {
+      string: [...SERVER_STRING_FLAGS, "frame"],
+      boolean: SERVER_BOOLEAN_FLAGS,
+      alias: { h: "help" },
+    });
+    if (flags.set.has("help")) {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+    if (flags.set.has("version")) {
+      console.log(versionLine(TOOL));
+      return EXIT_OK;
+    }
+    const frame = flags.values.get("frame") ?? "lines";
+    const makeCodec = Object.hasOwn(FRAMES, frame) ? FRAMES[frame] : undefined;
+    if (makeCodec === undefined) {
+      throw new UsageError(
+        `--frame must be one of ${Object.keys(FRAMES).join(", ")}, not ${
+          JSON.stringify(frame)
+        }`,
+      );
+    }
+    const config = serverConfig(TOOL, flags, DEFAULT_PORT);
+    return await runServer(config, timeHandler(makeCodec()));
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
