@@ -94,6 +94,13 @@ async function openUnixListener(
       );
     }
     if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    const info = await Deno.lstat(path).catch(() => undefined);
+    if (info !== undefined && !info.isSocket) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot listen on unix:${path}: a file that is not a socket is in the way (it is never removed for you)`,
+        { cause: error },
+      );
+    }
     // Someone listening, or a stale file from a server that died?
     let alive = false;
     try {
@@ -141,6 +148,8 @@ export class Server implements AsyncDisposable {
   readonly #options: ListenOptions;
   readonly #onError: (error: unknown, conn: Connection | undefined) => void;
   readonly #live = new Map<Connection, Promise<void>>();
+  /** Connections closed by shutdown() after the grace period. */
+  readonly #cutOff = new WeakSet<Connection>();
   readonly #unixPath: string | undefined;
   #stopping: Promise<void> | undefined;
   #accepted = 0;
@@ -241,7 +250,10 @@ export class Server implements AsyncDisposable {
     });
     await Promise.race([handlers, grace]);
     clearTimeout(timer);
-    for (const conn of this.#live.keys()) conn.close();
+    for (const conn of this.#live.keys()) {
+      this.#cutOff.add(conn);
+      conn.close();
+    }
     await handlers;
     if (this.#unixPath !== undefined) {
       await Deno.remove(this.#unixPath).catch(() => {});
@@ -292,7 +304,11 @@ export class Server implements AsyncDisposable {
     try {
       await this.#handler(conn);
     } catch (error) {
-      if (!conn.closed || !isClosedError(error)) this.#onError(error, conn);
+      // A handler cut off by shutdown() fails because we closed its
+      // connection: that is the shutdown working, not an error to report.
+      if (!this.#cutOff.has(conn) && !(conn.closed && isClosedError(error))) {
+        this.#onError(error, conn);
+      }
     } finally {
       try {
         await conn[Symbol.asyncDispose]();
