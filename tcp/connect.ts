@@ -12,6 +12,7 @@ import {
 } from "./address.ts";
 import { Connection } from "./connection.ts";
 import { TimeoutError } from "./errors.ts";
+import { after } from "./_timer.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
@@ -74,10 +75,10 @@ export async function connect(
   const onAbort = () => controller.abort(signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   let timedOut = false;
-  const timer = timeout === undefined ? undefined : setTimeout(() => {
+  const cancelTimer = timeout === undefined ? () => {} : after(timeout, () => {
     timedOut = true;
     controller.abort();
-  }, timeout);
+  });
   let conn: Deno.Conn;
   try {
     const attempt = "path" in address
@@ -99,7 +100,7 @@ export async function connect(
     if (controller.signal.aborted) throw controller.signal.reason;
     throw rename(error, where);
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     signal?.removeEventListener("abort", onAbort);
   }
   const connection = new Connection(conn);

@@ -10,6 +10,7 @@ import {
   type SocketAddress,
   toSocketAddress,
 } from "./address.ts";
+import { after } from "./_timer.ts";
 import {
   IncompleteReadError,
   LimitOverrunError,
@@ -123,7 +124,7 @@ export class Connection implements AsyncDisposable, Disposable {
   #bytesWritten = 0;
 
   readonly #idleTimeout: number | null;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #cancelIdle: () => void = () => {};
   #lastActivity = 0;
   #idleExpired = false;
 
@@ -164,6 +165,15 @@ export class Connection implements AsyncDisposable, Disposable {
   /** Whether `close()` has been called (or the idle timeout closed it). */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Whether reading was ended on this side (`shutdown("read")`,
+   * `stopReading()`, a server's graceful shutdown) rather than by the peer:
+   * after it, `read()` returns `null` though the peer may have more to send.
+   */
+  get readingStopped(): boolean {
+    return this.#readShut;
   }
 
   /** The read timeout in milliseconds, or `null` (Python's `gettimeout()`). */
@@ -465,7 +475,7 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#closed = true;
     this.#buffer = null;
     this.#leftover = null;
-    clearTimeout(this.#idleTimer);
+    this.#cancelIdle();
     try {
       this.#conn.close();
     } catch (error) {
@@ -516,7 +526,7 @@ export class Connection implements AsyncDisposable, Disposable {
   }
 
   #armIdle(delay: number): void {
-    this.#idleTimer = setTimeout(() => {
+    this.#cancelIdle = after(delay, () => {
       const idle = this.#idleTimeout!;
       const quiet = performance.now() - this.#lastActivity;
       if (quiet >= idle) {
@@ -525,7 +535,7 @@ export class Connection implements AsyncDisposable, Disposable {
       } else {
         this.#armIdle(idle - quiet);
       }
-    }, delay);
+    });
   }
 
   #idleError(): TimeoutError {
@@ -637,12 +647,12 @@ export class Connection implements AsyncDisposable, Disposable {
     signal?.throwIfAborted();
     const timeout = this.#timeout;
     return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer = () => {};
       let settled = false;
       const finish = (): boolean => {
         if (settled) return false;
         settled = true;
-        clearTimeout(timer);
+        cancelTimer();
         signal?.removeEventListener("abort", onAbort);
         if (this.#wake === wake) this.#wake = null;
         return true;
@@ -655,7 +665,7 @@ export class Connection implements AsyncDisposable, Disposable {
       };
       this.#wake = wake;
       if (timeout !== null) {
-        timer = setTimeout(() => {
+        cancelTimer = after(timeout, () => {
           if (!finish()) return;
           reject(
             new TimeoutError(
@@ -663,7 +673,7 @@ export class Connection implements AsyncDisposable, Disposable {
               timeout,
             ),
           );
-        }, timeout);
+        });
       }
       signal?.addEventListener("abort", onAbort, { once: true });
       read.then((outcome) => {
@@ -748,6 +758,12 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
       if (this.#error !== undefined) throw this.#error;
       if (this.#ended) return null;
       const chunk = await this.#conn.read(options);
+      if (chunk === null && this.#conn.readingStopped) {
+        // We stopped reading (a graceful shutdown), the peer did not end
+        // the stream: a partial frame is not a frame, and not an error.
+        this.#ended = true;
+        return null;
+      }
       try {
         if (chunk === null) {
           this.#ended = true;

@@ -14,6 +14,7 @@ import {
   toSocketAddress,
 } from "./address.ts";
 import { Connection } from "./connection.ts";
+import { after } from "./_timer.ts";
 
 /** Runs for each accepted connection; the connection closes when it returns. */
 export type ConnectionHandler = (conn: Connection) => void | Promise<void>;
@@ -225,9 +226,15 @@ export class Server implements AsyncDisposable {
    * @param options The grace period.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    return this.#stopping ??= this.#stop(
-      options.gracePeriod ?? DEFAULT_GRACE_PERIOD,
-    );
+    const gracePeriod = options.gracePeriod ?? DEFAULT_GRACE_PERIOD;
+    if (!(gracePeriod >= 0)) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot shut down with a grace period of ${gracePeriod}: give milliseconds (>= 0)`,
+        ),
+      );
+    }
+    return this.#stopping ??= this.#stop(gracePeriod);
   }
 
   /** Shuts down with the default grace period (`await using`). */
@@ -244,12 +251,12 @@ export class Server implements AsyncDisposable {
     await this.#loop;
     for (const conn of this.#live.keys()) conn.stopReading();
     const handlers = Promise.all(this.#live.values());
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer = () => {};
     const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, gracePeriod);
+      cancelTimer = after(gracePeriod, resolve);
     });
     await Promise.race([handlers, grace]);
-    clearTimeout(timer);
+    cancelTimer();
     for (const conn of this.#live.keys()) {
       this.#cutOff.add(conn);
       conn.close();
@@ -274,6 +281,14 @@ export class Server implements AsyncDisposable {
           error instanceof Deno.errors.Interrupted
         ) {
           return; // the listener was closed
+        }
+        // A client that reset before we accepted it: nothing to serve.
+        if (
+          error instanceof Deno.errors.NotConnected ||
+          error instanceof Deno.errors.ConnectionAborted ||
+          error instanceof Deno.errors.ConnectionReset
+        ) {
+          continue;
         }
         // EMFILE and friends: report, back off, keep serving.
         this.#onError(error, undefined);

@@ -27,4 +27,6 @@ export * from "./connect.ts";
 export * from "./connection.ts";
 export * from "./errors.ts";
 export * from "./listen.ts";
+export * from "./poll.ts";
+export * from "./protocol.ts";
 export * from "./signals.ts";
