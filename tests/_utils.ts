@@ -130,12 +130,37 @@ export class Prng {
     this.#state = this.seed;
   }
 
-  /** A float in [0, 1). */
-  next(): number {
+  /** A uint32. */
+  u32(): number {
     let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  /** A float in [0, 1). */
+  next(): number {
+    return this.u32() / 4294967296;
+  }
+
+  /** `true` with probability `p`. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** A uint64. */
+  u64(): bigint {
+    return (BigInt(this.u32()) << 32n) | BigInt(this.u32());
+  }
+
+  /** A bigint in [lo, hi], both inclusive. */
+  bigint(lo: bigint, hi: bigint): bigint {
+    const span = hi - lo + 1n;
+    let r = 0n;
+    for (let bits = 0n; (1n << bits) < span * 256n; bits += 64n) {
+      r = (r << 64n) | this.u64();
+    }
+    return lo + r % span;
   }
 
   /** An integer in [min, max]. */
@@ -158,10 +183,14 @@ export class Prng {
 
 /**
  * The seed for a property test: the environment variable `name` when set (to
- * replay a failure), else a random one. Print it in failure messages.
+ * replay a failure; read only if `--allow-env` grants it), else a random
+ * one. Print it in failure messages.
  */
 export function testSeed(name: string): number {
-  const fromEnv = Deno.env.get(name);
+  const allowed =
+    Deno.permissions.querySync({ name: "env", variable: name }).state ===
+      "granted";
+  const fromEnv = allowed ? Deno.env.get(name) : undefined;
   if (fromEnv !== undefined && fromEnv !== "") {
     const seed = Number(fromEnv);
     if (!Number.isInteger(seed)) {
@@ -169,9 +198,9 @@ export function testSeed(name: string): number {
         `Cannot use ${name}=${fromEnv}: it must be an integer`,
       );
     }
-    return seed;
+    return seed >>> 0;
   }
-  return Math.floor(Math.random() * 2 ** 32);
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
 /**

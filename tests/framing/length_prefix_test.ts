@@ -40,6 +40,8 @@ import {
   assertThrows,
   fail,
   fromHex,
+  Prng,
+  testSeed,
   toHex,
 } from "../_utils.ts";
 
@@ -139,65 +141,16 @@ function bytewise(bytes: Uint8Array): Uint8Array[] {
 // ---------------------------------------------------------------------------
 // Seeded PRNG
 
-function readSeed(): number {
-  const env = Deno.permissions.querySync({
-      name: "env",
-      variable: "SOCKIT_FRAMING_SEED",
-    }).state === "granted"
-    ? Deno.env.get("SOCKIT_FRAMING_SEED")
-    : undefined;
-  if (env !== undefined && env.trim() !== "") {
-    const n = Number(env);
-    if (!Number.isInteger(n)) {
-      throw new TypeError(
-        `Cannot use SOCKIT_FRAMING_SEED=${env}: it must be an integer`,
-      );
-    }
-    return n >>> 0;
-  }
-  return crypto.getRandomValues(new Uint32Array(1))[0]!;
-}
-
-const SEED: number = readSeed();
-
-/** mulberry32: a small, fast 32-bit PRNG, plenty for test generation. */
-class Rng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  u32(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** An integer in [lo, hi], both inclusive. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.u32() / 4294967296 * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.u32() / 4294967296 < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)]!;
-  }
-  bytes(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.u32() & 0xff;
-    return out;
-  }
-}
+const SEED: number = testSeed("SOCKIT_FRAMING_SEED");
 
 /** Runs `body` with a PRNG seeded from SEED and `salt`; names the seed on failure. */
-function seeded(salt: string, body: (rng: Rng) => void): void {
+function seeded(salt: string, body: (rng: Prng) => void): void {
   let mixed = SEED;
   for (let i = 0; i < salt.length; i++) {
     mixed = Math.imul(mixed ^ salt.charCodeAt(i), 0x9e3779b1) >>> 0;
   }
   try {
-    body(new Rng(mixed));
+    body(new Prng(mixed));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new Error(
@@ -1268,7 +1221,7 @@ Deno.test("bytesRead counts every byte pushed", () => {
 
 /** Payloads that stress a decoder: empty, tiny, header-like, larger. */
 function randomPayload(
-  rng: Rng,
+  rng: Prng,
   header: LengthHeader,
   maxSize: number,
 ): Uint8Array {
@@ -1295,7 +1248,7 @@ function randomPayload(
 
 /** Several ways to cut `bytes` into chunks, given the frames' start offsets. */
 function chunkings(
-  rng: Rng,
+  rng: Prng,
   bytes: Uint8Array,
   starts: readonly number[],
 ): [string, Uint8Array[]][] {

@@ -27,76 +27,17 @@ import {
   assertGreaterOrEqual,
   fail,
   fromHex,
+  Prng,
+  testSeed,
   toHex,
 } from "../_utils.ts";
 
 // ---------------------------------------------------------------------------
 // Seeded PRNG
 
-const SEED: number = readSeed();
+const SEED: number = testSeed("SOCKIT_STRUCT_SEED");
 const CASE_COUNT = 6_000;
 const MAX_REPORTED = 20;
-
-function readSeed(): number {
-  const env = Deno.env.get("SOCKIT_STRUCT_SEED");
-  if (env !== undefined && env.trim() !== "") {
-    const n = Number(env);
-    if (!Number.isInteger(n)) {
-      throw new TypeError(
-        `Cannot use SOCKIT_STRUCT_SEED=${env}: it must be an integer`,
-      );
-    }
-    return n >>> 0;
-  }
-  return crypto.getRandomValues(new Uint32Array(1))[0]!;
-}
-
-/** mulberry32: a small, fast 32-bit PRNG, plenty for test generation. */
-class Rng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  /** A uint32. */
-  u32(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** A float in [0, 1). */
-  next(): number {
-    return this.u32() / 4294967296;
-  }
-  /** An integer in [lo, hi], both inclusive. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-  u64(): bigint {
-    return (BigInt(this.u32()) << 32n) | BigInt(this.u32());
-  }
-  /** A bigint in [lo, hi], both inclusive. */
-  bigint(lo: bigint, hi: bigint): bigint {
-    const span = hi - lo + 1n;
-    let r = 0n;
-    for (let bits = 0n; (1n << bits) < span * 256n; bits += 64n) {
-      r = (r << 64n) | this.u64();
-    }
-    return lo + r % span;
-  }
-  bytes(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.u32() & 0xff;
-    return out;
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Values: what Python gets (typed JSON) and what we get (a JS value)
@@ -163,7 +104,7 @@ function nextDown(x: number): number {
   return -nextUp(-x);
 }
 
-function intArg(v: bigint, r: Rng): Arg {
+function intArg(v: bigint, r: Prng): Arg {
   const py: PyVal = { t: "int", v: v.toString() };
   const asNumber = Number(v);
   const exact = Number.isFinite(asNumber) && BigInt(asNumber) === v;
@@ -186,7 +127,7 @@ function floatArg(x: number): Arg {
   return { py: { t: "float", v: floatHex(x) }, js: x };
 }
 
-function bytesArg(b: Uint8Array, r: Rng): Arg {
+function bytesArg(b: Uint8Array, r: Prng): Arg {
   let js = b;
   if (r.chance(0.3)) {
     // A view into a larger buffer, to catch code that ignores byteOffset.
@@ -213,7 +154,7 @@ const NON_INTEGRAL = [
   4503599627370495.5,
 ];
 
-function wrongTypeArg(code: string, r: Rng): Arg {
+function wrongTypeArg(code: string, r: Prng): Arg {
   const kinds = ["str", "none"];
   if ("spc".includes(code)) kinds.push("int", "int");
   else kinds.push("bytes", "bytes");
@@ -296,7 +237,7 @@ function genInt(
   code: string,
   native: boolean,
   faulty: boolean,
-  r: Rng,
+  r: Prng,
 ): bigint {
   const [lo, hi] = intRange(code, native);
   const roll = r.next();
@@ -398,7 +339,7 @@ function genFloat(
   code: string,
   native: boolean,
   faulty: boolean,
-  r: Rng,
+  r: Prng,
 ): number {
   if (faulty && code !== "d" && r.chance(0.25)) {
     // Around the overflow boundary of the target width.
@@ -418,7 +359,7 @@ function genFloat(
   }
 }
 
-function anyFloat(code: string, r: Rng): number {
+function anyFloat(code: string, r: Prng): number {
   const roll = r.next();
   if (roll < 0.25) return r.pick(COMMON_FLOATS);
   if (roll < 0.5) {
@@ -457,7 +398,7 @@ function genValue(
   count: number,
   native: boolean,
   faulty: boolean,
-  r: Rng,
+  r: Prng,
 ): Arg {
   if (faulty && r.chance(0.1)) return wrongTypeArg(code, r);
   switch (code) {
@@ -582,7 +523,7 @@ const HUGE_COUNTS = [
   "1000000000000",
 ];
 
-function genCountText(code: string, r: Rng, huge: boolean): string {
+function genCountText(code: string, r: Prng, huge: boolean): string {
   if (huge && r.chance(0.08)) return r.pick(HUGE_COUNTS);
   const roll = r.next();
   if (roll < 0.45) return "";
@@ -593,13 +534,13 @@ function genCountText(code: string, r: Rng, huge: boolean): string {
   return String("xsp".includes(code) ? r.int(6, 300) : r.int(6, 24));
 }
 
-function whitespace(r: Rng): string {
+function whitespace(r: Prng): string {
   let s = "";
   for (let n = r.int(1, 3); n > 0; n--) s += r.pick([...WHITESPACE]);
   return s;
 }
 
-function genFormat(r: Rng, huge: boolean): Format {
+function genFormat(r: Prng, huge: boolean): Format {
   const prefix = r.pick(PREFIXES);
   const native = prefix === "" || prefix === "@";
   const nItems = r.pick([0, 1, 1, 1, 2, 2, 2, 3, 3, 4, 5, 6]);
@@ -625,7 +566,7 @@ function genFormat(r: Rng, huge: boolean): Format {
 }
 
 /** Breaks a format in one of the ways CPython rejects (or, rarely, does not). */
-function malform(fmt: string, items: Item[], r: Rng): string {
+function malform(fmt: string, items: Item[], r: Prng): string {
   const at = r.int(0, fmt.length);
   const insert = (s: string, i = at) => fmt.slice(0, i) + s + fmt.slice(i);
   switch (r.int(0, 7)) {
@@ -651,7 +592,7 @@ function malform(fmt: string, items: Item[], r: Rng): string {
   }
 }
 
-function genArgs(f: Format, faulty: boolean, r: Rng): Arg[] {
+function genArgs(f: Format, faulty: boolean, r: Prng): Arg[] {
   const args: Arg[] = [];
   for (const item of f.items) {
     if (item.code === "x") continue;
@@ -722,7 +663,7 @@ const OPS: readonly Op[] = [
   "calcsize",
 ];
 
-function genCase(r: Rng): Case {
+function genCase(r: Prng): Case {
   const op = r.pick(OPS);
   const form = r.chance(0.3) ? "class" : "fn";
   // Huge counts only where CPython errors or answers without allocating.
@@ -826,7 +767,7 @@ function describeError(e: unknown): string {
 /** Places `bytes` in a view with guard bytes either side (byteOffset ≠ 0). */
 function guarded(
   bytes: Uint8Array,
-  r: Rng,
+  r: Prng,
 ): { view: Uint8Array; whole: Uint8Array; pre: number } {
   const pre = r.int(0, 5);
   const whole = r.bytes(pre + bytes.length + r.int(0, 5));
@@ -834,7 +775,7 @@ function guarded(
   return { view: whole.subarray(pre, pre + bytes.length), whole, pre };
 }
 
-function runOurs(c: Case, py: PyResult, r: Rng): Ours {
+function runOurs(c: Case, py: PyResult, r: Prng): Ours {
   const { op, form, fmt } = c.wire;
   const data = fromHex(py.in.data ?? "");
   const offset = py.in.offset;
@@ -1104,7 +1045,7 @@ let run: Promise<Checked[]> | undefined;
 
 function getRun(): Promise<Checked[]> {
   run ??= (async () => {
-    const r = new Rng(SEED);
+    const r = new Prng(SEED);
     const cases = Array.from({ length: CASE_COUNT }, () => genCase(r));
     const results = await runOracle(cases.map((c) => c.wire));
     return cases.map((c, i) => {

@@ -1,3 +1,4 @@
+import { ctime } from "../../tools/_ctime.ts";
 import { lengthPrefixed, lines } from "../../framing/mod.ts";
 import {
   DelimiterInPayloadError,
@@ -30,31 +31,6 @@ const text = (bytes: Uint8Array): string => dec.decode(bytes);
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Python's time.ctime(): `Mon Nov 23 00:33:33 2026`. */
-function ctime(date: Date = new Date()): string {
-  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-  const months = [
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-  ];
-  const two = (n: number): string => String(n).padStart(2, "0");
-  return `${days[date.getDay()]} ${months[date.getMonth()]} ${
-    String(date.getDate()).padStart(2, " ")
-  } ${two(date.getHours())}:${two(date.getMinutes())}:${
-    two(date.getSeconds())
-  } ${date.getFullYear()}`;
 }
 
 /** Runs a Python script with the given arguments; returns its stdout. */
