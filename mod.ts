@@ -3,8 +3,8 @@
  * Deno way — Web Streams, `AbortSignal`, `await using`.
  *
  * This entry point re-exports the whole public API: `framing/` (byte order,
- * a Python-exact `struct`, message framing) at the top level, and `tcp/` as
- * the `tcp` namespace.
+ * a Python-exact `struct`, message framing) at the top level, `tcp/` as the
+ * `tcp` namespace and `udp/` as the `udp` namespace.
  *
  * @example struct, as in Python
  * ```ts
@@ -35,3 +35,4 @@
  */
 export * from "./framing/mod.ts";
 export * as tcp from "./tcp/mod.ts";
+export * as udp from "./udp/mod.ts";

@@ -45,10 +45,26 @@
  *
  * @module
  */
+import type { SocketAddress } from "./address.ts";
 import { Connection, FramedConnection } from "./connection.ts";
 
-/** A source {@linkcode poll} can watch: a raw or a framed connection. */
-export type PollSource = Connection | FramedConnection;
+/**
+ * A datagram socket as {@linkcode poll} sees it — what `udp.bind()` returns:
+ * `receive({ signal, timeout })` resolves to the next datagram and its
+ * sender, and keeps a datagram it could not deliver for its next call.
+ */
+export interface PollableDatagramSocket {
+  /** Receives the next datagram. */
+  receive(
+    options?: { signal?: AbortSignal; timeout?: number | null },
+  ): Promise<{ data: Uint8Array; from: SocketAddress }>;
+}
+
+/**
+ * A source {@linkcode poll} can watch: a raw or a framed connection, or a
+ * datagram socket.
+ */
+export type PollSource = Connection | FramedConnection | PollableDatagramSocket;
 
 /** Bytes arrived on a raw {@linkcode Connection}: what one `read()` returned. */
 export interface PollDataEvent {
@@ -58,6 +74,18 @@ export interface PollDataEvent {
   readonly source: Connection;
   /** The bytes (at least one; a new array you own). */
   readonly data: Uint8Array;
+}
+
+/** A datagram arrived on a datagram socket (`udp.bind()`). */
+export interface PollDatagramEvent {
+  /** The kind of event. */
+  readonly type: "datagram";
+  /** The socket it arrived on. */
+  readonly source: PollableDatagramSocket;
+  /** The datagram's bytes. */
+  readonly data: Uint8Array;
+  /** Who sent it (Python's `recvfrom` address). */
+  readonly from: SocketAddress;
 }
 
 /** A frame arrived on a {@linkcode FramedConnection}. */
@@ -84,7 +112,9 @@ export interface PollEofEvent {
 
 /**
  * Reading from a source failed — a reset, an idle or read timeout, a
- * framing error, a closed connection — and the source has left the loop.
+ * framing error, a closed connection — and the source has left the loop;
+ * except for a datagram socket's `DatagramTooLargeError` (one oversized
+ * datagram dropped), after which the socket stays in the loop.
  */
 export interface PollErrorEvent {
   /** The kind of event. */
@@ -112,6 +142,7 @@ export interface PollTimeoutEvent {
  * function describe(event: PollEvent): string {
  *   switch (event.type) {
  *     case "data": return `${event.data.length} bytes`;
+ *     case "datagram": return `a datagram of ${event.data.length}`;
  *     case "frame": return `a frame of ${event.frame.length}`;
  *     case "eof": return "end";
  *     case "error": return event.error.message;
@@ -123,6 +154,7 @@ export interface PollTimeoutEvent {
  */
 export type PollEvent =
   | PollDataEvent
+  | PollDatagramEvent
   | PollFrameEvent
   | PollEofEvent
   | PollErrorEvent
@@ -174,8 +206,12 @@ export interface PollerOptions extends PollOptions {
 interface Pollable {
   /** The name of the source's read method (shadowed to hand values back). */
   readonly method: "read" | "receive";
+  /** Options passed to the method besides `signal`. */
+  readonly options?: Readonly<Record<string, unknown>>;
   /** Makes the event for a value the method returned. */
   event(source: PollSource, value: unknown): PollEvent;
+  /** Whether the source stays in the loop after this error. */
+  keeps?(error: unknown): boolean;
 }
 
 const RAW: Pollable = {
@@ -198,13 +234,35 @@ const FRAMED: Pollable = {
     },
 };
 
+const DATAGRAM: Pollable = {
+  method: "receive",
+  options: { timeout: null }, // the poll loop has its own timeout
+  event: (source, value) => {
+    const { data, from } = value as { data: Uint8Array; from: SocketAddress };
+    return {
+      type: "datagram",
+      source: source as PollableDatagramSocket,
+      data,
+      from,
+    };
+  },
+  keeps: (error) =>
+    error instanceof Error && error.name === "DatagramTooLargeError",
+};
+
 function pollableOf(source: unknown): Pollable {
   if (source instanceof FramedConnection) return FRAMED;
   if (source instanceof Connection) return RAW;
+  if (
+    typeof source === "object" && source !== null &&
+    typeof (source as { receive?: unknown }).receive === "function"
+  ) {
+    return DATAGRAM;
+  }
   throw new TypeError(
     `Cannot poll ${
       source === null ? "null" : typeof source
-    }: give a Connection or a FramedConnection`,
+    }: give a Connection, a FramedConnection or a datagram socket`,
   );
 }
 
@@ -508,7 +566,8 @@ export class Poller implements AsyncIterable<PollEvent>, Disposable {
             source: entry.source,
             error: toError(outcome.error),
           };
-        if (event.type === "eof" || event.type === "error") {
+        const keep = !outcome.ok && entry.pollable.keeps?.(outcome.error);
+        if (!keep && (event.type === "eof" || event.type === "error")) {
           this.#entries.delete(entry.source);
           departed = entry;
         } else {
@@ -537,7 +596,10 @@ export class Poller implements AsyncIterable<PollEvent>, Disposable {
     ]!;
     let started: Promise<unknown>;
     try {
-      started = method.call(entry.source, { signal: controller.signal });
+      started = method.call(entry.source, {
+        ...entry.pollable.options,
+        signal: controller.signal,
+      });
     } catch (error) {
       started = Promise.reject(error);
     }

@@ -565,6 +565,8 @@ Deno.test("typed events: data for connections, frame for framed connections", ()
         const source: FramedConnection = event.source;
         return `${source.constructor.name}:${event.frame.length}`;
       }
+      case "datagram":
+        return `datagram:${event.data.length}`;
       case "eof":
         return "eof";
       case "error":

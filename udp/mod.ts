@@ -1,0 +1,44 @@
+/**
+ * UDP and Unix datagram sockets, Python's `socket(AF_INET, SOCK_DGRAM)`
+ * the Deno way: {@linkcode bind} a socket, `send` and `receive` datagrams
+ * (`sendto`/`recvfrom`) with a timeout that leaves the socket usable,
+ * iterate over incoming ones, {@linkcode broadcast} and collect replies,
+ * join multicast groups, serve datagrams ({@linkcode serveDatagrams}), and
+ * make requests that survive loss ({@linkcode request} with retries and a
+ * small matching header, answered by {@linkcode serveRequests}).
+ *
+ * Needs `--unstable-net` (`Deno.listenDatagram` is unstable); without it
+ * {@linkcode bind} throws an error that says so.
+ *
+ * `TimeoutError` and the address types are `tcp/`'s, re-exported here.
+ *
+ * @example Broadcast on this machine and collect the ACKs
+ * ```ts
+ * import { bind, broadcast, LOOPBACK_BROADCAST, serveDatagrams } from "./mod.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using listener = bind({ hostname: LOOPBACK_BROADCAST, port: 0 });
+ * await using _server = serveDatagrams(listener, () => "ACK");
+ * const port = (listener.addr as { port: number }).port;
+ * const replies = await broadcast("Hi there!", { hostname: LOOPBACK_BROADCAST, port }, {
+ *   wait: 200,
+ * });
+ * assertEquals(new TextDecoder().decode(replies[0]!.data), "ACK");
+ * ```
+ *
+ * @module
+ */
+export * from "./broadcast.ts";
+export * from "./errors.ts";
+export * from "./multicast.ts";
+export * from "./request.ts";
+export * from "./serve.ts";
+export * from "./socket.ts";
+export {
+  type Address,
+  formatAddress,
+  type SocketAddress,
+  type TcpAddress,
+  type UnixAddress,
+} from "../tcp/address.ts";
+export { TimeoutError } from "../tcp/errors.ts";

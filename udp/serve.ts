@@ -1,0 +1,273 @@
+/**
+ * {@linkcode serveDatagrams}: answer each incoming datagram with the
+ * handler's reply, sent back (unicast) to its sender — the receiving half
+ * of the Python broadcast tutorial, whose listener prints each message and
+ * answers `"ACK"`.
+ *
+ * @module
+ */
+import { formatAddress } from "../tcp/address.ts";
+import { delay } from "./_support.ts";
+import { DatagramTooLargeError } from "./errors.ts";
+import type { Datagram, DatagramSocket } from "./socket.ts";
+
+/** What a handler answers: bytes or text to send back, or nothing. */
+export type DatagramReply = Uint8Array | string | null | undefined | void;
+
+/**
+ * Handles one datagram; what it returns (bytes or a string) is sent back to
+ * the sender, and `null`/`undefined` sends nothing.
+ */
+export type DatagramHandler = (
+  datagram: Datagram,
+) => DatagramReply | Promise<DatagramReply>;
+
+/** Options for {@linkcode serveDatagrams}. */
+export interface ServeOptions {
+  /** Shuts the server down (gracefully, with `gracePeriod`) when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Called when the handler throws, a reply cannot be sent, or receiving
+   * fails; the server keeps serving. By default the error is logged to
+   * stderr.
+   *
+   * @default {a line on stderr}
+   */
+  onError?: (error: unknown, datagram: Datagram | undefined) => void;
+  /**
+   * Grace period for a shutdown started by `signal`, in milliseconds.
+   *
+   * @default {5000}
+   */
+  gracePeriod?: number;
+}
+
+/** Options for {@linkcode DatagramServer.shutdown}. */
+export interface DatagramShutdownOptions {
+  /**
+   * How long a handler that is running may take to finish (its reply is
+   * still sent), in milliseconds.
+   *
+   * @default {5000}
+   */
+  gracePeriod?: number;
+}
+
+const DEFAULT_GRACE_PERIOD = 5000;
+
+function defaultOnError(error: unknown, datagram: Datagram | undefined): void {
+  const who = datagram ? ` (${formatAddress(datagram.from)})` : "";
+  const what = error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+  console.error(`sockit: datagram server error${who}: ${what}`);
+}
+
+function checkGracePeriod(ms: unknown): void {
+  if (typeof ms !== "number" || !(ms >= 0)) {
+    throw new RangeError(
+      `Cannot use gracePeriod ${String(ms)}: give milliseconds (>= 0)`,
+    );
+  }
+}
+
+/**
+ * A loop that receives datagrams on a socket, one at a time in arrival
+ * order, and sends each handler's reply to the datagram's sender. It does
+ * not own the socket: after `shutdown()` the socket stays open (and loses
+ * nothing) until you close it. Datagrams over the socket's
+ * `maxDatagramSize` are dropped and counted. Its `shutdown()` and
+ * `finished` fit `tcp/`'s `shutdownOnSignals()`.
+ *
+ * @example Serve, then shut down
+ * ```ts
+ * import { bind } from "./socket.ts";
+ * import { DatagramServer } from "./serve.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using socket = bind({ port: 0 });
+ * const server = new DatagramServer(socket, () => "ACK");
+ * using client = bind();
+ * await client.send("hello", socket.addr);
+ * await client.receive({ timeout: 1000 });
+ * await server.shutdown();
+ * assertEquals([server.received, server.replies], [1, 1]);
+ * ```
+ */
+export class DatagramServer implements AsyncDisposable {
+  readonly #socket: DatagramSocket;
+  readonly #handler: DatagramHandler;
+  readonly #onError: (error: unknown, datagram: Datagram | undefined) => void;
+  readonly #stop = new AbortController();
+  #received = 0;
+  #replies = 0;
+  #errors = 0;
+  #dropped = 0;
+  /** Settles (never rejects) when the loop has stopped and its handler finished. */
+  readonly finished: Promise<void>;
+
+  /**
+   * Starts serving `socket` with `handler`. {@linkcode serveDatagrams} does
+   * the same.
+   *
+   * @param socket The socket to receive on; it must not be receiving
+   * elsewhere.
+   * @param handler Answers each datagram.
+   * @param options `signal`, `onError`, `gracePeriod`.
+   * @throws {RangeError} On a bad `gracePeriod`.
+   */
+  constructor(
+    socket: DatagramSocket,
+    handler: DatagramHandler,
+    options: ServeOptions = {},
+  ) {
+    const gracePeriod = options.gracePeriod ?? DEFAULT_GRACE_PERIOD;
+    checkGracePeriod(gracePeriod);
+    this.#socket = socket;
+    this.#handler = handler;
+    this.#onError = options.onError ?? defaultOnError;
+    const signal = options.signal;
+    if (signal === undefined) {
+      this.finished = this.#loop();
+    } else {
+      const onAbort = () => {
+        this.shutdown({ gracePeriod }).catch(() => {});
+      };
+      if (signal.aborted) queueMicrotask(onAbort);
+      else signal.addEventListener("abort", onAbort, { once: true });
+      this.finished = this.#loop().finally(() =>
+        signal.removeEventListener("abort", onAbort)
+      );
+    }
+  }
+
+  /** The socket being served. */
+  get socket(): DatagramSocket {
+    return this.#socket;
+  }
+
+  /** Datagrams received and handed to the handler. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Replies sent. */
+  get replies(): number {
+    return this.#replies;
+  }
+
+  /** Handler errors and replies that could not be sent. */
+  get errors(): number {
+    return this.#errors;
+  }
+
+  /** Datagrams dropped for being over the socket's `maxDatagramSize`. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * Stops receiving; a handler that is running may finish (and its reply
+   * is sent) for up to `gracePeriod`. Idempotent. The socket stays open.
+   *
+   * @param options `gracePeriod`.
+   * @throws {RangeError} On a bad `gracePeriod`.
+   */
+  async shutdown(options: DatagramShutdownOptions = {}): Promise<void> {
+    const gracePeriod = options.gracePeriod ?? DEFAULT_GRACE_PERIOD;
+    checkGracePeriod(gracePeriod);
+    this.#stop.abort();
+    const done = new AbortController();
+    await Promise.race([
+      this.finished.finally(() => done.abort()),
+      delay(gracePeriod, done.signal),
+    ]);
+    done.abort();
+  }
+
+  /** Shuts down with the default grace period (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  async #loop(): Promise<void> {
+    const socket = this.#socket;
+    const signal = this.#stop.signal;
+    let backoff = 10;
+    while (!signal.aborted && !socket.closed) {
+      let datagram: Datagram;
+      try {
+        datagram = await socket.receive({ signal, timeout: null });
+      } catch (error) {
+        if (signal.aborted || socket.closed) break;
+        if (error instanceof DatagramTooLargeError) {
+          this.#dropped++;
+          continue;
+        }
+        this.#report(error, undefined);
+        await delay(backoff, signal);
+        backoff = Math.min(backoff * 2, 1000);
+        continue;
+      }
+      backoff = 10;
+      this.#received++;
+      let reply: DatagramReply;
+      try {
+        reply = await this.#handler(datagram);
+      } catch (error) {
+        this.#errors++;
+        this.#report(error, datagram);
+        continue;
+      }
+      if (reply === null || reply === undefined || socket.closed) continue;
+      try {
+        await socket.send(reply, datagram.from);
+        this.#replies++;
+      } catch (error) {
+        if (socket.closed) break;
+        this.#errors++;
+        this.#report(error, datagram);
+      }
+    }
+  }
+
+  #report(error: unknown, datagram: Datagram | undefined): void {
+    try {
+      this.#onError(error, datagram);
+    } catch { /* a failing onError must not stop the server */ }
+  }
+}
+
+/**
+ * Serves `socket`: each datagram goes to `handler`, and what it returns is
+ * sent back to the sender. Python's `while True: data, addr =
+ * s.recvfrom(…); s.sendto(b"ACK", addr)`.
+ *
+ * @param socket The socket to receive on.
+ * @param handler Answers each datagram (`null`/`undefined`: no reply).
+ * @param options `signal`, `onError`, `gracePeriod`.
+ * @returns The running server.
+ * @throws {RangeError} On a bad `gracePeriod`.
+ *
+ * @example An ACK listener for loopback broadcasts
+ * ```ts
+ * import { bind } from "./socket.ts";
+ * import { serveDatagrams } from "./serve.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using listener = bind({ hostname: "127.255.255.255", port: 0 });
+ * await using _server = serveDatagrams(listener, () => "ACK");
+ * using sender = bind();
+ * const port = (listener.addr as { port: number }).port;
+ * await sender.send("Hi there!", { hostname: "127.255.255.255", port });
+ * const { data } = await sender.receive({ timeout: 1000 });
+ * assertEquals(new TextDecoder().decode(data), "ACK");
+ * ```
+ */
+export function serveDatagrams(
+  socket: DatagramSocket,
+  handler: DatagramHandler,
+  options: ServeOptions = {},
+): DatagramServer {
+  return new DatagramServer(socket, handler, options);
+}
