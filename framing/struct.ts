@@ -91,6 +91,20 @@ setBigRange(K_INT64, -(2n ** 63n), 2n ** 63n - 1n);
 setBigRange(K_UINT64, 0n, 2n ** 64n - 1n);
 setBigRange(K_POINTER, -(2n ** 63n), 2n ** 64n - 1n);
 
+/** The kind of a value in a struct: see {@linkcode Struct.valueKinds}. */
+export type StructValueKind = "int" | "float" | "bool" | "bytes";
+
+const KIND_OF: Readonly<Record<number, StructValueKind>> = {
+  [K_FLOAT16]: "float",
+  [K_FLOAT32]: "float",
+  [K_FLOAT32_NATIVE]: "float",
+  [K_FLOAT64]: "float",
+  [K_BOOL]: "bool",
+  [K_CHAR]: "bytes",
+  [K_STRING]: "bytes",
+  [K_PASCAL]: "bytes",
+};
+
 function describe(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "number") {
@@ -856,6 +870,29 @@ export class Struct<F extends string = string> {
   /** The size in bytes of a packed struct (`calcsize(format)`). */
   get size(): number {
     return this.#compiled.size;
+  }
+
+  /**
+   * What kind of value each position holds, in order: `"int"` (a number or,
+   * for 64-bit codes, a bigint), `"float"`, `"bool"` or `"bytes"` — for code
+   * that prints or converts values by type (a float `2.0` and an int `2` are
+   * the same JS number).
+   *
+   * @example Kinds of `!HdQ?4s`
+   * ```ts
+   * import { Struct } from "./struct.ts";
+   * import { assertEquals } from "@std/assert";
+   *
+   * assertEquals(new Struct("!Hd?4s").valueKinds, ["int", "float", "bool", "bytes"]);
+   * ```
+   */
+  get valueKinds(): readonly StructValueKind[] {
+    const kinds: StructValueKind[] = [];
+    for (const item of this.#compiled.items) {
+      const kind = KIND_OF[item.kind] ?? "int";
+      for (let r = 0; r < item.repeat; r++) kinds.push(kind);
+    }
+    return kinds;
   }
 
   /**

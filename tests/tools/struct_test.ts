@@ -1,0 +1,118 @@
+// The struct tool against Python's struct: the same hex for pack, the same
+// repr() for unpack.
+import { runTool } from "../_spawn.ts";
+import { assertEquals, assertMatch, assertStringIncludes } from "../_utils.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+
+// Each row: format, values as typed on the command line (Python literals).
+const CASES: Array<[string, string[]]> = [
+  ["!I", ["20"]], // the tutorial's network byte order
+  ["<hH", ["-2", "0xffff"]], // signed and hex
+  ["@bi", ["1", "2"]], // native alignment
+  ["!q", ["-9223372036854775808"]], // a bigint edge
+  ["!Q", ["18446744073709551615"]], // max u64
+  ["!?3s", ["True", "b'a\\x00b'"]], // bools and bytes with an escape
+  ["!5p", ["b'hello world'"]], // a truncated Pascal string
+  ["<d", ["1e16"]], // Python prints 1e+16
+  ["<d", ["0.1"]], // shortest repr
+  ["<f", ["0.1"]], // float32 rounding, printed as Python does
+  ["<e", ["65504"]], // largest half float
+  ["!d", ["-0.0"]], // negative zero
+  ["!d", ["inf"]], // infinity
+  ["!d", ["2.0"]], // a whole float stays a float: 2.0
+  ["!d", ["1.5e-05"]], // small exponent
+  ["!c", ['b"\'"']], // a quote byte: Python picks the other quotes
+];
+
+async function python(script: string, args: string[]): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command("python3", {
+    args: ["-c", script, ...args],
+  }).output();
+  const text = new TextDecoder();
+  assertEquals(code, 0, text.decode(stderr));
+  return text.decode(stdout).trim();
+}
+
+const PACK = `
+import ast, struct, sys
+fmt, *values = sys.argv[1:]
+def value(text):  # inf and nan are floats, not literals
+    return float(text) if text.lstrip("+-") in ("inf", "nan") else ast.literal_eval(text)
+print(struct.pack(fmt, *[value(v) for v in values]).hex())
+`;
+
+const UNPACK = `
+import struct, sys
+fmt, data = sys.argv[1:]
+print(" ".join(repr(v) for v in struct.unpack(fmt, bytes.fromhex(data))))
+`;
+
+Deno.test("struct pack and unpack print what Python's struct gives", async () => {
+  for (const [format, values] of CASES) {
+    const packed = await runTool("struct", ["pack", format, ...values]);
+    assertEquals(packed.code, 0, packed.stderr);
+    const hex = packed.stdout.trim();
+    assertEquals(hex, await python(PACK, [format, ...values]), format);
+    const unpacked = await runTool("struct", ["unpack", format, hex]);
+    assertEquals(unpacked.code, 0, unpacked.stderr);
+    assertEquals(
+      unpacked.stdout.trim(),
+      await python(UNPACK, [format, hex]),
+      `${format} ${hex}`,
+    );
+  }
+});
+
+Deno.test("struct calcsize, --json and raw bytes through a pipe", async () => {
+  assertEquals((await runTool("struct", ["calcsize", "@iq"])).stdout, "16\n");
+  const json = await runTool("struct", [
+    "unpack",
+    "--json",
+    "!Hd?2s",
+    "0007 3ff8000000000000 01 6869",
+  ]);
+  assertEquals(JSON.parse(json.stdout), [7, 1.5, true, { hex: "6869" }]);
+  const pipe = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `"${Deno.execPath()}" run tools/struct.ts pack --raw '<hh' 1 -2 | "${Deno.execPath()}" run tools/struct.ts unpack '<hh' -`,
+    ],
+    cwd: new URL("../../", import.meta.url),
+  });
+  const { code, stdout } = await pipe.output();
+  assertEquals(code, 0);
+  assertEquals(new TextDecoder().decode(stdout), "1 -2\n");
+});
+
+Deno.test("struct errors name the item and use exit codes 1 and 2", async () => {
+  // Each row: args, exit code, part of stderr.
+  const rows: Array<[string[], number, string]> = [
+    [
+      ["pack", "!H", "70000"],
+      1,
+      "value 0 ('H' in \"!H\") as 70000 is outside the range 0..65535",
+    ],
+    [["pack", "!HH", "1"], 1, "takes 2 values but 1 was given"],
+    [["unpack", "!I", "0000"], 1, "needs exactly 4"],
+    [["pack", "!n", "1"], 2, "allowed only with native byte order"],
+    [["pack", "!I", "twenty"], 2, 'cannot read "twenty" as a Python literal'],
+    [["unpack", "!I", "0g"], 2, "as hex bytes"],
+    [["frob"], 2, 'unknown command "frob"'],
+    [["pack", "--bogus", "!I", "1"], 2, "unknown flag --bogus"],
+    [[], 2, "missing command"],
+  ];
+  for (const [args, code, message] of rows) {
+    const result = await runTool("struct", args);
+    assertEquals(result.code, code, args.join(" "));
+    assertStringIncludes(result.stderr, message);
+    assertEquals(result.stderr.trim().split("\n").length, 1); // one line
+  }
+});
+
+Deno.test("struct --help and --version", async () => {
+  const help = await runTool("struct", ["--help"]);
+  assertEquals(help.code, 0);
+  assertMatch(help.stdout, /^Usage: struct pack FORMAT VALUE/);
+  const version = await runTool("struct", ["--version"]);
+  assertEquals(version.stdout.trim(), `sockit-struct ${denoJson.version}`);
+});

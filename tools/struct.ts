@@ -1,0 +1,217 @@
+#!/usr/bin/env -S deno run
+/**
+ * `struct`: Python's `struct` module from the shell — pack values into
+ * bytes, unpack bytes into values, compute sizes — with values in and out
+ * written as Python writes them (ints, floats, `True`/`False`, `b'…'`).
+ *
+ * ```sh
+ * struct pack '!I' 20            # 00000014
+ * struct unpack '!I' 00000014    # 20
+ * struct calcsize '@iq'          # 16
+ * struct pack '!H?4s' 7 True "b'ab'"   # 0007016162 0000
+ * struct pack --raw '!I' 20 | struct unpack '!I' -
+ * ```
+ *
+ * Flags:
+ *
+ * - `--json` — print the result as JSON (unpack: an array; ints as exact
+ *   numbers, floats as numbers or `"nan"`/`"inf"`/`"-inf"`, bools, bytes as
+ *   `{ "hex": "…" }`)
+ * - `--raw` — `pack` writes the raw bytes instead of hex
+ * - `-h`, `--help`; `--version`
+ *
+ * `unpack` reads hex (spaces and colons allowed) or, with `-`, raw bytes
+ * from stdin. Errors name the value's index and format character. Exit
+ * codes: 0 ok, 1 a struct error (a value out of range, the wrong size), 2
+ * bad usage (an unknown command or flag, an unreadable value).
+ *
+ * Run it: `deno run tools/struct.ts pack '!I' 20` (no permissions needed;
+ * `unpack -` reads stdin). Compile it: `deno task compile struct`.
+ *
+ * @module
+ */
+import { calcsize, Struct, type StructValue } from "../framing/mod.ts";
+import {
+  EXIT_OK,
+  EXIT_USAGE,
+  reportError,
+  UsageError,
+  versionLine,
+} from "./_cli.ts";
+import {
+  parsePythonLiteral,
+  pythonFloatRepr,
+  pythonRepr,
+} from "./_python_literals.ts";
+
+const TOOL = "struct";
+
+const USAGE = `Usage: struct pack FORMAT VALUE...
+       struct unpack FORMAT HEX|-
+       struct calcsize FORMAT
+
+Python's struct from the shell. FORMAT is a struct format such as '!HIq'
+(byte order @ = < > !, characters x c b B ? h H i I l L q Q n N e f d s p P).
+VALUEs are Python literals: 20, -0x1f, 1.5, inf, nan, True, False, b'ab\\x00'.
+
+Commands:
+  pack FORMAT VALUE...    print the packed bytes as hex
+  unpack FORMAT HEX|-     print the values, as Python writes them; HEX may
+                          hold spaces or colons; - reads raw bytes from stdin
+  calcsize FORMAT         print the size in bytes
+
+Options:
+  --json                  print JSON instead
+  --raw                   pack: write the raw bytes, not hex
+  -h, --help              show this help
+  --version               show the version
+
+Examples:
+  struct pack '!I' 20                     00000014
+  struct unpack '!HI' 0007 00000014        7 20
+  struct pack --raw '<hh' 1 -2 | struct unpack '<hh' -`;
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function fromHex(text: string): Uint8Array {
+  const hex = text.replaceAll(/[\s:]/g, "");
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) {
+    throw new UsageError(
+      `cannot read ${JSON.stringify(text)} as hex bytes (pairs of 0-9a-f)`,
+    );
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  }
+  return out;
+}
+
+function jsonValue(value: StructValue, kind: string): string {
+  if (value instanceof Uint8Array) return JSON.stringify({ hex: toHex(value) });
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "boolean") return String(value);
+  if (!Number.isFinite(value)) return JSON.stringify(pythonFloatRepr(value));
+  return kind === "float" ? pythonFloatRepr(value) : String(value);
+}
+
+interface Command {
+  name: string;
+  args: string[];
+  json: boolean;
+  raw: boolean;
+}
+
+/** Splits flags from arguments; a negative number is an argument. */
+function parse(args: readonly string[]): Command | "help" | "version" {
+  const rest: string[] = [];
+  let json = false;
+  let raw = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      rest.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === "-h" || arg === "--help") return "help";
+    if (arg === "--version") return "version";
+    if (arg === "--json") json = true;
+    else if (arg === "--raw") raw = true;
+    else if (
+      arg.startsWith("-") && arg !== "-" && !/^-(?:[0-9.]|inf|nan)/i.test(arg)
+    ) {
+      throw new UsageError(`unknown flag ${arg.split("=", 1)[0]}`);
+    } else rest.push(arg);
+  }
+  const [name, ...rest2] = rest;
+  if (name === undefined) {
+    throw new UsageError("missing command (pack, unpack or calcsize)");
+  }
+  return { name, args: rest2, json, raw };
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of Deno.stdin.readable) chunks.push(chunk);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+async function run(command: Command): Promise<void> {
+  const { name, args, json } = command;
+  if (name !== "pack" && name !== "unpack" && name !== "calcsize") {
+    throw new UsageError(
+      `unknown command ${JSON.stringify(name)} (pack, unpack or calcsize)`,
+    );
+  }
+  const format = args[0];
+  if (format === undefined) throw new UsageError(`${name} needs a FORMAT`);
+  if (name === "calcsize") {
+    if (args.length > 1) throw new UsageError("calcsize takes only a FORMAT");
+    const size = calcsize(format);
+    console.log(json ? JSON.stringify(size) : String(size));
+    return;
+  }
+  if (name === "pack") {
+    const values = args.slice(1).map((text, i) => parsePythonLiteral(text, i));
+    const bytes = new Struct(format).pack(...values);
+    if (command.raw) await Deno.stdout.write(bytes);
+    else {console.log(
+        json ? JSON.stringify({ hex: toHex(bytes) }) : toHex(bytes),
+      );}
+    return;
+  }
+  if (name === "unpack") {
+    if (args.length < 2) throw new UsageError("unpack needs HEX bytes or -");
+    const bytes = args[1] === "-" && args.length === 2
+      ? await readStdin()
+      : fromHex(args.slice(1).join(""));
+    const struct = new Struct(format);
+    const values = struct.unpack(bytes);
+    const kinds = struct.valueKinds;
+    console.log(
+      json
+        ? `[${values.map((v, i) => jsonValue(v, kinds[i]!)).join(",")}]`
+        : values.map((v, i) => pythonRepr(v, kinds[i]!)).join(" "),
+    );
+  }
+}
+
+/**
+ * Runs the tool with `args`.
+ *
+ * @param args The command line.
+ * @returns The exit code.
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  try {
+    const command = parse(args);
+    if (command === "help") {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+    if (command === "version") {
+      console.log(versionLine(TOOL));
+      return EXIT_OK;
+    }
+    await run(command);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof SyntaxError) {
+      console.error(`${TOOL}: ${error.message}; try --help`);
+      return EXIT_USAGE;
+    }
+    return reportError(TOOL, error);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
