@@ -64,7 +64,8 @@ export function toSocketAddress(addr: Deno.Addr): SocketAddress {
     };
   }
   if (addr.transport === "unix" || addr.transport === "unixpacket") {
-    return { transport: addr.transport, path: addr.path };
+    // An unnamed (client) Unix socket has no path: "" as in Python.
+    return { transport: addr.transport, path: addr.path ?? "" };
   }
   throw new TypeError(
     `Cannot use a ${(addr as { transport: string }).transport} address here`,

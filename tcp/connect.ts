@@ -26,7 +26,7 @@ export interface ConnectOptions {
   /**
    * Turn Nagle's algorithm off (`true`) or on; TCP only.
    *
-   * @default {Deno's default: on (no delay)}
+   * @default {the system default: Nagle on, as in Python}
    */
   noDelay?: boolean;
   /**

@@ -1,0 +1,53 @@
+import { connect } from "../../tcp/connect.ts";
+import type { Connection } from "../../tcp/connection.ts";
+import { assertEquals } from "../_utils.ts";
+import { Example } from "./_example.ts";
+
+const decoder = new TextDecoder();
+
+async function ask(conn: Connection, text: string): Promise<string> {
+  await conn.write(text);
+  return decoder.decode(await conn.readExactly(text.length + 11));
+}
+
+Deno.test("poll_server serves many clients from one loop and ends them all on SIGTERM", async () => {
+  await using server = await Example.spawn("poll_server", ["0"]);
+  const { port } = await server.listening();
+  await using a = await connect({ port });
+  await using b = await connect({ port });
+  await using c = await connect({ port });
+  // Interleaved: each client gets its own answer.
+  assertEquals(await ask(b, "from b"), "from b\nI get it!\n");
+  assertEquals(await ask(a, "from a"), "from a\nI get it!\n");
+  assertEquals(await ask(c, "from c"), "from c\nI get it!\n");
+  assertEquals(await ask(a, "a again"), "a again\nI get it!\n");
+
+  // One leaves; the loop notices and keeps serving the others.
+  const cPort = (c.localAddr as { port: number }).port;
+  c.close();
+  await server.stderr.waitFor(new RegExp(`^127\\.0\\.0\\.1:${cPort} left$`));
+  assertEquals(await ask(b, "b again"), "b again\nI get it!\n");
+
+  // The interactive client works against it too.
+  {
+    await using client = await Example.spawn(
+      "echo_client",
+      ["127.0.0.1", String(port)],
+      { stdin: "via the client\n" },
+    );
+    const result = await client.finish();
+    assertEquals(result.code, 0);
+    assertEquals(result.stdout, "> via the client\nI get it!\n> ");
+  }
+
+  const stopping = server.stop();
+  assertEquals(await a.read(), null); // a graceful shutdown: EOF
+  assertEquals(await b.read(), null);
+  const result = await stopping;
+  assertEquals(result.code, 0, result.stderr.join("\n"));
+  assertEquals(result.stderr.at(-1), "shut down");
+  assertEquals(
+    result.stderr.filter((line) => line.startsWith("connection from")).length,
+    4,
+  );
+});
