@@ -48,17 +48,40 @@ async function listTools(): Promise<string[]> {
 
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
-    console.log("Usage: deno task compile [NAME...]");
     console.log(
-      "Compiles tools/NAME.ts into dist/sockit-NAME (all tools by default).",
+      "Usage: deno task compile [NAME...] [--allow-run=/abs/prog,...]",
+    );
+    console.log(
+      "Compiles tools/NAME.ts into dist/sockit-NAME (all tools by default),",
+    );
+    console.log("with the permissions in the tool's shebang line.");
+    console.log(
+      "--allow-run names the programs a compiled rexec server may run (one tool only):",
+    );
+    console.log(
+      "  deno task compile rexec --allow-run=/usr/bin/date,/usr/bin/uptime",
     );
     console.log(
       "Set DENORT_BIN to a denort binary where it cannot be downloaded.",
     );
     return 0;
   }
+  const runFlags = args.filter((arg) => arg.startsWith("--allow-run"));
+  const names = args.filter((arg) => !arg.startsWith("--allow-run"));
+  if (runFlags.some((flag) => !/^--allow-run=\/[^,]+(,\/[^,]+)*$/.test(flag))) {
+    console.error(
+      "compile: --allow-run must name programs by absolute path: --allow-run=/usr/bin/date,/usr/bin/uptime",
+    );
+    return 2;
+  }
+  if (runFlags.length > 0 && names.length !== 1) {
+    console.error(
+      "compile: --allow-run is for one tool: deno task compile rexec --allow-run=...",
+    );
+    return 2;
+  }
   const available = await listTools();
-  const wanted = args.length > 0 ? args : available;
+  const wanted = names.length > 0 ? names : available;
   for (const name of wanted) {
     if (!available.includes(name)) {
       console.error(
@@ -76,7 +99,10 @@ async function main(args: string[]): Promise<number> {
   await Deno.mkdir(new URL("dist/", root), { recursive: true });
   for (const name of wanted) {
     const file = `tools/${name}.ts`;
-    const flags = toolFlags(await Deno.readTextFile(new URL(file, root)), file);
+    const flags = [
+      ...toolFlags(await Deno.readTextFile(new URL(file, root)), file),
+      ...runFlags,
+    ];
     const output = `dist/sockit-${name}`;
     const command = new Deno.Command(Deno.execPath(), {
       args: ["compile", ...flags, "--output", output, file],

@@ -29,4 +29,5 @@ export * from "./errors.ts";
 export * from "./listen.ts";
 export * from "./poll.ts";
 export * from "./protocol.ts";
+export * from "./rexec.ts";
 export * from "./signals.ts";

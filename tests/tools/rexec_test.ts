@@ -1,0 +1,386 @@
+/**
+ * Tests for `tools/rexec.ts`, run as `deno run tools/rexec.ts …`: the server
+ * and the client end to end (shell syntax stays text, exit codes come back,
+ * refusals, time and output limits, tokens, Unix sockets), and every way
+ * the tool refuses to start: no `--allow`, bad flags, a host other than
+ * loopback without a token, and `--allow-run` that does not name exactly
+ * the allowed programs.
+ *
+ * @module
+ */
+import denoJson from "../../deno.json" with { type: "json" };
+import { CommandAllowList } from "../../tcp/rexec.ts";
+import { Lines, ROOT } from "../_spawn.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "../_utils.ts";
+import { closedPort, tempDir } from "../tcp/_helpers.ts";
+
+const decoder = new TextDecoder();
+
+/** What the server needs besides `--allow-run`. */
+const SERVER_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env=PATH",
+];
+/** What the client needs: the network, and reading a token file. */
+const CLIENT_PERMISSIONS: readonly string[] = ["--allow-net", "--allow-read"];
+
+/** `--allow-run=…` naming exactly the programs `names` resolve to. */
+async function runFlag(names: readonly string[]): Promise<string> {
+  return (await CommandAllowList.resolve(names)).runFlag;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tools/rexec.ts` to completion with `permissions` and `args`. */
+async function rexec(
+  args: readonly string[],
+  permissions: readonly string[] = CLIENT_PERMISSIONS,
+): Promise<Run> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "tools/rexec.ts", ...args],
+    cwd: ROOT,
+    stdin: "null",
+  }).output();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
+/** A running `rexec` server, its stderr read line by line. */
+class RexecServer implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly stderr: Lines;
+  /** `127.0.0.1:PORT` or `unix:PATH`, from `listening on …`. */
+  address = "";
+  #status: Deno.CommandStatus | undefined;
+
+  private constructor(args: readonly string[], permissions: readonly string[]) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...permissions, "tools/rexec.ts", ...args],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.stderr = new Lines(this.child.stderr);
+  }
+
+  /** Starts `rexec ARGS` with `--allow-run` naming exactly `allowed`. */
+  static async start(
+    allowed: readonly string[],
+    args: readonly string[],
+  ): Promise<RexecServer> {
+    const server = new RexecServer(
+      ["--allow", allowed.join(","), ...args],
+      [...SERVER_PERMISSIONS, await runFlag(allowed)],
+    );
+    try {
+      const [, address] = await server.stderr.waitFor(/^listening on (.+)$/);
+      server.address = address!;
+      return server;
+    } catch (error) {
+      await server[Symbol.asyncDispose]();
+      throw error;
+    }
+  }
+
+  /** Sends SIGTERM and waits for the exit. */
+  async stop(): Promise<Deno.CommandStatus> {
+    if (this.#status === undefined) {
+      this.child.kill("SIGTERM");
+      this.#status = await this.child.status;
+      await this.stderr.done;
+    }
+    return this.#status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#status === undefined) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      this.#status = await this.child.status;
+      await this.stderr.done;
+    }
+  }
+}
+
+Deno.test("rexec --help names every flag, --version prints the package version", async () => {
+  const help = await rexec(["--help"]);
+  assertEquals(help.code, 0);
+  for (
+    const flag of [
+      "--allow",
+      "--host",
+      "--port",
+      "--unix",
+      "--timeout",
+      "--max-output",
+      "--token-file",
+      "--insecure",
+      "--token-timeout",
+      "--idle-timeout",
+      "--cwd",
+      "--max-conns",
+      "--grace",
+      "--quiet",
+      "--connect",
+      "--connect-timeout",
+      "--version",
+      "--allow-run=",
+    ]
+  ) {
+    assertStringIncludes(help.stdout, flag);
+  }
+  const version = await rexec(["--version"]);
+  assertEquals(
+    [version.code, version.stdout.trim()],
+    [0, `sockit-rexec ${denoJson.version}`],
+  );
+});
+
+Deno.test("rexec refuses to start without --allow and on bad flags, with exit 2 and one line", async () => {
+  const echoOnly = [...SERVER_PERMISSIONS, await runFlag(["echo"])];
+  const cases: [string[], string][] = [
+    [[], "needs --allow"], // no allow-list: refuse
+    [["--port", "0"], "needs --allow"], // still none
+    [["--allow", "echo"], "needs --port"], // nowhere to listen
+    [["--allow", "", "--port", "0"], "--allow has an empty entry"],
+    [["--allow", "echo,", "--port", "0"], "--allow has an empty entry"],
+    [["--allow", "../bin/touch", "--port", "0"], "never a relative path"],
+    [["--allow", "./echo", "--port", "0"], "never a relative path"],
+    [["--allow", "no-such-program-sockit", "--port", "0"], "no executable"],
+    [["--allow", "echo", "--port", "99999"], "--port must be"],
+    [["--allow", "echo", "--port", "0", "--timeout", "abc"], "--timeout must"],
+    [["--allow", "echo", "--port", "0", "--max-output", "0"], "--max-output"],
+    [
+      ["--allow", "echo", "--port", "0", "--timeout"],
+      "--timeout needs a value",
+    ],
+    [
+      ["--allow", "echo", "--port", "0", "--cwd", "/nonexistent-sockit"],
+      "--cwd",
+    ],
+    [
+      ["--allow", "echo", "--unix", "/tmp/x.sock", "--port", "1"],
+      "--unix cannot",
+    ],
+    [["--allow", "echo", "--port", "0", "ls"], 'unexpected argument "ls"'],
+    [["--bogus"], "unknown flag --bogus"],
+    [
+      ["--allow", "echo", "--port", "0", "--token-file", "/nonexistent-sockit"],
+      "cannot be read",
+    ],
+    [["--connect", "127.0.0.1:1"], "needs a command"],
+    [["--connect", "no-port", "echo"], "--connect must be"],
+    [
+      ["--connect", "127.0.0.1:1", "--allow", "echo", "ls"],
+      "--allow is a server flag",
+    ],
+    [
+      ["--connect-timeout", "1", "--allow", "echo", "--port", "0"],
+      "needs --connect",
+    ],
+  ];
+  const runs = await Promise.all(cases.map(([args]) => rexec(args, echoOnly)));
+  cases.forEach(([args, expected], i) => {
+    const { code, stdout, stderr } = runs[i]!;
+    const what = JSON.stringify(args);
+    assertEquals(code, 2, `${what}: ${stderr}`);
+    assertEquals(stdout, "", what);
+    assertStringIncludes(stderr, expected, what);
+    assertMatch(stderr, /^rexec: [^\n]+; try --help\n$/, what);
+  });
+});
+
+Deno.test("rexec refuses a host other than loopback without --token-file or --insecure", async () => {
+  await using dir = await tempDir();
+  const tokenFile = `${dir.path}/token`;
+  await Deno.writeTextFile(tokenFile, "s3cret\n");
+  const permissions = [...SERVER_PERMISSIONS, await runFlag(["echo"])];
+  const [bare, insecure, token] = await Promise.all([
+    rexec(["--allow", "echo", "--host", "0.0.0.0", "--port", "0"], permissions),
+    // These pass the host check and stop at the next one, before binding.
+    rexec([
+      "--allow",
+      "no-such-program-sockit",
+      "--host",
+      "0.0.0.0",
+      "--port",
+      "0",
+      "--insecure",
+    ], permissions),
+    rexec([
+      "--allow",
+      "no-such-program-sockit",
+      "--host",
+      "0.0.0.0",
+      "--port",
+      "0",
+      "--token-file",
+      tokenFile,
+    ], permissions),
+  ]);
+  assertEquals(bare.code, 2);
+  assertStringIncludes(bare.stderr, "--host 0.0.0.0 is not loopback");
+  for (const run of [insecure, token]) {
+    assertEquals(run.code, 2);
+    assertStringIncludes(run.stderr, "Cannot allow no-such-program-sockit");
+  }
+});
+
+Deno.test("rexec refuses --allow-run that does not name exactly the allowed programs, and says which flag to use", async () => {
+  const exact = await runFlag(["echo", "sleep"]);
+  const [unscoped, none, partial] = await Promise.all([
+    rexec(
+      ["--allow", "echo,sleep", "--port", "0"],
+      [...SERVER_PERMISSIONS, "--allow-run"],
+    ),
+    rexec(["--allow", "echo,sleep", "--port", "0"], SERVER_PERMISSIONS),
+    rexec(
+      ["--allow", "echo,sleep", "--port", "0"],
+      [...SERVER_PERMISSIONS, await runFlag(["echo"])],
+    ),
+  ]);
+  for (const run of [unscoped, none, partial]) {
+    assertEquals(run.code, 2, run.stderr);
+    assertStringIncludes(run.stderr, `start with ${exact}`);
+  }
+  assertStringIncludes(unscoped.stderr, "unscoped --allow-run");
+  assertStringIncludes(partial.stderr, "may not run /");
+});
+
+Deno.test("rexec serves commands end to end: shell syntax stays text, statuses and limits come back, refusals exit 1", async () => {
+  await using dir = await tempDir();
+  await using server = await RexecServer.start(
+    ["echo", "false", "ls", "sleep"],
+    [
+      "--port",
+      "0",
+      "--timeout",
+      "0.5",
+      "--max-output",
+      "100",
+      "--cwd",
+      dir.path,
+    ],
+  );
+  assertMatch(server.address, /^127\.0\.0\.1:\d+$/);
+  const client = (...argv: string[]) =>
+    rexec(["--connect", server.address, ...argv]);
+  const injection = [
+    "hi;",
+    "touch",
+    "MARKER",
+    "$(touch MARKER)",
+    "`touch MARKER`",
+    "|",
+    "&&",
+    ">MARKER",
+    "*",
+  ];
+  const [echo, json, failed, missing, refused, path, slow, long] = await Promise
+    .all([
+      client("echo", ...injection),
+      client("echo", "a b", "--help"), // spaces go as JSON; flags after the command are its own
+      client("false"),
+      client("ls", "/nonexistent-sockit"),
+      client("rm", "-rf", "/"),
+      client("/usr/bin/touch", "MARKER"),
+      client("sleep", "5"),
+      client("echo", "x".repeat(200)),
+    ]);
+  assertEquals(
+    [echo.code, echo.stdout, echo.stderr],
+    [0, `${injection.join(" ")}\n`, ""],
+  );
+  assertEquals([json.code, json.stdout], [0, "a b --help\n"]);
+  assertEquals([failed.code, failed.stdout, failed.stderr], [1, "", ""]);
+  assertEquals(missing.code, 2);
+  assertStringIncludes(missing.stderr, "/nonexistent-sockit");
+  assertEquals([refused.code, refused.stdout], [1, ""]);
+  assertMatch(refused.stderr, /^rexec: NotAllowed: Cannot run "rm": [^\n]+\n$/);
+  assertEquals(path.code, 1);
+  assertStringIncludes(path.stderr, "never a path");
+  assertEquals(slow.code, 137);
+  assertStringIncludes(slow.stderr, "ran out of time");
+  assertEquals(long.stdout, "x".repeat(100));
+  assertStringIncludes(long.stderr, "cut off at the server's limit");
+  assertEquals(await Array.fromAsync(Deno.readDir(dir.path)), []);
+
+  const status = await server.stop();
+  assertEquals(status.code, 0);
+  const log = server.stderr.seen.join("\n");
+  assertStringIncludes(log, "allowing echo (/");
+  assertStringIncludes(log, `ran ["false"]: exit 1`);
+  assertStringIncludes(log, `refused NotAllowed ["rm","-rf","/"]`);
+  assertStringIncludes(log, `ran ["sleep","5"]: killed by SIGKILL (timed out)`);
+  assertEquals(server.stderr.seen.at(-1), "shut down");
+});
+
+Deno.test("rexec --token-file: the client must present the same token", async () => {
+  await using dir = await tempDir();
+  const good = `${dir.path}/good`;
+  const bad = `${dir.path}/bad`;
+  await Deno.writeTextFile(good, "correct horse battery staple\n");
+  await Deno.writeTextFile(bad, "correct horse battery stapler\n");
+  await using server = await RexecServer.start(["echo"], [
+    "--port",
+    "0",
+    "--token-file",
+    good,
+    "--token-timeout",
+    "2",
+  ]);
+  const [ok, wrong, none] = await Promise.all([
+    rexec(["--connect", server.address, "--token-file", good, "echo", "in"]),
+    rexec(["--connect", server.address, "--token-file", bad, "echo", "in"]),
+    rexec(["--connect", server.address, "echo", "in"]),
+  ]);
+  assertEquals([ok.code, ok.stdout], [0, "in\n"]);
+  for (const run of [wrong, none]) {
+    assertEquals([run.code, run.stdout], [1, ""]);
+    assertMatch(run.stderr, /^rexec: Unauthorized: [^\n]+\n$/);
+  }
+});
+
+Deno.test("rexec --unix serves on a Unix socket and --connect unix:PATH runs there", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/rexec.sock`;
+  await using server = await RexecServer.start(["echo"], ["--unix", path]);
+  assertEquals(server.address, `unix:${path}`);
+  const run = await rexec(
+    ["--connect", `unix:${path}`, "echo", "over unix"],
+    [...CLIENT_PERMISSIONS, "--allow-write"], // Unix sockets need both
+  );
+  assertEquals([run.code, run.stdout], [0, "over unix\n"], run.stderr);
+  assertEquals((await server.stop()).code, 0);
+  assert(!(await Deno.stat(path).then(() => true, () => false)));
+});
+
+Deno.test("the rexec client exits 1 with one line when it cannot connect", async () => {
+  const run = await rexec([
+    "--connect",
+    `127.0.0.1:${closedPort()}`,
+    "echo",
+    "hi",
+  ]);
+  assertEquals([run.code, run.stdout], [1, ""]);
+  assertMatch(
+    run.stderr,
+    /^rexec: Cannot connect to 127\.0\.0\.1:\d+: [^\n]+\n$/,
+  );
+});

@@ -1,0 +1,322 @@
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --allow-env=PATH
+/**
+ * `rexec`: a restricted remote-command server and its client — the Python
+ * tutorials' remote command server, made safe. The server runs only the
+ * programs named in `--allow`, each started directly (never through a
+ * shell, so `;`, `$(…)`, backticks, `|`, `&&`, `>` and globs are plain
+ * argument text), with a time limit, an output limit and an empty
+ * environment, and answers with framed output and the exit status. The
+ * protocol is described in `tcp/rexec.ts`.
+ *
+ * Server: `rexec --allow date,uptime,echo --port P [flags]`
+ *
+ * - `--allow NAME[,NAME...]` — the programs that may run (required): bare
+ *   names, looked up once in `PATH` (absolute directories only), or
+ *   absolute paths (requested by their last component)
+ * - `--host HOST` — address to listen on (default `127.0.0.1`); any host
+ *   other than loopback needs `--token-file` or `--insecure`
+ * - `--port PORT` — TCP port, `0` for any free one (or `--unix PATH`)
+ * - `--unix PATH` — listen on a Unix socket instead
+ * - `--timeout SECONDS` — kill a command after this long (default 10)
+ * - `--max-output BYTES` — stdout and stderr together per command; past it
+ *   the command is killed and the reply says so (default 1048576)
+ * - `--token-file FILE` — a shared secret (one line) each client must send
+ *   first
+ * - `--insecure` — allow a host other than loopback without a token
+ * - `--token-timeout SECONDS` — time to send the token (default 5)
+ * - `--idle-timeout SECONDS` — time to send each request (default 60)
+ * - `--cwd DIR` — the commands' working directory (default: the server's)
+ * - `--max-conns N` — serve at most `N` clients at once
+ * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long
+ *   (default 5)
+ * - `--quiet` — do not log connections and commands
+ *
+ * Client: `rexec --connect HOST:PORT [--token-file FILE] COMMAND [ARGS...]`
+ * prints the command's stdout to stdout and its stderr to stderr and exits
+ * with its exit code (128 + n after signal n; a note on stderr when the
+ * server's time or output limit cut it short). `--connect unix:PATH` for a
+ * Unix socket (which needs `--allow-write` too); `--connect-timeout
+ * SECONDS` (default 10).
+ *
+ * Exit codes: 0 ok (client: the command's code); 1 network failure or a
+ * refused command, one line on stderr; 2 bad usage, including a missing
+ * `--allow`, an allowed program that does not exist, and permissions that
+ * do not match the allow-list.
+ *
+ * Permissions: `--allow-run` must name exactly the allowed programs, by the
+ * absolute paths they resolve to; the server checks this at startup
+ * (`Deno.permissions`) and refuses to start under an unscoped
+ * `--allow-run` or `-A`, printing the flag to use. So the shebang grants no
+ * run permission at all; run the server with the programs named:
+ *
+ * ```sh
+ * deno run --allow-net --allow-read --allow-write --allow-env=PATH \
+ *   --allow-run=/usr/bin/date,/usr/bin/uptime,/usr/bin/echo \
+ *   tools/rexec.ts --allow date,uptime,echo --port 7070
+ * deno run --allow-net --allow-read tools/rexec.ts --connect 127.0.0.1:7070 echo 'hi; rm -rf /'
+ * ```
+ *
+ * Compile it (`deno task compile rexec --allow-run=…` does this). The
+ * programs must be known when compiling, as an executable cannot be given
+ * Deno flags later; without `--allow-run` the executable is a client whose
+ * server mode refuses to start:
+ *
+ * ```sh
+ * deno compile --allow-net --allow-read --allow-write --allow-env=PATH \
+ *   --allow-run=/usr/bin/date,/usr/bin/uptime --output dist/sockit-rexec tools/rexec.ts
+ * ```
+ *
+ * @module
+ */
+import { formatAddress } from "../tcp/address.ts";
+import type { Connection } from "../tcp/connection.ts";
+import {
+  checkCommandServerAddress,
+  CommandAllowList,
+  type CommandEvent,
+  CommandRefusedError,
+  createCommandHandler,
+  runRemoteCommand,
+} from "../tcp/rexec.ts";
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  reportError,
+  runServer,
+  UsageError,
+  versionLine,
+} from "./_cli.ts";
+import {
+  type ClientInvocation,
+  parseRexecArgs,
+  readTokenFile,
+  type ServeInvocation,
+  TOOL,
+} from "./_rexec_args.ts";
+
+const USAGE = `Usage:
+  rexec --allow PROGRAM[,PROGRAM...] --port PORT [OPTIONS]   serve commands
+  rexec --connect HOST:PORT [--token-file FILE] COMMAND [ARGS...]   run one
+
+A restricted remote-command server: it runs only the programs named in
+--allow, directly (never through a shell: ; $(...) \` | && > * are plain
+text), with a time limit, an output limit and an empty environment.
+
+Server options:
+  --allow NAMES           comma-separated programs that may run (required):
+                          bare names found once in PATH, or absolute paths
+  --host HOST             address to listen on (default 127.0.0.1); a host
+                          other than loopback needs --token-file or --insecure
+  --port PORT             TCP port, 0 for any free one
+  --unix PATH             listen on a Unix socket instead of --host/--port
+  --timeout SECONDS       kill a command after this long (default 10)
+  --max-output BYTES      stdout+stderr per command; past it the command is
+                          killed and the reply says so (default 1048576)
+  --token-file FILE       a shared secret clients must send first
+  --insecure              serve a non-loopback host without a token
+  --token-timeout SECONDS time a client has to send the token (default 5)
+  --idle-timeout SECONDS  time a client has to send each request (default 60)
+  --cwd DIR               the commands' working directory
+  --max-conns N           serve at most N clients at once; close the others
+  --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long
+                          (default 5); a second signal stops at once
+  --quiet                 do not log connections and commands
+
+Client options:
+  --connect HOST:PORT     the server ([IPv6]:PORT, or unix:PATH)
+  --token-file FILE       the server's shared secret
+  --connect-timeout SECONDS  give up connecting after this long (default 10)
+
+  -h, --help              show this help
+  --version               show the version
+
+The client prints the command's stdout and stderr and exits with its exit
+code (128+N after signal N); 1 on a network error or a refused command.
+
+--allow-run must name exactly the allowed programs, by absolute path:
+  deno run --allow-net --allow-read --allow-write --allow-env=PATH \\
+    --allow-run=/usr/bin/date,/usr/bin/echo tools/rexec.ts --allow date,echo --port 7070`;
+
+/** Turns a library refusal to start into a usage error (exit 2). */
+function asUsage(error: unknown): never {
+  if (
+    error instanceof TypeError || error instanceof RangeError ||
+    error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.NotCapable
+  ) {
+    throw new UsageError(error.message);
+  }
+  throw error;
+}
+
+/** One log line per request; JSON escapes control characters in argv. */
+function logCommand(event: CommandEvent): void {
+  if (event.type === "refused") {
+    console.error(
+      `${event.peer}: refused ${event.reason}${
+        event.argv === undefined ? "" : ` ${JSON.stringify(event.argv)}`
+      }`,
+    );
+    return;
+  }
+  const { exit } = event;
+  const how = exit.signal === null
+    ? `exit ${exit.code}`
+    : `killed by ${exit.signal}`;
+  const notes = [
+    ...(exit.timedOut ? ["timed out"] : []),
+    ...(exit.truncated ? ["output truncated"] : []),
+  ];
+  console.error(
+    `${event.peer}: ran ${JSON.stringify(event.argv)}: ${how}${
+      notes.length > 0 ? ` (${notes.join(", ")})` : ""
+    }, ${event.outputBytes} bytes out in ${Math.round(event.duration)} ms`,
+  );
+}
+
+async function serve(invocation: ServeInvocation): Promise<number> {
+  const { server } = invocation;
+  const token = invocation.tokenFile === undefined
+    ? undefined
+    : await readTokenFile(invocation.tokenFile);
+  try {
+    checkCommandServerAddress(server.address, {
+      ...(token === undefined ? {} : { token }),
+      insecure: invocation.insecure,
+    });
+  } catch {
+    throw new UsageError(
+      `--host ${
+        (server.address as { hostname: string }).hostname
+      } is not loopback: give --token-file FILE, or --insecure to let anyone who can connect run the allowed programs`,
+    );
+  }
+  const allowList = await CommandAllowList.resolve(invocation.allow)
+    .catch(asUsage);
+  try {
+    allowList.checkRunPermission({ requireScoped: true });
+  } catch (error) {
+    if (Deno.build.standalone && error instanceof Deno.errors.NotCapable) {
+      throw new UsageError(
+        `this executable may not run ${
+          [...allowList.programs.values()].join(", ")
+        }: compile it with ${allowList.runFlag}`,
+      );
+    }
+    asUsage(error);
+  }
+  if (invocation.cwd !== undefined) {
+    const info = await Deno.stat(invocation.cwd).catch(() => undefined);
+    if (!info?.isDirectory) {
+      throw new UsageError(`--cwd ${invocation.cwd} is not a directory`);
+    }
+  }
+  const handler = createCommandHandler(allowList, {
+    timeout: invocation.timeout,
+    maxOutput: invocation.maxOutput,
+    idleTimeout: invocation.idleTimeout,
+    tokenTimeout: invocation.tokenTimeout,
+    ...(token === undefined ? {} : { token }),
+    ...(invocation.cwd === undefined ? {} : { cwd: invocation.cwd }),
+    ...(server.quiet ? {} : { onCommand: logCommand }),
+  });
+  if (!server.quiet) {
+    const programs = [...allowList.programs]
+      .map(([name, path]) => `${name} (${path})`).join(", ");
+    console.error(
+      `allowing ${programs}${
+        token === undefined ? "" : "; clients must send the token"
+      }`,
+    );
+  }
+  return await runServer(
+    server,
+    async (conn: Connection) => await handler(conn),
+  );
+}
+
+async function writeAll(
+  file: { write(data: Uint8Array): Promise<number> },
+  data: Uint8Array,
+): Promise<void> {
+  for (let at = 0; at < data.length;) {
+    at += await file.write(data.subarray(at));
+  }
+}
+
+async function client(invocation: ClientInvocation): Promise<number> {
+  const token = invocation.tokenFile === undefined
+    ? undefined
+    : await readTokenFile(invocation.tokenFile);
+  try {
+    const result = await runRemoteCommand(invocation.address, invocation.argv, {
+      connectTimeout: invocation.connectTimeout,
+      ...(token === undefined ? {} : { token }),
+      onOutput: (stream, data) =>
+        writeAll(stream === "stdout" ? Deno.stdout : Deno.stderr, data),
+    });
+    if (result.timedOut) {
+      console.error(
+        `${TOOL}: the command ran out of time on ${
+          formatAddress(invocation.address)
+        } and was killed`,
+      );
+    }
+    if (result.truncated) {
+      console.error(
+        `${TOOL}: the output was cut off at the server's limit${
+          result.signal === null ? "" : " and the command killed"
+        }`,
+      );
+    }
+    return result.code;
+  } catch (error) {
+    if (error instanceof CommandRefusedError) {
+      console.error(`${TOOL}: ${error.message}`);
+      return EXIT_FAILURE;
+    }
+    return reportError(TOOL, error);
+  }
+}
+
+/**
+ * Runs `rexec` with the command line `args`: serves commands until a
+ * signal stops it, or runs one command as a client; resolves with the exit
+ * code.
+ *
+ * @param args The command line, without the program name.
+ * @returns The exit code: 0, 1 (network failure, refused command), 2 (bad
+ * usage), or in client mode the command's own code.
+ *
+ * @example Refuse to start without an allow-list
+ * ```ts
+ * import { main } from "./rexec.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(await main(["--version"]), 0); // prints "sockit-rexec 0.1.0"
+ * assertEquals(await main(["--port", "0"]), 2); // "rexec: needs --allow …"
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  try {
+    const invocation = parseRexecArgs(args);
+    switch (invocation.mode) {
+      case "help":
+        console.log(USAGE);
+        return EXIT_OK;
+      case "version":
+        console.log(versionLine(TOOL));
+        return EXIT_OK;
+      case "client":
+        return await client(invocation);
+      case "serve":
+        return await serve(invocation);
+    }
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
