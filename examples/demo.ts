@@ -1,119 +1,202 @@
-#!/usr/bin/env -S deno run --allow-net=127.0.0.1
+#!/usr/bin/env -S deno run --allow-net=127.0.0.1,127.255.255.255 --allow-run --allow-read --allow-env
 /**
- * The sockit demo: byte order and Python-exact `struct` on real bytes, then
- * message framing over real loopback TCP connections — what goes wrong
- * without framing, and the fix with lines and with length prefixes.
+ * The sockit demo: the whole toolkit on loopback, as a short transcript, and
+ * then it exits by itself. It starts the `echo` tool (with an idle timeout)
+ * and the `time` tool as real processes, talks to them with unframed and
+ * framed clients, half-closes, broadcasts to `127.255.255.255` (this machine
+ * only) and collects ACKs, runs a `rexec` command and a refused one, and packs
+ * and unpacks with `struct`.
  *
- * Run it with `deno task demo` (or `deno run --allow-net=127.0.0.1
- * examples/demo.ts`).
+ * Run it with `deno task demo`, or:
+ *
+ * ```sh
+ * deno run --allow-net=127.0.0.1,127.255.255.255 --allow-run --allow-read --allow-env examples/demo.ts
+ * ```
  *
  * @module
  */
 import {
-  calcsize,
-  htonl,
-  htons,
-  lengthPrefixed,
-  lines,
-  pack,
-  Struct,
-  tcp,
-  unpack,
-  writeUint16Be,
-} from "../mod.ts";
+  CommandRefusedError,
+  connect,
+  formatAddress,
+  listen,
+  runRemoteCommand,
+  serveCommands,
+} from "../tcp/mod.ts";
+import {
+  bind,
+  broadcast,
+  LOOPBACK_BROADCAST,
+  serveDatagrams,
+} from "../udp/mod.ts";
+import { lengthPrefixed, lines, pack, Struct, unpack } from "../mod.ts";
 
-const text = new TextEncoder();
 const decoder = new TextDecoder();
+const text = (bytes: Uint8Array) => decoder.decode(bytes);
+const show = (line: string) => console.log(`  ${line}`);
+const root = new URL("../", import.meta.url);
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
-}
-
-function show(label: string, bytes: Uint8Array): void {
-  console.log(`  ${label.padEnd(34)} ${hex(bytes)}`);
-}
-
-console.log("Network byte order: the number 20 as a 32-bit unsigned int");
-show(`pack("!I", 20)   big-endian`, pack("!I", 20));
-show(`pack("<I", 20)   little-endian`, pack("<I", 20));
-show(`pack("@I", 20)   native`, pack("@I", 20));
-console.log(`  htons(1) = ${htons(1)}, htonl(1) = ${htonl(1)} on this host`);
-
-console.log("\nNative alignment, as CPython lays out C structs");
-for (const format of ["@bi", "=bi", "@bq", "@b0q", "!bq"]) {
-  console.log(`  calcsize(${JSON.stringify(format)}) = ${calcsize(format)}`);
-}
-
-console.log("\nA binary header (!HIq: type, length, id) over a TCP connection");
-const header = new Struct("!HIq");
-{
-  await using server = tcp.listen({ port: 0 }, async (conn) => {
-    const [kind, length, id] = header.unpack(
-      await conn.readExactly(header.size),
-    );
-    const body = decoder.decode(await conn.readExactly(length));
-    await conn.write(`type=${kind} id=${id} body=${body}`);
-  });
-  await using conn = await tcp.connect(server.addr);
-  const body = text.encode("Hi there!");
-  const message = header.pack(7, body.length, 1234567890123456789n);
-  show("header sent", message);
-  await conn.write(message);
-  await conn.write(body);
-  await conn.shutdown("write"); // half-close: we are done sending
-  console.log(`  server understood: ${decoder.decode((await conn.read())!)}`);
-}
-
-console.log("\nTCP has no message boundaries: three sends, one recv");
-{
-  let first = "";
-  await using server = tcp.listen({ port: 0 }, async (conn) => {
-    const data = await conn.readExactly(15);
-    first = decoder.decode(data);
-  });
-  await using conn = await tcp.connect(server.addr);
-  for (const word of ["hello", "brave", "world"]) await conn.write(word);
-  await conn.shutdown("write");
-  await server.shutdown();
-  console.log(
-    `  the server read ${JSON.stringify(first)}: where do messages end?`,
-  );
-}
-
-console.log(
-  "\nThe fix, twice: end each message with \\n, or lead it with a length",
-);
-for (const codec of [lines(), lengthPrefixed({ header: "u16be" })]) {
-  const received: string[] = [];
-  await using server = tcp.listen({ port: 0 }, async (conn) => {
-    for await (const frame of conn.framed(codec)) {
-      received.push(decoder.decode(frame));
+/** Starts a tool as a child process and waits for its `listening on` line. */
+async function startTool(tool: string, args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net=127.0.0.1", `tools/${tool}.ts`, ...args],
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const logs: string[] = [];
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).values();
+  let partial = "";
+  let port = 0;
+  while (port === 0) {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`${tool} did not start: ${logs.join("\n")}`);
+    const parts = (partial + value).split("\n");
+    partial = parts.pop()!;
+    for (const line of parts) {
+      logs.push(line);
+      const match = /^listening on 127\.0\.0\.1:(\d+)$/.exec(line);
+      if (match) port = Number(match[1]);
     }
-  });
-  await using conn = await tcp.connect(server.addr);
-  const bytes = codec.createEncoder().encodeAll(
-    ["hello", "brave", "world"].map((w) => text.encode(w)),
-  );
-  show(`${codec.name} on the wire`, bytes);
-  await conn.write(bytes.subarray(0, 7)); // split anywhere: still 3 messages
-  await conn.write(bytes.subarray(7));
-  await conn.shutdown("write");
-  await server.shutdown();
-  console.log(`  ${codec.name}: the server got ${JSON.stringify(received)}`);
+  }
+  const drained = (async () => {
+    for await (const chunk of { [Symbol.asyncIterator]: () => lines }) {
+      logs.push(...(partial + chunk).split("\n").filter((l) => l !== ""));
+      partial = "";
+    }
+  })();
+  return {
+    port,
+    logs,
+    async stop(): Promise<number> {
+      child.kill("SIGTERM");
+      const { code } = await child.status;
+      await drained;
+      return code;
+    },
+  };
 }
 
-console.log("\nValues out of range are errors, as in Python");
-try {
-  pack("!H", 70000);
-} catch (error) {
-  console.log(`  ${error}`);
-}
-try {
-  writeUint16Be(new Uint8Array(2), 0, -1);
-} catch (error) {
-  console.log(`  ${error}`);
-}
-const [flag, ratio] = unpack("<?e", pack("<?e", true, 0.333));
+console.log("struct, exactly as Python has it");
+show(`pack("!I", 20)       → ${toHex(pack("!I", 20))}`);
+const header = new Struct("!HIq");
+const packed = header.pack(7, 9, 1234567890123456789n);
+show(`pack("!HIq", …)      → ${toHex(packed)}`);
+show(`unpack("!HIq", …)    → ${JSON.stringify(header.unpack(packed), big)}`);
+show(`unpack("<e", 0x3c00) → ${unpack("<e", new Uint8Array([0, 0x3c]))[0]}`);
+
 console.log(
-  `\nHalf floats round as in Python: 0.333 → ${ratio} (flag ${flag})`,
+  "\nThe echo tool, with a 1 s idle timeout and the tutorial's suffix",
 );
+const echo = await startTool("echo", [
+  "--port",
+  "0",
+  "--idle-timeout",
+  "1",
+  "--suffix",
+  "\\nI get it!\\n",
+]);
+{
+  await using conn = await connect({ port: echo.port });
+  await conn.write("hello");
+  await conn.shutdown("write"); // half-close: we are done sending
+  const reply: Uint8Array[] = [];
+  for (let chunk; (chunk = await conn.read()) !== null;) reply.push(chunk);
+  show(`sent "hello", shut down writing, read to EOF:`);
+  show(`  ${JSON.stringify(reply.map(text).join(""))}`);
+}
+{
+  await using silent = await connect({ port: echo.port });
+  const started = performance.now();
+  const eof = await silent.read(); // the server closes us after 1 s
+  show(
+    `a silent client was closed by the server after ${
+      ((performance.now() - started) / 1000).toFixed(1)
+    } s (read ${eof === null ? "EOF" : "data"})`,
+  );
+}
+show(`echo exited with code ${await echo.stop()}; its log:`);
+for (const line of echo.logs) show(`  ${line}`);
+
+console.log("\nThe time tool (the Twisted example), lines framing");
+const time = await startTool("time", ["--port", "0", "--quiet"]);
+{
+  await using conn = await connect({ port: time.port });
+  const framed = conn.framed(lines());
+  await framed.sendAll(["first line", "second line"]);
+  show(`→ ${text((await framed.receive())!)}`);
+  show(`→ ${text((await framed.receive())!)}`);
+}
+show(`time exited with code ${await time.stop()}`);
+
+console.log("\nMessage boundaries: three sends, framed with a u16 length");
+{
+  const codec = lengthPrefixed({ header: "u16be" });
+  const got: string[] = [];
+  await using server = listen({ port: 0 }, async (conn) => {
+    for await (const frame of conn.framed(codec)) got.push(text(frame));
+  });
+  await using conn = await connect(server.addr);
+  const bytes = codec.createEncoder().encodeAll(
+    ["hello", "brave", "world"].map((w) => new TextEncoder().encode(w)),
+  );
+  await conn.write(bytes.subarray(0, 4)); // split anywhere
+  await conn.write(bytes.subarray(4));
+  await conn.shutdown("write");
+  await server.shutdown();
+  show(`on the wire: ${toHex(bytes)}`);
+  show(`the server got ${JSON.stringify(got)}`);
+}
+
+console.log("\nUDP broadcast to 127.255.255.255 (this machine only) with ACKs");
+{
+  using listener = bind({ hostname: LOOPBACK_BROADCAST, port: 0 });
+  await using _acks = serveDatagrams(listener, () => "ACK");
+  const port = (listener.addr as { port: number }).port;
+  const replies = await broadcast(
+    "Hi there!",
+    { hostname: LOOPBACK_BROADCAST, port },
+    { wait: 300 },
+  );
+  for (const reply of replies) {
+    show(
+      `reply ${JSON.stringify(text(reply.data))} from ${
+        formatAddress(reply.from)
+      }`,
+    );
+  }
+}
+
+console.log("\nrexec: only allow-listed programs, never a shell");
+{
+  await using server = await serveCommands({ port: 0 }, { allow: ["echo"] });
+  const result = await runRemoteCommand(server.addr, [
+    "echo",
+    "hi;",
+    "rm",
+    "-rf",
+    "/",
+  ]);
+  show(
+    `echo 'hi; rm -rf /' → ${
+      JSON.stringify(text(result.stdout))
+    } (exit ${result.code})`,
+  );
+  try {
+    await runRemoteCommand(server.addr, ["rm", "-rf", "/"]);
+  } catch (error) {
+    if (!(error instanceof CommandRefusedError)) throw error;
+    show(`rm -rf / → refused: ${error.reason} (${error.detail})`);
+  }
+}
+
+console.log("\nDone: every server stopped, nothing left running.");
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function big(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? `${value}n` : value;
+}
