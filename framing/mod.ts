@@ -19,5 +19,6 @@ export * from "./byte_order.ts";
 export * from "./codec.ts";
 export * from "./delimiter.ts";
 export * from "./errors.ts";
+export * from "./hexdump.ts";
 export * from "./length_prefix.ts";
 export * from "./struct.ts";

@@ -29,5 +29,6 @@ export * from "./errors.ts";
 export * from "./listen.ts";
 export * from "./poll.ts";
 export * from "./protocol.ts";
+export * from "./relay.ts";
 export * from "./rexec.ts";
 export * from "./signals.ts";

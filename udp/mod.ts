@@ -31,6 +31,7 @@
 export * from "./broadcast.ts";
 export * from "./errors.ts";
 export * from "./multicast.ts";
+export * from "./relay.ts";
 export * from "./request.ts";
 export * from "./serve.ts";
 export * from "./socket.ts";

@@ -1,0 +1,820 @@
+/**
+ * {@linkcode relay}: netcat's core. Bytes from an input stream go to a
+ * connection while bytes from the connection go to an output stream, both
+ * ways at once, each side as fast as the other lets it (backpressure): the
+ * relay reads the next chunk only when the previous one has been written.
+ * When the input ends it half-closes (sends FIN) and keeps receiving until
+ * the peer closes; when the peer closes first, it keeps sending until the
+ * input ends — TCP's half-close, both ways. {@linkcode relayFrames} does the
+ * same a line at a time: each input line goes out as one frame of any
+ * codec, and each frame received comes out as one line, as text or hex.
+ * {@linkcode SharedInput} lets several relays take their input from one
+ * stream (a server that sends its stdin to every client).
+ *
+ * @example Pipe a message through an echo server
+ * ```ts
+ * import { connect, listen } from "./mod.ts";
+ * import { relay } from "./relay.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = listen({ port: 0 }, async (conn) => {
+ *   for (let data; (data = await conn.read()) !== null;) await conn.write(data);
+ * });
+ * const conn = await connect(server.addr);
+ * const received: Uint8Array[] = [];
+ * const result = await relay(conn, {
+ *   readable: ReadableStream.from([new TextEncoder().encode("hello")]),
+ *   writable: new WritableStream({ write: (chunk) => void received.push(chunk) }),
+ * });
+ * // The input ended, the relay sent FIN, the server closed after echoing.
+ * assertEquals(result, { reason: "complete", bytesSent: 5, bytesReceived: 5 });
+ * assertEquals(new TextDecoder().decode(received[0]), "hello");
+ * ```
+ *
+ * @module
+ */
+import type { FrameCodec } from "../framing/codec.ts";
+import { DelimiterDecoder } from "../framing/delimiter.ts";
+import { FrameTooLargeError } from "../framing/errors.ts";
+import type { Connection } from "./connection.ts";
+import { after } from "./_timer.ts";
+
+/** Which way bytes went: to the peer (`"sent"`) or from it (`"received"`). */
+export type RelayDirection = "sent" | "received";
+
+/**
+ * Why a relay ended (when it did not fail):
+ *
+ * - `"complete"`: both directions came to their end: the input ended (and
+ *   FIN was sent), and the peer closed its side (EOF) after everything it
+ *   sent was written to the output;
+ * - `"peer-closed"`: the peer closed its side and `endWithPeer` said not to
+ *   wait for the end of the input;
+ * - `"input-ended"`: the input ended and `noHalfClose` (or, for datagrams,
+ *   `sendOnly`) said to stop there;
+ * - `"idle-timeout"`: nothing moved either way for `idleTimeout` ms;
+ * - `"stopped"`: reading was stopped on this side, as a server's graceful
+ *   shutdown does.
+ */
+export type RelayEndReason =
+  | "complete"
+  | "peer-closed"
+  | "input-ended"
+  | "idle-timeout"
+  | "stopped";
+
+/** The two ends a relay connects a socket to: what to send, where to put what arrives. */
+export interface RelayStreams {
+  /** The bytes to send (stdin, say). */
+  readable: ReadableStream<Uint8Array>;
+  /** Where received bytes go (stdout, say). */
+  writable: WritableStream<Uint8Array>;
+}
+
+/** Options for {@linkcode relay}. */
+export interface RelayOptions {
+  /**
+   * When the input ends, close the connection at once instead of sending FIN
+   * and waiting for the peer to finish (what the peer sends after that is
+   * lost).
+   *
+   * @default {false}
+   */
+  noHalfClose?: boolean;
+  /**
+   * When the peer closes its side, end at once instead of sending the rest
+   * of the input (which is not read). Right when the input is a terminal,
+   * where the rest is whatever the user has not typed yet, or shared by
+   * several connections (see {@linkcode SharedInput}).
+   *
+   * @default {false}
+   */
+  endWithPeer?: boolean;
+  /**
+   * Only send: what the peer sends is read and thrown away, never written
+   * to the output. The relay still waits for the peer to close.
+   *
+   * @default {false}
+   */
+  sendOnly?: boolean;
+  /**
+   * Only receive: the input is never read and nothing is sent (not even
+   * FIN, until the relay ends).
+   *
+   * @default {false}
+   */
+  recvOnly?: boolean;
+  /**
+   * End the relay when no byte has moved in either direction (read or
+   * written, input or socket) for this many milliseconds: netcat's `-w`,
+   * ncat's `-i`. It ends normally, with reason `"idle-timeout"`.
+   *
+   * @default {no limit}
+   */
+  idleTimeout?: number;
+  /** Aborts the relay: it closes the connection and rejects with the reason. */
+  signal?: AbortSignal;
+  /**
+   * Called with each chunk sent (after it was written) and each chunk
+   * received (before it goes to the output), as bytes on the wire: for hex
+   * dumps and counters. Do not keep or change the bytes. An exception
+   * thrown here fails the relay.
+   *
+   * @default {none}
+   */
+  onTraffic?: (direction: RelayDirection, bytes: Uint8Array) => void;
+}
+
+/** How a relay ended: returned by {@linkcode relay}. */
+export interface RelayResult {
+  /** Why it ended. */
+  reason: RelayEndReason;
+  /** Bytes written to the connection. */
+  bytesSent: number;
+  /** Bytes read from the connection (including any thrown away by `sendOnly`). */
+  bytesReceived: number;
+}
+
+/**
+ * How {@linkcode relayFrames} (and the datagram relay) writes each frame
+ * received as a line: `"text"`, the frame's bytes as they are, then `\n`
+ * (unless the frame already ends with one); `"hex"`, the frame in lowercase
+ * hex, then `\n` (for binary frames).
+ */
+export type FrameFormat = "text" | "hex";
+
+/** Options for {@linkcode relayFrames}. */
+export interface FrameRelayOptions extends RelayOptions {
+  /**
+   * The framing on the wire: each input line (without its `\n` or `\r\n`)
+   * is sent as one frame of this codec, and the bytes received are decoded
+   * with it. Its `maxFrameSize` also limits input lines.
+   */
+  codec: FrameCodec;
+  /**
+   * How each frame received is written to the output.
+   *
+   * @default {"text"}
+   */
+  output?: FrameFormat;
+}
+
+/** How a framed relay ended: returned by {@linkcode relayFrames}. */
+export interface FrameRelayResult extends RelayResult {
+  /** Frames sent: one per input line. */
+  framesSent: number;
+  /** Frames received and written to the output. */
+  framesReceived: number;
+}
+
+/** Bytes to write, and an error to raise once they are written. */
+interface Converted {
+  bytes: Uint8Array | null;
+  error?: unknown;
+}
+
+/** How a relay turns input into wire bytes and wire bytes into output. */
+interface Side {
+  encode(chunk: Uint8Array): Converted;
+  encodeEnd(): Converted;
+  decode(chunk: Uint8Array): Converted;
+  decodeEnd(): Converted;
+}
+
+const RAW_SIDE: Side = {
+  encode: (chunk) => ({ bytes: chunk }),
+  encodeEnd: () => ({ bytes: null }),
+  decode: (chunk) => ({ bytes: chunk }),
+  decodeEnd: () => ({ bytes: null }),
+};
+
+/** Checks the options every relay takes. */
+function checkRelayOptions(options: RelayOptions, what: string): void {
+  if (options.sendOnly && options.recvOnly) {
+    throw new TypeError(
+      `Cannot ${what} with both sendOnly and recvOnly: nothing would move`,
+    );
+  }
+  const idle = options.idleTimeout;
+  if (idle !== undefined && !(typeof idle === "number" && idle > 0)) {
+    throw new RangeError(
+      `Cannot ${what} with idleTimeout ${idle}: give milliseconds (> 0)`,
+    );
+  }
+}
+
+/**
+ * Relays bytes between `conn` and a pair of streams, both ways at once:
+ * input (`streams.readable`) to the connection, connection to output
+ * (`streams.writable`). Each direction reads its next chunk only once the
+ * last one has been written, so a slow reader at either end slows the
+ * other end down and memory stays bounded.
+ *
+ * How it ends:
+ *
+ * - By default each direction ends on its own, as TCP's half-close has it:
+ *   when the input ends the relay sends FIN (`shutdown("write")`) and goes
+ *   on writing what the peer sends; when the peer closes its side, the
+ *   relay goes on sending the input until it ends. When both have ended:
+ *   `"complete"`. (A peer that closed completely makes the next write fail
+ *   with a reset or broken pipe.)
+ * - `noHalfClose`: at the end of the input the relay ends (`"input-ended"`).
+ * - `endWithPeer`: when the peer closes its side, the relay ends
+ *   (`"peer-closed"`).
+ * - `sendOnly` / `recvOnly`: one direction only (see
+ *   {@linkcode RelayOptions}).
+ * - `idleTimeout`: `"idle-timeout"` when nothing moved that long.
+ * - `signal`: rejects with its reason.
+ * - A network error (a reset, say), an error of either stream or of
+ *   `onTraffic`: rejects with it. `conn.bytesRead` and `conn.bytesWritten`
+ *   say how far it got.
+ *
+ * Either way the relay closes the connection when it ends. It does not
+ * close or cancel the streams: it releases its locks on them, so a caller
+ * can go on using them (a chunk it had already read from the input when
+ * it ended is lost).
+ *
+ * @param conn The connection; the relay closes it when it ends.
+ * @param streams The input to send and the output for what is received.
+ * @param options Half-close, one direction only, idle timeout, signal,
+ * traffic hook.
+ * @returns Why it ended, and the bytes each way.
+ * @throws {TypeError} If a stream is locked, or `sendOnly` and `recvOnly`
+ * are both set.
+ * @throws {RangeError} If `idleTimeout` is not a positive number.
+ *
+ * @example Send only, with a hex dump of the traffic
+ * ```ts
+ * import { connect, listen } from "./mod.ts";
+ * import { relay } from "./relay.ts";
+ * import { hexdump } from "../framing/hexdump.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const got: string[] = [];
+ * await using server = listen({ port: 0 }, async (conn) => {
+ *   await conn.write("banner"); // thrown away by sendOnly
+ *   got.push(new TextDecoder().decode(await conn.readExactly(2)));
+ * });
+ * const dumps: string[] = [];
+ * const result = await relay(await connect(server.addr), {
+ *   readable: ReadableStream.from([new Uint8Array([0x68, 0x69])]),
+ *   writable: new WritableStream(),
+ * }, {
+ *   sendOnly: true,
+ *   onTraffic: (direction, bytes) => {
+ *     if (direction === "sent") dumps.push(hexdump(bytes, { prefix: "> " }));
+ *   },
+ * });
+ * assertEquals(got, ["hi"]);
+ * assertEquals(result.reason, "complete");
+ * assertEquals(dumps[0]!.slice(0, 18), "> 00000000  68 69 ");
+ * ```
+ */
+export function relay(
+  conn: Connection,
+  streams: RelayStreams,
+  options: RelayOptions = {},
+): Promise<RelayResult> {
+  return run(conn, streams, options, RAW_SIDE, "relay");
+}
+
+/**
+ * {@linkcode relay}, a message at a time: each line of the input (ended by
+ * `\n` or `\r\n`; a last line without one counts too) is sent as one frame
+ * of `options.codec`, and each frame received is written to the output as
+ * one line (`output`: `"text"` or `"hex"`). A batch of lines that arrives
+ * in one input chunk goes out in one write.
+ *
+ * A frame the peer sends that cannot be decoded (too large, a bad header,
+ * cut off by the end of the stream) fails the relay with the codec's error,
+ * which carries the stream byte offset (`FrameTooLargeError`,
+ * `MalformedFrameError`, `TruncatedFrameError`); the frames before it are
+ * written first, and the connection is closed. An input line that cannot
+ * be sent as a frame (over `maxFrameSize`, or holding a delimiter codec's
+ * delimiter) fails it too, with an error that has no offset
+ * (`FrameTooLargeError` with `offset` `undefined`,
+ * `DelimiterInPayloadError`).
+ *
+ * @param conn The connection; the relay closes it when it ends.
+ * @param streams The input lines and the output for frames received.
+ * @param options `codec`, `output`, and everything {@linkcode relay} takes.
+ * @returns Why it ended, bytes and frames each way.
+ * @throws {TypeError} If a stream is locked, or `sendOnly` and `recvOnly`
+ * are both set.
+ * @throws {RangeError} If `idleTimeout` is not a positive number.
+ *
+ * @example Lines in, 16-bit length-prefixed frames on the wire
+ * ```ts
+ * import { connect, listen } from "./mod.ts";
+ * import { relayFrames } from "./relay.ts";
+ * import { lengthPrefixed } from "../framing/mod.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const codec = lengthPrefixed({ header: "u16be" });
+ * await using server = listen({ port: 0 }, async (conn) => {
+ *   const framed = conn.framed(codec);
+ *   for await (const frame of framed) await framed.send(frame.toReversed());
+ * });
+ * let out = "";
+ * const result = await relayFrames(await connect(server.addr), {
+ *   readable: ReadableStream.from([new TextEncoder().encode("abc\nxy\n")]),
+ *   writable: new WritableStream({
+ *     write: (chunk) => void (out += new TextDecoder().decode(chunk)),
+ *   }),
+ * }, { codec });
+ * assertEquals(out, "cba\nyx\n");
+ * assertEquals([result.framesSent, result.framesReceived], [2, 2]);
+ * assertEquals(result.bytesSent, 2 + 3 + 2 + 2); // headers and payloads
+ * ```
+ */
+export async function relayFrames(
+  conn: Connection,
+  streams: RelayStreams,
+  options: FrameRelayOptions,
+): Promise<FrameRelayResult> {
+  const codec = options?.codec;
+  if (
+    codec === undefined || codec === null ||
+    typeof codec.createDecoder !== "function"
+  ) {
+    throw new TypeError(
+      "Cannot relay frames without a codec: give options.codec, such as lines()",
+    );
+  }
+  const format = options.output ?? "text";
+  checkFormat(format, "relay frames");
+  const counts = { framesSent: 0, framesReceived: 0 };
+  const side = framedSide(codec, format, counts);
+  const result = await run(conn, streams, options, side, "relay frames");
+  return { ...result, ...counts };
+}
+
+/** Throws a clear error unless `format` is a {@linkcode FrameFormat}. */
+function checkFormat(format: unknown, what: string): void {
+  if (format !== "text" && format !== "hex") {
+    throw new TypeError(
+      `Cannot ${what} with output ${
+        JSON.stringify(format)
+      }: give "text" or "hex"`,
+    );
+  }
+}
+
+const LF = 0x0a;
+const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
+
+/**
+ * One frame as one line of output: `"text"` gives the frame's bytes and a
+ * `\n` (none added when the frame already ends with `\n`); `"hex"` gives
+ * two lowercase hex digits a byte and a `\n`. An empty frame is an empty
+ * line.
+ *
+ * @param frame The frame's payload.
+ * @param format `"text"` or `"hex"`.
+ * @returns The line's bytes, `\n` included (a new array).
+ * @throws {TypeError} If `format` is neither.
+ *
+ * @example Text and hex
+ * ```ts
+ * import { formatFrame } from "./relay.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+ * assertEquals(text(formatFrame(new Uint8Array([0x68, 0x69]), "text")), "hi\n");
+ * assertEquals(text(formatFrame(new Uint8Array([0, 0xff]), "hex")), "00ff\n");
+ * ```
+ */
+export function formatFrame(
+  frame: Uint8Array,
+  format: FrameFormat,
+): Uint8Array {
+  if (format === "hex") {
+    const out = new Uint8Array(frame.length * 2 + 1);
+    for (let i = 0; i < frame.length; i++) {
+      const b = frame[i]!;
+      out[2 * i] = HEX_DIGITS[b >> 4]!;
+      out[2 * i + 1] = HEX_DIGITS[b & 15]!;
+    }
+    out[out.length - 1] = LF;
+    return out;
+  }
+  checkFormat(format, "format a frame");
+  if (frame.length > 0 && frame[frame.length - 1] === LF) return frame.slice();
+  const out = new Uint8Array(frame.length + 1);
+  out.set(frame);
+  out[frame.length] = LF;
+  return out;
+}
+
+/** Formats `frames` into one buffer of lines, or `null` for none. */
+function formatFrames(
+  frames: readonly Uint8Array[],
+  format: FrameFormat,
+): Uint8Array | null {
+  if (frames.length === 0) return null;
+  if (frames.length === 1) return formatFrame(frames[0]!, format);
+  const lines = frames.map((frame) => formatFrame(frame, format));
+  let total = 0;
+  for (const line of lines) total += line.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const line of lines) {
+    out.set(line, at);
+    at += line.length;
+  }
+  return out;
+}
+
+/**
+ * Splits input bytes into lines (without `\n` / `\r\n`), each at most
+ * `maxLineSize` bytes. A line that runs past
+ * the limit raises a `FrameTooLargeError` without an offset: it is input
+ * that cannot be sent, not a frame received.
+ */
+class InputLines {
+  readonly #decoder: DelimiterDecoder;
+  readonly #limit: number;
+  readonly #lines: Uint8Array[] = [];
+  readonly #sink = (line: Uint8Array) => {
+    this.#lines.push(line);
+  };
+
+  /** Lines of at most `maxLineSize` bytes. */
+  constructor(maxLineSize: number) {
+    this.#limit = maxLineSize;
+    this.#decoder = new DelimiterDecoder({
+      lines: true,
+      maxFrameSize: maxLineSize,
+    });
+  }
+
+  /** The lines `chunk` completes, and the error that stopped it, if any. */
+  push(chunk: Uint8Array): { lines: Uint8Array[]; error?: unknown } {
+    return this.#take(() => this.#decoder.push(chunk, this.#sink));
+  }
+
+  /** The last line (one without `\n`), if any. */
+  end(): { lines: Uint8Array[]; error?: unknown } {
+    return this.#take(() => this.#decoder.end(this.#sink));
+  }
+
+  #take(step: () => void): { lines: Uint8Array[]; error?: unknown } {
+    let error: unknown = undefined;
+    try {
+      step();
+    } catch (caught) {
+      error = caught instanceof FrameTooLargeError
+        ? new FrameTooLargeError(
+          { limit: this.#limit, size: caught.size, announced: false },
+          `Cannot send an input line as it runs past maxFrameSize ${this.#limit} (${caught.size} bytes seen)`,
+        )
+        : caught;
+    }
+    const lines = this.#lines.splice(0);
+    return error === undefined ? { lines } : { lines, error };
+  }
+}
+
+function framedSide(
+  codec: FrameCodec,
+  format: FrameFormat,
+  counts: { framesSent: number; framesReceived: number },
+): Side {
+  const input = new InputLines(codec.maxFrameSize);
+  const encoder = codec.createEncoder();
+  const decoder = codec.createDecoder();
+  const frames: Uint8Array[] = [];
+  const sink = (frame: Uint8Array) => {
+    frames.push(frame);
+  };
+  const encode = (
+    { lines, error }: { lines: Uint8Array[]; error?: unknown },
+  ): Converted => {
+    if (lines.length === 0) return { bytes: null, error };
+    const bytes = encoder.encodeAll(lines); // throws before sending anything
+    counts.framesSent += lines.length;
+    return error === undefined ? { bytes } : { bytes, error };
+  };
+  const decode = (step: () => void): Converted => {
+    let error: unknown = undefined;
+    try {
+      step();
+    } catch (caught) {
+      error = caught;
+    }
+    const bytes = formatFrames(frames, format);
+    counts.framesReceived += frames.length;
+    frames.length = 0;
+    return error === undefined ? { bytes } : { bytes, error };
+  };
+  return {
+    encode: (chunk) => encode(input.push(chunk)),
+    encodeEnd: () => encode(input.end()),
+    decode: (chunk) => decode(() => decoder.push(chunk, sink)),
+    decodeEnd: () => decode(() => decoder.end(sink)),
+  };
+}
+
+async function run(
+  conn: Connection,
+  streams: RelayStreams,
+  options: RelayOptions,
+  side: Side,
+  what: string,
+): Promise<RelayResult> {
+  checkRelayOptions(options, what);
+  const sendOnly = options.sendOnly ?? false;
+  const recvOnly = options.recvOnly ?? false;
+  const noHalfClose = options.noHalfClose ?? false;
+  const endWithPeer = options.endWithPeer ?? false;
+  const { idleTimeout, signal, onTraffic } = options;
+  signal?.throwIfAborted();
+
+  const reader = recvOnly ? null : streams.readable.getReader();
+  let writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  if (!sendOnly) {
+    try {
+      writer = streams.writable.getWriter();
+    } catch (error) {
+      reader?.releaseLock();
+      throw error;
+    }
+  }
+
+  let ending = false;
+  let reason: RelayEndReason = "complete";
+  let inputDone = recvOnly;
+  let outputDone = false;
+  let failed = false;
+  let failure: unknown = undefined;
+  let bytesSent = 0;
+  let bytesReceived = 0;
+  let lastActivity = performance.now();
+  const touch = () => {
+    if (idleTimeout !== undefined) lastActivity = performance.now();
+  };
+
+  /** Ends the relay: stops both directions and closes the connection. */
+  const stop = (why: RelayEndReason | null, error?: unknown) => {
+    if (ending) return;
+    ending = true;
+    if (why === null) {
+      failed = true;
+      failure = error;
+    } else {
+      reason = why;
+    }
+    conn.shutdown("read").catch(() => {}); // wakes a pending read with EOF
+    conn.close(); // interrupts a pending write
+    try {
+      reader?.releaseLock(); // rejects a pending input read
+    } catch { /* released already */ }
+  };
+
+  let cancelIdle = () => {};
+  if (idleTimeout !== undefined) {
+    const arm = (delay: number) => {
+      cancelIdle = after(delay, () => {
+        const quiet = performance.now() - lastActivity;
+        if (quiet >= idleTimeout - 1) stop("idle-timeout");
+        else arm(idleTimeout - quiet);
+      });
+    };
+    arm(idleTimeout);
+  }
+  const onAbort = () => stop(null, signal!.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+
+  const send = async (converted: Converted): Promise<void> => {
+    const bytes = converted.bytes;
+    if (bytes !== null && bytes.length > 0) {
+      await conn.write(bytes);
+      bytesSent += bytes.length;
+      touch();
+      onTraffic?.("sent", bytes);
+    }
+    if (converted.error !== undefined) throw converted.error;
+  };
+
+  const output = async (converted: Converted): Promise<void> => {
+    const bytes = converted.bytes;
+    if (bytes !== null && bytes.length > 0) {
+      await writer!.write(bytes);
+      touch();
+    }
+    if (converted.error !== undefined) throw converted.error;
+  };
+
+  const pumpInput = async (): Promise<void> => {
+    if (reader === null) return;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (ending) return;
+      if (done) break;
+      if (value.length === 0) continue;
+      touch();
+      await send(side.encode(value));
+      if (ending) return;
+    }
+    await send(side.encodeEnd());
+    if (ending) return;
+    if (noHalfClose) return stop("input-ended");
+    await conn.shutdown("write");
+    inputDone = true;
+    if (outputDone) stop("complete");
+  };
+
+  const pumpOutput = async (): Promise<void> => {
+    for (;;) {
+      const chunk = await conn.read();
+      if (ending) return;
+      if (chunk === null) {
+        if (conn.readingStopped) return stop("stopped");
+        if (writer !== null) await output(side.decodeEnd());
+        outputDone = true;
+        if (endWithPeer) stop("peer-closed");
+        else if (inputDone) stop("complete");
+        return;
+      }
+      bytesReceived += chunk.length;
+      touch();
+      onTraffic?.("received", chunk);
+      if (writer !== null) await output(side.decode(chunk));
+    }
+  };
+
+  const guard = (pump: Promise<void>) =>
+    pump.catch((error) => {
+      if (!ending) stop(null, error);
+    });
+  try {
+    await Promise.all([guard(pumpInput()), guard(pumpOutput())]);
+  } finally {
+    stop(reason); // no-op unless something ended without saying so
+    cancelIdle();
+    signal?.removeEventListener("abort", onAbort);
+    writer?.releaseLock();
+  }
+  if (failed) throw failure;
+  return { reason, bytesSent, bytesReceived };
+}
+
+interface Subscriber {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  /** Whether its reader waits for the next chunk. */
+  waiting: boolean;
+  /** Settles its pending pull. */
+  release: (() => void) | null;
+}
+
+/**
+ * One input stream shared by several readers: each {@linkcode subscribe}
+ * gives a new `ReadableStream` that receives every chunk read from the
+ * source after it subscribed. The source is read only when every
+ * subscriber is waiting for more, so the slowest one sets the pace
+ * (backpressure) and memory stays bounded; with no subscriber, nothing is
+ * read, and the data waits for the next one. When the source ends, every
+ * subscription closes, and one made later starts closed.
+ *
+ * Made for servers that send their stdin to every client, one after
+ * another or several at once: give each connection's {@linkcode relay} a
+ * subscription, and cancel it when the relay is done (a subscription that
+ * is never read holds everyone up).
+ *
+ * @example Two readers, the same chunks
+ * ```ts
+ * import { SharedInput } from "./relay.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const shared = new SharedInput(ReadableStream.from([new Uint8Array([1]), new Uint8Array([2])]));
+ * const a = shared.subscribe();
+ * const b = shared.subscribe();
+ * const [gotA, gotB] = await Promise.all([Array.fromAsync(a), Array.fromAsync(b)]);
+ * assertEquals(gotA, [new Uint8Array([1]), new Uint8Array([2])]);
+ * assertEquals(gotB, gotA);
+ * assertEquals(shared.ended, true);
+ * ```
+ */
+export class SharedInput {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #subscribers = new Set<Subscriber>();
+  #reading = false;
+  #ended = false;
+  #failed = false;
+  #error: unknown = undefined;
+
+  /**
+   * Shares `source`, which it locks.
+   *
+   * @param source The stream to share.
+   * @throws {TypeError} If `source` is locked.
+   */
+  constructor(source: ReadableStream<Uint8Array>) {
+    this.#reader = source.getReader();
+  }
+
+  /** Whether the source has ended (or failed, or was cancelled). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Subscriptions that are open. */
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+
+  /**
+   * A new reader of the source, from the next chunk on. Every subscriber
+   * gets the same `Uint8Array` for a chunk: do not change it. Cancel the
+   * stream when you stop reading it.
+   *
+   * @returns The subscription.
+   */
+  subscribe(): ReadableStream<Uint8Array> {
+    let subscriber: Subscriber | undefined;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        if (this.#failed) controller.error(this.#error);
+        else if (this.#ended) controller.close();
+        else {
+          subscriber = { controller, waiting: false, release: null };
+          this.#subscribers.add(subscriber);
+        }
+      },
+      pull: () => {
+        if (subscriber === undefined || !this.#subscribers.has(subscriber)) {
+          return;
+        }
+        const self = subscriber;
+        self.waiting = true;
+        const pulled = new Promise<void>((resolve) => self.release = resolve);
+        this.#readWhenAllWait();
+        return pulled;
+      },
+      cancel: () => {
+        if (subscriber !== undefined) this.#drop(subscriber);
+        this.#readWhenAllWait();
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Cancels the source and closes every subscription.
+   *
+   * @param reason Passed to the source's `cancel`.
+   */
+  async cancel(reason?: unknown): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const subscriber of [...this.#subscribers]) {
+      this.#drop(subscriber);
+      subscriber.controller.close();
+    }
+    await this.#reader.cancel(reason);
+  }
+
+  #drop(subscriber: Subscriber): void {
+    this.#subscribers.delete(subscriber);
+    subscriber.waiting = false;
+    const release = subscriber.release;
+    subscriber.release = null;
+    release?.();
+  }
+
+  #readWhenAllWait(): void {
+    if (this.#reading || this.#ended || this.#subscribers.size === 0) return;
+    for (const subscriber of this.#subscribers) {
+      if (!subscriber.waiting) return;
+    }
+    this.#reading = true;
+    this.#reader.read().then(({ value, done }) => {
+      this.#reading = false;
+      if (this.#ended) return; // cancelled meanwhile
+      if (done) {
+        this.#ended = true;
+        for (const subscriber of [...this.#subscribers]) {
+          this.#drop(subscriber);
+          subscriber.controller.close();
+        }
+        return;
+      }
+      for (const subscriber of this.#subscribers) {
+        subscriber.controller.enqueue(value);
+        subscriber.waiting = false;
+        const release = subscriber.release;
+        subscriber.release = null;
+        release?.();
+      }
+    }, (error) => {
+      this.#reading = false;
+      if (this.#ended) return;
+      this.#ended = true;
+      this.#failed = true;
+      this.#error = error;
+      for (const subscriber of [...this.#subscribers]) {
+        this.#drop(subscriber);
+        subscriber.controller.error(error);
+      }
+    });
+  }
+}

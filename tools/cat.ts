@@ -1,0 +1,534 @@
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --unstable-net
+/**
+ * `cat`: netcat, with message framing. It copies stdin to a socket and the
+ * socket to stdout, both at once and each as fast as the other end takes
+ * it. When stdin ends it sends FIN (a half-close) and keeps printing what
+ * the peer sends until the peer closes, so `printf data | cat HOST PORT`
+ * gets the whole reply; when the peer closes first, it sends the rest of
+ * stdin before it ends (unless stdin is a terminal, or with `--keep-open`:
+ * then it ends with the peer). TCP, UDP and Unix sockets; connect or listen; and
+ * a framed mode that sends each line as one frame (length-prefixed,
+ * NUL-terminated, netstrings…) and prints each frame received as one line.
+ *
+ * ```
+ * cat [OPTIONS] HOST PORT
+ * cat [OPTIONS] --unix PATH
+ * cat --listen [OPTIONS] --port PORT [--host HOST]
+ * cat --listen [OPTIONS] --unix PATH
+ * ```
+ *
+ * Flags:
+ *
+ * - `HOST PORT` — where to connect (`::1` or `[::1]` for IPv6)
+ * - `-l`, `--listen` — wait for a client instead of connecting; serve it,
+ *   then exit
+ * - `--host HOST` — with `--listen`: address to listen on (default
+ *   `127.0.0.1`)
+ * - `--port PORT` — with `--listen`: port, `0` for any free one (printed as
+ *   `listening on HOST:PORT`)
+ * - `--unix PATH` — a Unix socket instead of TCP
+ * - `-k`, `--keep-open` — with `--listen`: serve one client after another
+ *   until SIGINT/SIGTERM; stdin goes to every client
+ * - `--max-conns N` — with `--keep-open`: serve up to `N` clients at once
+ *   (default 1); others are closed at once
+ * - `-u`, `--udp` — UDP: each line of stdin is one datagram, each datagram
+ *   received is printed as one line; with `--listen`, lines go to whoever
+ *   sent the last datagram
+ * - `--broadcast` — with `--udp`: print replies from any host (to send to a
+ *   broadcast address such as `127.255.255.255`); with `--listen`, listen
+ *   on `127.255.255.255` (with `SO_REUSEADDR`) unless `--host` says otherwise
+ * - `--no-half-close` — when stdin ends, close at once instead of sending
+ *   FIN and waiting for the peer
+ * - `--send-only` — never print what is received
+ * - `--recv-only` — never read stdin, never send
+ * - `--connect-timeout SECONDS` — give up connecting after this long
+ * - `--idle-timeout SECONDS` — stop when nothing has moved either way this
+ *   long (a clean end, like `nc -w`)
+ * - `--frame lines|nul|u16|u32|varint|netstring` — each line of stdin is
+ *   sent as one frame, each frame received is printed as one line
+ * - `--frame-out text|hex` — how frames (and UDP datagrams) are printed
+ *   (default `text`)
+ * - `--max-frame BYTES` — with `--frame`: the largest frame received or sent
+ * - `-v`, `--verbose` — log who connected, bytes each way and why it ended
+ * - `--hex` — a hex dump of the traffic (`>` sent, `<` received)
+ * - `-h`, `--help`; `--version`
+ *
+ * Data goes to stdout; logs, errors and hex dumps go to stderr. Exit codes:
+ * 0 on a clean end (the peer closed, stdin ended with `--no-half-close`,
+ * the idle timeout, a signal in listen mode), 1 on a network error
+ * (refused, reset, connect timeout) or a bad frame, with a one-line
+ * reason, 2 on bad usage.
+ *
+ * Run it:
+ *
+ * ```sh
+ * printf 'GET / HTTP/1.0\r\n\r\n' | deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts example.com 80
+ * deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts --listen --port 9000 --frame u16
+ * ```
+ *
+ * Compile it (`deno task compile cat` does this):
+ *
+ * ```sh
+ * deno compile --allow-net --allow-read --allow-write --unstable-net --output dist/sockit-cat tools/cat.ts
+ * ```
+ *
+ * @module
+ */
+import {
+  FrameTooLargeError,
+  MalformedFrameError,
+  TruncatedFrameError,
+} from "../framing/errors.ts";
+import { HexDumper } from "../framing/hexdump.ts";
+import { formatAddress, type TcpAddress } from "../tcp/address.ts";
+import { connect } from "../tcp/connect.ts";
+import type { Connection } from "../tcp/connection.ts";
+import { listen, listenUnix, type Server } from "../tcp/listen.ts";
+import {
+  relay,
+  type RelayDirection,
+  type RelayEndReason,
+  relayFrames,
+  type RelayOptions,
+  type RelayStreams,
+  SharedInput,
+} from "../tcp/relay.ts";
+import { shutdownOnSignals } from "../tcp/signals.ts";
+import { bindClient, relayDatagrams } from "../udp/relay.ts";
+import { bind, type DatagramSocket } from "../udp/socket.ts";
+import { type CatConfig, FRAME_NAMES, parseCatArgs } from "./_cat_args.ts";
+import { EXIT_OK, reportError, versionLine } from "./_cli.ts";
+
+const TOOL = "cat";
+/** How long clients may finish after SIGINT/SIGTERM in listen mode. */
+const GRACE_PERIOD = 1000;
+
+const USAGE = `Usage: cat [OPTIONS] HOST PORT
+       cat [OPTIONS] --unix PATH
+       cat --listen [OPTIONS] --port PORT [--host HOST]
+       cat --listen [OPTIONS] --unix PATH
+
+netcat with message framing: copies stdin to the socket and the socket to
+stdout, both at once. When stdin ends it sends FIN (half-close) and keeps
+printing what the peer sends until the peer closes; when the peer closes
+first, it sends the rest of stdin, then ends (a terminal on stdin, or
+--keep-open: it ends with the peer).
+
+Modes:
+  -l, --listen            wait for a client instead of connecting; serve it,
+                          then exit
+  --host HOST             with --listen: address to listen on (default
+                          127.0.0.1; ::1 for IPv6)
+  --port PORT             with --listen: port, 0 for any free one (printed)
+  --unix PATH             a Unix socket instead of HOST PORT or --port
+  -k, --keep-open         with --listen: serve one client after another
+                          until SIGINT/SIGTERM; stdin goes to every client
+  --max-conns N           with --keep-open: serve up to N clients at once
+                          (default 1); close the others at once
+  -u, --udp               UDP: each line of stdin is one datagram, each
+                          datagram received is printed as one line; with
+                          --listen, lines go to whoever sent last
+  --broadcast             with --udp: print replies from any host (send to
+                          a broadcast address such as 127.255.255.255);
+                          with --listen, listen on 127.255.255.255
+
+Direction and end:
+  --no-half-close         when stdin ends, close at once instead of sending
+                          FIN and waiting for the peer to close
+  --send-only             never print what is received
+  --recv-only             never read stdin, never send
+  --connect-timeout SECONDS
+                          give up connecting after this long
+  --idle-timeout SECONDS  stop when nothing has moved either way this long
+                          (a clean end); UDP stops only so, or on a signal,
+                          unless --no-half-close or --send-only
+
+Framing:
+  --frame ${FRAME_NAMES.join("|")}
+                          send each line of stdin as one frame: lines (\\n),
+                          nul (\\0), u16/u32 (big-endian length prefix),
+                          varint (LEB128 length), netstring (5:hello,);
+                          print each frame received as one line
+  --frame-out text|hex    print frames (and datagrams) as text or in hex
+                          (default text)
+  --max-frame BYTES       with --frame: the largest frame received or sent
+
+Output:
+  -v, --verbose           log who connected, bytes each way and why it
+                          ended, to stderr
+  --hex                   hex dump of the traffic to stderr (> sent,
+                          < received)
+  -h, --help              show this help
+  --version               show the version
+
+Exit codes: 0 clean end, 1 network error (refused, reset, connect timeout)
+or bad frame, 2 bad usage.
+
+Examples:
+  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | cat example.com 80
+  cat --listen --port 9000 > received.bin
+  cat --frame u16 --frame-out hex 127.0.0.1 9000
+  cat --udp --broadcast --idle-timeout 2 127.255.255.255 37020`;
+
+const log = (line: string) => console.error(line);
+
+/** What the relay needs from the command line, with the logs. */
+interface Session {
+  config: CatConfig;
+  /** Logs when `--verbose`. */
+  info: (line: string) => void;
+  /** Aborted when a listener's shutdown cuts relays off. */
+  signal?: AbortSignal;
+}
+
+/** stdin, or an empty stream when `--recv-only` must not touch it. */
+function stdin(config: CatConfig): ReadableStream<Uint8Array> {
+  return config.recvOnly
+    ? new ReadableStream({ start: (controller) => controller.close() })
+    : Deno.stdin.readable;
+}
+
+/** A `--hex` dump of one connection's traffic, or nothing. */
+function hexHook(
+  config: CatConfig,
+): ((direction: RelayDirection, bytes: Uint8Array) => void) | undefined {
+  if (!config.hex) return undefined;
+  const sent = new HexDumper({ prefix: "> " });
+  const received = new HexDumper({ prefix: "< " });
+  return (direction, bytes) => {
+    const dumper = direction === "sent" ? sent : received;
+    log(dumper.dump(bytes).slice(0, -1));
+  };
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
+}
+
+function endText(reason: RelayEndReason, config: CatConfig): string {
+  switch (reason) {
+    case "complete":
+      return "stdin ended and the peer closed";
+    case "peer-closed":
+      return "the peer closed the connection";
+    case "input-ended":
+      return "stdin ended";
+    case "idle-timeout":
+      return `idle for ${seconds(config.idleTimeout!)}`;
+    case "stopped":
+      return "shutting down";
+  }
+}
+
+/** A frame error in what the peer sent: it has a stream byte offset. */
+function isPeerFrameError(error: unknown): boolean {
+  return error instanceof MalformedFrameError ||
+    error instanceof TruncatedFrameError ||
+    (error instanceof FrameTooLargeError && error.offset !== undefined);
+}
+
+/** Relays one TCP or Unix connection; the exit code. */
+async function relayConnection(
+  conn: Connection,
+  streams: RelayStreams,
+  peer: string,
+  { config, info, signal }: Session,
+): Promise<number> {
+  const onTraffic = hexHook(config);
+  const options: RelayOptions = {
+    noHalfClose: config.noHalfClose,
+    // Stop with the peer when the rest of stdin is not this peer's: what a
+    // user has not typed yet, or what other clients of --keep-open get.
+    endWithPeer: config.keepOpen || Deno.stdin.isTerminal(),
+    sendOnly: config.sendOnly,
+    recvOnly: config.recvOnly,
+    ...(config.idleTimeout === undefined
+      ? {}
+      : { idleTimeout: config.idleTimeout }),
+    ...(onTraffic === undefined ? {} : { onTraffic }),
+    ...(signal === undefined ? {} : { signal }),
+  };
+  try {
+    if (config.codec !== undefined) {
+      const result = await relayFrames(conn, streams, {
+        ...options,
+        codec: config.codec,
+        output: config.frameOut,
+      });
+      info(
+        `closed ${peer}: ${result.framesSent} frames sent (${result.bytesSent} bytes), ${result.framesReceived} received (${result.bytesReceived} bytes); ${
+          endText(result.reason, config)
+        }`,
+      );
+    } else {
+      const result = await relay(conn, streams, options);
+      info(
+        `closed ${peer}: ${result.bytesSent} bytes sent, ${result.bytesReceived} received; ${
+          endText(result.reason, config)
+        }`,
+      );
+    }
+    return EXIT_OK;
+  } catch (error) {
+    if (signal?.aborted && error === signal.reason) {
+      info(
+        `closed ${peer}: ${conn.bytesWritten} bytes sent, ${conn.bytesRead} received; ${
+          endText("stopped", config)
+        }`,
+      );
+      return EXIT_OK;
+    }
+    const code = reportError(
+      TOOL,
+      isPeerFrameError(error)
+        ? new Error(`bad frame from ${peer}: ${(error as Error).message}`)
+        : error,
+    );
+    info(
+      `closed ${peer}: ${conn.bytesWritten} bytes sent, ${conn.bytesRead} received; failed`,
+    );
+    return code;
+  }
+}
+
+async function connectTcp(session: Session): Promise<number> {
+  const { config, info } = session;
+  let conn: Connection;
+  try {
+    conn = await connect(
+      config.address,
+      config.connectTimeout === undefined
+        ? {}
+        : { timeout: config.connectTimeout },
+    );
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+  const peer = formatAddress(
+    "path" in config.address ? config.address : conn.remoteAddr,
+  );
+  info(
+    "path" in config.address
+      ? `connected to ${peer}`
+      : `connected to ${peer} from ${formatAddress(conn.localAddr)}`,
+  );
+  return await relayConnection(
+    conn,
+    {
+      readable: stdin(config),
+      writable: Deno.stdout.writable,
+    },
+    peer,
+    session,
+  );
+}
+
+async function listenTcp(outer: Session): Promise<number> {
+  // A relay that still waits for stdin when the grace period of a
+  // signalled shutdown is over is stopped.
+  const stopping = new AbortController();
+  const session: Session = { ...outer, signal: stopping.signal };
+  const { config, info } = session;
+  const { keepOpen } = config;
+  let code = EXIT_OK;
+  let clients = 0;
+  let server: Server | undefined;
+  // With --keep-open, stdin goes to every client and each client's data
+  // goes to stdout a chunk at a time.
+  const shared = keepOpen && !config.recvOnly
+    ? new SharedInput(Deno.stdin.readable)
+    : undefined;
+  const stdout = keepOpen ? Deno.stdout.writable.getWriter() : undefined;
+
+  const handler = async (conn: Connection): Promise<void> => {
+    clients++;
+    const peer = conn.remoteAddr.transport === "unix"
+      ? `${formatAddress(conn.localAddr)} #${clients}`
+      : formatAddress(conn.remoteAddr);
+    if (!keepOpen && clients > 1) return; // served one already: close it
+    info(`connection from ${peer}`);
+    if (!keepOpen) {
+      code = await relayConnection(
+        conn,
+        {
+          readable: stdin(config),
+          writable: Deno.stdout.writable,
+        },
+        peer,
+        session,
+      );
+      server?.shutdown({ gracePeriod: 0 }).catch(() => {});
+      return;
+    }
+    const input = shared?.subscribe() ?? stdin(config);
+    try {
+      await relayConnection(
+        conn,
+        {
+          readable: input,
+          writable: new WritableStream({
+            write: (chunk) => stdout!.write(chunk),
+          }),
+        },
+        peer,
+        session,
+      );
+    } finally {
+      await input.cancel();
+    }
+  };
+  const options = {
+    maxConnections: keepOpen ? config.maxConnections : 1,
+    onError: (error: unknown) =>
+      log(
+        `${TOOL}: ${
+          error instanceof Error ? error.message.split("\n", 1)[0] : error
+        }`,
+      ),
+  };
+  try {
+    server = "path" in config.address
+      ? await listenUnix(config.address, handler, options)
+      : listen(config.address, handler, options);
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+  // Handle signals before saying we listen: whoever waits for that line
+  // may signal us at once.
+  const listening = server;
+  using _signals = shutdownOnSignals({
+    shutdown: async (options) => {
+      const cutOff = setTimeout(() => stopping.abort(), GRACE_PERIOD);
+      try {
+        await listening.shutdown(options);
+      } finally {
+        clearTimeout(cutOff);
+      }
+    },
+    finished: server.finished,
+  }, { gracePeriod: GRACE_PERIOD });
+  log(`listening on ${formatAddress(server.addr)}`);
+  await server.finished;
+  return code;
+}
+
+async function runUdp(session: Session): Promise<number> {
+  const { config, info } = session;
+  const address = config.address as TcpAddress;
+  let socket: DatagramSocket;
+  try {
+    socket = config.listen
+      ? bind(address, { reuseAddress: config.broadcast })
+      : bindClient(address);
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+  const hex = hexHook(config);
+  const controller = new AbortController();
+  const relaying = relayDatagrams(socket, {
+    readable: stdin(config),
+    writable: Deno.stdout.writable,
+  }, {
+    ...(config.listen ? {} : {
+      to: address,
+      acceptFrom: config.broadcast ? "any" as const : "peer" as const,
+    }),
+    output: config.frameOut,
+    noHalfClose: config.noHalfClose,
+    sendOnly: config.sendOnly,
+    recvOnly: config.recvOnly,
+    ...(config.idleTimeout === undefined
+      ? {}
+      : { idleTimeout: config.idleTimeout }),
+    signal: controller.signal,
+    onTraffic: (direction, bytes, peer) => {
+      info(
+        `${direction === "sent" ? "sent" : "received"} ${bytes.length} bytes ${
+          direction === "sent" ? "to" : "from"
+        } ${formatAddress(peer)}`,
+      );
+      hex?.(direction, bytes);
+    },
+  });
+  const finished = relaying.then(() => {}, () => {});
+  // A UDP listener has no end of its own: SIGINT/SIGTERM is a clean one.
+  using _signals = config.listen
+    ? shutdownOnSignals({
+      shutdown: () => {
+        controller.abort();
+        return finished;
+      },
+      finished,
+    }, { onSignal: (signal) => info(`stopping (signal ${signal})`) })
+    : undefined;
+  if (config.listen) log(`listening on ${formatAddress(socket.addr)}`);
+  else {
+    info(
+      `sending to ${formatAddress(address)} from ${
+        formatAddress(socket.addr)
+      } (UDP)`,
+    );
+  }
+  try {
+    const result = await relaying;
+    info(
+      `done: ${result.datagramsSent} datagrams sent (${result.bytesSent} bytes), ${result.datagramsReceived} received (${result.bytesReceived} bytes), ${result.ignored} ignored; ${
+        endText(result.reason, config)
+      }`,
+    );
+    return EXIT_OK;
+  } catch (error) {
+    if (controller.signal.aborted) return EXIT_OK;
+    return reportError(TOOL, error);
+  }
+}
+
+/**
+ * Runs `cat` with the command line `args`; resolves with the exit code
+ * once the session is over (or at once for `--help`, `--version` and bad
+ * usage).
+ *
+ * @param args The command line, without the program name.
+ * @returns The exit code: 0, 1 (network error or bad frame) or 2 (bad
+ * usage).
+ *
+ * @example Print the version; refuse bad usage
+ * ```ts
+ * import { main } from "./cat.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(await main(["--version"]), 0); // prints "sockit-cat 0.1.0"
+ * assertEquals(await main(["--frame", "xml", "127.0.0.1", "9"]), 2); // "cat: --frame must be …"
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  let config: CatConfig;
+  try {
+    const command = parseCatArgs(args);
+    if (command.action === "help") {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+    if (command.action === "version") {
+      console.log(versionLine(TOOL));
+      return EXIT_OK;
+    }
+    config = command.config;
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+  const session: Session = {
+    config,
+    info: config.verbose ? log : () => {},
+  };
+  try {
+    if (config.udp) return await runUdp(session);
+    return config.listen ? await listenTcp(session) : await connectTcp(session);
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

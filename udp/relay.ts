@@ -1,0 +1,440 @@
+/**
+ * {@linkcode relayDatagrams}: netcat's UDP mode. Each line of an input
+ * stream goes out as one datagram, and each datagram that arrives is
+ * written to an output stream as one line (text or hex), both ways at
+ * once. {@linkcode bindClient} binds the socket a client needs to talk to
+ * a given peer.
+ *
+ * UDP has no connection and no end of stream: a client relay only prints
+ * datagrams from its peer (unless told to take them from anyone, for
+ * broadcasts), a server relay answers whoever sent the last datagram, and
+ * a relay ends at the end of its input only when asked to
+ * (`noHalfClose`, `sendOnly`) — otherwise at its idle timeout or signal.
+ *
+ * @example Ask a UDP server, print its answer
+ * ```ts
+ * import { bind, serveDatagrams } from "./mod.ts";
+ * import { bindClient, relayDatagrams } from "./relay.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using server = bind({ port: 0 });
+ * await using _serving = serveDatagrams(server, ({ data }) => data.toReversed());
+ * let out = "";
+ * const result = await relayDatagrams(bindClient(server.addr), {
+ *   readable: ReadableStream.from([new TextEncoder().encode("abc\n")]),
+ *   writable: new WritableStream({
+ *     write: (chunk) => void (out += new TextDecoder().decode(chunk)),
+ *   }),
+ * }, { to: server.addr, idleTimeout: 200 });
+ * assertEquals(out, "cba\n");
+ * assertEquals([result.reason, result.datagramsSent, result.datagramsReceived], [
+ *   "idle-timeout",
+ *   1,
+ *   1,
+ * ]);
+ * ```
+ *
+ * @module
+ */
+import { DelimiterDecoder } from "../framing/delimiter.ts";
+import { FrameTooLargeError } from "../framing/errors.ts";
+import {
+  type Address,
+  checkAddress,
+  DEFAULT_HOSTNAME,
+  type SocketAddress,
+} from "../tcp/address.ts";
+import {
+  formatFrame,
+  type FrameFormat,
+  type RelayDirection,
+  type RelayEndReason,
+  type RelayStreams,
+} from "../tcp/relay.ts";
+import { after } from "../tcp/_timer.ts";
+import { canonicalIp } from "./_support.ts";
+import { DatagramTooLargeError } from "./errors.ts";
+import { bind, type BindOptions, type DatagramSocket } from "./socket.ts";
+
+/** Options for {@linkcode relayDatagrams}. */
+export interface DatagramRelayOptions {
+  /**
+   * Where each input line goes. Without it, lines go to whoever sent the
+   * last datagram that was accepted (a server answering its client); input
+   * waits until one has arrived.
+   *
+   * @default {the sender of the last datagram}
+   */
+  to?: Address | SocketAddress;
+  /**
+   * Which datagrams to accept: `"peer"`, only those from `to` (its port,
+   * and its address when `to` is an IP address rather than a host name),
+   * as a connected UDP socket would; `"any"`, all of them (replies to a
+   * broadcast come from many hosts). The others are dropped and counted in
+   * `ignored`.
+   *
+   * @default {"peer" with `to`, else "any"}
+   */
+  acceptFrom?: "peer" | "any";
+  /**
+   * How each datagram is written: `"text"` (its bytes, then `\n` unless it
+   * ends with one) or `"hex"`.
+   *
+   * @default {"text"}
+   */
+  output?: FrameFormat;
+  /**
+   * End when the input ends, instead of receiving on until the idle
+   * timeout or the signal.
+   *
+   * @default {false}
+   */
+  noHalfClose?: boolean;
+  /**
+   * Only send: datagrams received are not written to the output (they
+   * still tell a server whom to answer), and the relay ends with the input.
+   *
+   * @default {false}
+   */
+  sendOnly?: boolean;
+  /**
+   * Only receive: the input is never read.
+   *
+   * @default {false}
+   */
+  recvOnly?: boolean;
+  /**
+   * End when no datagram and no input has moved for this many
+   * milliseconds (reason `"idle-timeout"`).
+   *
+   * @default {no limit}
+   */
+  idleTimeout?: number;
+  /** Aborts the relay: it closes the socket and rejects with the reason. */
+  signal?: AbortSignal;
+  /**
+   * Called with each datagram sent (after sending) and each one accepted
+   * (before it is written), with the peer's address.
+   *
+   * @default {none}
+   */
+  onTraffic?: (
+    direction: RelayDirection,
+    bytes: Uint8Array,
+    peer: Address | SocketAddress,
+  ) => void;
+}
+
+/** How a datagram relay ended: returned by {@linkcode relayDatagrams}. */
+export interface DatagramRelayResult {
+  /** Why it ended: `"input-ended"` or `"idle-timeout"`. */
+  reason: Extract<RelayEndReason, "input-ended" | "idle-timeout">;
+  /** Datagrams sent: one per input line. */
+  datagramsSent: number;
+  /** Datagrams accepted (and written to the output unless `sendOnly`). */
+  datagramsReceived: number;
+  /** Payload bytes sent. */
+  bytesSent: number;
+  /** Payload bytes of the datagrams accepted. */
+  bytesReceived: number;
+  /** Datagrams dropped: from another sender than `to`, or too large. */
+  ignored: number;
+}
+
+/** Whether `from` is the peer `to`, as a connected socket would judge. */
+function isPeer(from: SocketAddress, to: Address | SocketAddress): boolean {
+  if ("path" in to) return "path" in from && from.path === to.path;
+  if ("path" in from || from.port !== to.port) return false;
+  const want = canonicalIp(to.hostname ?? DEFAULT_HOSTNAME);
+  return want === null || canonicalIp(from.hostname) === want;
+}
+
+/**
+ * Binds a UDP socket for a client that talks to `to`, as Python's first
+ * `sendto` on a fresh socket does: any free port, on loopback when `to` is
+ * a loopback address (`127.0.0.0/8`, `::1`; its broadcast
+ * `127.255.255.255` too), else on the wildcard address of `to`'s family
+ * (`0.0.0.0`, or `::` for IPv6), so that replies can reach it.
+ *
+ * @param to The peer.
+ * @param options As for `bind()`.
+ * @returns The socket.
+ * @throws {TypeError} For a Unix address: a Unix datagram client needs a
+ * path of its own, so `bind({ path })` one.
+ *
+ * @example A client socket for a loopback server
+ * ```ts
+ * import { bindClient } from "./relay.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using socket = bindClient({ hostname: "127.0.0.1", port: 9 });
+ * assertEquals((socket.addr as { hostname: string }).hostname, "127.0.0.1");
+ * ```
+ */
+export function bindClient(
+  to: Address | SocketAddress,
+  options: BindOptions = {},
+): DatagramSocket {
+  if ("path" in to) {
+    throw new TypeError(
+      `Cannot bind a client for unix:${to.path}: bind({ path }) a Unix datagram socket of its own`,
+    );
+  }
+  checkAddress(to, "bind a client for");
+  const canonical = canonicalIp(to.hostname ?? DEFAULT_HOSTNAME);
+  const v6 = canonical !== null && canonical.includes(":");
+  const loopback = canonical !== null &&
+    (canonical === "::1" || canonical.startsWith("127."));
+  const hostname = loopback
+    ? (v6 ? "::1" : "127.0.0.1")
+    : (v6 ? "::" : "0.0.0.0");
+  return bind({ hostname, port: 0 }, options);
+}
+
+/**
+ * Relays between a datagram socket and a pair of streams: each line of
+ * `streams.readable` (ended by `\n` or `\r\n`; a last line without one
+ * counts too; an empty line is an empty datagram) is sent as one datagram,
+ * and each datagram accepted is written to `streams.writable` as one line.
+ * Each direction waits for its last datagram or line to be written before
+ * taking the next (backpressure).
+ *
+ * It ends with the input when `noHalfClose` or `sendOnly` is set
+ * (`"input-ended"`), when nothing moved for `idleTimeout`
+ * (`"idle-timeout"`), or rejects with the signal's reason or an error (a
+ * line too long for one datagram is a `FrameTooLargeError` or
+ * `DatagramTooLargeError`). It closes the socket when it ends, and
+ * releases its locks on the streams without closing them. A datagram too
+ * large for the socket is dropped and counted in `ignored`.
+ *
+ * @param socket A UDP or Unix datagram socket; the relay closes it.
+ * @param streams The input lines and the output for datagrams.
+ * @param options Peer, filter, output format, ends, traffic hook.
+ * @returns Why it ended and the counts each way.
+ * @throws {TypeError} If a stream is locked, or `sendOnly` and `recvOnly`
+ * are both set, or `output` is not `"text"` or `"hex"`.
+ * @throws {RangeError} If `idleTimeout` is not a positive number.
+ *
+ * @example A server that answers its client from the input
+ * ```ts
+ * import { bind } from "./mod.ts";
+ * import { relayDatagrams } from "./relay.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const server = bind({ port: 0 });
+ * using client = bind({ port: 0 });
+ * let out = "";
+ * const relaying = relayDatagrams(server, {
+ *   readable: ReadableStream.from([new TextEncoder().encode("pong\n")]),
+ *   writable: new WritableStream({
+ *     write: (chunk) => void (out += new TextDecoder().decode(chunk)),
+ *   }),
+ * }, { noHalfClose: true }); // ends once "pong" has gone out
+ * await client.send("ping", server.addr);
+ * const { data } = await client.receive({ timeout: 1000 });
+ * assertEquals(new TextDecoder().decode(data), "pong");
+ * assertEquals((await relaying).reason, "input-ended");
+ * assertEquals(out, "ping\n");
+ * ```
+ */
+export async function relayDatagrams(
+  socket: DatagramSocket,
+  streams: RelayStreams,
+  options: DatagramRelayOptions = {},
+): Promise<DatagramRelayResult> {
+  const sendOnly = options.sendOnly ?? false;
+  const recvOnly = options.recvOnly ?? false;
+  const noHalfClose = options.noHalfClose ?? false;
+  const { to, idleTimeout, signal, onTraffic } = options;
+  const format = options.output ?? "text";
+  if (sendOnly && recvOnly) {
+    throw new TypeError(
+      "Cannot relay datagrams with both sendOnly and recvOnly: nothing would move",
+    );
+  }
+  if (
+    idleTimeout !== undefined &&
+    !(typeof idleTimeout === "number" && idleTimeout > 0)
+  ) {
+    throw new RangeError(
+      `Cannot relay datagrams with idleTimeout ${idleTimeout}: give milliseconds (> 0)`,
+    );
+  }
+  if (format !== "text" && format !== "hex") {
+    throw new TypeError(
+      `Cannot relay datagrams with output ${
+        JSON.stringify(format)
+      }: give "text" or "hex"`,
+    );
+  }
+  const acceptFrom = options.acceptFrom ?? (to === undefined ? "any" : "peer");
+  if (acceptFrom === "peer" && to === undefined) {
+    throw new TypeError(
+      'Cannot relay datagrams with acceptFrom "peer" but no peer: give options.to',
+    );
+  }
+  signal?.throwIfAborted();
+
+  const reader = recvOnly ? null : streams.readable.getReader();
+  let writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  if (!sendOnly) {
+    try {
+      writer = streams.writable.getWriter();
+    } catch (error) {
+      reader?.releaseLock();
+      throw error;
+    }
+  }
+
+  const result: DatagramRelayResult = {
+    reason: "input-ended",
+    datagramsSent: 0,
+    datagramsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    ignored: 0,
+  };
+  let ending = false;
+  let failed = false;
+  let failure: unknown = undefined;
+  const stopReceiving = new AbortController();
+  let lastSender: SocketAddress | undefined;
+  let senderKnown: (() => void) | null = null;
+  let lastActivity = performance.now();
+  const touch = () => {
+    if (idleTimeout !== undefined) lastActivity = performance.now();
+  };
+
+  const stop = (
+    why: DatagramRelayResult["reason"] | null,
+    error?: unknown,
+  ) => {
+    if (ending) return;
+    ending = true;
+    if (why === null) {
+      failed = true;
+      failure = error;
+    } else {
+      result.reason = why;
+    }
+    stopReceiving.abort();
+    senderKnown?.();
+    try {
+      reader?.releaseLock();
+    } catch { /* released already */ }
+  };
+
+  let cancelIdle = () => {};
+  if (idleTimeout !== undefined) {
+    const arm = (delay: number) => {
+      cancelIdle = after(delay, () => {
+        const quiet = performance.now() - lastActivity;
+        if (quiet >= idleTimeout - 1) stop("idle-timeout");
+        else arm(idleTimeout - quiet);
+      });
+    };
+    arm(idleTimeout);
+  }
+  const onAbort = () => stop(null, signal!.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+
+  const limit = socket.maxDatagramSize;
+  const decoder = new DelimiterDecoder({ lines: true, maxFrameSize: limit });
+  const lines: Uint8Array[] = [];
+  const sink = (line: Uint8Array) => {
+    lines.push(line);
+  };
+
+  const peer = async (): Promise<Address | SocketAddress | undefined> => {
+    if (to !== undefined) return to;
+    while (lastSender === undefined && !ending) {
+      await new Promise<void>((resolve) => senderKnown = resolve);
+      senderKnown = null;
+    }
+    return lastSender;
+  };
+
+  const sendLines = async (step: () => void): Promise<void> => {
+    let error: unknown = undefined;
+    try {
+      step();
+    } catch (caught) {
+      error = caught instanceof FrameTooLargeError
+        ? new FrameTooLargeError(
+          { limit, size: caught.size, announced: false },
+          `Cannot send an input line as it runs past the datagram size limit ${limit} (${caught.size} bytes seen)`,
+        )
+        : caught;
+    }
+    for (const line of lines.splice(0)) {
+      const target = await peer();
+      if (ending || target === undefined) return;
+      await socket.send(line, target);
+      result.datagramsSent++;
+      result.bytesSent += line.length;
+      touch();
+      onTraffic?.("sent", line, target);
+    }
+    if (error !== undefined) throw error;
+  };
+
+  const pumpInput = async (): Promise<void> => {
+    if (reader === null) return;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (ending) return;
+      if (done) break;
+      touch();
+      await sendLines(() => decoder.push(value, sink));
+      if (ending) return;
+    }
+    await sendLines(() => decoder.end(sink));
+    if (!ending && (noHalfClose || sendOnly)) stop("input-ended");
+  };
+
+  const pumpOutput = async (): Promise<void> => {
+    for (;;) {
+      let datagram;
+      try {
+        datagram = await socket.receive({ signal: stopReceiving.signal });
+      } catch (error) {
+        if (ending) return;
+        if (error instanceof DatagramTooLargeError) {
+          result.ignored++;
+          continue;
+        }
+        throw error;
+      }
+      const { data, from } = datagram;
+      if (acceptFrom === "peer" && !isPeer(from, to!)) {
+        result.ignored++;
+        continue;
+      }
+      lastSender = from;
+      senderKnown?.();
+      result.datagramsReceived++;
+      result.bytesReceived += data.length;
+      touch();
+      onTraffic?.("received", data, from);
+      if (writer !== null) {
+        await writer.write(formatFrame(data, format));
+        touch();
+      }
+    }
+  };
+
+  const guard = (pump: Promise<void>) =>
+    pump.catch((error) => {
+      if (!ending) stop(null, error);
+    });
+  try {
+    await Promise.all([guard(pumpInput()), guard(pumpOutput())]);
+  } finally {
+    cancelIdle();
+    signal?.removeEventListener("abort", onAbort);
+    writer?.releaseLock();
+    await socket[Symbol.asyncDispose]();
+  }
+  if (failed) throw failure;
+  return result;
+}
