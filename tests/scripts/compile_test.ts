@@ -39,10 +39,40 @@ Deno.test("deno task compile explains itself and rejects an unknown tool", async
   assertStringIncludes(unknown.stderr, "echo");
 });
 
+const SKIPPED =
+  " (skipped: DENORT_BIN is not set, so deno compile cannot get its denort runtime here)";
+
 Deno.test({
-  name: DENORT_BIN
-    ? "a compiled echo executable answers --version and echoes over loopback"
-    : "a compiled echo executable answers --version and echoes over loopback (skipped: DENORT_BIN is not set, so deno compile cannot get its denort runtime here)",
+  name:
+    `every tool compiles into an executable that answers --help and --version${
+      DENORT_BIN ? "" : SKIPPED
+    }`,
+  ignore: DENORT_BIN === undefined,
+  async fn() {
+    const built = await compileTask([]);
+    assertEquals(built.code, 0, built.stderr);
+    for (
+      const tool of ["cat", "echo", "time", "broadcast", "struct", "rexec"]
+    ) {
+      const binary = new URL(`dist/sockit-${tool}`, ROOT).pathname;
+      const help = await new Deno.Command(binary, { args: ["--help"] })
+        .output();
+      assertEquals(help.code, 0, tool);
+      assertStringIncludes(decoder.decode(help.stdout), "Usage:");
+      const version = await new Deno.Command(binary, { args: ["--version"] })
+        .output();
+      assertEquals(
+        decoder.decode(version.stdout).trim(),
+        `sockit-${tool} ${denoJson.version}`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: `a compiled echo executable echoes over loopback${
+    DENORT_BIN ? "" : SKIPPED
+  }`,
   ignore: DENORT_BIN === undefined,
   async fn() {
     const built = await compileTask(["echo"]);
