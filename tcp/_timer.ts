@@ -22,3 +22,26 @@ export function after(ms: number, fn: () => void): () => void {
   arm(ms);
   return () => clearTimeout(timer);
 }
+
+/**
+ * Calls `onIdle` once `lastActivity()` (a `performance.now()` time) lies
+ * `timeout` ms in the past; while there is activity it re-arms for what is
+ * left, so activity costs a timestamp, not a timer. Returns a function that
+ * cancels it.
+ */
+export function watchIdle(
+  timeout: number,
+  lastActivity: () => number,
+  onIdle: () => void,
+): () => void {
+  let cancel = () => {};
+  const arm = (delay: number) => {
+    cancel = after(delay, () => {
+      const quiet = performance.now() - lastActivity();
+      if (quiet >= timeout - 1) onIdle();
+      else arm(timeout - quiet);
+    });
+  };
+  arm(timeout);
+  return () => cancel();
+}

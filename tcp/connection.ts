@@ -10,7 +10,7 @@ import {
   type SocketAddress,
   toSocketAddress,
 } from "./address.ts";
-import { after } from "./_timer.ts";
+import { after, watchIdle } from "./_timer.ts";
 import {
   IncompleteReadError,
   LimitOverrunError,
@@ -525,16 +525,10 @@ export class Connection implements AsyncDisposable, Disposable {
     if (this.#idleTimeout !== null) this.#lastActivity = performance.now();
   }
 
-  #armIdle(delay: number): void {
-    this.#cancelIdle = after(delay, () => {
-      const idle = this.#idleTimeout!;
-      const quiet = performance.now() - this.#lastActivity;
-      if (quiet >= idle) {
-        this.#idleExpired = true;
-        this.close();
-      } else {
-        this.#armIdle(idle - quiet);
-      }
+  #armIdle(timeout: number): void {
+    this.#cancelIdle = watchIdle(timeout, () => this.#lastActivity, () => {
+      this.#idleExpired = true;
+      this.close();
     });
   }
 

@@ -37,7 +37,7 @@ import type { FrameCodec } from "../framing/codec.ts";
 import { DelimiterDecoder } from "../framing/delimiter.ts";
 import { FrameTooLargeError } from "../framing/errors.ts";
 import type { Connection } from "./connection.ts";
-import { after } from "./_timer.ts";
+import { watchIdle } from "./_timer.ts";
 
 /** Which way bytes went: to the peer (`"sent"`) or from it (`"received"`). */
 export type RelayDirection = "sent" | "received";
@@ -571,17 +571,9 @@ async function run(
     } catch { /* released already */ }
   };
 
-  let cancelIdle = () => {};
-  if (idleTimeout !== undefined) {
-    const arm = (delay: number) => {
-      cancelIdle = after(delay, () => {
-        const quiet = performance.now() - lastActivity;
-        if (quiet >= idleTimeout - 1) stop("idle-timeout");
-        else arm(idleTimeout - quiet);
-      });
-    };
-    arm(idleTimeout);
-  }
+  const cancelIdle = idleTimeout === undefined
+    ? () => {}
+    : watchIdle(idleTimeout, () => lastActivity, () => stop("idle-timeout"));
   const onAbort = () => stop(null, signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
 

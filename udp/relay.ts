@@ -51,7 +51,7 @@ import {
   type RelayEndReason,
   type RelayStreams,
 } from "../tcp/relay.ts";
-import { after } from "../tcp/_timer.ts";
+import { watchIdle } from "../tcp/_timer.ts";
 import { canonicalIp } from "./_support.ts";
 import { DatagramTooLargeError } from "./errors.ts";
 import { bind, type BindOptions, type DatagramSocket } from "./socket.ts";
@@ -324,17 +324,9 @@ export async function relayDatagrams(
     } catch { /* released already */ }
   };
 
-  let cancelIdle = () => {};
-  if (idleTimeout !== undefined) {
-    const arm = (delay: number) => {
-      cancelIdle = after(delay, () => {
-        const quiet = performance.now() - lastActivity;
-        if (quiet >= idleTimeout - 1) stop("idle-timeout");
-        else arm(idleTimeout - quiet);
-      });
-    };
-    arm(idleTimeout);
-  }
+  const cancelIdle = idleTimeout === undefined
+    ? () => {}
+    : watchIdle(idleTimeout, () => lastActivity, () => stop("idle-timeout"));
   const onAbort = () => stop(null, signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
 
