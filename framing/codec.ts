@@ -144,10 +144,13 @@ export function decodeFrames(
 }
 
 /**
- * A `TransformStream` from bytes to frames around any {@linkcode FrameDecoder}.
- * The stream errors with the decoder's error (after the frames before it
- * have been enqueued); at the end of input it enqueues a final partial frame
- * or errors with `TruncatedFrameError`, as the decoder says.
+ * A transform stream from bytes to frames around any
+ * {@linkcode FrameDecoder}, for `pipeThrough()`. On bad input the readable
+ * side first hands out every frame decoded before the bad one (a single
+ * chunk often holds many), then errors with the decoder's error; the
+ * writable side errors at once. At the end of input it hands out a final
+ * partial frame or errors with `TruncatedFrameError`, as the decoder says.
+ * Backpressure: a write resolves once a reader has taken its frames.
  *
  * @example Lines from a byte stream
  * ```ts
@@ -162,25 +165,90 @@ export function decodeFrames(
  * ```
  */
 export class FrameDecoderStream
-  extends TransformStream<Uint8Array, Uint8Array> {
+  implements TransformStream<Uint8Array, Uint8Array> {
+  /** The frames. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** The bytes. */
+  readonly writable: WritableStream<Uint8Array>;
+
   /**
    * Wraps `decoder`.
    *
    * @param decoder A fresh decoder, used only by this stream.
    */
   constructor(decoder: FrameDecoder) {
-    let sink: FrameSink = () => {};
-    super({
+    let frames: Uint8Array[] = [];
+    let failure: { error: unknown } | null = null;
+    let ended = false;
+    let taken: (() => void) | null = null; // a write waiting for its frames
+    let wakeReader: (() => void) | null = null;
+    let writable!: WritableStreamDefaultController;
+    const sink: FrameSink = (frame) => {
+      frames.push(frame);
+    };
+    const wake = () => {
+      const resolve = wakeReader;
+      wakeReader = null;
+      resolve?.();
+    };
+    const release = () => {
+      const resolve = taken;
+      taken = null;
+      resolve?.();
+    };
+    this.readable = new ReadableStream<Uint8Array>({
+      // Called when a reader waits and the queue is empty: the error (or the
+      // end) comes only after every frame before it was taken.
+      async pull(controller) {
+        while (frames.length === 0 && failure === null && !ended) {
+          await new Promise<void>((resolve) => wakeReader = resolve);
+        }
+        if (frames.length > 0) {
+          for (const frame of frames) controller.enqueue(frame);
+          frames = [];
+          release();
+        } else if (failure !== null) {
+          controller.error(failure.error);
+        } else {
+          controller.close();
+        }
+      },
+      cancel(reason) {
+        failure ??= { error: reason };
+        writable.error(reason);
+        release();
+      },
+    }, { highWaterMark: 0 });
+    this.writable = new WritableStream<Uint8Array>({
       start(controller) {
-        sink = (frame) => controller.enqueue(frame);
+        writable = controller;
       },
-      transform(chunk) {
-        decoder.push(chunk, sink);
+      write(chunk) {
+        try {
+          decoder.push(chunk, sink);
+        } catch (error) {
+          failure ??= { error };
+          wake();
+          throw error;
+        }
+        if (frames.length === 0) return;
+        wake();
+        return new Promise<void>((resolve) => taken = resolve);
       },
-      flush() {
-        decoder.end(sink);
+      close() {
+        try {
+          decoder.end(sink);
+        } catch (error) {
+          failure ??= { error };
+        }
+        ended = true;
+        wake();
       },
-    });
+      abort(reason) {
+        failure ??= { error: reason };
+        wake();
+      },
+    }, { highWaterMark: 1 });
   }
 }
 

@@ -72,6 +72,9 @@ export function toSocketAddress(addr: Deno.Addr): SocketAddress {
   );
 }
 
+/** Longest Unix socket path: Linux's `sun_path` is 108 bytes with the NUL. */
+const MAX_UNIX_PATH = 107;
+
 /** Throws a clear error unless `address` is a usable TCP or Unix address. */
 export function checkAddress(address: Address, what: string): void {
   if (address === null || typeof address !== "object") {
@@ -82,6 +85,12 @@ export function checkAddress(address: Address, what: string): void {
   if ("path" in address) {
     if (typeof address.path !== "string" || address.path === "") {
       throw new TypeError(`Cannot ${what} a Unix socket without a path`);
+    }
+    const bytes = new TextEncoder().encode(address.path).length;
+    if (bytes > MAX_UNIX_PATH) {
+      throw new RangeError(
+        `Cannot ${what} unix:${address.path}: the path is ${bytes} bytes, and a socket address holds at most ${MAX_UNIX_PATH} (sun_path); use a shorter path or a relative one`,
+      );
     }
     return;
   }

@@ -6,6 +6,10 @@
  */
 import type { FrameCodec, FrameDecoder, FrameEncoder } from "../framing/mod.ts";
 import {
+  TruncatedFrameError,
+  type TruncatedFrameErrorDetails,
+} from "../framing/errors.ts";
+import {
   formatAddress,
   type SocketAddress,
   toSocketAddress,
@@ -142,9 +146,7 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#conn = conn;
     this.localAddr = toSocketAddress(conn.localAddr);
     this.remoteAddr = toSocketAddress(conn.remoteAddr);
-    this.#peer = this.remoteAddr.transport === "unix"
-      ? formatAddress(this.localAddr)
-      : formatAddress(this.remoteAddr);
+    this.#peer = peerOf(this);
     this.#idleTimeout = options.idleTimeout ?? null;
     if (this.#idleTimeout !== null) {
       this.#lastActivity = performance.now();
@@ -580,6 +582,15 @@ export class Connection implements AsyncDisposable, Disposable {
         this.#buffer = null;
         return null;
       }
+      if (this.#closed) {
+        // The data arrived, but close() (or the idle timeout) ran before
+        // this continuation and released the buffer: a closed connection.
+        if (this.#readShut) return null;
+        if (this.#idleExpired) throw this.#idleError();
+        throw new Deno.errors.BadResource(
+          `Cannot read from ${this.#peer}: the connection is closed`,
+        );
+      }
       this.#bytesRead += n;
       this.#touch();
       const chunk = this.#take(n);
@@ -677,6 +688,15 @@ export class Connection implements AsyncDisposable, Disposable {
   }
 }
 
+/** How errors name the other end: the peer, or for Unix sockets our path. */
+function peerOf(
+  conn: Pick<Connection, "localAddr" | "remoteAddr">,
+): string {
+  return conn.remoteAddr.transport === "unix"
+    ? formatAddress(conn.localAddr)
+    : formatAddress(conn.remoteAddr);
+}
+
 function indexOf(
   haystack: Uint8Array,
   needle: Uint8Array,
@@ -744,6 +764,8 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
    * @throws {FrameTooLargeError} Or another framing error, after the frames
    * before it.
    * @throws {TimeoutError} If the connection's timeout passes.
+   * @throws {TruncatedFrameError} If the peer reset the connection in the
+   * middle of a frame (the network error is its `cause`).
    */
   async receive(options: ReadOptions = {}): Promise<Uint8Array | null> {
     while (this.#head === this.#frames.length) {
@@ -751,7 +773,12 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
       this.#head = 0;
       if (this.#error !== undefined) throw this.#error;
       if (this.#ended) return null;
-      const chunk = await this.#conn.read(options);
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await this.#conn.read(options);
+      } catch (error) {
+        throw this.#cutOff(error);
+      }
       if (chunk === null && this.#conn.readingStopped) {
         // We stopped reading (a graceful shutdown), the peer did not end
         // the stream: a partial frame is not a frame, and not an error.
@@ -770,6 +797,56 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
       }
     }
     return this.#frames[this.#head++]!;
+  }
+
+  /**
+   * The error for a read that failed: when the connection was reset (or
+   * aborted) with part of a frame received, a `TruncatedFrameError` naming
+   * that frame, with the network error as its `cause` — a reset is not a
+   * clean end, so even a codec that accepts a final partial frame (lines)
+   * does not hand it out. Any other error stays as it is, and is kept so
+   * that later calls throw it too.
+   */
+  #cutOff(error: unknown): unknown {
+    const lost = error instanceof Deno.errors.ConnectionReset
+      ? "reset"
+      : error instanceof Deno.errors.ConnectionAborted
+      ? "aborted"
+      : null;
+    if (lost === null) return error;
+    // Ask end() about a frame cut short: it throws for a cut length-prefixed
+    // frame, or hands out a partial line, which is dropped here.
+    const decoder = this.#decoder;
+    const before = decoder.bytesRead;
+    let details: TruncatedFrameErrorDetails | null = null;
+    try {
+      decoder.end((partial) => {
+        details = { received: partial.length, offset: before - partial.length };
+      });
+    } catch (ended) {
+      if (ended instanceof TruncatedFrameError) {
+        const { expected, received, offset } = ended;
+        details = expected === undefined
+          ? { received, offset }
+          : { expected, received, offset };
+      }
+    }
+    this.#ended = true;
+    if (details === null) {
+      this.#error = error;
+      return error;
+    }
+    const { expected, received, offset } = details;
+    const of = expected === undefined ? "" : ` of its ${expected}`;
+    const cut = new TruncatedFrameError(
+      details,
+      `Cannot decode frame from ${
+        peerOf(this.#conn)
+      } as the connection was ${lost} after ${received}${of} bytes: at byte offset ${offset}`,
+    );
+    cut.cause = error;
+    this.#error = cut;
+    return cut;
   }
 
   /**
