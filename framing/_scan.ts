@@ -33,7 +33,8 @@ function load(): SimdScanner | null {
   }
 }
 
-const SIMD: SimdScanner | null = load();
+/** Compiled on first use: a program that never scans a long chunk pays nothing. */
+let SIMD: SimdScanner | null | undefined;
 
 const NONE = new Int32Array(0);
 
@@ -57,7 +58,7 @@ export class ByteScanner {
   reset(chunk: Uint8Array, byte: number): void {
     this.#chunk = chunk;
     this.#byte = byte;
-    this.#simd = SIMD !== null && chunk.length >= MIN_SIMD_BYTES;
+    this.#simd = chunk.length >= MIN_SIMD_BYTES && (SIMD ??= load()) !== null;
     this.#found = NONE;
     this.#k = 0;
     this.#base = 0;

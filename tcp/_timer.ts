@@ -25,23 +25,133 @@ export function after(ms: number, fn: () => void): () => void {
 
 /**
  * Calls `onIdle` once `lastActivity()` (a `performance.now()` time) lies
- * `timeout` ms in the past; while there is activity it re-arms for what is
- * left, so activity costs a timestamp, not a timer. Returns a function that
- * cancels it.
+ * `timeout` ms in the past; activity costs a timestamp, not a timer. Returns
+ * a function that cancels it.
+ *
+ * Every watch shares one timer (a wheel of {@linkcode SLOT} ms slots): a
+ * connection parked for minutes holds a small record, not a timer of its
+ * own. A watch fires at most one slot late, never early.
  */
 export function watchIdle(
   timeout: number,
   lastActivity: () => number,
   onIdle: () => void,
 ): () => void {
-  let cancel = () => {};
-  const arm = (delay: number) => {
-    cancel = after(delay, () => {
-      const quiet = performance.now() - lastActivity();
-      if (quiet >= timeout - 1) onIdle();
-      else arm(timeout - quiet);
-    });
-  };
-  arm(timeout);
-  return () => cancel();
+  if (timeout === Infinity) return () => {};
+  const watch: Watch = { timeout, lastActivity, onIdle, slot: 0 };
+  schedule(watch, lastActivity() + timeout);
+  return () => unschedule(watch);
+}
+
+/** Slot width of the idle wheel, in milliseconds. */
+const SLOT = 8;
+
+interface Watch {
+  readonly timeout: number;
+  readonly lastActivity: () => number;
+  readonly onIdle: () => void;
+  /** The slot it waits in; -1 once fired or cancelled. */
+  slot: number;
+}
+
+/** Watches by slot (deadline / SLOT, rounded up). */
+const slots = new Map<number, Set<Watch>>();
+/** A min-heap of slot numbers; a number whose slot is gone is skipped. */
+const heap: number[] = [];
+let watching = 0;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let timerSlot = Infinity;
+
+function schedule(watch: Watch, deadline: number): void {
+  const slot = Math.ceil(deadline / SLOT);
+  watch.slot = slot;
+  watching++;
+  let set = slots.get(slot);
+  if (set === undefined) {
+    slots.set(slot, set = new Set());
+    heapPush(slot);
+  }
+  set.add(watch);
+  if (slot < timerSlot) arm(slot);
+}
+
+function unschedule(watch: Watch): void {
+  const slot = watch.slot;
+  if (slot === -1) return;
+  watch.slot = -1;
+  watching--; // a watch being fired has left its slot already
+  const set = slots.get(slot);
+  if (set !== undefined && set.delete(watch) && set.size === 0) {
+    slots.delete(slot);
+  }
+  if (watching === 0) {
+    clearTimeout(timer);
+    timer = undefined;
+    timerSlot = Infinity;
+    slots.clear();
+    heap.length = 0;
+  }
+}
+
+function arm(slot: number): void {
+  clearTimeout(timer);
+  timerSlot = slot;
+  const delay = slot * SLOT - performance.now();
+  timer = setTimeout(fire, Math.min(Math.max(delay, 0), MAX_DELAY));
+}
+
+function fire(): void {
+  timer = undefined;
+  timerSlot = Infinity;
+  const now = performance.now();
+  const due: Watch[] = [];
+  while (heap.length > 0 && heap[0]! * SLOT <= now + 1) {
+    const slot = heapPop();
+    const set = slots.get(slot);
+    if (set === undefined) continue;
+    slots.delete(slot);
+    for (const watch of set) due.push(watch);
+  }
+  for (const watch of due) {
+    if (watch.slot === -1) continue; // cancelled by an earlier onIdle
+    watch.slot = -1;
+    watching--;
+    const last = watch.lastActivity();
+    if (now - last >= watch.timeout - 1) {
+      watch.onIdle();
+    } else {
+      schedule(watch, last + watch.timeout);
+    }
+  }
+  while (heap.length > 0 && !slots.has(heap[0]!)) heapPop();
+  if (heap.length > 0 && heap[0]! < timerSlot) arm(heap[0]!);
+}
+
+function heapPush(value: number): void {
+  let i = heap.push(value) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]! <= value) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = value;
+}
+
+function heapPop(): number {
+  const top = heap[0]!;
+  const last = heap.pop()!;
+  if (heap.length > 0) {
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= heap.length) break;
+      if (child + 1 < heap.length && heap[child + 1]! < heap[child]!) child++;
+      if (heap[child]! >= last) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+  }
+  return top;
 }

@@ -22,10 +22,10 @@ import {
 } from "./errors.ts";
 
 /** Smallest read buffer: what an idle connection parks in its pending read. */
-const MIN_READ_BUFFER = 1024;
+const MIN_READ_BUFFER = 256;
 /** How long a draining read waits for data that is already on its way. */
 const DRAIN_WAIT = 50;
-/** Largest read buffer, reached by doubling while reads fill the buffer. */
+/** Largest read buffer, reached by growing 4× while reads fill the buffer. */
 const MAX_READ_BUFFER = 256 * 1024;
 
 const encoder = new TextEncoder();
@@ -85,9 +85,10 @@ function wrapError(error: unknown, action: string, peer: string): unknown {
  * `settimeout`, `shutdown`, `getsockname`/`getpeername`, framed messages and
  * Web Streams on top.
  *
- * Memory: a read waits on a small buffer (1 KiB) that doubles while reads
- * fill it (up to 256 KiB) and shrinks back when they do not, so an idle
- * connection costs little.
+ * Memory: a read waits on a small buffer (256 bytes) that grows 4× while
+ * reads fill it (up to 256 KiB) and shrinks back when they do not, so an
+ * idle connection costs little; an idle timeout is a record on one shared
+ * timer wheel, not a timer per connection.
  *
  * @example Echo one message over loopback
  * ```ts
@@ -620,7 +621,7 @@ export class Connection implements AsyncDisposable, Disposable {
       chunk = buffer.slice(0, n);
     }
     if (n === size) {
-      this.#bufferSize = Math.min(size * 2, MAX_READ_BUFFER);
+      this.#bufferSize = Math.min(size * 4, MAX_READ_BUFFER);
     } else if (n < size >> 2) {
       this.#bufferSize = MIN_READ_BUFFER;
     }

@@ -53,6 +53,15 @@ export interface ListenOptions {
    * @default {5000}
    */
   gracePeriod?: number;
+  /**
+   * TCP: send small writes at once (`TCP_NODELAY` on each accepted
+   * connection), as Go does by default. With Nagle's algorithm on (`false`)
+   * a reply written in pieces can wait for the peer's delayed ACK, up to
+   * 40 ms on Linux, whenever the client is not sending.
+   *
+   * @default {true}
+   */
+  noDelay?: boolean;
 }
 
 /** Options for {@linkcode Server.shutdown}. */
@@ -152,6 +161,7 @@ export class Server implements AsyncDisposable {
   /** Connections closed by shutdown() after the grace period. */
   readonly #cutOff = new WeakSet<Connection>();
   readonly #unixPath: string | undefined;
+  readonly #noDelay: boolean;
   #stopping: Promise<void> | undefined;
   #accepted = 0;
   #rejected = 0;
@@ -175,6 +185,7 @@ export class Server implements AsyncDisposable {
     this.#handler = handler;
     this.#options = options;
     this.#onError = options.onError ?? defaultOnError;
+    this.#noDelay = options.noDelay ?? true;
     this.addr = toSocketAddress(listener.addr);
     this.#unixPath = "path" in this.addr ? this.addr.path : undefined;
     const signal = options.signal;
@@ -305,6 +316,9 @@ export class Server implements AsyncDisposable {
         continue;
       }
       this.#accepted++;
+      if (this.#noDelay && conn.localAddr.transport === "tcp") {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      }
       const connection = new Connection(
         conn,
         this.#options.idleTimeout === undefined

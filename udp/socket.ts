@@ -133,6 +133,8 @@ function datagramAddress(addr: Deno.Addr): SocketAddress {
   if (addr.transport === "unixpacket") {
     return { transport: "unixpacket", path: addr.path ?? "" };
   }
+  // Deno hands out a fresh { transport, hostname, port } per datagram.
+  if (addr.transport === "udp") return addr;
   return toSocketAddress(addr);
 }
 
@@ -392,20 +394,26 @@ export class DatagramSocket
       );
     }
     const target = this.#target(to);
-    const peer = formatAddress(target);
-    const limit = this.#sendLimit(target);
-    if (bytes.length > limit) {
-      throw new DatagramTooLargeError({
-        direction: "send",
-        size: bytes.length,
-        limit,
-        address: peer,
-      });
+    // Datagrams that fit either family skip working out the target's.
+    if (
+      bytes.length > this.#maxDatagramSize ||
+      bytes.length > MAX_UDP_PAYLOAD_IPV4
+    ) {
+      const limit = this.#sendLimit(target);
+      if (bytes.length > limit) {
+        throw new DatagramTooLargeError({
+          direction: "send",
+          size: bytes.length,
+          limit,
+          address: formatAddress(target),
+        });
+      }
     }
-    if (this.#closed) throw this.#closedError("send to", peer);
+    if (this.#closed) throw this.#closedError("send to", formatAddress(target));
     try {
       await this.#conn.send(bytes, target);
     } catch (error) {
+      const peer = formatAddress(target);
       if (this.#closed) throw this.#closedError("send to", peer, error);
       throw wrapError(error, "send to", peer);
     }

@@ -1,0 +1,76 @@
+/**
+ * The shared idle wheel behind every idle timeout (`watchIdle`): each watch
+ * fires once, never before its timeout and at most a slot or so late, is
+ * pushed back by activity, and can be cancelled — and when the last watch
+ * goes, its timer goes too (the test sanitizers check that).
+ *
+ * @module
+ */
+import { after, watchIdle } from "../../tcp/_timer.ts";
+import { assert, assertEquals } from "../_utils.ts";
+
+/** Resolves after `ms` (a wait that is the thing under test's clock). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => after(ms, resolve));
+}
+
+Deno.test("watchIdle fires each watch once, in deadline order, never early", async () => {
+  const start = performance.now();
+  const fired: { timeout: number; at: number }[] = [];
+  const all: Promise<void>[] = [];
+  for (const timeout of [60, 20, 40, 20, 1, 33]) {
+    all.push(
+      new Promise((resolve) => {
+        watchIdle(timeout, () => start, () => {
+          fired.push({ timeout, at: performance.now() - start });
+          resolve();
+        });
+      }),
+    );
+  }
+  await Promise.all(all);
+  assertEquals(fired.map((f) => f.timeout), [1, 20, 20, 33, 40, 60]);
+  for (const { timeout, at } of fired) {
+    assert(at >= timeout - 1, `a ${timeout} ms watch fired at ${at} ms`);
+  }
+});
+
+Deno.test("watchIdle waits for the quiet time after the last activity", async () => {
+  let last = performance.now();
+  const start = last;
+  let idleAt = 0;
+  const idle = new Promise<void>((resolve) => {
+    watchIdle(30, () => last, () => {
+      idleAt = performance.now();
+      resolve();
+    });
+  });
+  // Activity at 0, 15, 30 and 45 ms: idle no earlier than 75 ms.
+  for (let i = 0; i < 3; i++) {
+    await sleep(15);
+    last = performance.now();
+  }
+  await idle;
+  assert(idleAt - last >= 29, `idle ${idleAt - last} ms after the activity`);
+  assert(idleAt - start >= 74, `idle at ${idleAt - start} ms`);
+});
+
+Deno.test("a cancelled watch never fires, and cancelling the last one stops the timer", async () => {
+  let fired = 0;
+  const cancels = Array.from(
+    { length: 1000 },
+    (_, i) => watchIdle(10 + (i % 50), () => performance.now(), () => fired++),
+  );
+  const survivor = new Promise<void>((resolve) => {
+    const cancel = watchIdle(25, () => 0, () => {
+      cancel(); // cancelling from inside onIdle is harmless
+      resolve();
+    });
+  });
+  for (const cancel of cancels) cancel();
+  for (const cancel of cancels) cancel(); // twice is harmless
+  await survivor;
+  await sleep(80);
+  assertEquals(fired, 0);
+  // The sanitizers fail this test if the wheel's timer is still armed.
+});
