@@ -26,7 +26,7 @@ export function after(ms: number, fn: () => void): () => void {
 /**
  * Calls `onIdle` once `lastActivity()` (a `performance.now()` time) lies
  * `timeout` ms in the past; activity costs a timestamp, not a timer. Returns
- * a function that cancels it.
+ * the watch, for {@linkcode unwatchIdle}.
  *
  * Every watch shares one timer (a wheel of {@linkcode SLOT} ms slots): a
  * connection parked for minutes holds a small record, not a timer of its
@@ -36,17 +36,22 @@ export function watchIdle(
   timeout: number,
   lastActivity: () => number,
   onIdle: () => void,
-): () => void {
-  if (timeout === Infinity) return () => {};
-  const watch: Watch = { timeout, lastActivity, onIdle, slot: 0 };
-  schedule(watch, lastActivity() + timeout);
-  return () => unschedule(watch);
+): Watch {
+  const watch: Watch = { timeout, lastActivity, onIdle, slot: -1 };
+  if (timeout !== Infinity) schedule(watch, lastActivity() + timeout);
+  return watch;
+}
+
+/** Cancels a watch made by {@linkcode watchIdle} (idempotent). */
+export function unwatchIdle(watch: Watch): void {
+  unschedule(watch);
 }
 
 /** Slot width of the idle wheel, in milliseconds. */
 const SLOT = 8;
 
-interface Watch {
+/** A watch made by {@linkcode watchIdle}. */
+export interface Watch {
   readonly timeout: number;
   readonly lastActivity: () => number;
   readonly onIdle: () => void;

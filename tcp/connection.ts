@@ -14,7 +14,8 @@ import {
   type SocketAddress,
   toSocketAddress,
 } from "./address.ts";
-import { after, watchIdle } from "./_timer.ts";
+import { after, unwatchIdle, type Watch, watchIdle } from "./_timer.ts";
+import { copyOut, MAX_SHARED } from "./_slab.ts";
 import {
   IncompleteReadError,
   LimitOverrunError,
@@ -30,10 +31,13 @@ const MAX_READ_BUFFER = 256 * 1024;
 
 const encoder = new TextEncoder();
 
-type ReadOutcome = { ok: true; n: number | null } | {
-  ok: false;
-  error: unknown;
-};
+/** How a wait for the pending read ended. */
+const DONE = 0, WOKEN = 1, TIMED_OUT = 2, ABORTED = 3;
+type WaitResult =
+  | typeof DONE
+  | typeof WOKEN
+  | typeof TIMED_OUT
+  | typeof ABORTED;
 
 /** Options for reads: {@linkcode Connection.read} and friends. */
 export interface ReadOptions {
@@ -88,7 +92,9 @@ function wrapError(error: unknown, action: string, peer: string): unknown {
  * Memory: a read waits on a small buffer (256 bytes) that grows 4× while
  * reads fill it (up to 256 KiB) and shrinks back when they do not, so an
  * idle connection costs little; an idle timeout is a record on one shared
- * timer wheel, not a timer per connection.
+ * timer wheel, not a timer per connection. Chunks up to 2 KiB are copied
+ * into shared 16 KiB blocks (as Node's `Buffer` pool does), which is ten
+ * times cheaper than a buffer each.
  *
  * @example Echo one message over loopback
  * ```ts
@@ -106,15 +112,20 @@ function wrapError(error: unknown, action: string, peer: string): unknown {
  */
 export class Connection implements AsyncDisposable, Disposable {
   readonly #conn: Deno.Conn;
-  readonly #peer: string;
-  /** The local address (Python's `getsockname()`). */
-  readonly localAddr: SocketAddress;
-  /** The peer's address (Python's `getpeername()`). */
-  readonly remoteAddr: SocketAddress;
+  #localAddr: SocketAddress | undefined;
+  #remoteAddr: SocketAddress | undefined;
 
   #bufferSize = MIN_READ_BUFFER;
   #buffer: Uint8Array | null = null;
-  #inflight: Promise<ReadOutcome> | null = null;
+  /** A `conn.read()` is in flight. */
+  #inRead = false;
+  /** A `conn.read()` finished and nobody has taken its result yet. */
+  #ready = false;
+  #readN: number | null = null;
+  #readFailed = false;
+  #readError: unknown = undefined;
+  /** Called when the pending read finishes or a shutdown ends the wait. */
+  #waiter: ((why: WaitResult) => void) | null = null;
   #leftover: Uint8Array | null = null;
   #reading = false;
   #eof = false;
@@ -122,14 +133,17 @@ export class Connection implements AsyncDisposable, Disposable {
   #writeShut = false;
   #closed = false;
   #timeout: number | null = null;
-  #wake: (() => void) | null = null;
   #draining = false;
-  #writes: Promise<void> = Promise.resolve();
+  /** Writes started and not finished. */
+  #writing = 0;
+  /** The last write started (it may reject), while `#writing > 0`. */
+  #lastWrite: Promise<void> | null = null;
+  #writesDone: PromiseWithResolvers<void> | null = null;
   #bytesRead = 0;
   #bytesWritten = 0;
 
   readonly #idleTimeout: number | null;
-  #cancelIdle: () => void = () => {};
+  #idleWatch: Watch | null = null;
   #lastActivity = 0;
   #idleExpired = false;
 
@@ -145,14 +159,33 @@ export class Connection implements AsyncDisposable, Disposable {
    */
   constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
     this.#conn = conn;
-    this.localAddr = toSocketAddress(conn.localAddr);
-    this.remoteAddr = toSocketAddress(conn.remoteAddr);
-    this.#peer = peerOf(this);
     this.#idleTimeout = options.idleTimeout ?? null;
     if (this.#idleTimeout !== null) {
       this.#lastActivity = performance.now();
-      this.#armIdle(this.#idleTimeout);
+      this.#idleWatch = watchIdle(
+        this.#idleTimeout,
+        () => this.#lastActivity,
+        () => {
+          this.#idleExpired = true;
+          this.close();
+        },
+      );
     }
+  }
+
+  /** The local address (Python's `getsockname()`). */
+  get localAddr(): SocketAddress {
+    return this.#localAddr ??= toSocketAddress(this.#conn.localAddr);
+  }
+
+  /** The peer's address (Python's `getpeername()`). */
+  get remoteAddr(): SocketAddress {
+    return this.#remoteAddr ??= toSocketAddress(this.#conn.remoteAddr);
+  }
+
+  /** How errors name the other end (made when needed, not per connection). */
+  get #peer(): string {
+    return peerOf(this);
   }
 
   /** Bytes read from the socket so far. */
@@ -206,17 +239,19 @@ export class Connection implements AsyncDisposable, Disposable {
    * `null` at the end of the stream (the peer closed or shut down writing).
    *
    * @param options `signal` to stop waiting.
-   * @returns The bytes (a new array you own), or `null` at EOF.
+   * @returns The bytes (a new array you own: nothing writes to it later),
+   * or `null` at EOF. A small chunk is a view into a shared 16 KiB block,
+   * so mind `byteOffset` when you use its `.buffer`.
    * @throws {TimeoutError} If the timeout passed with no data.
    * @throws {TypeError} If another read is in progress.
    */
-  async read(options: ReadOptions = {}): Promise<Uint8Array | null> {
+  read(options?: ReadOptions): Promise<Uint8Array | null> {
     const leftover = this.#leftover;
     if (leftover !== null) {
       this.#leftover = null;
-      return leftover;
+      return Promise.resolve(leftover);
     }
-    return await this.#readChunk(options.signal);
+    return this.#readChunk(options?.signal);
   }
 
   /**
@@ -330,7 +365,16 @@ export class Connection implements AsyncDisposable, Disposable {
    */
   write(data: Uint8Array | string): Promise<void> {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
-    const run = async () => {
+    const before = this.#writing === 0 ? null : this.#lastWrite;
+    this.#writing++;
+    return this.#lastWrite = this.#send(bytes, before);
+  }
+
+  /** Writes `bytes` once the write before it (if any) has finished. */
+  async #send(bytes: Uint8Array, before: Promise<void> | null): Promise<void> {
+    let written = 0;
+    try {
+      if (before !== null) await before.catch(() => {});
       if (this.#writeShut || this.#closed) {
         throw new Deno.errors.BrokenPipe(
           `Cannot write to ${this.#peer}: the connection is ${
@@ -338,21 +382,32 @@ export class Connection implements AsyncDisposable, Disposable {
           }`,
         );
       }
-      let written = 0;
       try {
+        written = await this.#conn.write(bytes);
         while (written < bytes.length) {
           written += await this.#conn.write(bytes.subarray(written));
         }
       } catch (error) {
         throw wrapError(error, "write to", this.#peer);
-      } finally {
-        this.#bytesWritten += written;
       }
       this.#touch();
-    };
-    const done = this.#writes.then(run);
-    this.#writes = done.catch(() => {});
-    return done;
+    } finally {
+      this.#bytesWritten += written;
+      if (--this.#writing === 0) {
+        this.#lastWrite = null;
+        const done = this.#writesDone;
+        if (done !== null) {
+          this.#writesDone = null;
+          done.resolve();
+        }
+      }
+    }
+  }
+
+  /** Settles when every write started so far has finished. */
+  #whenWritten(): Promise<void> {
+    if (this.#writing === 0) return Promise.resolve();
+    return (this.#writesDone ??= Promise.withResolvers<void>()).promise;
   }
 
   /**
@@ -380,7 +435,7 @@ export class Connection implements AsyncDisposable, Disposable {
     }
     if (how !== "write") this.#stopReading();
     if (how !== "read" && !this.#writeShut) {
-      await this.#writes;
+      await this.#whenWritten();
       this.#writeShut = true;
       if (this.#closed) return;
       try {
@@ -478,7 +533,7 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#closed = true;
     this.#buffer = null;
     this.#leftover = null;
-    this.#cancelIdle();
+    if (this.#idleWatch !== null) unwatchIdle(this.#idleWatch);
     try {
       this.#conn.close();
     } catch (error) {
@@ -488,7 +543,7 @@ export class Connection implements AsyncDisposable, Disposable {
 
   /** Waits for queued writes to finish, then closes (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.#writes;
+    await this.#whenWritten();
     this.close();
   }
 
@@ -507,18 +562,18 @@ export class Connection implements AsyncDisposable, Disposable {
   stopReading(): void {
     if (this.#draining || this.#readShut) return;
     this.#draining = true;
-    this.#wake?.();
+    this.#notify(WOKEN);
   }
 
   /** Ends reading at once: reads return `null`, buffered data is dropped. */
   #stopReading(): void {
     this.#readShut = true;
     this.#leftover = null;
-    this.#wake?.();
+    this.#notify(WOKEN);
   }
 
   #tcp(what: string): Deno.TcpConn {
-    if (this.localAddr.transport !== "tcp") {
+    if (this.#conn.localAddr.transport !== "tcp") {
       throw new TypeError(`Cannot ${what}() on a Unix socket: it is TCP only`);
     }
     return this.#conn as Deno.TcpConn;
@@ -526,13 +581,6 @@ export class Connection implements AsyncDisposable, Disposable {
 
   #touch(): void {
     if (this.#idleTimeout !== null) this.#lastActivity = performance.now();
-  }
-
-  #armIdle(timeout: number): void {
-    this.#cancelIdle = watchIdle(timeout, () => this.#lastActivity, () => {
-      this.#idleExpired = true;
-      this.close();
-    });
   }
 
   #idleError(): TimeoutError {
@@ -559,25 +607,38 @@ export class Connection implements AsyncDisposable, Disposable {
     }
     this.#reading = true;
     try {
-      const inflight = this.#inflight ??= this.#startRead();
-      let outcome = this.#draining
-        ? await this.#waitBriefly(inflight)
-        : await this.#wait(inflight, signal);
-      if (outcome === null && this.#draining && !this.#readShut) {
-        outcome = await this.#waitBriefly(inflight); // woken by stopReading()
+      if (!this.#ready) {
+        if (!this.#inRead) this.#startRead();
+        const timeout = this.#timeout;
+        let why = this.#draining
+          ? await this.#waitRead(DRAIN_WAIT, undefined)
+          : await this.#waitRead(timeout, signal);
+        if (why === WOKEN && this.#draining && !this.#readShut) {
+          why = await this.#waitRead(DRAIN_WAIT, undefined); // stopReading()
+        }
+        if (why === ABORTED) throw signal!.reason;
+        if (why === TIMED_OUT && !this.#draining) {
+          throw new TimeoutError(
+            `Cannot read from ${this.#peer}: no data for ${timeout} ms`,
+            timeout!,
+          );
+        }
+        if (why !== DONE) {
+          // shutdown("read"), or nothing arrived while draining: EOF
+          this.#readShut = true;
+          return null;
+        }
       }
-      if (outcome === null) {
-        // shutdown("read"), or nothing arrived while draining: EOF
-        this.#readShut = true;
-        return null;
-      }
-      this.#inflight = null;
-      if (!outcome.ok) {
+      this.#ready = false;
+      if (this.#readFailed) {
+        const error = this.#readError;
+        this.#readFailed = false;
+        this.#readError = undefined;
         if (this.#readShut) return null;
         if (this.#idleExpired) throw this.#idleError();
-        throw wrapError(outcome.error, "read from", this.#peer);
+        throw wrapError(error, "read from", this.#peer);
       }
-      const n = outcome.n;
+      const n = this.#readN;
       if (n === null) {
         this.#eof = true;
         this.#buffer = null;
@@ -601,24 +662,51 @@ export class Connection implements AsyncDisposable, Disposable {
     }
   }
 
-  #startRead(): Promise<ReadOutcome> {
+  #startRead(): void {
     const buffer = this.#buffer ??= new Uint8Array(this.#bufferSize);
-    return this.#conn.read(buffer).then(
-      (n): ReadOutcome => ({ ok: true, n }),
-      (error): ReadOutcome => ({ ok: false, error }),
-    );
+    this.#inRead = true;
+    this.#conn.read(buffer).then(this.#onRead, this.#onReadError);
   }
 
-  /** Hands out `n` bytes just read, and sizes the next read buffer. */
+  readonly #onRead = (n: number | null): void => {
+    this.#inRead = false;
+    this.#ready = true;
+    this.#readN = n;
+    this.#notify(DONE);
+  };
+
+  readonly #onReadError = (error: unknown): void => {
+    this.#inRead = false;
+    this.#ready = true;
+    this.#readN = null;
+    this.#readFailed = true;
+    this.#readError = error;
+    this.#notify(DONE);
+  };
+
+  #notify(why: WaitResult): void {
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter(why);
+    }
+  }
+
+  /**
+   * Hands out `n` bytes just read, and sizes the next read buffer: a small
+   * chunk is copied out (into a shared block, see `_slab.ts`) and the
+   * buffer is read into again; a large one fills most of the buffer, so the
+   * buffer itself is handed over.
+   */
   #take(n: number): Uint8Array {
     const buffer = this.#buffer!;
     const size = buffer.length;
     let chunk: Uint8Array;
-    if (n > size >> 1) {
-      chunk = buffer.subarray(0, n); // most of it: hand the buffer over
+    if (n > MAX_SHARED && n > size >> 1) {
+      chunk = n === size ? buffer : buffer.subarray(0, n);
       this.#buffer = null;
     } else {
-      chunk = buffer.slice(0, n);
+      chunk = copyOut(buffer, n);
     }
     if (n === size) {
       this.#bufferSize = Math.min(size * 4, MAX_READ_BUFFER);
@@ -631,60 +719,38 @@ export class Connection implements AsyncDisposable, Disposable {
     return chunk;
   }
 
-  /** Waits for `read` at most {@linkcode DRAIN_WAIT} ms; `null` if it is not done. */
-  #waitBriefly(read: Promise<ReadOutcome>): Promise<ReadOutcome | null> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(null), DRAIN_WAIT);
-      read.then((outcome) => {
-        clearTimeout(timer);
-        resolve(outcome);
-      });
-    });
-  }
-
   /**
-   * Waits for `read`, but no longer than the timeout or the signal; `null`
-   * when a shutdown ends the wait. The read itself goes on either way.
+   * Waits for the pending read to finish, but no longer than `timeout` ms
+   * or `signal`; a shutdown (`#notify(WOKEN)`) ends the wait too. The read
+   * itself goes on either way.
    */
-  #wait(
-    read: Promise<ReadOutcome>,
+  #waitRead(
+    timeout: number | null,
     signal: AbortSignal | undefined,
-  ): Promise<ReadOutcome | null> {
+  ): Promise<WaitResult> {
+    if (timeout === null && signal === undefined) {
+      return new Promise((resolve) => {
+        this.#waiter = resolve;
+      });
+    }
     signal?.throwIfAborted();
-    const timeout = this.#timeout;
-    return new Promise((resolve, reject) => {
-      let cancelTimer = () => {};
+    return new Promise((resolve) => {
+      let cancelTimer: (() => void) | null = null;
       let settled = false;
-      const finish = (): boolean => {
-        if (settled) return false;
+      const settle = (why: WaitResult) => {
+        if (settled) return;
         settled = true;
-        cancelTimer();
+        if (this.#waiter === settle) this.#waiter = null;
+        cancelTimer?.();
         signal?.removeEventListener("abort", onAbort);
-        if (this.#wake === wake) this.#wake = null;
-        return true;
+        resolve(why);
       };
-      const onAbort = () => {
-        if (finish()) reject(signal!.reason);
-      };
-      const wake = () => {
-        if (finish()) resolve(null);
-      };
-      this.#wake = wake;
+      const onAbort = () => settle(ABORTED);
+      this.#waiter = settle;
       if (timeout !== null) {
-        cancelTimer = after(timeout, () => {
-          if (!finish()) return;
-          reject(
-            new TimeoutError(
-              `Cannot read from ${this.#peer}: no data for ${timeout} ms`,
-              timeout,
-            ),
-          );
-        });
+        cancelTimer = after(timeout, () => settle(TIMED_OUT));
       }
       signal?.addEventListener("abort", onAbort, { once: true });
-      read.then((outcome) => {
-        if (finish()) resolve(outcome);
-      });
     });
   }
 }

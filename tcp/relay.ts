@@ -37,7 +37,7 @@ import type { FrameCodec } from "../framing/codec.ts";
 import { DelimiterDecoder } from "../framing/delimiter.ts";
 import { FrameTooLargeError } from "../framing/errors.ts";
 import type { Connection } from "./connection.ts";
-import { watchIdle } from "./_timer.ts";
+import { unwatchIdle, watchIdle } from "./_timer.ts";
 
 /** Which way bytes went: to the peer (`"sent"`) or from it (`"received"`). */
 export type RelayDirection = "sent" | "received";
@@ -571,8 +571,8 @@ async function run(
     } catch { /* released already */ }
   };
 
-  const cancelIdle = idleTimeout === undefined
-    ? () => {}
+  const idleWatch = idleTimeout === undefined
+    ? null
     : watchIdle(idleTimeout, () => lastActivity, () => stop("idle-timeout"));
   const onAbort = () => stop(null, signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -643,7 +643,7 @@ async function run(
     await Promise.all([guard(pumpInput()), guard(pumpOutput())]);
   } finally {
     stop(reason); // no-op unless something ended without saying so
-    cancelIdle();
+    if (idleWatch !== null) unwatchIdle(idleWatch);
     signal?.removeEventListener("abort", onAbort);
     writer?.releaseLock();
   }

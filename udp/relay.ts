@@ -51,7 +51,7 @@ import {
   type RelayEndReason,
   type RelayStreams,
 } from "../tcp/relay.ts";
-import { watchIdle } from "../tcp/_timer.ts";
+import { unwatchIdle, watchIdle } from "../tcp/_timer.ts";
 import { canonicalIp } from "./_support.ts";
 import { DatagramTooLargeError } from "./errors.ts";
 import { bind, type BindOptions, type DatagramSocket } from "./socket.ts";
@@ -324,8 +324,8 @@ export async function relayDatagrams(
     } catch { /* released already */ }
   };
 
-  const cancelIdle = idleTimeout === undefined
-    ? () => {}
+  const idleWatch = idleTimeout === undefined
+    ? null
     : watchIdle(idleTimeout, () => lastActivity, () => stop("idle-timeout"));
   const onAbort = () => stop(null, signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -422,7 +422,7 @@ export async function relayDatagrams(
   try {
     await Promise.all([guard(pumpInput()), guard(pumpOutput())]);
   } finally {
-    cancelIdle();
+    if (idleWatch !== null) unwatchIdle(idleWatch);
     signal?.removeEventListener("abort", onAbort);
     writer?.releaseLock();
     await socket[Symbol.asyncDispose]();

@@ -36,6 +36,30 @@ function sender(data: Uint8Array | string) {
 // ---------------------------------------------------------------------------
 // Reads
 
+Deno.test("every chunk read() hands out stays as it was while later reads go on", async () => {
+  // Small chunks are copied into shared blocks, large ones take the read
+  // buffer itself: keep them all and check none was written over.
+  const sizes = Array.from({ length: 1500 }, (_, i) => 1 + (i * 37) % 5000);
+  const kept = deferred<Uint8Array[]>();
+  await using server = listen({ port: 0 }, async (conn) => {
+    const chunks: Uint8Array[] = [];
+    for (const size of sizes) {
+      chunks.push(await conn.readExactly(size));
+      await conn.write("k"); // one message at a time: one read each
+    }
+    kept.resolve(chunks);
+  });
+  await using conn = await connect(server.addr);
+  for (const [i, size] of sizes.entries()) {
+    await conn.write(pattern(i, size));
+    assertEquals(text(await conn.readExactly(1)), "k");
+  }
+  const chunks = await kept.promise;
+  for (const [i, size] of sizes.entries()) {
+    assertEquals(chunks[i], pattern(i, size), `chunk ${i} (${size} bytes)`);
+  }
+});
+
 Deno.test("readExactly() hands out exactly n bytes and keeps the rest for the next read", async () => {
   await using server = sender("abcdef");
   await using conn = await connect(server.addr);
