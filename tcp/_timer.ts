@@ -24,7 +24,8 @@ export function after(ms: number, fn: () => void): () => void {
 }
 
 /**
- * Calls `onIdle` once `lastActivity()` (a `performance.now()` time) lies
+ * Calls `onIdle` once the watch's `last` activity (a `performance.now()`
+ * time, which the caller updates: `watch.last = performance.now()`) lies
  * `timeout` ms in the past; activity costs a timestamp, not a timer. Returns
  * the watch, for {@linkcode unwatchIdle}.
  *
@@ -34,11 +35,11 @@ export function after(ms: number, fn: () => void): () => void {
  */
 export function watchIdle(
   timeout: number,
-  lastActivity: () => number,
   onIdle: () => void,
+  last: number = performance.now(),
 ): Watch {
-  const watch: Watch = { timeout, lastActivity, onIdle, slot: -1 };
-  if (timeout !== Infinity) schedule(watch, lastActivity() + timeout);
+  const watch: Watch = { timeout, last, onIdle, slot: -1 };
+  if (timeout !== Infinity) schedule(watch, last + timeout);
   return watch;
 }
 
@@ -53,7 +54,8 @@ const SLOT = 8;
 /** A watch made by {@linkcode watchIdle}. */
 export interface Watch {
   readonly timeout: number;
-  readonly lastActivity: () => number;
+  /** The last activity, a `performance.now()` time. */
+  last: number;
   readonly onIdle: () => void;
   /** The slot it waits in; -1 once fired or cancelled. */
   slot: number;
@@ -121,7 +123,7 @@ function fire(): void {
     if (watch.slot === -1) continue; // cancelled by an earlier onIdle
     watch.slot = -1;
     watching--;
-    const last = watch.lastActivity();
+    const last = watch.last;
     if (now - last >= watch.timeout - 1) {
       watch.onIdle();
     } else {

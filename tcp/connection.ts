@@ -31,14 +31,6 @@ const MAX_READ_BUFFER = 256 * 1024;
 
 const encoder = new TextEncoder();
 
-/** How a wait for the pending read ended. */
-const DONE = 0, WOKEN = 1, TIMED_OUT = 2, ABORTED = 3;
-type WaitResult =
-  | typeof DONE
-  | typeof WOKEN
-  | typeof TIMED_OUT
-  | typeof ABORTED;
-
 /** Options for reads: {@linkcode Connection.read} and friends. */
 export interface ReadOptions {
   /** Aborts the wait (not the connection); the data stays for the next read. */
@@ -124,10 +116,12 @@ export class Connection implements AsyncDisposable, Disposable {
   #readN: number | null = null;
   #readFailed = false;
   #readError: unknown = undefined;
-  /** Called when the pending read finishes or a shutdown ends the wait. */
-  #waiter: ((why: WaitResult) => void) | null = null;
+  /** The waiting `read()`'s promise, while one waits. */
+  #resolveRead: ((chunk: Uint8Array | null) => void) | null = null;
+  #rejectRead: ((error: unknown) => void) | null = null;
+  /** Disarms the waiting `read()`'s timeout, signal or drain timer. */
+  #disarmWait: (() => void) | null = null;
   #leftover: Uint8Array | null = null;
-  #reading = false;
   #eof = false;
   #readShut = false;
   #writeShut = false;
@@ -142,9 +136,7 @@ export class Connection implements AsyncDisposable, Disposable {
   #bytesRead = 0;
   #bytesWritten = 0;
 
-  readonly #idleTimeout: number | null;
   #idleWatch: Watch | null = null;
-  #lastActivity = 0;
   #idleExpired = false;
 
   #readable: ReadableStream<Uint8Array> | undefined;
@@ -159,17 +151,12 @@ export class Connection implements AsyncDisposable, Disposable {
    */
   constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
     this.#conn = conn;
-    this.#idleTimeout = options.idleTimeout ?? null;
-    if (this.#idleTimeout !== null) {
-      this.#lastActivity = performance.now();
-      this.#idleWatch = watchIdle(
-        this.#idleTimeout,
-        () => this.#lastActivity,
-        () => {
-          this.#idleExpired = true;
-          this.close();
-        },
-      );
+    const idleTimeout = options.idleTimeout;
+    if (idleTimeout !== undefined) {
+      this.#idleWatch = watchIdle(idleTimeout, () => {
+        this.#idleExpired = true;
+        this.close();
+      });
     }
   }
 
@@ -251,7 +238,35 @@ export class Connection implements AsyncDisposable, Disposable {
       this.#leftover = null;
       return Promise.resolve(leftover);
     }
-    return this.#readChunk(options?.signal);
+    if (this.#resolveRead !== null) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot read from ${this.#peer}: another read is in progress`,
+        ),
+      );
+    }
+    if (this.#readShut || this.#eof) return Promise.resolve(null);
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#ready) {
+      try {
+        return Promise.resolve(this.#consume());
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (!this.#inRead) this.#startRead();
+    // No async function: an idle connection parks one promise here, not a
+    // suspended generator (see #deliver, #failRead, #endRead).
+    return new Promise((resolve, reject) => {
+      this.#resolveRead = resolve;
+      this.#rejectRead = reject;
+      if (this.#draining) this.#armDrain();
+      else if (this.#timeout !== null || signal !== undefined) {
+        this.#armWait(this.#timeout, signal);
+      }
+    });
   }
 
   /**
@@ -562,14 +577,17 @@ export class Connection implements AsyncDisposable, Disposable {
   stopReading(): void {
     if (this.#draining || this.#readShut) return;
     this.#draining = true;
-    this.#notify(WOKEN);
+    if (this.#resolveRead !== null) {
+      this.#disarm();
+      this.#armDrain();
+    }
   }
 
   /** Ends reading at once: reads return `null`, buffered data is dropped. */
   #stopReading(): void {
     this.#readShut = true;
     this.#leftover = null;
-    this.#notify(WOKEN);
+    this.#endRead();
   }
 
   #tcp(what: string): Deno.TcpConn {
@@ -580,86 +598,23 @@ export class Connection implements AsyncDisposable, Disposable {
   }
 
   #touch(): void {
-    if (this.#idleTimeout !== null) this.#lastActivity = performance.now();
+    const watch = this.#idleWatch;
+    if (watch !== null) watch.last = performance.now();
   }
 
   #idleError(): TimeoutError {
+    const timeout = this.#idleWatch!.timeout;
     return new TimeoutError(
-      `Cannot read from ${this.#peer}: the connection was idle for ${this.#idleTimeout} ms and is closed`,
-      this.#idleTimeout!,
+      `Cannot read from ${this.#peer}: the connection was idle for ${timeout} ms and is closed`,
+      timeout,
     );
   }
 
-  async #readChunk(
-    signal: AbortSignal | undefined,
-  ): Promise<Uint8Array | null> {
-    if (this.#reading) {
-      throw new TypeError(
-        `Cannot read from ${this.#peer}: another read is in progress`,
-      );
-    }
-    if (this.#readShut || this.#eof) return null;
-    if (this.#closed) {
-      if (this.#idleExpired) throw this.#idleError();
-      throw new Deno.errors.BadResource(
-        `Cannot read from ${this.#peer}: the connection is closed`,
-      );
-    }
-    this.#reading = true;
-    try {
-      if (!this.#ready) {
-        if (!this.#inRead) this.#startRead();
-        const timeout = this.#timeout;
-        let why = this.#draining
-          ? await this.#waitRead(DRAIN_WAIT, undefined)
-          : await this.#waitRead(timeout, signal);
-        if (why === WOKEN && this.#draining && !this.#readShut) {
-          why = await this.#waitRead(DRAIN_WAIT, undefined); // stopReading()
-        }
-        if (why === ABORTED) throw signal!.reason;
-        if (why === TIMED_OUT && !this.#draining) {
-          throw new TimeoutError(
-            `Cannot read from ${this.#peer}: no data for ${timeout} ms`,
-            timeout!,
-          );
-        }
-        if (why !== DONE) {
-          // shutdown("read"), or nothing arrived while draining: EOF
-          this.#readShut = true;
-          return null;
-        }
-      }
-      this.#ready = false;
-      if (this.#readFailed) {
-        const error = this.#readError;
-        this.#readFailed = false;
-        this.#readError = undefined;
-        if (this.#readShut) return null;
-        if (this.#idleExpired) throw this.#idleError();
-        throw wrapError(error, "read from", this.#peer);
-      }
-      const n = this.#readN;
-      if (n === null) {
-        this.#eof = true;
-        this.#buffer = null;
-        return null;
-      }
-      if (this.#closed) {
-        // The data arrived, but close() (or the idle timeout) ran before
-        // this continuation and released the buffer: a closed connection.
-        if (this.#readShut) return null;
-        if (this.#idleExpired) throw this.#idleError();
-        throw new Deno.errors.BadResource(
-          `Cannot read from ${this.#peer}: the connection is closed`,
-        );
-      }
-      this.#bytesRead += n;
-      this.#touch();
-      const chunk = this.#take(n);
-      return this.#readShut ? null : chunk;
-    } finally {
-      this.#reading = false;
-    }
+  #closedError(): Error {
+    if (this.#idleExpired) return this.#idleError();
+    return new Deno.errors.BadResource(
+      `Cannot read from ${this.#peer}: the connection is closed`,
+    );
   }
 
   #startRead(): void {
@@ -672,7 +627,7 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#inRead = false;
     this.#ready = true;
     this.#readN = n;
-    this.#notify(DONE);
+    if (this.#resolveRead !== null) this.#deliver();
   };
 
   readonly #onReadError = (error: unknown): void => {
@@ -681,15 +636,108 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#readN = null;
     this.#readFailed = true;
     this.#readError = error;
-    this.#notify(DONE);
+    if (this.#resolveRead !== null) this.#deliver();
   };
 
-  #notify(why: WaitResult): void {
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter(why);
+  /** Gives the finished socket read to the waiting `read()`. */
+  #deliver(): void {
+    const resolve = this.#resolveRead!;
+    const reject = this.#rejectRead!;
+    this.#resolveRead = this.#rejectRead = null;
+    this.#disarm();
+    let chunk: Uint8Array | null;
+    try {
+      chunk = this.#consume();
+    } catch (error) {
+      reject(error);
+      return;
     }
+    resolve(chunk);
+  }
+
+  /** Fails the waiting `read()` (timeout, signal); the socket read goes on. */
+  #failRead(error: unknown): void {
+    const reject = this.#rejectRead;
+    if (reject === null) return;
+    this.#resolveRead = this.#rejectRead = null;
+    this.#disarm();
+    reject(error);
+  }
+
+  /** Ends the waiting `read()` with EOF: reading was stopped on this side. */
+  #endRead(): void {
+    const resolve = this.#resolveRead;
+    if (resolve === null) return;
+    this.#resolveRead = this.#rejectRead = null;
+    this.#disarm();
+    this.#readShut = true;
+    resolve(null);
+  }
+
+  /** Arms the read timeout and signal of a waiting `read()`. */
+  #armWait(timeout: number | null, signal: AbortSignal | undefined): void {
+    let cancelTimer: (() => void) | null = null;
+    if (timeout !== null) {
+      cancelTimer = after(timeout, () =>
+        this.#failRead(
+          new TimeoutError(
+            `Cannot read from ${this.#peer}: no data for ${timeout} ms`,
+            timeout,
+          ),
+        ));
+    }
+    if (signal === undefined) {
+      this.#disarmWait = cancelTimer;
+      return;
+    }
+    const onAbort = () => this.#failRead(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#disarmWait = () => {
+      cancelTimer?.();
+      signal.removeEventListener("abort", onAbort);
+    };
+  }
+
+  /** Draining: a waiting `read()` ends with EOF if no data comes soon. */
+  #armDrain(): void {
+    this.#disarmWait = after(DRAIN_WAIT, () => this.#endRead());
+  }
+
+  #disarm(): void {
+    const disarm = this.#disarmWait;
+    if (disarm !== null) {
+      this.#disarmWait = null;
+      disarm();
+    }
+  }
+
+  /** Takes the finished socket read: the chunk, `null` at EOF, or its error. */
+  #consume(): Uint8Array | null {
+    this.#ready = false;
+    if (this.#readFailed) {
+      const error = this.#readError;
+      this.#readFailed = false;
+      this.#readError = undefined;
+      if (this.#readShut) return null;
+      if (this.#idleExpired) throw this.#idleError();
+      throw wrapError(error, "read from", this.#peer);
+    }
+    const n = this.#readN;
+    if (n === null) {
+      this.#eof = true;
+      this.#buffer = null;
+      return null;
+    }
+    if (this.#closed) {
+      // The data arrived, but close() (or the idle timeout) ran before it
+      // was taken and released the buffer: a closed connection.
+      if (this.#readShut) return null;
+      throw this.#closedError();
+    }
+    this.#bytesRead += n;
+    this.#touch();
+    const chunk = this.#take(n);
+    return this.#readShut ? null : chunk;
   }
 
   /**
@@ -717,41 +765,6 @@ export class Connection implements AsyncDisposable, Disposable {
       this.#buffer = null;
     }
     return chunk;
-  }
-
-  /**
-   * Waits for the pending read to finish, but no longer than `timeout` ms
-   * or `signal`; a shutdown (`#notify(WOKEN)`) ends the wait too. The read
-   * itself goes on either way.
-   */
-  #waitRead(
-    timeout: number | null,
-    signal: AbortSignal | undefined,
-  ): Promise<WaitResult> {
-    if (timeout === null && signal === undefined) {
-      return new Promise((resolve) => {
-        this.#waiter = resolve;
-      });
-    }
-    signal?.throwIfAborted();
-    return new Promise((resolve) => {
-      let cancelTimer: (() => void) | null = null;
-      let settled = false;
-      const settle = (why: WaitResult) => {
-        if (settled) return;
-        settled = true;
-        if (this.#waiter === settle) this.#waiter = null;
-        cancelTimer?.();
-        signal?.removeEventListener("abort", onAbort);
-        resolve(why);
-      };
-      const onAbort = () => settle(ABORTED);
-      this.#waiter = settle;
-      if (timeout !== null) {
-        cancelTimer = after(timeout, () => settle(TIMED_OUT));
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 }
 

@@ -549,9 +549,8 @@ async function run(
   let failure: unknown = undefined;
   let bytesSent = 0;
   let bytesReceived = 0;
-  let lastActivity = performance.now();
   const touch = () => {
-    if (idleTimeout !== undefined) lastActivity = performance.now();
+    if (idleWatch !== null) idleWatch.last = performance.now();
   };
 
   /** Ends the relay: stops both directions and closes the connection. */
@@ -573,7 +572,7 @@ async function run(
 
   const idleWatch = idleTimeout === undefined
     ? null
-    : watchIdle(idleTimeout, () => lastActivity, () => stop("idle-timeout"));
+    : watchIdle(idleTimeout, () => stop("idle-timeout"));
   const onAbort = () => stop(null, signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
 

@@ -300,9 +300,8 @@ export async function relayDatagrams(
   const stopReceiving = new AbortController();
   let lastSender: SocketAddress | undefined;
   let senderKnown: (() => void) | null = null;
-  let lastActivity = performance.now();
   const touch = () => {
-    if (idleTimeout !== undefined) lastActivity = performance.now();
+    if (idleWatch !== null) idleWatch.last = performance.now();
   };
 
   const stop = (
@@ -326,7 +325,7 @@ export async function relayDatagrams(
 
   const idleWatch = idleTimeout === undefined
     ? null
-    : watchIdle(idleTimeout, () => lastActivity, () => stop("idle-timeout"));
+    : watchIdle(idleTimeout, () => stop("idle-timeout"));
   const onAbort = () => stop(null, signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
 

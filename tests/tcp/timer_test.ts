@@ -23,10 +23,10 @@ Deno.test("watchIdle fires each watch once, in deadline order, never early", asy
   for (const timeout of [72, 24, 48, 24, 1, 36]) {
     all.push(
       new Promise((resolve) => {
-        watchIdle(timeout, () => start, () => {
+        watchIdle(timeout, () => {
           fired.push({ timeout, at: performance.now() - start });
           resolve();
-        });
+        }, start);
       }),
     );
   }
@@ -38,19 +38,18 @@ Deno.test("watchIdle fires each watch once, in deadline order, never early", asy
 });
 
 Deno.test("watchIdle waits for the quiet time after the last activity", async () => {
-  let last = performance.now();
-  const start = last;
+  const start = performance.now();
+  let last = start;
   let idleAt = 0;
-  const idle = new Promise<void>((resolve) => {
-    watchIdle(30, () => last, () => {
-      idleAt = performance.now();
-      resolve();
-    });
-  });
+  const { promise: idle, resolve } = Promise.withResolvers<void>();
+  const watch = watchIdle(30, () => {
+    idleAt = performance.now();
+    resolve();
+  }, start);
   // Activity at 0, 15, 30 and 45 ms: idle no earlier than 75 ms.
   for (let i = 0; i < 3; i++) {
     await sleep(15);
-    last = performance.now();
+    watch.last = last = performance.now();
   }
   await idle;
   assert(idleAt - last >= 29, `idle ${idleAt - last} ms after the activity`);
@@ -61,13 +60,13 @@ Deno.test("a cancelled watch never fires, and cancelling the last one stops the 
   let fired = 0;
   const watches = Array.from(
     { length: 1000 },
-    (_, i) => watchIdle(10 + (i % 50), () => performance.now(), () => fired++),
+    (_, i) => watchIdle(10 + (i % 50), () => fired++),
   );
   const survivor = new Promise<void>((resolve) => {
-    const watch = watchIdle(25, () => 0, () => {
+    const watch = watchIdle(25, () => {
       unwatchIdle(watch); // cancelling from inside onIdle is harmless
       resolve();
-    });
+    }, 0);
   });
   for (const watch of watches) unwatchIdle(watch);
   for (const watch of watches) unwatchIdle(watch); // twice is harmless
