@@ -8,6 +8,7 @@
  */
 import { formatAddress } from "../tcp/address.ts";
 import { delay } from "./_support.ts";
+import { hooks } from "./_hooks.ts";
 import { DatagramTooLargeError } from "./errors.ts";
 import type { Datagram, DatagramSocket } from "./socket.ts";
 
@@ -54,6 +55,9 @@ export interface DatagramShutdownOptions {
 }
 
 const DEFAULT_GRACE_PERIOD = 5000;
+
+/** The loop's receive: no timeout, whatever the socket's own is. */
+const WAIT_FOREVER = { timeout: null } as const;
 
 function defaultOnError(error: unknown, datagram: Datagram | undefined): void {
   const who = datagram ? ` (${formatAddress(datagram.from)})` : "";
@@ -126,6 +130,11 @@ export class DatagramServer implements AsyncDisposable {
     this.#socket = socket;
     this.#handler = handler;
     this.#onError = options.onError ?? defaultOnError;
+    // One listener stops the loop's waiting receive, rather than a signal
+    // (and a listener added and removed) for every datagram.
+    this.#stop.signal.addEventListener("abort", () => {
+      hooks.interruptReceive(socket, this.#stop.signal.reason);
+    }, { once: true });
     const signal = options.signal;
     if (signal === undefined) {
       this.finished = this.#loop();
@@ -197,7 +206,7 @@ export class DatagramServer implements AsyncDisposable {
     while (!signal.aborted && !socket.closed) {
       let datagram: Datagram;
       try {
-        datagram = await socket.receive({ signal, timeout: null });
+        datagram = await socket.receive(WAIT_FOREVER);
       } catch (error) {
         if (signal.aborted || socket.closed) break;
         if (error instanceof DatagramTooLargeError) {
@@ -213,7 +222,8 @@ export class DatagramServer implements AsyncDisposable {
       this.#received++;
       let reply: DatagramReply;
       try {
-        reply = await this.#handler(datagram);
+        const result = this.#handler(datagram);
+        reply = result instanceof Promise ? await result : result;
       } catch (error) {
         this.#errors++;
         this.#report(error, datagram);

@@ -36,6 +36,8 @@ import {
   wrapError,
 } from "./_support.ts";
 import { DatagramTooLargeError } from "./errors.ts";
+import { hooks } from "./_hooks.ts";
+import { copyOut } from "../tcp/_slab.ts";
 import { type JoinMulticastOptions, MulticastMembership } from "./multicast.ts";
 
 /** The most payload one UDP datagram carries over IPv4: 65,535 − 20 − 8. */
@@ -114,10 +116,6 @@ export interface ReceiveOptions {
   /** Stops waiting (the socket stays usable and nothing is lost). */
   signal?: AbortSignal;
 }
-
-type ReceiveOutcome =
-  | { ok: true; value: [Uint8Array, Deno.Addr] }
-  | { ok: false; error: unknown };
 
 function checkTimeout(ms: unknown, what: string): void {
   if (ms !== null && (typeof ms !== "number" || !(ms >= 0))) {
@@ -252,8 +250,24 @@ export class DatagramSocket
   readonly addr: SocketAddress;
 
   #buffer: Uint8Array | null = null;
-  #inflight: Promise<ReceiveOutcome> | null = null;
-  #receiving = false;
+  /** The socket receive in flight (it never rejects), or `null`. */
+  #inflight: Promise<void> | null = null;
+  /** A socket receive finished and nobody has taken its result yet. */
+  #ready = false;
+  #view: Uint8Array | null = null;
+  #addr: Deno.Addr | null = null;
+  #failed = false;
+  #error: unknown = undefined;
+  /** The waiting `receive()`'s promise, while one waits. */
+  #resolve: ((datagram: Datagram) => void) | null = null;
+  #reject: ((error: unknown) => void) | null = null;
+  /** Disarms the waiting `receive()`'s timeout and signal. */
+  #disarmWait: (() => void) | null = null;
+  /**
+   * The sender of the last UDP datagram received: replies to it (the
+   * echo-server pattern) skip checking the address again.
+   */
+  #lastFrom: Deno.NetAddr | null = null;
   #closed = false;
   #timeout: number | null;
   #datagramsSent = 0;
@@ -315,7 +329,7 @@ export class DatagramSocket
 
   /** Whether a `receive()` is waiting right now. */
   get receiving(): boolean {
-    return this.#receiving;
+    return this.#resolve !== null;
   }
 
   /** Datagrams sent so far. */
@@ -393,7 +407,7 @@ export class DatagramSocket
         `Cannot send ${typeof data} from ${this.#name}: give a Uint8Array or a string`,
       );
     }
-    const target = this.#target(to);
+    const target = to === this.#lastFrom ? this.#lastFrom : this.#target(to);
     // Datagrams that fit either family skip working out the target's.
     if (
       bytes.length > this.#maxDatagramSize ||
@@ -433,46 +447,45 @@ export class DatagramSocket
    * @throws {TypeError} If another receive is waiting.
    * @throws {Deno.errors.BadResource} If the socket is (or gets) closed.
    */
-  async receive(options: ReceiveOptions = {}): Promise<Datagram> {
-    const timeout = options.timeout === undefined
-      ? this.#timeout
-      : options.timeout;
-    checkTimeout(timeout, `receive on ${this.#name}`);
-    if (this.#receiving) {
-      throw new TypeError(
-        `Cannot receive on ${this.#name}: another receive is in progress`,
+  receive(options?: ReceiveOptions): Promise<Datagram> {
+    let timeout = this.#timeout;
+    if (options?.timeout !== undefined) {
+      timeout = options.timeout;
+      try {
+        checkTimeout(timeout, `receive on ${this.#name}`);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (this.#resolve !== null) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot receive on ${this.#name}: another receive is in progress`,
+        ),
       );
     }
-    if (this.#closed) throw this.#closedError("receive on", this.#name);
-    options.signal?.throwIfAborted();
-    this.#receiving = true;
-    try {
-      this.#inflight ??= this.#startReceive();
-      const outcome = await this.#wait(this.#inflight, timeout, options.signal);
-      this.#inflight = null;
-      if (!outcome.ok) {
-        if (this.#closed) {
-          throw this.#closedError("receive on", this.#name, outcome.error);
-        }
-        throw wrapError(outcome.error, "receive on", this.#name);
-      }
-      const [view, addr] = outcome.value;
-      const from = datagramAddress(addr);
-      if (view.length > this.#maxDatagramSize) {
-        this.#dropped++;
-        throw new DatagramTooLargeError({
-          direction: "receive",
-          size: view.length,
-          limit: this.#maxDatagramSize,
-          address: formatAddress(from),
-        });
-      }
-      this.#datagramsReceived++;
-      this.#bytesReceived += view.length;
-      return { data: view.slice(), from };
-    } finally {
-      this.#receiving = false;
+    if (this.#closed) {
+      return Promise.reject(this.#closedError("receive on", this.#name));
     }
+    if (this.#ready) {
+      try {
+        return Promise.resolve(this.#consume());
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#inflight === null) this.#startReceive();
+    // No async function: a waiting receive is one promise, settled by
+    // #deliver, #failReceive or the socket receive's own error.
+    return new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      if (timeout !== null || signal !== undefined) {
+        this.#armWait(timeout, signal);
+      }
+    });
   }
 
   /**
@@ -695,50 +708,114 @@ export class DatagramSocket
     );
   }
 
-  #startReceive(): Promise<ReceiveOutcome> {
+  #startReceive(): void {
     const buffer = this.#buffer ??= new Uint8Array(this.#maxDatagramSize + 1);
-    return this.#conn.receive(buffer).then(
-      (value): ReceiveOutcome => ({ ok: true, value }),
-      (error): ReceiveOutcome => ({ ok: false, error }),
+    this.#inflight = this.#conn.receive(buffer).then(
+      this.#onReceive,
+      this.#onReceiveError,
     );
   }
 
-  /**
-   * Waits for `receive`, but no longer than `timeout` or `signal`. The
-   * receive itself goes on either way, for the next caller.
-   */
-  #wait(
-    receive: Promise<ReceiveOutcome>,
-    timeout: number | null,
-    signal: AbortSignal | undefined,
-  ): Promise<ReceiveOutcome> {
-    if (timeout === null && signal === undefined) return receive;
-    return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onAbort = () => {
-        finish();
-        reject(signal!.reason);
-      };
-      if (timeout !== null) {
-        timer = setTimeout(() => {
-          finish();
-          reject(
-            new TimeoutError(
-              `Cannot receive on ${this.#name}: no datagram for ${timeout} ms`,
-              timeout,
-            ),
-          );
-        }, timeout);
+  readonly #onReceive = ([view, addr]: [Uint8Array, Deno.Addr]): void => {
+    this.#inflight = null;
+    this.#ready = true;
+    this.#view = view;
+    this.#addr = addr;
+    if (this.#resolve !== null) this.#deliver();
+  };
+
+  readonly #onReceiveError = (error: unknown): void => {
+    this.#inflight = null;
+    this.#ready = true;
+    this.#failed = true;
+    this.#error = error;
+    if (this.#resolve !== null) this.#deliver();
+  };
+
+  /** Gives the finished socket receive to the waiting `receive()`. */
+  #deliver(): void {
+    const resolve = this.#resolve!;
+    const reject = this.#reject!;
+    this.#resolve = this.#reject = null;
+    this.#disarm();
+    let datagram: Datagram;
+    try {
+      datagram = this.#consume();
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    resolve(datagram);
+  }
+
+  /** Fails the waiting `receive()`; the socket receive goes on. */
+  #failReceive(error: unknown): void {
+    const reject = this.#reject;
+    if (reject === null) return;
+    this.#resolve = this.#reject = null;
+    this.#disarm();
+    reject(error);
+  }
+
+  static {
+    hooks.interruptReceive = (socket, reason) => socket.#failReceive(reason);
+  }
+
+  /** Arms the timeout and signal of a waiting `receive()`. */
+  #armWait(timeout: number | null, signal: AbortSignal | undefined): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (timeout !== null) {
+      timer = setTimeout(() =>
+        this.#failReceive(
+          new TimeoutError(
+            `Cannot receive on ${this.#name}: no datagram for ${timeout} ms`,
+            timeout,
+          ),
+        ), timeout);
+    }
+    const onAbort = () => this.#failReceive(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.#disarmWait = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+  }
+
+  #disarm(): void {
+    const disarm = this.#disarmWait;
+    if (disarm !== null) {
+      this.#disarmWait = null;
+      disarm();
+    }
+  }
+
+  /** Takes the finished socket receive: the datagram, or its error. */
+  #consume(): Datagram {
+    this.#ready = false;
+    if (this.#failed) {
+      const error = this.#error;
+      this.#failed = false;
+      this.#error = undefined;
+      if (this.#closed) {
+        throw this.#closedError("receive on", this.#name, error);
       }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      receive.then((outcome) => {
-        finish();
-        resolve(outcome);
+      throw wrapError(error, "receive on", this.#name);
+    }
+    const view = this.#view!;
+    const from = datagramAddress(this.#addr!);
+    this.#view = this.#addr = null;
+    if (view.length > this.#maxDatagramSize) {
+      this.#dropped++;
+      throw new DatagramTooLargeError({
+        direction: "receive",
+        size: view.length,
+        limit: this.#maxDatagramSize,
+        address: formatAddress(from),
       });
-    });
+    }
+    this.#datagramsReceived++;
+    this.#bytesReceived += view.length;
+    if (from.transport === "udp") this.#lastFrom = from as Deno.NetAddr;
+    return { data: copyOut(view, view.length), from };
   }
 }
