@@ -14,7 +14,8 @@ import {
   type SocketAddress,
   toSocketAddress,
 } from "./address.ts";
-import { after, unwatchIdle, type Watch, watchIdle } from "./_timer.ts";
+import { unwatchIdle, type Watch, watchIdle } from "./_timer.ts";
+import { Waiter } from "./_waiter.ts";
 import { copyOut, MAX_SHARED } from "./_slab.ts";
 import {
   IncompleteReadError,
@@ -116,11 +117,8 @@ export class Connection implements AsyncDisposable, Disposable {
   #readN: number | null = null;
   #readFailed = false;
   #readError: unknown = undefined;
-  /** The waiting `read()`'s promise, while one waits. */
-  #resolveRead: ((chunk: Uint8Array | null) => void) | null = null;
-  #rejectRead: ((error: unknown) => void) | null = null;
-  /** Disarms the waiting `read()`'s timeout, signal or drain timer. */
-  #disarmWait: (() => void) | null = null;
+  /** The `read()` waiting for the socket read, if one waits. */
+  readonly #waiter = new Waiter<Uint8Array | null>();
   #leftover: Uint8Array | null = null;
   #eof = false;
   #readShut = false;
@@ -238,7 +236,7 @@ export class Connection implements AsyncDisposable, Disposable {
       this.#leftover = null;
       return Promise.resolve(leftover);
     }
-    if (this.#resolveRead !== null) {
+    if (this.#waiter.waiting) {
       return Promise.reject(
         new TypeError(
           `Cannot read from ${this.#peer}: another read is in progress`,
@@ -257,16 +255,21 @@ export class Connection implements AsyncDisposable, Disposable {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.#inRead) this.#startRead();
-    // No async function: an idle connection parks one promise here, not a
-    // suspended generator (see #deliver, #failRead, #endRead).
-    return new Promise((resolve, reject) => {
-      this.#resolveRead = resolve;
-      this.#rejectRead = reject;
-      if (this.#draining) this.#armDrain();
-      else if (this.#timeout !== null || signal !== undefined) {
-        this.#armWait(this.#timeout, signal);
-      }
-    });
+    if (this.#draining) {
+      const waiting = this.#waiter.wait(null, undefined);
+      this.#waiter.setTimer(DRAIN_WAIT, () => this.#endRead());
+      return waiting;
+    }
+    const timeout = this.#timeout;
+    return this.#waiter.wait(
+      timeout,
+      signal,
+      timeout === null ? undefined : (ms) =>
+        new TimeoutError(
+          `Cannot read from ${this.#peer}: no data for ${ms} ms`,
+          ms,
+        ),
+    );
   }
 
   /**
@@ -577,9 +580,8 @@ export class Connection implements AsyncDisposable, Disposable {
   stopReading(): void {
     if (this.#draining || this.#readShut) return;
     this.#draining = true;
-    if (this.#resolveRead !== null) {
-      this.#disarm();
-      this.#armDrain();
+    if (this.#waiter.waiting) {
+      this.#waiter.setTimer(DRAIN_WAIT, () => this.#endRead());
     }
   }
 
@@ -627,7 +629,7 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#inRead = false;
     this.#ready = true;
     this.#readN = n;
-    if (this.#resolveRead !== null) this.#deliver();
+    if (this.#waiter.waiting) this.#deliver();
   };
 
   readonly #onReadError = (error: unknown): void => {
@@ -636,79 +638,26 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#readN = null;
     this.#readFailed = true;
     this.#readError = error;
-    if (this.#resolveRead !== null) this.#deliver();
+    if (this.#waiter.waiting) this.#deliver();
   };
 
   /** Gives the finished socket read to the waiting `read()`. */
   #deliver(): void {
-    const resolve = this.#resolveRead!;
-    const reject = this.#rejectRead!;
-    this.#resolveRead = this.#rejectRead = null;
-    this.#disarm();
     let chunk: Uint8Array | null;
     try {
       chunk = this.#consume();
     } catch (error) {
-      reject(error);
+      this.#waiter.reject(error);
       return;
     }
-    resolve(chunk);
-  }
-
-  /** Fails the waiting `read()` (timeout, signal); the socket read goes on. */
-  #failRead(error: unknown): void {
-    const reject = this.#rejectRead;
-    if (reject === null) return;
-    this.#resolveRead = this.#rejectRead = null;
-    this.#disarm();
-    reject(error);
+    this.#waiter.resolve(chunk);
   }
 
   /** Ends the waiting `read()` with EOF: reading was stopped on this side. */
   #endRead(): void {
-    const resolve = this.#resolveRead;
-    if (resolve === null) return;
-    this.#resolveRead = this.#rejectRead = null;
-    this.#disarm();
+    if (!this.#waiter.waiting) return;
     this.#readShut = true;
-    resolve(null);
-  }
-
-  /** Arms the read timeout and signal of a waiting `read()`. */
-  #armWait(timeout: number | null, signal: AbortSignal | undefined): void {
-    let cancelTimer: (() => void) | null = null;
-    if (timeout !== null) {
-      cancelTimer = after(timeout, () =>
-        this.#failRead(
-          new TimeoutError(
-            `Cannot read from ${this.#peer}: no data for ${timeout} ms`,
-            timeout,
-          ),
-        ));
-    }
-    if (signal === undefined) {
-      this.#disarmWait = cancelTimer;
-      return;
-    }
-    const onAbort = () => this.#failRead(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    this.#disarmWait = () => {
-      cancelTimer?.();
-      signal.removeEventListener("abort", onAbort);
-    };
-  }
-
-  /** Draining: a waiting `read()` ends with EOF if no data comes soon. */
-  #armDrain(): void {
-    this.#disarmWait = after(DRAIN_WAIT, () => this.#endRead());
-  }
-
-  #disarm(): void {
-    const disarm = this.#disarmWait;
-    if (disarm !== null) {
-      this.#disarmWait = null;
-      disarm();
-    }
+    this.#waiter.resolve(null);
   }
 
   /** Takes the finished socket read: the chunk, `null` at EOF, or its error. */

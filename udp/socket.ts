@@ -38,6 +38,7 @@ import {
 import { DatagramTooLargeError } from "./errors.ts";
 import { hooks } from "./_hooks.ts";
 import { copyOut } from "../tcp/_slab.ts";
+import { Waiter } from "../tcp/_waiter.ts";
 import { type JoinMulticastOptions, MulticastMembership } from "./multicast.ts";
 
 /** The most payload one UDP datagram carries over IPv4: 65,535 − 20 − 8. */
@@ -258,11 +259,8 @@ export class DatagramSocket
   #addr: Deno.Addr | null = null;
   #failed = false;
   #error: unknown = undefined;
-  /** The waiting `receive()`'s promise, while one waits. */
-  #resolve: ((datagram: Datagram) => void) | null = null;
-  #reject: ((error: unknown) => void) | null = null;
-  /** Disarms the waiting `receive()`'s timeout and signal. */
-  #disarmWait: (() => void) | null = null;
+  /** The `receive()` waiting for the socket receive, if one waits. */
+  readonly #waiter = new Waiter<Datagram>();
   /**
    * The sender of the last UDP datagram received: replies to it (the
    * echo-server pattern) skip checking the address again.
@@ -329,7 +327,7 @@ export class DatagramSocket
 
   /** Whether a `receive()` is waiting right now. */
   get receiving(): boolean {
-    return this.#resolve !== null;
+    return this.#waiter.waiting;
   }
 
   /** Datagrams sent so far. */
@@ -457,7 +455,7 @@ export class DatagramSocket
         return Promise.reject(error);
       }
     }
-    if (this.#resolve !== null) {
+    if (this.#waiter.waiting) {
       return Promise.reject(
         new TypeError(
           `Cannot receive on ${this.#name}: another receive is in progress`,
@@ -477,15 +475,15 @@ export class DatagramSocket
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#inflight === null) this.#startReceive();
-    // No async function: a waiting receive is one promise, settled by
-    // #deliver, #failReceive or the socket receive's own error.
-    return new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-      if (timeout !== null || signal !== undefined) {
-        this.#armWait(timeout, signal);
-      }
-    });
+    return this.#waiter.wait(
+      timeout,
+      signal,
+      timeout === null ? undefined : (ms) =>
+        new TimeoutError(
+          `Cannot receive on ${this.#name}: no datagram for ${ms} ms`,
+          ms,
+        ),
+    );
   }
 
   /**
@@ -721,7 +719,7 @@ export class DatagramSocket
     this.#ready = true;
     this.#view = view;
     this.#addr = addr;
-    if (this.#resolve !== null) this.#deliver();
+    if (this.#waiter.waiting) this.#deliver();
   };
 
   readonly #onReceiveError = (error: unknown): void => {
@@ -729,64 +727,23 @@ export class DatagramSocket
     this.#ready = true;
     this.#failed = true;
     this.#error = error;
-    if (this.#resolve !== null) this.#deliver();
+    if (this.#waiter.waiting) this.#deliver();
   };
 
   /** Gives the finished socket receive to the waiting `receive()`. */
   #deliver(): void {
-    const resolve = this.#resolve!;
-    const reject = this.#reject!;
-    this.#resolve = this.#reject = null;
-    this.#disarm();
     let datagram: Datagram;
     try {
       datagram = this.#consume();
     } catch (error) {
-      reject(error);
+      this.#waiter.reject(error);
       return;
     }
-    resolve(datagram);
-  }
-
-  /** Fails the waiting `receive()`; the socket receive goes on. */
-  #failReceive(error: unknown): void {
-    const reject = this.#reject;
-    if (reject === null) return;
-    this.#resolve = this.#reject = null;
-    this.#disarm();
-    reject(error);
+    this.#waiter.resolve(datagram);
   }
 
   static {
-    hooks.interruptReceive = (socket, reason) => socket.#failReceive(reason);
-  }
-
-  /** Arms the timeout and signal of a waiting `receive()`. */
-  #armWait(timeout: number | null, signal: AbortSignal | undefined): void {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (timeout !== null) {
-      timer = setTimeout(() =>
-        this.#failReceive(
-          new TimeoutError(
-            `Cannot receive on ${this.#name}: no datagram for ${timeout} ms`,
-            timeout,
-          ),
-        ), timeout);
-    }
-    const onAbort = () => this.#failReceive(signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    this.#disarmWait = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-  }
-
-  #disarm(): void {
-    const disarm = this.#disarmWait;
-    if (disarm !== null) {
-      this.#disarmWait = null;
-      disarm();
-    }
+    hooks.interruptReceive = (socket, reason) => socket.#waiter.reject(reason);
   }
 
   /** Takes the finished socket receive: the datagram, or its error. */

@@ -72,6 +72,21 @@ Deno.test("received data is a copy the socket never overwrites", async () => {
   assert(first.data.buffer.byteLength <= 16 * 1024);
 });
 
+Deno.test("a timeout of Infinity means no limit, like null", async () => {
+  // Timers fire at once past 2**31 - 1 ms: an infinite timeout must not
+  // time out before a datagram sent a moment later.
+  using a = bind();
+  using b = bind({ port: 0 }, { timeout: Infinity });
+  const pending = b.receive();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await a.send("late", b.addr);
+  assertEquals(text((await pending).data), "late");
+  const next = b.receive({ timeout: Infinity });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await a.send("later", b.addr);
+  assertEquals(text((await next).data), "later");
+});
+
 Deno.test("every datagram received stays as it was while later ones arrive", async () => {
   using a = bind();
   using b = bind();
