@@ -767,7 +767,9 @@ function medianFigure(
 /**
  * Runs `measure` against every server in `servers`, in rounds: one run of
  * each server per round, so a slow spell of the machine touches them all
- * alike rather than one server's three runs.
+ * alike rather than one server's three runs. Each round starts one server
+ * further down the list, so no server always runs first (or right after
+ * the same neighbour).
  */
 async function measureAll(
   measure: TcpMeasureId | "udp",
@@ -779,7 +781,7 @@ async function measureAll(
   const retries = new Map<Row, number>();
   for (let round = 0; round < options.runs; round++) {
     await waitForQuiet(`${measure} round ${round + 1}`);
-    for (const [row, server] of servers) {
+    for (const [row, server] of rotate([...servers], round)) {
       const label = `${row.spec.id} ${measure}`;
       const done = results.get(row) ?? [];
       if (done.some((r) => r.error !== null)) continue; // failed: stop
@@ -801,6 +803,12 @@ async function measureAll(
       `${row.spec.id} ${measure}`,
     );
   }
+}
+
+/** `list` rotated left by `by` places. */
+function rotate<T>(list: readonly T[], by: number): T[] {
+  const at = list.length === 0 ? 0 : by % list.length;
+  return [...list.slice(at), ...list.slice(0, at)];
 }
 
 async function idleRun(
@@ -1296,7 +1304,7 @@ function report(
       facts.versions.join(", ")
     }. Loopback only. Each figure is the median of ${options.runs} run${
       options.runs === 1 ? "" : "s"
-    } of ${options.duration} s (bulk ${options.bulkDuration} s) after ${options.warmup} s of warm-up; the whole run took ${
+    } of ${options.duration} s (bulk ${options.bulkDuration} s) after ${options.warmup} s of warm-up, taken in rounds (one run of every server per round, each round in a rotated order); the whole run took ${
       Math.round(facts.seconds)
     } s${
       repeated > 0 || quietWaited > 0
@@ -1548,7 +1556,7 @@ async function main(): Promise<void> {
     );
     const runs = new Map<Row, IdleResult[]>();
     for (let round = 0; round < options.runs; round++) {
-      for (const row of idleRows) {
+      for (const row of rotate(idleRows, round)) {
         const done = runs.get(row) ?? [];
         if (done.some((r) => r.error !== undefined)) continue;
         await waitForQuiet(`${row.spec.id} idle`);
