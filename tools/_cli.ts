@@ -474,25 +474,35 @@ export async function runServer(
   const { tool, quiet } = config;
   const log = (line: string) => console.error(line);
   let clients = 0;
-  const serve = async (conn: Connection): Promise<void> => {
-    const peer = conn.remoteAddr.transport === "unix"
-      ? `${formatAddress(conn.localAddr)} #${++clients}`
+  // The peer's name is made only when a line is logged: with --quiet an
+  // idle connection holds no strings for it.
+  const peerOf = (conn: Connection, client: number): string =>
+    conn.remoteAddr.transport === "unix"
+      ? `${formatAddress(conn.localAddr)} #${client}`
       : formatAddress(conn.remoteAddr);
-    if (!quiet) log(`connection from ${peer}`);
+  const serve = async (conn: Connection): Promise<void> => {
+    const client = ++clients;
+    if (!quiet) log(`connection from ${peerOf(conn, client)}`);
     try {
       await handler(conn);
     } catch (error) {
       if (error instanceof Error && error.name === "TimeoutError") {
         if (!quiet) {
-          log(`timeout ${peer} after ${config.idleTimeout! / 1000} s idle`);
+          log(
+            `timeout ${peerOf(conn, client)} after ${
+              config.idleTimeout! / 1000
+            } s idle`,
+          );
         }
       } else if (!(conn.closed && isClosedError(error))) {
-        log(`${tool}: error with ${peer}: ${oneLine(error)}`);
+        log(`${tool}: error with ${peerOf(conn, client)}: ${oneLine(error)}`);
       }
     } finally {
       if (!quiet) {
         log(
-          `closed ${peer} (${conn.bytesRead} bytes in, ${conn.bytesWritten} out)`,
+          `closed ${
+            peerOf(conn, client)
+          } (${conn.bytesRead} bytes in, ${conn.bytesWritten} out)`,
         );
       }
     }
