@@ -15,7 +15,7 @@ export function after(ms: number, fn: () => void): () => void {
   const arm = (delay: number) => {
     timer = setTimeout(() => {
       const left = deadline - performance.now();
-      if (left > 1) arm(left);
+      if (left > 0) arm(left);
       else fn();
     }, Math.min(Math.max(delay, 0), MAX_DELAY));
   };
@@ -124,7 +124,7 @@ function fire(): void {
     watch.slot = -1;
     watching--;
     const last = watch.last;
-    if (now - last >= watch.timeout - 1) {
+    if (now - last >= watch.timeout) {
       watch.onIdle();
     } else {
       schedule(watch, last + watch.timeout);
