@@ -3,12 +3,14 @@
 // V8 heap); a view into a block that is already there costs ~70 ns. Chunks
 // handed out by reads are mostly small (a request, a reply, a datagram), so
 // copying them into a shared block is much cheaper than giving each its own
-// buffer — Node's `Buffer` pool does the same. Private to tcp/ and udp/.
+// buffer — Node's `Buffer` pool does the same. Blocks are small (4 KiB) so
+// that a small chunk kept for long — a partial line a decoder holds for a
+// slow client — keeps at most 4 KiB alive. Private to tcp/ and udp/.
 
 /** Size of one shared block. */
-const BLOCK = 16 * 1024;
+const BLOCK = 4 * 1024;
 /** Largest copy made in a shared block; larger ones get their own buffer. */
-export const MAX_SHARED = 2048;
+export const MAX_SHARED = 512;
 
 let block = new ArrayBuffer(0);
 let bytes = new Uint8Array(block);

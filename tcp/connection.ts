@@ -85,8 +85,8 @@ function wrapError(error: unknown, action: string, peer: string): unknown {
  * Memory: a read waits on a small buffer (256 bytes) that grows 4× while
  * reads fill it (up to 256 KiB) and shrinks back when they do not, so an
  * idle connection costs little; an idle timeout is a record on one shared
- * timer wheel, not a timer per connection. Chunks up to 2 KiB are copied
- * into shared 16 KiB blocks (as Node's `Buffer` pool does), which is ten
+ * timer wheel, not a timer per connection. Chunks up to 512 bytes are
+ * copied into shared 4 KiB blocks (as Node's `Buffer` pool does), which is ten
  * times cheaper than a buffer each.
  *
  * @example Echo one message over loopback
@@ -225,7 +225,7 @@ export class Connection implements AsyncDisposable, Disposable {
    *
    * @param options `signal` to stop waiting.
    * @returns The bytes (a new array you own: nothing writes to it later),
-   * or `null` at EOF. A small chunk is a view into a shared 16 KiB block,
+   * or `null` at EOF. A small chunk is a view into a shared 4 KiB block,
    * so mind `byteOffset` when you use its `.buffer`.
    * @throws {TimeoutError} If the timeout passed with no data.
    * @throws {TypeError} If another read is in progress.
