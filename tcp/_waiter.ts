@@ -50,6 +50,21 @@ export class Waiter<T> {
     this.#disarm = after(ms, onTime);
   }
 
+  /**
+   * Ends the wait with what `take` (called on `self`) returns, or with what
+   * it throws.
+   */
+  settle<S>(take: (this: S) => T, self: S): void {
+    let value: T;
+    try {
+      value = take.call(self);
+    } catch (error) {
+      this.reject(error);
+      return;
+    }
+    this.resolve(value);
+  }
+
   /** Ends the wait with `value`; nothing if none waits. */
   resolve(value: T): void {
     const resolve = this.#resolve;

@@ -629,7 +629,7 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#inRead = false;
     this.#ready = true;
     this.#readN = n;
-    if (this.#waiter.waiting) this.#deliver();
+    if (this.#waiter.waiting) this.#waiter.settle(this.#consume, this);
   };
 
   readonly #onReadError = (error: unknown): void => {
@@ -638,20 +638,8 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#readN = null;
     this.#readFailed = true;
     this.#readError = error;
-    if (this.#waiter.waiting) this.#deliver();
+    if (this.#waiter.waiting) this.#waiter.settle(this.#consume, this);
   };
-
-  /** Gives the finished socket read to the waiting `read()`. */
-  #deliver(): void {
-    let chunk: Uint8Array | null;
-    try {
-      chunk = this.#consume();
-    } catch (error) {
-      this.#waiter.reject(error);
-      return;
-    }
-    this.#waiter.resolve(chunk);
-  }
 
   /** Ends the waiting `read()` with EOF: reading was stopped on this side. */
   #endRead(): void {

@@ -719,7 +719,7 @@ export class DatagramSocket
     this.#ready = true;
     this.#view = view;
     this.#addr = addr;
-    if (this.#waiter.waiting) this.#deliver();
+    if (this.#waiter.waiting) this.#waiter.settle(this.#consume, this);
   };
 
   readonly #onReceiveError = (error: unknown): void => {
@@ -727,20 +727,8 @@ export class DatagramSocket
     this.#ready = true;
     this.#failed = true;
     this.#error = error;
-    if (this.#waiter.waiting) this.#deliver();
+    if (this.#waiter.waiting) this.#waiter.settle(this.#consume, this);
   };
-
-  /** Gives the finished socket receive to the waiting `receive()`. */
-  #deliver(): void {
-    let datagram: Datagram;
-    try {
-      datagram = this.#consume();
-    } catch (error) {
-      this.#waiter.reject(error);
-      return;
-    }
-    this.#waiter.resolve(datagram);
-  }
 
   static {
     hooks.interruptReceive = (socket, reason) => socket.#waiter.reject(reason);
