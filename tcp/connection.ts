@@ -118,7 +118,9 @@ export class Connection implements AsyncDisposable, Disposable {
   #readFailed = false;
   #readError: unknown = undefined;
   /** The `read()` waiting for the socket read, if one waits. */
-  readonly #waiter = new Waiter<Uint8Array | null>();
+  readonly #waiter = new Waiter<Uint8Array | number | null>();
+  /** Where the waiting read puts its bytes: `readInto()`'s buffer. */
+  #into: Uint8Array | null = null;
   #leftover: Uint8Array | null = null;
   #eof = false;
   #readShut = false;
@@ -232,10 +234,71 @@ export class Connection implements AsyncDisposable, Disposable {
    */
   read(options?: ReadOptions): Promise<Uint8Array | null> {
     const leftover = this.#leftover;
-    if (leftover !== null) {
+    if (leftover !== null && !this.#waiter.waiting) {
       this.#leftover = null;
       return Promise.resolve(leftover);
     }
+    return this.#receive(null, options) as Promise<Uint8Array | null>;
+  }
+
+  /**
+   * Reads into `buffer` (Python's `recv_into`): waits like `read()`, then
+   * copies up to `buffer.length` bytes into it. Bytes that do not fit stay
+   * for the next read. Nothing is allocated per read, so a server that
+   * reuses one buffer moves bulk data without garbage.
+   *
+   * @param buffer Where the bytes go.
+   * @param options `signal` to stop waiting.
+   * @returns How many bytes were written into `buffer` (at least one; 0 only
+   * for an empty `buffer`), or `null` at EOF.
+   * @throws {TimeoutError} If the timeout passed with no data.
+   * @throws {TypeError} If `buffer` is not a `Uint8Array`, or another read
+   * is in progress.
+   *
+   * @example Echo with one buffer
+   * ```ts
+   * import { connect, listen } from "./mod.ts";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = listen({ port: 0 }, async (conn) => {
+   *   const buffer = new Uint8Array(64 * 1024);
+   *   for (let n; (n = await conn.readInto(buffer)) !== null;) {
+   *     await conn.write(buffer.subarray(0, n));
+   *   }
+   * });
+   * await using conn = await connect(server.addr);
+   * await conn.write("ping");
+   * assertEquals(new TextDecoder().decode(await conn.readExactly(4)), "ping");
+   * ```
+   */
+  readInto(buffer: Uint8Array, options?: ReadOptions): Promise<number | null> {
+    if (!(buffer instanceof Uint8Array)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot read from ${this.#peer} into ${typeof buffer}: give a Uint8Array`,
+        ),
+      );
+    }
+    const leftover = this.#leftover;
+    if (leftover !== null && !this.#waiter.waiting) {
+      const count = Math.min(leftover.length, buffer.length);
+      buffer.set(
+        count === leftover.length ? leftover : leftover.subarray(0, count),
+      );
+      this.#leftover = count === leftover.length
+        ? null
+        : leftover.subarray(count);
+      return Promise.resolve(count);
+    }
+    if (buffer.length === 0 && !this.#waiter.waiting) return Promise.resolve(0);
+    return this.#receive(buffer, options) as Promise<number | null>;
+  }
+
+  /** `read()` (`into` null) or `readInto()` once no leftover bytes are due. */
+  #receive(
+    into: Uint8Array | null,
+    options: ReadOptions | undefined,
+  ): Promise<Uint8Array | number | null> {
     if (this.#waiter.waiting) {
       return Promise.reject(
         new TypeError(
@@ -245,6 +308,7 @@ export class Connection implements AsyncDisposable, Disposable {
     }
     if (this.#readShut || this.#eof) return Promise.resolve(null);
     if (this.#closed) return Promise.reject(this.#closedError());
+    this.#into = into;
     if (this.#ready) {
       try {
         return Promise.resolve(this.#consume());
@@ -649,8 +713,10 @@ export class Connection implements AsyncDisposable, Disposable {
   }
 
   /** Takes the finished socket read: the chunk, `null` at EOF, or its error. */
-  #consume(): Uint8Array | null {
+  #consume(): Uint8Array | number | null {
     this.#ready = false;
+    const into = this.#into;
+    this.#into = null;
     if (this.#readFailed) {
       const error = this.#readError;
       this.#readFailed = false;
@@ -673,7 +739,7 @@ export class Connection implements AsyncDisposable, Disposable {
     }
     this.#bytesRead += n;
     this.#touch();
-    const chunk = this.#take(n);
+    const chunk = into === null ? this.#take(n) : this.#copyInto(into, n);
     return this.#readShut ? null : chunk;
   }
 
@@ -693,6 +759,25 @@ export class Connection implements AsyncDisposable, Disposable {
     } else {
       chunk = copyOut(buffer, n);
     }
+    this.#resize(n, size);
+    return chunk;
+  }
+
+  /**
+   * Copies the `n` bytes just read into `target` (`readInto()`); what does
+   * not fit stays for the next read. The read buffer stays ours.
+   */
+  #copyInto(target: Uint8Array, n: number): number {
+    const buffer = this.#buffer!;
+    const count = Math.min(n, target.length);
+    target.set(new Uint8Array(buffer.buffer, buffer.byteOffset, count));
+    if (count < n) this.#leftover = buffer.slice(count, n);
+    this.#resize(n, buffer.length);
+    return count;
+  }
+
+  /** Sizes the next read buffer: 4× while reads fill it, back when small. */
+  #resize(n: number, size: number): void {
     if (n === size) {
       this.#bufferSize = Math.min(size * 4, MAX_READ_BUFFER);
     } else if (n < size >> 2) {
@@ -701,7 +786,6 @@ export class Connection implements AsyncDisposable, Disposable {
     if (this.#buffer !== null && this.#buffer.length !== this.#bufferSize) {
       this.#buffer = null;
     }
-    return chunk;
   }
 }
 

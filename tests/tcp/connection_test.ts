@@ -60,6 +60,56 @@ Deno.test("every chunk read() hands out stays as it was while later reads go on"
   }
 });
 
+Deno.test("readInto() fills the caller's buffer, keeps what does not fit, and returns null at EOF", async () => {
+  const data = pattern(7, 300_000);
+  await using server = sender(data);
+  await using conn = await connect(server.addr);
+  const buffer = new Uint8Array(1000);
+  const received: Uint8Array[] = [];
+  for (let n; (n = await conn.readInto(buffer)) !== null;) {
+    assert(n > 0 && n <= buffer.length, `count ${n}`);
+    received.push(buffer.slice(0, n));
+    // read() and readInto() take turns on the same stream
+    const chunk = await conn.read();
+    if (chunk === null) break;
+    received.push(chunk);
+  }
+  assertEquals(concatBytes(received), data);
+  assertEquals(await conn.readInto(buffer), null);
+  assertEquals(conn.bytesRead, data.length);
+});
+
+Deno.test("readInto() of an empty buffer is 0 at once; a non-array is a TypeError", async () => {
+  await using server = sender("x");
+  await using conn = await connect(server.addr);
+  assertEquals(await conn.readInto(new Uint8Array(0)), 0);
+  await assertRejects(
+    () => conn.readInto("abc" as unknown as Uint8Array),
+    TypeError,
+    "give a Uint8Array",
+  );
+  const one = new Uint8Array(8);
+  assertEquals(await conn.readInto(one), 1);
+  assertEquals(text(one.subarray(0, 1)), "x");
+});
+
+Deno.test("readInto() that times out loses nothing: the next one gets the data", async () => {
+  const go = deferred();
+  await using server = listen({ port: 0 }, async (conn) => {
+    await go.promise;
+    await conn.write("late");
+    await conn.read(); // until the client closes
+  });
+  await using conn = await connect(server.addr);
+  conn.setTimeout(30);
+  const buffer = new Uint8Array(16);
+  await assertRejects(() => conn.readInto(buffer), TimeoutError);
+  conn.setTimeout(null);
+  go.resolve();
+  const n = await conn.readInto(buffer);
+  assertEquals(text(buffer.subarray(0, n!)), "late");
+});
+
 Deno.test("readExactly() hands out exactly n bytes and keeps the rest for the next read", async () => {
   await using server = sender("abcdef");
   await using conn = await connect(server.addr);
