@@ -1024,59 +1024,32 @@ function figureOf(row: Row, id: TcpMeasureId | "udp"): Figure | undefined {
   return row.figures[id];
 }
 
+/** A column of a measure's main figure (round trips/s, MB/s, frames/s). */
+function rateColumn(title: string, measure: TcpMeasureId | "udp"): Column {
+  return { title, measure, get: (r) => figureOf(r, measure)?.value };
+}
+
+/** A column of a measure's latencies: p50, then p99 after a slash. */
+function latencyColumn(title: string, measure: TcpMeasureId): Column {
+  return {
+    title,
+    measure,
+    get: (r) => figureOf(r, measure)?.p50,
+    second: (r) => figureOf(r, measure)?.p99,
+  };
+}
+
 const COLUMNS: Column[] = [
-  {
-    title: "bulk echo MB/s (1 conn)",
-    measure: "bulk",
-    get: (r) => figureOf(r, "bulk")?.value,
-  },
-  {
-    title: "ping-pong rt/s, 1 conn",
-    measure: "pp1",
-    get: (r) => figureOf(r, "pp1")?.value,
-  },
-  {
-    title: "1 conn p50 / p99 µs",
-    measure: "pp1",
-    get: (r) => figureOf(r, "pp1")?.p50,
-    second: (r) => figureOf(r, "pp1")?.p99,
-  },
-  {
-    title: "ping-pong rt/s, 1 conn, pinned to 1 CPU",
-    measure: "pp1pin",
-    get: (r) => figureOf(r, "pp1pin")?.value,
-  },
-  {
-    title: "ping-pong rt/s, 100 conns",
-    measure: "pp100",
-    get: (r) => figureOf(r, "pp100")?.value,
-  },
-  {
-    title: "100 conns p50 / p99 µs",
-    measure: "pp100",
-    get: (r) => figureOf(r, "pp100")?.p50,
-    second: (r) => figureOf(r, "pp100")?.p99,
-  },
-  {
-    title: "framed frames/s, 1 conn",
-    measure: "fr1",
-    get: (r) => figureOf(r, "fr1")?.value,
-  },
-  {
-    title: "framed frames/s, 100 conns",
-    measure: "fr100",
-    get: (r) => figureOf(r, "fr100")?.value,
-  },
-  {
-    title: "UDP rt/s (16 in flight)",
-    measure: "udp",
-    get: (r) => figureOf(r, "udp")?.value,
-  },
-  {
-    title: "idle conns: live",
-    measure: "idle",
-    get: (r) => r.idle?.live,
-  },
+  rateColumn("bulk echo MB/s (1 conn)", "bulk"),
+  rateColumn("ping-pong rt/s, 1 conn", "pp1"),
+  latencyColumn("1 conn p50 / p99 µs", "pp1"),
+  rateColumn("ping-pong rt/s, 1 conn, pinned to 1 CPU", "pp1pin"),
+  rateColumn("ping-pong rt/s, 100 conns", "pp100"),
+  latencyColumn("100 conns p50 / p99 µs", "pp100"),
+  rateColumn("framed frames/s, 1 conn", "fr1"),
+  rateColumn("framed frames/s, 100 conns", "fr100"),
+  rateColumn("UDP rt/s (16 in flight)", "udp"),
+  { title: "idle conns: live", measure: "idle", get: (r) => r.idle?.live },
   {
     title: "idle: peak RSS MiB",
     measure: "idle",

@@ -399,19 +399,27 @@ async function normalTime(ctx: Context): Promise<void> {
     } catch (error) {
       cutOff(s, error);
     } finally {
-      if (conn !== undefined) {
-        ctx.sessions.push({
-          server: "time",
-          port: (conn.localAddr as { port: number }).port,
-          start,
-          end: Date.now(),
-          sent: conn.bytesWritten,
-          received: conn.bytesRead,
-        });
-        conn.close();
-      }
+      if (conn !== undefined) endSession(ctx, "time", conn, start);
     }
   }
+}
+
+/** Records a sockit client's session for the check against the server's log, and closes it. */
+function endSession(
+  ctx: Context,
+  server: "time" | "framed",
+  conn: Awaited<ReturnType<typeof connect>>,
+  start: number,
+): void {
+  ctx.sessions.push({
+    server,
+    port: (conn.localAddr as { port: number }).port,
+    start,
+    end: Date.now(),
+    sent: conn.bytesWritten,
+    received: conn.bytesRead,
+  });
+  conn.close();
 }
 
 const u32 = lengthPrefixed({ header: "u32be", maxFrameSize: MAX_FRAME });
@@ -450,17 +458,7 @@ async function normalFramed(ctx: Context): Promise<void> {
     } catch (error) {
       cutOff(s, error);
     } finally {
-      if (conn !== undefined) {
-        ctx.sessions.push({
-          server: "framed",
-          port: (conn.localAddr as { port: number }).port,
-          start,
-          end: Date.now(),
-          sent: conn.bytesWritten,
-          received: conn.bytesRead,
-        });
-        conn.close();
-      }
+      if (conn !== undefined) endSession(ctx, "framed", conn, start);
     }
   }
 }
