@@ -3,8 +3,11 @@
  * Deno way — Web Streams, `AbortSignal`, `await using`.
  *
  * This entry point re-exports the whole public API: `framing/` (byte order,
- * a Python-exact `struct`, message framing) at the top level, `tcp/` as the
- * `tcp` namespace and `udp/` as the `udp` namespace.
+ * a Python-exact `struct`, message framing), `net/` (addresses,
+ * `TimeoutError`, graceful shutdown on signals), `poll/` and `relay/` at the
+ * top level; `tcp/`, `udp/` and `rexec/` as the `tcp`, `udp` and `rexec`
+ * namespaces. Each folder is also its own entry point
+ * (`@sockit/sockit/tcp`, …).
  *
  * @example struct, as in Python
  * ```ts
@@ -34,5 +37,9 @@
  * @module
  */
 export * from "./framing/mod.ts";
+export * from "./net/mod.ts";
+export * from "./poll/mod.ts";
+export * from "./relay/mod.ts";
+export * as rexec from "./rexec/mod.ts";
 export * as tcp from "./tcp/mod.ts";
 export * as udp from "./udp/mod.ts";

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { tcp, udp } from "../mod.ts";
+import { shutdownOnSignals, tcp, udp } from "../mod.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 37020);
 const decoder = new TextDecoder();
@@ -36,6 +36,6 @@ const server = udp.serveDatagrams(socket, ({ data, from }) => {
 });
 
 console.error(`listening on ${udp.formatAddress(socket.addr)}`);
-tcp.shutdownOnSignals(server);
+shutdownOnSignals(server);
 await server.finished;
 console.error(`shut down after ${server.replies} ACKs`);

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { lines, tcp } from "../mod.ts";
+import { lines, shutdownOnSignals, tcp } from "../mod.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 const decoder = new TextDecoder();
@@ -51,5 +51,5 @@ const server = tcp.listen({ port }, async (conn) => {
 });
 
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);
-tcp.shutdownOnSignals(server);
+shutdownOnSignals(server);
 await server.finished;

@@ -15,14 +15,12 @@
  *
  * @module
  */
+import { connect, formatAddress, listen } from "../tcp/mod.ts";
 import {
   CommandRefusedError,
-  connect,
-  formatAddress,
-  listen,
   runRemoteCommand,
   serveCommands,
-} from "../tcp/mod.ts";
+} from "../rexec/mod.ts";
 import {
   bind,
   broadcast,

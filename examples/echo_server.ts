@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { tcp } from "../mod.ts";
+import { shutdownOnSignals, tcp } from "../mod.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 const idleSeconds = Number(Deno.args[1] ?? 5);
@@ -36,5 +36,5 @@ const server = tcp.listen({ port }, async (conn) => {
 }, { idleTimeout: idleSeconds * 1000 });
 
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);
-tcp.shutdownOnSignals(server); // Ctrl-C: stop accepting, let clients finish
+shutdownOnSignals(server); // Ctrl-C: stop accepting, let clients finish
 await server.finished;

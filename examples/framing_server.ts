@@ -22,6 +22,7 @@ import {
   type FrameCodec,
   lengthPrefixed,
   lines,
+  shutdownOnSignals,
   tcp,
 } from "../mod.ts";
 
@@ -56,5 +57,5 @@ const server = tcp.listen({ port }, async (conn) => {
 });
 
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);
-tcp.shutdownOnSignals(server);
+shutdownOnSignals(server);
 await server.finished;

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { lines, tcp } from "../mod.ts";
+import { lines, shutdownOnSignals, tcp } from "../mod.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 const decoder = new TextDecoder();
@@ -40,6 +40,6 @@ const server = tcp.listen({ port }, async (conn) => {
 });
 
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);
-tcp.shutdownOnSignals(server, { gracePeriod: 10_000 });
+shutdownOnSignals(server, { gracePeriod: 10_000 });
 await server.finished; // after the signal, once every handler is done
 console.error(`shut down after ${server.acceptedConnections} connections`);

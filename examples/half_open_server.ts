@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { tcp } from "../mod.ts";
+import { shutdownOnSignals, tcp } from "../mod.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 
@@ -31,5 +31,5 @@ const server = tcp.listen({ port }, async (conn) => {
 });
 
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);
-tcp.shutdownOnSignals(server);
+shutdownOnSignals(server);
 await server.finished;

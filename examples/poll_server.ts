@@ -17,12 +17,12 @@
  *
  * @module
  */
-import { tcp, udp } from "../mod.ts";
+import { Poller, shutdownOnSignals, tcp, udp } from "../mod.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 const ANSWER = new TextEncoder().encode("\nI get it!\n");
 using udpSock = udp.bind({ port }); // watched from the start
-const poller = new tcp.Poller([udpSock], { timeout: 10_000 });
+const poller = new Poller([udpSock], { timeout: 10_000 });
 
 // Returning add()'s promise keeps each connection open until it ends.
 const server = tcp.listen({ port }, (conn) => {
@@ -31,7 +31,7 @@ const server = tcp.listen({ port }, (conn) => {
 });
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);
 console.error(`listening on ${udp.formatAddress(udpSock.addr)} (udp)`);
-tcp.shutdownOnSignals(server);
+shutdownOnSignals(server);
 server.finished.then(() => poller.close()); // ends the loop below
 
 for await (const event of poller) {

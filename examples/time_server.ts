@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { lines, tcp } from "../mod.ts";
+import { lines, shutdownOnSignals, tcp } from "../mod.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 21567);
 const decoder = new TextDecoder();
@@ -47,5 +47,5 @@ const server = await tcp.serveProtocol({ port }, new TimestampFactory(), {
   codec: lines(),
 });
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);
-tcp.shutdownOnSignals(server);
+shutdownOnSignals(server);
 await server.finished;

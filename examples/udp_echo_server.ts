@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { tcp, udp } from "../mod.ts";
+import { shutdownOnSignals, tcp, udp } from "../mod.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 
@@ -28,6 +28,6 @@ const server = udp.serveDatagrams(socket, ({ data, from }) => {
 });
 
 console.error(`listening on ${udp.formatAddress(socket.addr)}`);
-tcp.shutdownOnSignals(server); // Ctrl-C: answer the datagram in hand, stop
+shutdownOnSignals(server); // Ctrl-C: answer the datagram in hand, stop
 await server.finished;
 console.error(`shut down after ${server.received} datagrams`);

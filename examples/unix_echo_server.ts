@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { tcp } from "../mod.ts";
+import { shutdownOnSignals, tcp } from "../mod.ts";
 
 const path = Deno.args[0] ?? Deno.env.get("SOCKET_PATH") ??
   "/tmp/sockit-echo.sock";
@@ -32,5 +32,5 @@ const server = await tcp.listenUnix({ path }, async (conn) => {
 }, { replaceStaleSocket: true });
 
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);
-tcp.shutdownOnSignals(server); // and the file is removed
+shutdownOnSignals(server); // and the file is removed
 await server.finished;

@@ -4,15 +4,11 @@
  *
  * @module
  */
-import {
-  type Address,
-  checkAddress,
-  DEFAULT_HOSTNAME,
-  formatAddress,
-} from "./address.ts";
+import { type Address, formatAddress } from "../net/address.ts";
+import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import { Connection } from "./connection.ts";
-import { TimeoutError } from "./errors.ts";
-import { after } from "./_timer.ts";
+import { TimeoutError } from "../net/errors.ts";
+import { after } from "../_internal/timer.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {

@@ -9,19 +9,13 @@ import {
   TruncatedFrameError,
   type TruncatedFrameErrorDetails,
 } from "../framing/errors.ts";
-import {
-  formatAddress,
-  type SocketAddress,
-  toSocketAddress,
-} from "./address.ts";
-import { unwatchIdle, type Watch, watchIdle } from "./_timer.ts";
-import { Waiter } from "./_waiter.ts";
-import { copyOut, MAX_SHARED } from "./_slab.ts";
-import {
-  IncompleteReadError,
-  LimitOverrunError,
-  TimeoutError,
-} from "./errors.ts";
+import { formatAddress, type SocketAddress } from "../net/address.ts";
+import { toSocketAddress } from "../_internal/address.ts";
+import { unwatchIdle, type Watch, watchIdle } from "../_internal/timer.ts";
+import { Waiter } from "../_internal/waiter.ts";
+import { copyOut, MAX_SHARED } from "../_internal/slab.ts";
+import { IncompleteReadError, LimitOverrunError } from "./errors.ts";
+import { TimeoutError } from "../net/errors.ts";
 
 /** Smallest read buffer: what an idle connection parks in its pending read. */
 const MIN_READ_BUFFER = 256;

@@ -7,14 +7,16 @@
  */
 import {
   type Address,
-  checkAddress,
-  DEFAULT_HOSTNAME,
   formatAddress,
   type SocketAddress,
+} from "../net/address.ts";
+import {
+  checkAddress,
+  DEFAULT_HOSTNAME,
   toSocketAddress,
-} from "./address.ts";
+} from "../_internal/address.ts";
 import { Connection } from "./connection.ts";
-import { after } from "./_timer.ts";
+import { after } from "../_internal/timer.ts";
 
 /** Runs for each accepted connection; the connection closes when it returns. */
 export type ConnectionHandler = (conn: Connection) => void | Promise<void>;

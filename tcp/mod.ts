@@ -22,13 +22,16 @@
  *
  * @module
  */
-export * from "./address.ts";
 export * from "./connect.ts";
 export * from "./connection.ts";
 export * from "./errors.ts";
 export * from "./listen.ts";
-export * from "./poll.ts";
 export * from "./protocol.ts";
-export * from "./relay.ts";
-export * from "./rexec.ts";
-export * from "./signals.ts";
+export {
+  type Address,
+  formatAddress,
+  type SocketAddress,
+  type TcpAddress,
+  TimeoutError,
+  type UnixAddress,
+} from "../net/mod.ts";

@@ -32,7 +32,11 @@
  * @module
  */
 import type { FrameCodec } from "../framing/codec.ts";
-import { type Address, formatAddress, type SocketAddress } from "./address.ts";
+import {
+  type Address,
+  formatAddress,
+  type SocketAddress,
+} from "../net/address.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import type { Connection, FramedConnection } from "./connection.ts";
 import {
@@ -214,7 +218,7 @@ export interface Protocol {
  * @example Count clients in the factory
  * ```ts
  * import { type Protocol, type ProtocolFactory, serveProtocol } from "./protocol.ts";
- * import type { SocketAddress } from "./address.ts";
+ * import type { SocketAddress } from "../net/address.ts";
  * import { connect } from "./connect.ts";
  * import { assertEquals } from "@std/assert";
  *

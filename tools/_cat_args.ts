@@ -8,8 +8,8 @@
 import type { FrameCodec } from "../framing/codec.ts";
 import { delimited, lines } from "../framing/delimiter.ts";
 import { lengthPrefixed, netstrings } from "../framing/length_prefix.ts";
-import type { Address } from "../tcp/address.ts";
-import type { FrameFormat } from "../tcp/relay.ts";
+import type { Address } from "../net/address.ts";
+import type { FrameFormat } from "../relay/stream.ts";
 import {
   addressFromFlags,
   type Flags,

@@ -1,11 +1,11 @@
 /**
  * The command line of the `rexec` tool: which mode (server, client, help,
  * version), the flags of each, and the token file. Parsing and validation
- * only; `tools/rexec.ts` wires the result to `tcp/rexec.ts`.
+ * only; `tools/rexec.ts` wires the result to `rexec/`.
  *
  * @module
  */
-import type { Address } from "../tcp/address.ts";
+import type { Address } from "../net/address.ts";
 import {
   type Flags,
   parseFlags,

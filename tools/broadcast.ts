@@ -57,8 +57,8 @@
  *
  * @module
  */
-import { formatAddress } from "../tcp/address.ts";
-import { shutdownOnSignals } from "../tcp/signals.ts";
+import { formatAddress } from "../net/address.ts";
+import { shutdownOnSignals } from "../net/signals.ts";
 import { broadcast, LOOPBACK_BROADCAST } from "../udp/broadcast.ts";
 import { serveDatagrams } from "../udp/serve.ts";
 import { bind, type DatagramSocket } from "../udp/socket.ts";

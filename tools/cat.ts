@@ -80,7 +80,7 @@ import {
   TruncatedFrameError,
 } from "../framing/errors.ts";
 import { HexDumper } from "../framing/hexdump.ts";
-import { formatAddress, type TcpAddress } from "../tcp/address.ts";
+import { formatAddress, type TcpAddress } from "../net/address.ts";
 import { connect } from "../tcp/connect.ts";
 import type { Connection } from "../tcp/connection.ts";
 import { listen, listenUnix, type Server } from "../tcp/listen.ts";
@@ -92,9 +92,9 @@ import {
   type RelayOptions,
   type RelayStreams,
   SharedInput,
-} from "../tcp/relay.ts";
-import { shutdownOnSignals } from "../tcp/signals.ts";
-import { bindClient, relayDatagrams } from "../udp/relay.ts";
+} from "../relay/stream.ts";
+import { shutdownOnSignals } from "../net/signals.ts";
+import { bindClient, relayDatagrams } from "../relay/datagram.ts";
 import { bind, type DatagramSocket } from "../udp/socket.ts";
 import { type CatConfig, FRAME_NAMES, parseCatArgs } from "./_cat_args.ts";
 import { EXIT_OK, reportError, versionLine } from "./_cli.ts";

@@ -6,7 +6,7 @@
  * shell, so `;`, `$(…)`, backticks, `|`, `&&`, `>` and globs are plain
  * argument text), with a time limit, an output limit and an empty
  * environment, and answers with framed output and the exit status. The
- * protocol is described in `tcp/rexec.ts`.
+ * protocol is described in `rexec/`.
  *
  * Server: `rexec --allow date,uptime,echo --port P [flags]`
  *
@@ -68,7 +68,7 @@
  *
  * @module
  */
-import { formatAddress } from "../tcp/address.ts";
+import { formatAddress } from "../net/address.ts";
 import type { Connection } from "../tcp/connection.ts";
 import {
   checkCommandServerAddress,
@@ -77,7 +77,7 @@ import {
   CommandRefusedError,
   createCommandHandler,
   runRemoteCommand,
-} from "../tcp/rexec.ts";
+} from "../rexec/rexec.ts";
 import {
   EXIT_FAILURE,
   EXIT_OK,

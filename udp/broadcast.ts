@@ -16,9 +16,9 @@
  *
  * @module
  */
-import type { SocketAddress } from "../tcp/address.ts";
-import { TimeoutError } from "../tcp/errors.ts";
-import { canonicalIp } from "./_support.ts";
+import type { SocketAddress } from "../net/address.ts";
+import { TimeoutError } from "../net/errors.ts";
+import { canonicalIp } from "../_internal/ip.ts";
 import { DatagramTooLargeError } from "./errors.ts";
 import { bind, type Datagram, type DatagramSocket } from "./socket.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TimeoutError } from "../tcp/errors.ts";
+import { TimeoutError } from "../net/errors.ts";
 
 /** The facts carried by a {@linkcode DatagramTooLargeError}. */
 export interface DatagramTooLargeErrorDetails {
@@ -114,7 +114,7 @@ export interface RequestTimeoutErrorDetails {
  * @example Reading the facts
  * ```ts
  * import { RequestTimeoutError } from "./errors.ts";
- * import { TimeoutError } from "../tcp/errors.ts";
+ * import { TimeoutError } from "../net/errors.ts";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new RequestTimeoutError({

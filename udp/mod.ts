@@ -10,7 +10,7 @@
  * Needs `--unstable-net` (`Deno.listenDatagram` is unstable); without it
  * {@linkcode bind} throws an error that says so.
  *
- * `TimeoutError` and the address types are `tcp/`'s, re-exported here.
+ * `TimeoutError` and the address types are `net/`'s, re-exported here.
  *
  * @example Broadcast on this machine and collect the ACKs
  * ```ts
@@ -31,7 +31,6 @@
 export * from "./broadcast.ts";
 export * from "./errors.ts";
 export * from "./multicast.ts";
-export * from "./relay.ts";
 export * from "./request.ts";
 export * from "./serve.ts";
 export * from "./socket.ts";
@@ -40,6 +39,6 @@ export {
   formatAddress,
   type SocketAddress,
   type TcpAddress,
+  TimeoutError,
   type UnixAddress,
-} from "../tcp/address.ts";
-export { TimeoutError } from "../tcp/errors.ts";
+} from "../net/mod.ts";

@@ -33,18 +33,18 @@
  */
 import {
   type Address,
-  DEFAULT_HOSTNAME,
   formatAddress,
   type SocketAddress,
-} from "../tcp/address.ts";
-import { TimeoutError } from "../tcp/errors.ts";
+} from "../net/address.ts";
+import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
+import { TimeoutError } from "../net/errors.ts";
 import {
   decodeMessage,
   encodeMessage,
   KIND_REPLY,
   KIND_REQUEST,
 } from "./_header.ts";
-import { canonicalIp } from "./_support.ts";
+import { canonicalIp } from "../_internal/ip.ts";
 import {
   DatagramTooLargeError,
   type IgnoredCounts,

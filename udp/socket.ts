@@ -20,25 +20,21 @@
  */
 import {
   type Address,
-  checkAddress,
-  DEFAULT_HOSTNAME,
   formatAddress,
   type SocketAddress,
-  toSocketAddress,
-} from "../tcp/address.ts";
-import { TimeoutError } from "../tcp/errors.ts";
+} from "../net/address.ts";
 import {
-  canonicalIp,
-  isIpv6,
-  listenDatagramApi,
-  parseIpv4,
-  parseIpv6,
-  wrapError,
-} from "./_support.ts";
+  checkAddress,
+  DEFAULT_HOSTNAME,
+  toSocketAddress,
+} from "../_internal/address.ts";
+import { TimeoutError } from "../net/errors.ts";
+import { listenDatagramApi, wrapError } from "./_support.ts";
+import { canonicalIp, isIpv6, parseIpv4, parseIpv6 } from "../_internal/ip.ts";
 import { DatagramTooLargeError } from "./errors.ts";
 import { hooks } from "./_hooks.ts";
-import { copyOut } from "../tcp/_slab.ts";
-import { Waiter } from "../tcp/_waiter.ts";
+import { copyOut } from "../_internal/slab.ts";
+import { Waiter } from "../_internal/waiter.ts";
 import { type JoinMulticastOptions, MulticastMembership } from "./multicast.ts";
 
 /** The most payload one UDP datagram carries over IPv4: 65,535 − 20 − 8. */
@@ -231,7 +227,7 @@ export function bind(
  * @example Wait at most 50 ms, then keep using the socket
  * ```ts
  * import { bind } from "./socket.ts";
- * import { TimeoutError } from "../tcp/errors.ts";
+ * import { TimeoutError } from "../net/errors.ts";
  * import { assertEquals, assertRejects } from "@std/assert";
  *
  * using socket = bind({ port: 0 });

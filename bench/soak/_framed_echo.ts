@@ -13,7 +13,8 @@
  * @module
  */
 import { lengthPrefixed } from "../../framing/mod.ts";
-import { formatAddress, listen, shutdownOnSignals } from "../../tcp/mod.ts";
+import { formatAddress, listen } from "../../tcp/mod.ts";
+import { shutdownOnSignals } from "../../net/mod.ts";
 
 /** What the server reports when it has shut down. */
 export interface FramedEchoReport {

@@ -4,10 +4,10 @@ import {
   DelimiterInPayloadError,
   FrameTooLargeError,
 } from "../../framing/mod.ts";
-import type { SocketAddress } from "../../tcp/address.ts";
+import type { SocketAddress } from "../../net/address.ts";
 import { connect } from "../../tcp/connect.ts";
 import type { Connection } from "../../tcp/connection.ts";
-import { TimeoutError } from "../../tcp/errors.ts";
+import { TimeoutError } from "../../net/errors.ts";
 import { listen } from "../../tcp/listen.ts";
 import {
   connectProtocol,

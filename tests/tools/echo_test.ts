@@ -1,6 +1,6 @@
 import denoJson from "../../deno.json" with { type: "json" };
 import { connect } from "../../tcp/connect.ts";
-import { TimeoutError } from "../../tcp/errors.ts";
+import { TimeoutError } from "../../net/errors.ts";
 import { listen } from "../../tcp/listen.ts";
 import { runTool, ToolProcess } from "../_spawn.ts";
 import {

@@ -9,7 +9,7 @@
  * @module
  */
 import denoJson from "../../deno.json" with { type: "json" };
-import { CommandAllowList } from "../../tcp/rexec.ts";
+import { CommandAllowList } from "../../rexec/rexec.ts";
 import { Lines, ROOT } from "../_spawn.ts";
 import {
   assert,

@@ -12,7 +12,7 @@ import {
   MAX_UDP_PAYLOAD_IPV4,
   MAX_UDP_PAYLOAD_IPV6,
 } from "../../udp/mod.ts";
-import { TimeoutError } from "../../tcp/errors.ts";
+import { TimeoutError } from "../../net/errors.ts";
 import {
   assert,
   assertEquals,

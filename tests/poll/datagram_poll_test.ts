@@ -1,5 +1,6 @@
-// poll() with datagram sockets next to TCP connections (tcp/poll.ts).
-import { connect, listen, poll, type PollEvent } from "../../tcp/mod.ts";
+// poll() with datagram sockets next to TCP connections (poll/poll.ts).
+import { connect, listen } from "../../tcp/mod.ts";
+import { poll, type PollEvent } from "../../poll/mod.ts";
 import { bind } from "../../udp/mod.ts";
 import { assert, assertEquals } from "../_utils.ts";
 

@@ -1,7 +1,7 @@
 import { Lines } from "../_spawn.ts";
 import { connect } from "../../tcp/connect.ts";
 import { listen } from "../../tcp/listen.ts";
-import { shutdownOnSignals, type SignalAction } from "../../tcp/signals.ts";
+import { shutdownOnSignals, type SignalAction } from "../../net/signals.ts";
 import { assert, assertEquals, assertThrows } from "../_utils.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -10,7 +10,7 @@ const ROOT = new URL("../../", import.meta.url);
 const SCRIPT = `
 import { listen } from ${JSON.stringify(new URL("tcp/listen.ts", ROOT).href)};
 import { shutdownOnSignals } from ${
-  JSON.stringify(new URL("tcp/signals.ts", ROOT).href)
+  JSON.stringify(new URL("net/signals.ts", ROOT).href)
 };
 const [work, grace] = Deno.args.map(Number);
 const server = listen({ port: 0 }, async (conn) => {

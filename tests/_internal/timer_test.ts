@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { after, unwatchIdle, watchIdle } from "../../tcp/_timer.ts";
+import { after, unwatchIdle, watchIdle } from "../../_internal/timer.ts";
 import { assert, assertEquals } from "../_utils.ts";
 
 /** Resolves after `ms` (a wait that is the thing under test's clock). */

@@ -13,8 +13,8 @@
  *
  * @example Ask a UDP server, print its answer
  * ```ts
- * import { bind, serveDatagrams } from "./mod.ts";
- * import { bindClient, relayDatagrams } from "./relay.ts";
+ * import { bind, serveDatagrams } from "../udp/mod.ts";
+ * import { bindClient, relayDatagrams } from "./datagram.ts";
  * import { assertEquals } from "@std/assert";
  *
  * using server = bind({ port: 0 });
@@ -38,23 +38,19 @@
  */
 import { DelimiterDecoder } from "../framing/delimiter.ts";
 import { FrameTooLargeError } from "../framing/errors.ts";
-import {
-  type Address,
-  checkAddress,
-  DEFAULT_HOSTNAME,
-  type SocketAddress,
-} from "../tcp/address.ts";
+import { type Address, type SocketAddress } from "../net/address.ts";
+import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import {
   formatFrame,
   type FrameFormat,
   type RelayDirection,
   type RelayEndReason,
   type RelayStreams,
-} from "../tcp/relay.ts";
-import { unwatchIdle, watchIdle } from "../tcp/_timer.ts";
-import { canonicalIp } from "./_support.ts";
-import { DatagramTooLargeError } from "./errors.ts";
-import { bind, type BindOptions, type DatagramSocket } from "./socket.ts";
+} from "./stream.ts";
+import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
+import { canonicalIp } from "../_internal/ip.ts";
+import { DatagramTooLargeError } from "../udp/errors.ts";
+import { bind, type BindOptions, type DatagramSocket } from "../udp/socket.ts";
 
 /** Options for {@linkcode relayDatagrams}. */
 export interface DatagramRelayOptions {
@@ -164,7 +160,7 @@ function isPeer(from: SocketAddress, to: Address | SocketAddress): boolean {
  *
  * @example A client socket for a loopback server
  * ```ts
- * import { bindClient } from "./relay.ts";
+ * import { bindClient } from "./datagram.ts";
  * import { assertEquals } from "@std/assert";
  *
  * using socket = bindClient({ hostname: "127.0.0.1", port: 9 });
@@ -217,8 +213,8 @@ export function bindClient(
  *
  * @example A server that answers its client from the input
  * ```ts
- * import { bind } from "./mod.ts";
- * import { relayDatagrams } from "./relay.ts";
+ * import { bind } from "../udp/mod.ts";
+ * import { relayDatagrams } from "./datagram.ts";
  * import { assertEquals } from "@std/assert";
  *
  * const server = bind({ port: 0 });

@@ -15,7 +15,7 @@
 //   fill and it blocks) instead of growing our memory; if it throws (the
 //   client went away) the child is killed and the error is rethrown.
 // - An aborted `signal` kills the child too.
-import { after } from "./_timer.ts";
+import { after } from "../_internal/timer.ts";
 
 /** Which pipe a chunk of output came from. */
 export type OutputStream = "stdout" | "stderr";

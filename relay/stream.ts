@@ -13,8 +13,8 @@
  *
  * @example Pipe a message through an echo server
  * ```ts
- * import { connect, listen } from "./mod.ts";
- * import { relay } from "./relay.ts";
+ * import { connect, listen } from "../tcp/mod.ts";
+ * import { relay } from "./stream.ts";
  * import { assertEquals } from "@std/assert";
  *
  * await using server = listen({ port: 0 }, async (conn) => {
@@ -36,8 +36,8 @@
 import type { FrameCodec } from "../framing/codec.ts";
 import { DelimiterDecoder } from "../framing/delimiter.ts";
 import { FrameTooLargeError } from "../framing/errors.ts";
-import type { Connection } from "./connection.ts";
-import { unwatchIdle, watchIdle } from "./_timer.ts";
+import type { Connection } from "../tcp/connection.ts";
+import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 
 /** Which way bytes went: to the peer (`"sent"`) or from it (`"received"`). */
 export type RelayDirection = "sent" | "received";
@@ -245,8 +245,8 @@ function checkRelayOptions(options: RelayOptions, what: string): void {
  *
  * @example Send only, with a hex dump of the traffic
  * ```ts
- * import { connect, listen } from "./mod.ts";
- * import { relay } from "./relay.ts";
+ * import { connect, listen } from "../tcp/mod.ts";
+ * import { relay } from "./stream.ts";
  * import { hexdump } from "../framing/hexdump.ts";
  * import { assertEquals } from "@std/assert";
  *
@@ -305,8 +305,8 @@ export function relay(
  *
  * @example Lines in, 16-bit length-prefixed frames on the wire
  * ```ts
- * import { connect, listen } from "./mod.ts";
- * import { relayFrames } from "./relay.ts";
+ * import { connect, listen } from "../tcp/mod.ts";
+ * import { relayFrames } from "./stream.ts";
  * import { lengthPrefixed } from "../framing/mod.ts";
  * import { assertEquals } from "@std/assert";
  *
@@ -376,7 +376,7 @@ const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
  *
  * @example Text and hex
  * ```ts
- * import { formatFrame } from "./relay.ts";
+ * import { formatFrame } from "./stream.ts";
  * import { assertEquals } from "@std/assert";
  *
  * const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -674,7 +674,7 @@ interface Subscriber {
  *
  * @example Two readers, the same chunks
  * ```ts
- * import { SharedInput } from "./relay.ts";
+ * import { SharedInput } from "./stream.ts";
  * import { assertEquals } from "@std/assert";
  *
  * const shared = new SharedInput(ReadableStream.from([new Uint8Array([1]), new Uint8Array([2])]));

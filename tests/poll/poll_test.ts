@@ -3,7 +3,7 @@ import {
   lengthPrefixed,
   lines,
 } from "../../framing/mod.ts";
-import type { SocketAddress } from "../../tcp/address.ts";
+import type { SocketAddress } from "../../net/address.ts";
 import { connect } from "../../tcp/connect.ts";
 import type { Connection, FramedConnection } from "../../tcp/connection.ts";
 import { listen, type Server } from "../../tcp/listen.ts";
@@ -12,7 +12,7 @@ import {
   Poller,
   type PollEvent,
   type PollSource,
-} from "../../tcp/poll.ts";
+} from "../../poll/poll.ts";
 import {
   assert,
   assertEquals,

@@ -17,7 +17,7 @@
  *
  * @example The classic select() echo server: one loop serves every client
  * ```ts
- * import { connect, listen } from "./mod.ts";
+ * import { connect, listen } from "../tcp/mod.ts";
  * import { Poller } from "./poll.ts";
  * import { assertEquals } from "@std/assert";
  *
@@ -45,8 +45,8 @@
  *
  * @module
  */
-import type { SocketAddress } from "./address.ts";
-import { Connection, FramedConnection } from "./connection.ts";
+import type { SocketAddress } from "../net/address.ts";
+import { Connection, FramedConnection } from "../tcp/connection.ts";
 
 /**
  * A datagram socket as {@linkcode poll} sees it — what `udp.bind()` returns:
@@ -347,7 +347,7 @@ const TIMEOUT_EVENT: PollTimeoutEvent = Object.freeze({ type: "timeout" });
  *
  * @example A chat room: what one client says, the others hear
  * ```ts
- * import { connect, type FramedConnection, listen } from "./mod.ts";
+ * import { connect, type FramedConnection, listen } from "../tcp/mod.ts";
  * import { Poller } from "./poll.ts";
  * import { lines } from "../framing/mod.ts";
  * import { assertEquals } from "@std/assert";
@@ -668,7 +668,7 @@ export class Poller implements AsyncIterable<PollEvent>, Disposable {
  *
  * @example Read a raw and a framed connection in one loop
  * ```ts
- * import { connect, listen } from "./mod.ts";
+ * import { connect, listen } from "../tcp/mod.ts";
  * import { poll } from "./poll.ts";
  * import { lines } from "../framing/mod.ts";
  * import { assertEquals } from "@std/assert";

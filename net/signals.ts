@@ -12,7 +12,7 @@
  *
  * @example A `Server` is a `GracefulServer`
  * ```ts
- * import { listen } from "./listen.ts";
+ * import { listen } from "../tcp/listen.ts";
  * import type { GracefulServer } from "./signals.ts";
  * import { assertEquals } from "@std/assert";
  *
@@ -112,7 +112,7 @@ function defaultOnSignal(signal: Deno.Signal, action: SignalAction): void {
  *
  * @example Serve until Ctrl-C
  * ```ts
- * import { listen } from "./listen.ts";
+ * import { listen } from "../tcp/listen.ts";
  * import { shutdownOnSignals } from "./signals.ts";
  * import { assertEquals } from "@std/assert";
  *

@@ -103,27 +103,27 @@ import { LengthPrefixDecoder } from "../framing/length_prefix.ts";
 import { Struct } from "../framing/struct.ts";
 import {
   type Address,
-  DEFAULT_HOSTNAME,
   formatAddress,
   type SocketAddress,
-} from "./address.ts";
-import { connect } from "./connect.ts";
-import type { Connection } from "./connection.ts";
-import { TimeoutError } from "./errors.ts";
+} from "../net/address.ts";
+import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
+import { connect } from "../tcp/connect.ts";
+import type { Connection } from "../tcp/connection.ts";
+import { TimeoutError } from "../net/errors.ts";
 import {
   type ConnectionHandler,
   listen,
   type ListenOptions,
   listenUnix,
   type Server,
-} from "./listen.ts";
-import { after } from "./_timer.ts";
+} from "../tcp/listen.ts";
+import { after } from "../_internal/timer.ts";
 import {
   type CommandRunResult,
   type OutputStream,
   runCommand,
   SpawnError,
-} from "./_command_runner.ts";
+} from "./_runner.ts";
 
 // ---------------------------------------------------------------------------
 // Constants
@@ -1076,7 +1076,7 @@ function handlerConfig(
  * @example Behind your own listen()
  * ```ts
  * import { CommandAllowList, createCommandHandler, runRemoteCommand } from "./rexec.ts";
- * import { listen } from "./listen.ts";
+ * import { listen } from "../tcp/listen.ts";
  * import { assertEquals } from "@std/assert";
  *
  * const allow = await CommandAllowList.resolve(["echo"]);

@@ -15,7 +15,7 @@ import {
   type RelayDirection,
   relayFrames,
   SharedInput,
-} from "../../tcp/relay.ts";
+} from "../../relay/stream.ts";
 import {
   assert,
   assertEquals,
@@ -34,8 +34,8 @@ import {
   readAll,
   readUntilGone,
   text,
-} from "./_helpers.ts";
-import { Python } from "./_python.ts";
+} from "../tcp/_helpers.ts";
+import { Python } from "../tcp/_python.ts";
 
 const decoder = new TextDecoder();
 

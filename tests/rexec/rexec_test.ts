@@ -1,5 +1,5 @@
 /**
- * Tests for `tcp/rexec.ts` (and `tcp/_command_runner.ts`) over real
+ * Tests for `rexec/` over real
  * loopback sockets: argv is never interpreted (shell syntax reaches `echo`
  * verbatim), an injection corpus that must create no marker file and gets
  * one reply per request on a connection that keeps serving, path tricks in
@@ -25,7 +25,7 @@ import {
   runRemoteCommand,
   serveCommands,
   type ServeCommandsOptions,
-} from "../../tcp/rexec.ts";
+} from "../../rexec/rexec.ts";
 import type { Server } from "../../tcp/listen.ts";
 import {
   assert,
@@ -36,8 +36,8 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../_utils.ts";
-import { portOf, tempDir, waitFor } from "./_helpers.ts";
-import { Python } from "./_python.ts";
+import { portOf, tempDir, waitFor } from "../tcp/_helpers.ts";
+import { Python } from "../tcp/_python.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
