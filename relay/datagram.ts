@@ -38,7 +38,7 @@
  */
 import { DelimiterDecoder } from "../framing/delimiter.ts";
 import { FrameTooLargeError } from "../framing/errors.ts";
-import { type Address, type SocketAddress } from "../net/address.ts";
+import type { Address, SocketAddress } from "../net/address.ts";
 import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import {
   formatFrame,
