@@ -1,5 +1,5 @@
 // Address helpers both transports use: defaults, checks, conversions.
-import type { Address, SocketAddress, TcpAddress } from "../net/address.ts";
+import type { Address, SocketAddress, TcpAddress } from "../net/mod.ts";
 
 /** The hostname servers bind when none is given: loopback only. */
 export const DEFAULT_HOSTNAME = "127.0.0.1";

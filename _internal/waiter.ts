@@ -1,7 +1,7 @@
 // The one read that may wait at a time on a socket: a TCP Connection's
 // read() or a DatagramSocket's receive(). Private to tcp/ and udp/.
 import { after } from "./timer.ts";
-import { TimeoutError } from "../net/errors.ts";
+import { TimeoutError } from "../net/mod.ts";
 
 function timedOut(ms: number): TimeoutError {
   return new TimeoutError(`Timed out after ${ms} ms`, ms);

@@ -45,8 +45,8 @@
  *
  * @module
  */
-import type { SocketAddress } from "../net/address.ts";
-import { Connection, FramedConnection } from "../tcp/connection.ts";
+import type { SocketAddress } from "../net/mod.ts";
+import { Connection, FramedConnection } from "../tcp/mod.ts";
 
 /**
  * A datagram socket as {@linkcode poll} sees it — what `udp.bind()` returns:

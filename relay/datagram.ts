@@ -36,9 +36,8 @@
  *
  * @module
  */
-import { DelimiterDecoder } from "../framing/delimiter.ts";
-import { FrameTooLargeError } from "../framing/errors.ts";
-import type { Address, SocketAddress } from "../net/address.ts";
+import { DelimiterDecoder, FrameTooLargeError } from "../framing/mod.ts";
+import type { Address, SocketAddress } from "../net/mod.ts";
 import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import {
   formatFrame,
@@ -49,8 +48,12 @@ import {
 } from "./stream.ts";
 import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 import { canonicalIp } from "../_internal/ip.ts";
-import { DatagramTooLargeError } from "../udp/errors.ts";
-import { bind, type BindOptions, type DatagramSocket } from "../udp/socket.ts";
+import {
+  bind,
+  type BindOptions,
+  type DatagramSocket,
+  DatagramTooLargeError,
+} from "../udp/mod.ts";
 
 /** Options for {@linkcode relayDatagrams}. */
 export interface DatagramRelayOptions {

@@ -33,10 +33,9 @@
  *
  * @module
  */
-import type { FrameCodec } from "../framing/codec.ts";
-import { DelimiterDecoder } from "../framing/delimiter.ts";
-import { FrameTooLargeError } from "../framing/errors.ts";
-import type { Connection } from "../tcp/connection.ts";
+import type { FrameCodec } from "../framing/mod.ts";
+import { DelimiterDecoder, FrameTooLargeError } from "../framing/mod.ts";
+import type { Connection } from "../tcp/mod.ts";
 import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 
 /** Which way bytes went: to the peer (`"sent"`) or from it (`"received"`). */

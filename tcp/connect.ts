@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { type Address, formatAddress } from "../net/address.ts";
+import { type Address, formatAddress, TimeoutError } from "../net/mod.ts";
 import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import { Connection } from "./connection.ts";
-import { TimeoutError } from "../net/errors.ts";
 import { after } from "../_internal/timer.ts";
 
 /** Options for {@linkcode connect}. */

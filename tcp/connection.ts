@@ -8,14 +8,13 @@ import type { FrameCodec, FrameDecoder, FrameEncoder } from "../framing/mod.ts";
 import {
   TruncatedFrameError,
   type TruncatedFrameErrorDetails,
-} from "../framing/errors.ts";
-import { formatAddress, type SocketAddress } from "../net/address.ts";
+} from "../framing/mod.ts";
+import { formatAddress, type SocketAddress, TimeoutError } from "../net/mod.ts";
 import { toSocketAddress } from "../_internal/address.ts";
 import { unwatchIdle, type Watch, watchIdle } from "../_internal/timer.ts";
 import { Waiter } from "../_internal/waiter.ts";
 import { copyOut, MAX_SHARED } from "../_internal/slab.ts";
 import { IncompleteReadError, LimitOverrunError } from "./errors.ts";
-import { TimeoutError } from "../net/errors.ts";
 
 /** Smallest read buffer: what an idle connection parks in its pending read. */
 const MIN_READ_BUFFER = 256;

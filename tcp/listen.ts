@@ -5,11 +5,7 @@
  *
  * @module
  */
-import {
-  type Address,
-  formatAddress,
-  type SocketAddress,
-} from "../net/address.ts";
+import { type Address, formatAddress, type SocketAddress } from "../net/mod.ts";
 import {
   checkAddress,
   DEFAULT_HOSTNAME,

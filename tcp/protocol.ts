@@ -31,12 +31,8 @@
  *
  * @module
  */
-import type { FrameCodec } from "../framing/codec.ts";
-import {
-  type Address,
-  formatAddress,
-  type SocketAddress,
-} from "../net/address.ts";
+import type { FrameCodec } from "../framing/mod.ts";
+import { type Address, formatAddress, type SocketAddress } from "../net/mod.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import type { Connection, FramedConnection } from "./connection.ts";
 import {

@@ -5,11 +5,15 @@
  *
  * @module
  */
-import type { FrameCodec } from "../framing/codec.ts";
-import { delimited, lines } from "../framing/delimiter.ts";
-import { lengthPrefixed, netstrings } from "../framing/length_prefix.ts";
-import type { Address } from "../net/address.ts";
-import type { FrameFormat } from "../relay/stream.ts";
+import type { FrameCodec } from "../framing/mod.ts";
+import {
+  delimited,
+  lengthPrefixed,
+  lines,
+  netstrings,
+} from "../framing/mod.ts";
+import type { Address } from "../net/mod.ts";
+import type { FrameFormat } from "../relay/mod.ts";
 import {
   addressFromFlags,
   type Flags,

@@ -8,12 +8,11 @@
  */
 import { parseArgs as stdParseArgs } from "@std/cli/parse-args";
 import denoJson from "../deno.json" with { type: "json" };
-import type { Address } from "../net/address.ts";
-import { formatAddress } from "../net/address.ts";
+import type { Address } from "../net/mod.ts";
+import { formatAddress, shutdownOnSignals } from "../net/mod.ts";
 import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
-import type { Connection } from "../tcp/connection.ts";
-import { listen, listenUnix, type Server } from "../tcp/listen.ts";
-import { shutdownOnSignals } from "../net/signals.ts";
+import type { Connection } from "../tcp/mod.ts";
+import { listen, listenUnix, type Server } from "../tcp/mod.ts";
 
 /** The version in `deno.json`. */
 export const VERSION: string = denoJson.version;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Address } from "../net/address.ts";
+import type { Address } from "../net/mod.ts";
 import {
   type Flags,
   parseFlags,

@@ -57,11 +57,14 @@
  *
  * @module
  */
-import { formatAddress } from "../net/address.ts";
-import { shutdownOnSignals } from "../net/signals.ts";
-import { broadcast, LOOPBACK_BROADCAST } from "../udp/broadcast.ts";
-import { serveDatagrams } from "../udp/serve.ts";
-import { bind, type DatagramSocket } from "../udp/socket.ts";
+import { formatAddress, shutdownOnSignals } from "../net/mod.ts";
+import {
+  bind,
+  broadcast,
+  type DatagramSocket,
+  LOOPBACK_BROADCAST,
+  serveDatagrams,
+} from "../udp/mod.ts";
 import {
   EXIT_FAILURE,
   EXIT_OK,

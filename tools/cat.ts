@@ -76,26 +76,29 @@
  */
 import {
   FrameTooLargeError,
+  HexDumper,
   MalformedFrameError,
   TruncatedFrameError,
-} from "../framing/errors.ts";
-import { HexDumper } from "../framing/hexdump.ts";
-import { formatAddress, type TcpAddress } from "../net/address.ts";
-import { connect } from "../tcp/connect.ts";
-import type { Connection } from "../tcp/connection.ts";
-import { listen, listenUnix, type Server } from "../tcp/listen.ts";
+} from "../framing/mod.ts";
 import {
+  formatAddress,
+  shutdownOnSignals,
+  type TcpAddress,
+} from "../net/mod.ts";
+import { connect, listen, listenUnix, type Server } from "../tcp/mod.ts";
+import type { Connection } from "../tcp/mod.ts";
+import {
+  bindClient,
   relay,
+  relayDatagrams,
   type RelayDirection,
   type RelayEndReason,
   relayFrames,
   type RelayOptions,
   type RelayStreams,
   SharedInput,
-} from "../relay/stream.ts";
-import { shutdownOnSignals } from "../net/signals.ts";
-import { bindClient, relayDatagrams } from "../relay/datagram.ts";
-import { bind, type DatagramSocket } from "../udp/socket.ts";
+} from "../relay/mod.ts";
+import { bind, type DatagramSocket } from "../udp/mod.ts";
 import { type CatConfig, FRAME_NAMES, parseCatArgs } from "./_cat_args.ts";
 import { EXIT_OK, reportError, versionLine } from "./_cli.ts";
 

@@ -37,7 +37,7 @@
  *
  * @module
  */
-import type { Connection } from "../tcp/connection.ts";
+import type { Connection } from "../tcp/mod.ts";
 import {
   decodeEscapes,
   EXIT_OK,

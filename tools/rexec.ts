@@ -68,8 +68,8 @@
  *
  * @module
  */
-import { formatAddress } from "../net/address.ts";
-import type { Connection } from "../tcp/connection.ts";
+import { formatAddress } from "../net/mod.ts";
+import type { Connection } from "../tcp/mod.ts";
 import {
   checkCommandServerAddress,
   CommandAllowList,
@@ -77,7 +77,7 @@ import {
   CommandRefusedError,
   createCommandHandler,
   runRemoteCommand,
-} from "../rexec/rexec.ts";
+} from "../rexec/mod.ts";
 import {
   EXIT_FAILURE,
   EXIT_OK,

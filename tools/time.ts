@@ -44,10 +44,9 @@
  *
  * @module
  */
-import type { FrameCodec } from "../framing/codec.ts";
-import { delimited, lines } from "../framing/delimiter.ts";
-import { lengthPrefixed } from "../framing/length_prefix.ts";
-import type { Connection } from "../tcp/connection.ts";
+import type { FrameCodec } from "../framing/mod.ts";
+import { delimited, lengthPrefixed, lines } from "../framing/mod.ts";
+import type { Connection } from "../tcp/mod.ts";
 import { ctime } from "./_ctime.ts";
 import {
   EXIT_OK,

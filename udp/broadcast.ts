@@ -16,8 +16,8 @@
  *
  * @module
  */
-import type { SocketAddress } from "../net/address.ts";
-import { TimeoutError } from "../net/errors.ts";
+import type { SocketAddress } from "../net/mod.ts";
+import { TimeoutError } from "../net/mod.ts";
 import { canonicalIp } from "../_internal/ip.ts";
 import { DatagramTooLargeError } from "./errors.ts";
 import { bind, type Datagram, type DatagramSocket } from "./socket.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TimeoutError } from "../net/errors.ts";
+import { TimeoutError } from "../net/mod.ts";
 
 /** The facts carried by a {@linkcode DatagramTooLargeError}. */
 export interface DatagramTooLargeErrorDetails {

@@ -35,9 +35,9 @@ import {
   type Address,
   formatAddress,
   type SocketAddress,
-} from "../net/address.ts";
+  TimeoutError,
+} from "../net/mod.ts";
 import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
-import { TimeoutError } from "../net/errors.ts";
 import {
   decodeMessage,
   encodeMessage,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { formatAddress } from "../net/address.ts";
+import { formatAddress } from "../net/mod.ts";
 import { delay } from "./_support.ts";
 import { hooks } from "./_hooks.ts";
 import { DatagramTooLargeError } from "./errors.ts";

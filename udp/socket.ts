@@ -22,13 +22,13 @@ import {
   type Address,
   formatAddress,
   type SocketAddress,
-} from "../net/address.ts";
+  TimeoutError,
+} from "../net/mod.ts";
 import {
   checkAddress,
   DEFAULT_HOSTNAME,
   toSocketAddress,
 } from "../_internal/address.ts";
-import { TimeoutError } from "../net/errors.ts";
 import { listenDatagramApi, wrapError } from "./_support.ts";
 import { canonicalIp, isIpv6, parseIpv4, parseIpv6 } from "../_internal/ip.ts";
 import { DatagramTooLargeError } from "./errors.ts";
