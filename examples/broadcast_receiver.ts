@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { shutdownOnSignals, udp } from "../mod.ts";
+import { shutdownOnSignals, udp } from "@sockit/sockit";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 37020);
 const decoder = new TextDecoder();

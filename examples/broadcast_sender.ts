@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { udp } from "../mod.ts";
+import { udp } from "@sockit/sockit";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 37020);
 const count = Number(Deno.args[1] ?? 3);

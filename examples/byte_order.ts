@@ -19,7 +19,7 @@ import {
   readUint32Be,
   Struct,
   unpack,
-} from "../mod.ts";
+} from "@sockit/sockit";
 
 const hex = (bytes: Uint8Array): string =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");

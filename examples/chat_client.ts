@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { DelimiterDecoderStream, lines, tcp } from "../mod.ts";
+import { DelimiterDecoderStream, lines, tcp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "12345"] = Deno.args;
 const decoder = new TextDecoder();

@@ -15,19 +15,19 @@
  *
  * @module
  */
-import { connect, formatAddress, listen } from "../tcp/mod.ts";
+import { connect, formatAddress, listen } from "@sockit/sockit/tcp";
 import {
   CommandRefusedError,
   runRemoteCommand,
   serveCommands,
-} from "../rexec/mod.ts";
+} from "@sockit/sockit/rexec";
 import {
   bind,
   broadcast,
   LOOPBACK_BROADCAST,
   serveDatagrams,
-} from "../udp/mod.ts";
-import { lengthPrefixed, lines, pack, Struct, unpack } from "../mod.ts";
+} from "@sockit/sockit/udp";
+import { lengthPrefixed, lines, pack, Struct, unpack } from "@sockit/sockit";
 
 const decoder = new TextDecoder();
 const text = (bytes: Uint8Array) => decoder.decode(bytes);

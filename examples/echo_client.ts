@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { DelimiterDecoderStream, tcp } from "../mod.ts";
+import { DelimiterDecoderStream, tcp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "12345"] = Deno.args;
 const ANSWER = new TextEncoder().encode("\nI get it!\n");

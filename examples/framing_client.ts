@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { delimited, lengthPrefixed, lines, tcp } from "../mod.ts";
+import { delimited, lengthPrefixed, lines, tcp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "12345"] = Deno.args;
 const MESSAGES = ["hello", "brave new", "world"].map((m) =>

@@ -24,7 +24,7 @@ import {
   lines,
   shutdownOnSignals,
   tcp,
-} from "../mod.ts";
+} from "@sockit/sockit";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 const decoder = new TextDecoder();

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { lines, shutdownOnSignals, tcp } from "../mod.ts";
+import { lines, shutdownOnSignals, tcp } from "@sockit/sockit";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 const decoder = new TextDecoder();

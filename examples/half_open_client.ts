@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { tcp } from "../mod.ts";
+import { tcp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "12345", message = "hello, half-open"] =
   Deno.args;

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { shutdownOnSignals, tcp } from "../mod.ts";
+import { shutdownOnSignals, tcp } from "@sockit/sockit";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { Poller, shutdownOnSignals, tcp, udp } from "../mod.ts";
+import { Poller, shutdownOnSignals, tcp, udp } from "@sockit/sockit";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 12345);
 const ANSWER = new TextEncoder().encode("\nI get it!\n");

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { lines, shutdownOnSignals, tcp } from "../mod.ts";
+import { lines, shutdownOnSignals, tcp } from "@sockit/sockit";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 21567);
 const decoder = new TextDecoder();

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { DelimiterDecoderStream, udp } from "../mod.ts";
+import { DelimiterDecoderStream, udp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "12345", seconds = "1"] = Deno.args;
 const server = { hostname, port: Number(port) };

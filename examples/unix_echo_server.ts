@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { shutdownOnSignals, tcp } from "../mod.ts";
+import { shutdownOnSignals, tcp } from "@sockit/sockit";
 
 const path = Deno.args[0] ?? Deno.env.get("SOCKET_PATH") ??
   "/tmp/sockit-echo.sock";
