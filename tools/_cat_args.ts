@@ -16,13 +16,11 @@ import type { Address } from "../net/mod.ts";
 import type { FrameFormat } from "../relay/mod.ts";
 import {
   addressFromFlags,
-  type Flags,
-  parseFlags,
   parseHost,
   parsePositiveInt,
   parseSeconds,
-  UsageError,
-} from "./_cli.ts";
+} from "./_values.ts";
+import { type Flags, parseFlags, UsageError } from "./_flags.ts";
 
 /** Flags that take a value. */
 const STRING_FLAGS: readonly string[] = [

@@ -6,7 +6,7 @@ import type {
   StructValue,
   StructValueKind,
 } from "../framing/mod.ts";
-import { UsageError } from "./_cli.ts";
+import { UsageError } from "./_flags.ts";
 
 const INTEGER =
   /^([+-]?)(0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[oO][0-7](?:_?[0-7])*|0[bB][01](?:_?[01])*|0+(?:_?0)*|[1-9](?:_?[0-9])*)$/;

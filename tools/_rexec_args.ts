@@ -7,18 +7,18 @@
  */
 import type { Address } from "../net/mod.ts";
 import {
-  type Flags,
-  parseFlags,
-  parseHost,
-  parsePort,
-  parsePositiveInt,
-  parseSeconds,
   SERVER_BOOLEAN_FLAGS,
   SERVER_STRING_FLAGS,
   type ServerConfig,
   serverConfig,
-  UsageError,
-} from "./_cli.ts";
+} from "./_server.ts";
+import {
+  parseHost,
+  parsePort,
+  parsePositiveInt,
+  parseSeconds,
+} from "./_values.ts";
+import { type Flags, parseFlags, UsageError } from "./_flags.ts";
 
 /** The tool's name, for messages. */
 export const TOOL = "rexec";

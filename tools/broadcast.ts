@@ -65,18 +65,14 @@ import {
   LOOPBACK_BROADCAST,
   serveDatagrams,
 } from "../udp/mod.ts";
+import { EXIT_FAILURE, EXIT_OK, reportError, versionLine } from "./_cli.ts";
 import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  parseFlags,
   parseHost,
   parsePort,
   parsePositiveInt,
   parseSeconds,
-  reportError,
-  UsageError,
-  versionLine,
-} from "./_cli.ts";
+} from "./_values.ts";
+import { parseFlags, UsageError } from "./_flags.ts";
 
 const TOOL = "broadcast";
 

@@ -38,18 +38,16 @@
  * @module
  */
 import type { Connection } from "../tcp/mod.ts";
+import { EXIT_OK, reportError, versionLine } from "./_cli.ts";
 import {
-  decodeEscapes,
-  EXIT_OK,
-  parseFlags,
-  reportError,
   runServer,
   SERVER_BOOLEAN_FLAGS,
   SERVER_STRING_FLAGS,
   serverConfig,
   serverFlagsUsage,
-  versionLine,
-} from "./_cli.ts";
+} from "./_server.ts";
+import { decodeEscapes } from "./_values.ts";
+import { parseFlags } from "./_flags.ts";
 
 const TOOL = "echo";
 const DEFAULT_PORT = 12345;

@@ -78,14 +78,9 @@ import {
   createCommandHandler,
   runRemoteCommand,
 } from "../rexec/mod.ts";
-import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  reportError,
-  runServer,
-  UsageError,
-  versionLine,
-} from "./_cli.ts";
+import { EXIT_FAILURE, EXIT_OK, reportError, versionLine } from "./_cli.ts";
+import { runServer } from "./_server.ts";
+import { UsageError } from "./_flags.ts";
 import {
   type ClientInvocation,
   parseRexecArgs,

@@ -31,13 +31,8 @@
  * @module
  */
 import { calcsize, Struct, type StructValue } from "../framing/mod.ts";
-import {
-  EXIT_OK,
-  EXIT_USAGE,
-  reportError,
-  UsageError,
-  versionLine,
-} from "./_cli.ts";
+import { EXIT_OK, EXIT_USAGE, reportError, versionLine } from "./_cli.ts";
+import { UsageError } from "./_flags.ts";
 import {
   parsePythonLiteral,
   pythonFloatRepr,

@@ -48,18 +48,15 @@ import type { FrameCodec } from "../framing/mod.ts";
 import { delimited, lengthPrefixed, lines } from "../framing/mod.ts";
 import type { Connection } from "../tcp/mod.ts";
 import { ctime } from "./_ctime.ts";
+import { EXIT_OK, reportError, versionLine } from "./_cli.ts";
 import {
-  EXIT_OK,
-  parseFlags,
-  reportError,
   runServer,
   SERVER_BOOLEAN_FLAGS,
   SERVER_STRING_FLAGS,
   serverConfig,
   serverFlagsUsage,
-  UsageError,
-  versionLine,
-} from "./_cli.ts";
+} from "./_server.ts";
+import { parseFlags, UsageError } from "./_flags.ts";
 
 const TOOL = "time";
 const DEFAULT_PORT = 21567;

@@ -1,0 +1,193 @@
+/**
+ * The server tools' runner (`echo`, `time`): their common flags, and the
+ * wiring of `tcp`'s `listen()` and `net`'s `shutdownOnSignals()` with the
+ * connection log.
+ *
+ * @module
+ */
+import { type Address, formatAddress, shutdownOnSignals } from "../net/mod.ts";
+import {
+  type Connection,
+  listen,
+  listenUnix,
+  type Server,
+} from "../tcp/mod.ts";
+import { EXIT_OK, oneLine, reportError } from "./_cli.ts";
+import type { Flags } from "./_flags.ts";
+import { addressFromFlags, parsePositiveInt, parseSeconds } from "./_values.ts";
+
+/** The flags every server tool takes. */
+export const SERVER_STRING_FLAGS: readonly string[] = [
+  "host",
+  "port",
+  "unix",
+  "idle-timeout",
+  "max-conns",
+  "grace",
+];
+
+/** The boolean flags every server tool takes. */
+export const SERVER_BOOLEAN_FLAGS: readonly string[] = [
+  "quiet",
+  "help",
+  "version",
+];
+
+/**
+ * The usage lines for the flags every server tool takes, with the tool's
+ * own option lines (`extra`) before `--quiet`.
+ *
+ * @param defaultPort The port when `--port` is not given.
+ * @param extra The tool's own option lines.
+ * @returns The lines.
+ */
+export function serverFlagsUsage(defaultPort: number, extra = ""): string {
+  const lines = [
+    "  --host HOST             address to listen on (default 127.0.0.1)",
+    `  --port PORT             TCP port, 0 for any free one (default ${defaultPort})`,
+    "  --unix PATH             listen on a Unix socket instead of --host/--port",
+    "  --idle-timeout SECONDS  close a client that sends nothing for this long",
+    "  --max-conns N           serve at most N clients at once; close the others",
+    "  --grace SECONDS         on SIGINT/SIGTERM, let clients finish for this",
+    "                          long, then close them (default 5); a second",
+    "                          signal stops at once",
+    ...(extra === "" ? [] : [extra]),
+    "  --quiet                 do not log connections",
+    "  -h, --help              show this help",
+    "  --version               show the version",
+  ];
+  return lines.join("\n");
+}
+
+/** How a server tool runs, from its flags. */
+export interface ServerConfig {
+  /** The tool's name, for messages. */
+  tool: string;
+  /** Where to listen. */
+  address: Address;
+  /** Idle timeout in milliseconds. */
+  idleTimeout: number | undefined;
+  /** The most clients at once. */
+  maxConnections: number | undefined;
+  /** Grace period for a signalled shutdown, in milliseconds. */
+  gracePeriod: number;
+  /** Whether connection logs are off. */
+  quiet: boolean;
+}
+
+/**
+ * Reads the common server flags.
+ *
+ * @param tool The tool's name.
+ * @param flags The parsed flags.
+ * @param defaultPort The port when `--port` is not given.
+ * @returns The configuration.
+ * @throws {UsageError} If a flag is bad.
+ */
+export function serverConfig(
+  tool: string,
+  flags: Flags,
+  defaultPort: number,
+): ServerConfig {
+  const idle = flags.values.get("idle-timeout");
+  const max = flags.values.get("max-conns");
+  const grace = flags.values.get("grace");
+  return {
+    tool,
+    address: addressFromFlags(flags, defaultPort),
+    idleTimeout: idle === undefined
+      ? undefined
+      : parseSeconds(idle, "idle-timeout"),
+    maxConnections: max === undefined
+      ? undefined
+      : parsePositiveInt(max, "max-conns"),
+    gracePeriod: grace === undefined
+      ? 5000
+      : parseSeconds(grace, "grace", true),
+    quiet: flags.set.has("quiet"),
+  };
+}
+
+/**
+ * Runs a server tool until a signal stops it: listens (printing the real
+ * address, so `--port 0` is usable), logs each connection's start, end,
+ * byte counts and idle timeout to stderr, and shuts down gracefully on
+ * SIGINT/SIGTERM.
+ *
+ * @param config From {@linkcode serverConfig}.
+ * @param handler Serves one client; a `TimeoutError` it lets through is
+ * logged as an idle timeout.
+ * @returns The exit code: 0 after a clean shutdown, 1 if it cannot listen.
+ */
+export async function runServer(
+  config: ServerConfig,
+  handler: (conn: Connection) => Promise<void>,
+): Promise<number> {
+  const { tool, quiet } = config;
+  const log = (line: string) => console.error(line);
+  let clients = 0;
+  // The peer's name is made only when a line is logged: with --quiet an
+  // idle connection holds no strings for it.
+  const peerOf = (conn: Connection, client: number): string =>
+    conn.remoteAddr.transport === "unix"
+      ? `${formatAddress(conn.localAddr)} #${client}`
+      : formatAddress(conn.remoteAddr);
+  const serve = async (conn: Connection): Promise<void> => {
+    const client = ++clients;
+    if (!quiet) log(`connection from ${peerOf(conn, client)}`);
+    try {
+      await handler(conn);
+    } catch (error) {
+      if (error instanceof Error && error.name === "TimeoutError") {
+        if (!quiet) {
+          log(
+            `timeout ${peerOf(conn, client)} after ${
+              config.idleTimeout! / 1000
+            } s idle`,
+          );
+        }
+      } else if (!(conn.closed && isClosedError(error))) {
+        log(`${tool}: error with ${peerOf(conn, client)}: ${oneLine(error)}`);
+      }
+    } finally {
+      if (!quiet) {
+        log(
+          `closed ${
+            peerOf(conn, client)
+          } (${conn.bytesRead} bytes in, ${conn.bytesWritten} out)`,
+        );
+      }
+    }
+  };
+  const options = {
+    onError: (error: unknown) => log(`${tool}: error: ${oneLine(error)}`),
+    ...(config.idleTimeout === undefined
+      ? {}
+      : { idleTimeout: config.idleTimeout }),
+    ...(config.maxConnections === undefined
+      ? {}
+      : { maxConnections: config.maxConnections }),
+  };
+  let server: Server;
+  try {
+    server = "path" in config.address
+      ? await listenUnix(config.address, serve, options)
+      : listen(config.address, serve, options);
+  } catch (error) {
+    return reportError(tool, error);
+  }
+  // Handle signals before saying we listen: whoever waits for that line
+  // may signal us at once.
+  using _signals = shutdownOnSignals(server, {
+    gracePeriod: config.gracePeriod,
+  });
+  log(`listening on ${formatAddress(server.addr)}`);
+  await server.finished;
+  log("shut down");
+  return EXIT_OK;
+}
+
+function isClosedError(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted;
+}
