@@ -325,7 +325,7 @@ async function sendCommand(args: readonly string[]): Promise<number> {
  *
  * @example Bad usage is exit code 2
  * ```ts
- * import { main } from "./broadcast.ts";
+ * import { main } from "@sockit/sockit/tools/broadcast";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(await main(["--version"]), 0); // prints "sockit-broadcast 0.1.0"

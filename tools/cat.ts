@@ -497,7 +497,7 @@ async function runUdp(session: Session): Promise<number> {
  *
  * @example Print the version; refuse bad usage
  * ```ts
- * import { main } from "./cat.ts";
+ * import { main } from "@sockit/sockit/tools/cat";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(await main(["--version"]), 0); // prints "sockit-cat 0.1.0"

@@ -98,7 +98,7 @@ function echoHandler(
  *
  * @example Print the version
  * ```ts
- * import { main } from "./echo.ts";
+ * import { main } from "@sockit/sockit/tools/echo";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(await main(["--version"]), 0); // prints "sockit-echo 0.1.0"

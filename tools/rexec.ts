@@ -285,7 +285,7 @@ async function client(invocation: ClientInvocation): Promise<number> {
  *
  * @example Refuse to start without an allow-list
  * ```ts
- * import { main } from "./rexec.ts";
+ * import { main } from "@sockit/sockit/tools/rexec";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(await main(["--version"]), 0); // prints "sockit-rexec 0.1.0"

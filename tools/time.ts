@@ -122,7 +122,7 @@ function timeHandler(
  *
  * @example Print the version
  * ```ts
- * import { main } from "./time.ts";
+ * import { main } from "@sockit/sockit/tools/time";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(await main(["--version"]), 0); // prints "sockit-time 0.1.0"
