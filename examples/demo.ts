@@ -168,7 +168,7 @@ console.log("\nUDP broadcast to 127.255.255.255 (this machine only) with ACKs");
 
 console.log("\nrexec: only allow-listed programs, never a shell");
 {
-  await using server = await serveCommands({ port: 0 }, { allow: ["echo"] });
+  await using server = serveCommands({ port: 0 }, { allow: ["echo"] });
   const result = await runRemoteCommand(server.addr, [
     "echo",
     "hi;",

@@ -1,4 +1,4 @@
-// The process side of rexec (private to tcp/): start one allow-listed
+// The process side of rexec (private to rexec/): start one allow-listed
 // program directly with Deno.Command — never through a shell —, stream its
 // stdout and stderr to a callback, and bound it in time and output.
 //

@@ -29,7 +29,7 @@
  * - `--max-conns N` — serve at most `N` clients at once
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long
  *   (default 5)
- * - `--quiet` — do not log connections and commands
+ * - `--quiet` — do not log the allow-list and the commands
  *
  * Client: `rexec --connect HOST:PORT [--token-file FILE] COMMAND [ARGS...]`
  * prints the command's stdout to stdout and its stderr to stderr and exits
@@ -68,18 +68,22 @@
  *
  * @module
  */
-import { formatAddress } from "../net/mod.ts";
-import type { Connection } from "../tcp/mod.ts";
+import { formatAddress, shutdownOnSignals } from "../net/mod.ts";
+import type { Server } from "../tcp/mod.ts";
 import {
-  checkCommandServerAddress,
   CommandAllowList,
   type CommandEvent,
   CommandRefusedError,
-  createCommandHandler,
   runRemoteCommand,
+  serveCommands,
 } from "../rexec/mod.ts";
-import { EXIT_FAILURE, EXIT_OK, reportError, versionLine } from "./_cli.ts";
-import { runServer } from "./_server.ts";
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  oneLine,
+  reportError,
+  versionLine,
+} from "./_cli.ts";
 import { UsageError } from "./_flags.ts";
 import {
   type ClientInvocation,
@@ -115,7 +119,7 @@ Server options:
   --max-conns N           serve at most N clients at once; close the others
   --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long
                           (default 5); a second signal stops at once
-  --quiet                 do not log connections and commands
+  --quiet                 do not log the allow-list and the commands
 
 Client options:
   --connect HOST:PORT     the server ([IPv6]:PORT, or unix:PATH)
@@ -169,25 +173,29 @@ function logCommand(event: CommandEvent): void {
   );
 }
 
+/**
+ * Serves until a signal stops it: resolves the allow-list and checks that
+ * `--allow-run` names exactly its programs (exit 2 otherwise), starts
+ * `serveCommands()`, logs the real address and each command, and shuts down
+ * gracefully on SIGINT/SIGTERM.
+ */
 async function serve(invocation: ServeInvocation): Promise<number> {
-  const { server } = invocation;
+  const { server: config } = invocation;
   const token = invocation.tokenFile === undefined
     ? undefined
     : await readTokenFile(invocation.tokenFile);
-  try {
-    checkCommandServerAddress(server.address, {
-      ...(token === undefined ? {} : { token }),
-      insecure: invocation.insecure,
-    });
-  } catch {
-    throw new UsageError(
-      `--host ${
-        (server.address as { hostname: string }).hostname
-      } is not loopback: give --token-file FILE, or --insecure to let anyone who can connect run the allowed programs`,
-    );
+  if (invocation.cwd !== undefined) {
+    const info = await Deno.stat(invocation.cwd).catch(() => undefined);
+    if (!info?.isDirectory) {
+      throw new UsageError(`--cwd ${invocation.cwd} is not a directory`);
+    }
   }
-  const allowList = await CommandAllowList.resolve(invocation.allow)
-    .catch(asUsage);
+  let allowList: CommandAllowList;
+  try {
+    allowList = CommandAllowList.resolve(invocation.allow);
+  } catch (error) {
+    asUsage(error);
+  }
   try {
     allowList.checkRunPermission({ requireScoped: true });
   } catch (error) {
@@ -200,22 +208,32 @@ async function serve(invocation: ServeInvocation): Promise<number> {
     }
     asUsage(error);
   }
-  if (invocation.cwd !== undefined) {
-    const info = await Deno.stat(invocation.cwd).catch(() => undefined);
-    if (!info?.isDirectory) {
-      throw new UsageError(`--cwd ${invocation.cwd} is not a directory`);
+  let server: Server;
+  try {
+    server = serveCommands(config.address, {
+      allow: allowList,
+      requireScopedRun: true,
+      insecure: invocation.insecure,
+      timeout: invocation.timeout,
+      maxOutput: invocation.maxOutput,
+      idleTimeout: invocation.idleTimeout,
+      tokenTimeout: invocation.tokenTimeout,
+      ...(token === undefined ? {} : { token }),
+      ...(invocation.cwd === undefined ? {} : { cwd: invocation.cwd }),
+      ...(config.maxConnections === undefined
+        ? {}
+        : { maxConnections: config.maxConnections }),
+      ...(config.quiet ? {} : { onCommand: logCommand }),
+      onError: (error) => console.error(`${TOOL}: error: ${oneLine(error)}`),
+    });
+  } catch (error) {
+    // A host other than loopback without a token, or a bad limit: usage.
+    if (error instanceof TypeError || error instanceof RangeError) {
+      throw new UsageError(error.message);
     }
+    return reportError(TOOL, error); // cannot listen there
   }
-  const handler = createCommandHandler(allowList, {
-    timeout: invocation.timeout,
-    maxOutput: invocation.maxOutput,
-    idleTimeout: invocation.idleTimeout,
-    tokenTimeout: invocation.tokenTimeout,
-    ...(token === undefined ? {} : { token }),
-    ...(invocation.cwd === undefined ? {} : { cwd: invocation.cwd }),
-    ...(server.quiet ? {} : { onCommand: logCommand }),
-  });
-  if (!server.quiet) {
+  if (!config.quiet) {
     const programs = [...allowList.programs]
       .map(([name, path]) => `${name} (${path})`).join(", ");
     console.error(
@@ -224,10 +242,15 @@ async function serve(invocation: ServeInvocation): Promise<number> {
       }`,
     );
   }
-  return await runServer(
-    server,
-    async (conn: Connection) => await handler(conn),
-  );
+  // Handle signals before saying we listen: whoever waits for that line
+  // may signal us at once.
+  using _signals = shutdownOnSignals(server, {
+    gracePeriod: config.gracePeriod,
+  });
+  console.error(`listening on ${formatAddress(server.addr)}`);
+  await server.finished;
+  console.error("shut down");
+  return EXIT_OK;
 }
 
 async function writeAll(

@@ -9,7 +9,7 @@
  * @module
  */
 import denoJson from "../../deno.json" with { type: "json" };
-import { CommandAllowList } from "../../rexec/rexec.ts";
+import { CommandAllowList } from "../../rexec/mod.ts";
 import { Lines, ROOT } from "../_spawn.ts";
 import {
   assert,
@@ -235,7 +235,7 @@ Deno.test("rexec refuses a host other than loopback without --token-file or --in
     ], permissions),
   ]);
   assertEquals(bare.code, 2);
-  assertStringIncludes(bare.stderr, "--host 0.0.0.0 is not loopback");
+  assertStringIncludes(bare.stderr, "0.0.0.0 is not loopback");
   for (const run of [insecure, token]) {
     assertEquals(run.code, 2);
     assertStringIncludes(run.stderr, "Cannot allow no-such-program-sockit");

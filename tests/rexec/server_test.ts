@@ -1,210 +1,44 @@
 /**
- * Tests for `rexec/` over real
+ * Tests for `rexec/server.ts` (and the session behind it) over real
  * loopback sockets: argv is never interpreted (shell syntax reaches `echo`
  * verbatim), an injection corpus that must create no marker file and gets
  * one reply per request on a connection that keeps serving, path tricks in
- * requests and in the allow-list, time and output limits, exit statuses,
- * the child's environment, tokens, idle and write deadlines, and a Python
- * client speaking the protocol with `struct`.
+ * requests, exposure beyond loopback, time and output limits, exit
+ * statuses, the child's environment, tokens, idle and write deadlines,
+ * options refused at once, and a Python client speaking the protocol with
+ * `struct`.
  *
  * @module
  */
-import { LengthPrefixDecoder } from "../../framing/length_prefix.ts";
-import { connect, type Connection } from "../../tcp/mod.ts";
+import { connect } from "../../tcp/mod.ts";
 import {
-  checkCommandServerAddress,
-  CommandAllowList,
   CommandRefusedError,
-  type CommandReply,
-  connectCommands,
-  createCommandHandler,
-  decodeCommandReply,
-  formatCommandLine,
-  isLoopbackHost,
-  parseCommandLine,
   runRemoteCommand,
   serveCommands,
   type ServeCommandsOptions,
-} from "../../rexec/rexec.ts";
-import type { Server } from "../../tcp/listen.ts";
+} from "../../rexec/mod.ts";
+import { checkExposure, isLoopbackHost } from "../../rexec/_exposure.ts";
 import {
   assert,
   assertEquals,
-  assertInstanceOf,
   assertLessOrEqual,
   assertRejects,
   assertStringIncludes,
   assertThrows,
+  type ErrorClass,
 } from "../_utils.ts";
 import { portOf, tempDir, waitFor } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
+import { RawClient, serve, verdict } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** What one request got: its output by stream and its last reply. */
-interface Outcome {
-  stdout: string;
-  stderr: string;
-  /** The `exit` or `error` reply that ended it. */
-  end: CommandReply;
-}
-
-/**
- * A client that speaks the protocol by hand, byte for byte, so tests can
- * send what no well-behaved client would.
- */
-class RawClient implements AsyncDisposable {
-  readonly conn: Connection;
-  readonly #decoder = new LengthPrefixDecoder({ header: "u32be" });
-  readonly #frames: Uint8Array[] = [];
-
-  private constructor(conn: Connection) {
-    this.conn = conn;
-    conn.setTimeout(5000); // a broken test fails instead of hanging
-  }
-
-  static async open(server: Server): Promise<RawClient> {
-    return new RawClient(await connect(server.addr));
-  }
-
-  async send(data: string | Uint8Array): Promise<void> {
-    await this.conn.write(data);
-  }
-
-  /** The next reply, or `null` when the server closed the connection. */
-  async reply(): Promise<CommandReply | null> {
-    while (this.#frames.length === 0) {
-      const chunk = await this.conn.read();
-      if (chunk === null) return null;
-      this.#decoder.push(chunk, (body) => this.#frames.push(body.slice()));
-    }
-    return decodeCommandReply(this.#frames.shift()!);
-  }
-
-  /** Replies up to and including the `exit` or `error` one. */
-  async outcome(): Promise<Outcome> {
-    let stdout = "";
-    let stderr = "";
-    for (;;) {
-      const reply = await this.reply();
-      if (reply === null) throw new Error("the server closed the connection");
-      if (reply.kind === "stdout") stdout += decoder.decode(reply.data);
-      else if (reply.kind === "stderr") stderr += decoder.decode(reply.data);
-      else return { stdout, stderr, end: reply };
-    }
-  }
-
-  /** Sends `line` and a `\n`, and returns its outcome. */
-  async request(line: string | Uint8Array): Promise<Outcome> {
-    const bytes = typeof line === "string" ? encoder.encode(line) : line;
-    const request = new Uint8Array(bytes.length + 1);
-    request.set(bytes);
-    request[bytes.length] = 0x0a;
-    await this.send(request);
-    return await this.outcome();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.conn.close();
-    return Promise.resolve();
-  }
-}
-
-/** The error name of an outcome, or `exit N` when it ran. */
-function verdict(outcome: Outcome): string {
-  return outcome.end.kind === "error"
-    ? outcome.end.reason
-    : outcome.end.kind === "exit"
-    ? `exit ${outcome.end.code}`
-    : outcome.end.kind;
-}
-
-function serve(options: Partial<ServeCommandsOptions> = {}): Promise<Server> {
-  return serveCommands({ port: 0 }, { allow: ["echo"], ...options });
-}
-
-// ---------------------------------------------------------------------------
-// Request lines
-
-Deno.test("parseCommandLine() splits at spaces and tabs only and expands nothing", () => {
-  const cases: [string, string[]][] = [
-    ["date", ["date"]], // one word
-    ["  echo \t a\t\tb  ", ["echo", "a", "b"]], // runs of blanks, leading and trailing
-    ["echo 'a b'", ["echo", "'a", "b'"]], // quotes are text
-    ['echo "a b"', ["echo", '"a', 'b"']], // double quotes too
-    ["echo a\\ b", ["echo", "a\\", "b"]], // no backslash escapes
-    ["echo $(id) `id` ${HOME} ~ *", [
-      "echo",
-      "$(id)",
-      "`id`",
-      "${HOME}",
-      "~",
-      "*",
-    ]], // no expansion
-    ["echo hi;rm -rf /", ["echo", "hi;rm", "-rf", "/"]], // ; is text
-    ["echo a|b&&c>d<e", ["echo", "a|b&&c>d<e"]], // pipes, and, redirections
-    ["echo #not a comment", ["echo", "#not", "a", "comment"]], // no comments
-    ["echo a\rb\vc\fd\u00a0e", ["echo", "a\rb\vc\fd\u00a0e"]], // other whitespace is text
-    ['["echo","a b",""]', ["echo", "a b", ""]], // JSON: spaces, empty words
-    [' \t["x"]', ["x"]], // JSON after blanks
-    ["ech[o]", ["ech[o]"]], // [ later in a word is text
-  ];
-  for (const [line, argv] of cases) {
-    assertEquals(parseCommandLine(line), argv, JSON.stringify(line));
-  }
-});
-
-Deno.test("parseCommandLine() refuses empty lines, bad JSON, NUL bytes, lone surrogates and too many words", () => {
-  const cases: [string, string][] = [
-    ["", "BadRequest"], // empty
-    [" \t ", "BadRequest"], // blanks only
-    ["[echo", "BadRequest"], // not JSON
-    ['{"argv":["echo"]}', "BadRequest"], // not an array (and not a [ line: a word)
-    ["[]", "BadRequest"], // empty array
-    ['["echo", 1]', "BadRequest"], // not all strings
-    ['[""]', "BadRequest"], // empty program name
-    ["echo a\0b", "BadArguments"], // NUL in a word
-    ['["echo","a\\u0000"]', "BadArguments"], // NUL through JSON
-    ['["echo","\\ud800"]', "BadArguments"], // lone surrogate through JSON
-    ["echo " + "x ".repeat(300), "BadArguments"], // over maxArgs
-  ];
-  for (const [line, reason] of cases) {
-    if (line.startsWith("{")) {
-      assertEquals(parseCommandLine(line), [line]); // a plain word
-      continue;
-    }
-    const error = assertThrows(
-      () => parseCommandLine(line),
-      CommandRefusedError,
-    );
-    assertEquals(error.reason, reason, JSON.stringify(line));
-  }
-  assertEquals(parseCommandLine("a b c", { maxArgs: 3 }).length, 3);
-});
-
-Deno.test("formatCommandLine() gives lines that parse back to the same argv", () => {
-  const cases: string[][] = [
-    ["date"],
-    ["echo", "a;b", "$(id)", "`x`", "*", "'q'"],
-    ["echo", "a b", "tab\there"], // blanks: JSON
-    ["echo", ""], // empty word: JSON
-    ["[", "-f", "x", "]"], // program named [: JSON
-    ["echo", "line\nbreak", "cr\r"], // line ends: JSON keeps it one line
-  ];
-  for (const argv of cases) {
-    const line = formatCommandLine(argv);
-    assert(!line.includes("\n"), line);
-    assertEquals(parseCommandLine(line), argv);
-  }
-  assertThrows(() => formatCommandLine([]), TypeError);
-});
 
 // ---------------------------------------------------------------------------
 // No shell, ever
 
 Deno.test("echo receives shell syntax verbatim, in plain and JSON requests", async () => {
-  await using server = await serve();
+  await using server = serve();
   await using client = await RawClient.open(server);
   const words = [
     ";",
@@ -246,7 +80,7 @@ Deno.test("echo receives shell syntax verbatim, in plain and JSON requests", asy
 Deno.test("no injection runs anything: no marker file appears, each request gets its reply, the connection keeps serving", async () => {
   await using dir = await tempDir();
   const marker = `${dir.path}/MARKER`;
-  await using server = await serve({
+  await using server = serve({
     allow: ["echo", "sleep"],
     cwd: dir.path, // relative markers would land here too
   });
@@ -375,7 +209,7 @@ Deno.test("no injection runs anything: no marker file appears, each request gets
 });
 
 Deno.test("the error reply names the error and says what is allowed", async () => {
-  await using server = await serve({ allow: ["echo", "sleep"] });
+  await using server = serve({ allow: ["echo", "sleep"] });
   await using client = await RawClient.open(server);
   const outcome = await client.request("rm -rf /");
   assertEquals(outcome.end, {
@@ -392,7 +226,7 @@ Deno.test("the error reply names the error and says what is allowed", async () =
 });
 
 Deno.test("requests sent together are answered one after another, in order", async () => {
-  await using server = await serve();
+  await using server = serve();
   await using client = await RawClient.open(server);
   await client.send("echo one\nrm x\r\necho two\n\necho three");
   await client.conn.shutdown("write"); // EOF ends the last line
@@ -402,106 +236,6 @@ Deno.test("requests sent together are answered one after another, in order", asy
   assertEquals(verdict(await client.outcome()), "BadRequest");
   assertEquals((await client.outcome()).stdout, "three\n");
   assertEquals(await client.reply(), null);
-});
-
-// ---------------------------------------------------------------------------
-// The allow-list
-
-Deno.test("the allow-list takes bare names and normalized absolute paths only", async () => {
-  const refused = [
-    "./echo", // relative
-    "../bin/touch", // relative, upwards
-    "bin/echo", // relative, no dot
-    "echo/", // a directory-ish name
-    "/usr/bin/../bin/echo", // not normalized
-    "/usr//bin/echo", // not normalized
-    "", // empty
-    "-rf", // looks like a flag
-    ".hidden", // starts with a dot
-    "ec ho", // blank
-    "a;b", // shell syntax
-  ];
-  for (const entry of refused) {
-    await assertRejects(
-      () => CommandAllowList.resolve([entry]),
-      TypeError,
-      undefined,
-      JSON.stringify(entry),
-    );
-  }
-  await assertRejects(() => CommandAllowList.resolve([]), TypeError);
-  await assertRejects(
-    () => CommandAllowList.resolve(["no-such-program-sockit"]),
-    Deno.errors.NotFound,
-  );
-  await assertRejects(
-    () => CommandAllowList.resolve(["/usr/bin/no-such-program-sockit"]),
-    Deno.errors.NotFound,
-  );
-  await assertRejects(
-    () => CommandAllowList.resolve(["/usr/bin"]), // a directory
-    Deno.errors.NotFound,
-  );
-  const echo = await CommandAllowList.resolve(["echo"]);
-  const absolute = await CommandAllowList.resolve([echo.pathOf("echo")!]);
-  assertEquals(absolute.names, ["echo"]); // allowed as its last component
-  assertEquals(absolute.pathOf(echo.pathOf("echo")!), undefined);
-  assertEquals(absolute.runFlag, `--allow-run=${echo.pathOf("echo")}`);
-  assertThrows(
-    () =>
-      new CommandAllowList([["echo", "/usr/bin/echo"], ["echo", "/bin/echo"]]),
-    TypeError,
-    "a name must mean one program",
-  );
-  assertThrows(() => new CommandAllowList([["echo", "echo"]]), TypeError);
-});
-
-Deno.test("bare names are looked up once, in the absolute directories of PATH only", async () => {
-  await using dir = await tempDir();
-  const marker = `${dir.path}/MARKER`;
-  // A fake echo that would leave a marker, in directories PATH games use.
-  const fake = `${dir.path}/echo`;
-  await Deno.writeTextFile(fake, `#!/bin/sh\ntouch ${marker}\n`);
-  await Deno.chmod(fake, 0o755);
-  const relative = relativePath(Deno.cwd(), dir.path);
-  const allow = await CommandAllowList.resolve(["echo"], {
-    searchPath: `:.:${relative}:/usr/bin:/bin`,
-  });
-  assertEquals(allow.pathOf("echo"), "/usr/bin/echo");
-  // Changing PATH later changes nothing: the path was fixed at startup.
-  await using server = await serve({ allow });
-  const saved = Deno.env.get("PATH");
-  Deno.env.set("PATH", dir.path);
-  try {
-    const result = await runRemoteCommand(server.addr, ["echo", "real"]);
-    assertEquals(decoder.decode(result.stdout), "real\n");
-  } finally {
-    if (saved !== undefined) Deno.env.set("PATH", saved);
-  }
-  await assertRejects(() => Deno.stat(marker), Deno.errors.NotFound);
-});
-
-/** `to` relative to `from`, both absolute. */
-function relativePath(from: string, to: string): string {
-  const a = from.split("/").filter(Boolean);
-  const b = to.split("/").filter(Boolean);
-  let common = 0;
-  while (common < a.length && a[common] === b[common]) common++;
-  return [...a.slice(common).map(() => ".."), ...b.slice(common)].join("/");
-}
-
-Deno.test("checkRunPermission() insists on exactly the allowed programs when asked", async () => {
-  const allow = await CommandAllowList.resolve(["echo"]);
-  allow.checkRunPermission(); // this test runs with --allow-run: granted
-  const error = assertThrows(
-    () => allow.checkRunPermission({ requireScoped: true }),
-    Deno.errors.NotCapable,
-  );
-  assertStringIncludes(error.message, `start with ${allow.runFlag}`);
-  await assertRejects(
-    () => serve({ requireScopedRun: true }),
-    Deno.errors.NotCapable,
-  );
 });
 
 // ---------------------------------------------------------------------------
@@ -526,24 +260,34 @@ Deno.test("a host other than loopback needs a token or insecure", async () => {
   for (const [host, expected] of loopback) {
     assertEquals(isLoopbackHost(host), expected, host);
   }
-  checkCommandServerAddress({ port: 0 }, {});
-  checkCommandServerAddress({ path: "/tmp/x.sock" }, {});
-  checkCommandServerAddress({ hostname: "0.0.0.0", port: 0 }, { token: "t" });
-  checkCommandServerAddress({ hostname: "0.0.0.0", port: 0 }, {
-    insecure: true,
-  });
-  const error = await assertRejects(
+  checkExposure({ port: 0 }, {});
+  checkExposure({ path: "/tmp/x.sock" }, {});
+  checkExposure({ hostname: "0.0.0.0", port: 0 }, { token: "t" });
+  checkExposure({ hostname: "0.0.0.0", port: 0 }, { insecure: true });
+  const error = assertThrows(
     () => serveCommands({ hostname: "0.0.0.0", port: 0 }, { allow: ["echo"] }),
     TypeError,
   );
   assertStringIncludes(error.message, "without a token");
+  assertStringIncludes(error.message, "0.0.0.0 is not loopback");
+  // Refused before the allow-list is even looked at.
+  assertThrows(
+    () => serveCommands({ hostname: "::", port: 0 }, { allow: ["./x"] }),
+    TypeError,
+    "without a token",
+  );
+  await using tokened = serveCommands({ hostname: "127.0.0.1", port: 0 }, {
+    allow: ["echo"],
+    token: "t",
+  });
+  assertEquals(tokened.addr.transport, "tcp");
 });
 
 // ---------------------------------------------------------------------------
 // Limits and statuses
 
 Deno.test("a command over its time limit is killed with SIGKILL and reported; the connection goes on", async () => {
-  await using server = await serve({ allow: ["sleep", "echo"], timeout: 200 });
+  await using server = serve({ allow: ["sleep", "echo"], timeout: 200 });
   await using client = await RawClient.open(server);
   const started = performance.now();
   const outcome = await client.request("sleep 5");
@@ -559,7 +303,7 @@ Deno.test("a command over its time limit is killed with SIGKILL and reported; th
 });
 
 Deno.test("output past maxOutput is cut at exactly the limit and reported", async () => {
-  await using server = await serve({ allow: ["echo", "seq"], maxOutput: 10 });
+  await using server = serve({ allow: ["echo", "seq"], maxOutput: 10 });
   await using client = await RawClient.open(server);
   const short = await client.request("echo 0123456789abcdef");
   assertEquals(short.stdout, "0123456789");
@@ -569,7 +313,7 @@ Deno.test("output past maxOutput is cut at exactly the limit and reported", asyn
   assertEquals((exact.end as { truncated: boolean }).truncated, false);
 
   // An endless producer is killed at the limit, not at the time limit.
-  await using big = await serve({ allow: ["seq"], maxOutput: 100_000 });
+  await using big = serve({ allow: ["seq"], maxOutput: 100_000 });
   const started = performance.now();
   const result = await runRemoteCommand(big.addr, ["seq", "1", "100000000"]);
   assertLessOrEqual(performance.now() - started, 5000);
@@ -578,30 +322,11 @@ Deno.test("output past maxOutput is cut at exactly the limit and reported", asyn
   assertEquals(decoder.decode(result.stdout.subarray(0, 8)), "1\n2\n3\n4\n");
 });
 
-Deno.test("exit codes and stderr come back as sent, stdout and stderr apart", async () => {
-  await using server = await serve({ allow: ["false", "ls", "echo"] });
-  await using client = await connectCommands(server.addr);
-  const failed = await client.run(["false"]);
-  assertEquals([failed.code, failed.success, failed.signal], [1, false, null]);
-  const missing = await client.run(["ls", "/nonexistent-sockit"]);
-  assertEquals(missing.code, 2);
-  assertEquals(missing.stdout.length, 0);
-  assertStringIncludes(decoder.decode(missing.stderr), "/nonexistent-sockit");
-  const seen: string[] = [];
-  const ok = await client.run(["echo", "streamed"], {
-    onOutput: (stream, data) => {
-      seen.push(`${stream}:${decoder.decode(data)}`);
-    },
-  });
-  assertEquals([ok.code, ok.success, seen], [0, true, ["stdout:streamed\n"]]);
-  assertEquals(ok.stdout.length, 0); // onOutput took it
-});
-
 Deno.test("a command gets only the given environment and working directory", async () => {
   await using dir = await tempDir();
   Deno.env.set("SOCKIT_REXEC_SECRET", "leaked");
   try {
-    await using server = await serve({ allow: ["env", "pwd"], cwd: dir.path });
+    await using server = serve({ allow: ["env", "pwd"], cwd: dir.path });
     const env = await runRemoteCommand(server.addr, ["env"]);
     assertEquals(decoder.decode(env.stdout), "PATH=/usr/bin:/bin\n");
     const pwd = await runRemoteCommand(server.addr, ["pwd"]);
@@ -609,7 +334,7 @@ Deno.test("a command gets only the given environment and working directory", asy
       decoder.decode(pwd.stdout),
       `${await Deno.realPath(dir.path)}\n`,
     );
-    await using custom = await serve({ allow: ["env"], env: { LANG: "C" } });
+    await using custom = serve({ allow: ["env"], env: { LANG: "C" } });
     const only = await runRemoteCommand(custom.addr, ["env"]);
     assertEquals(decoder.decode(only.stdout), "LANG=C\n");
   } finally {
@@ -622,7 +347,7 @@ Deno.test("a program that cannot be started gets SpawnFailed and the connection 
   const program = `${dir.path}/gone`;
   await Deno.writeTextFile(program, "#!/bin/sh\necho never\n");
   await Deno.chmod(program, 0o755);
-  await using server = await serve({ allow: [program, "echo"] });
+  await using server = serve({ allow: [program, "echo"] });
   await Deno.remove(program);
   await using client = await RawClient.open(server);
   assertEquals(verdict(await client.request("gone")), "SpawnFailed");
@@ -635,7 +360,7 @@ Deno.test("a program that cannot be started gets SpawnFailed and the connection 
 const TOKEN = "correct horse battery staple";
 
 Deno.test("with a token: the right one gets ready, then commands run", async () => {
-  await using server = await serve({ token: TOKEN });
+  await using server = serve({ token: TOKEN });
   await using client = await RawClient.open(server);
   await client.send(`AUTH ${TOKEN}\n`);
   assertEquals(await client.reply(), { kind: "ready", version: 1 });
@@ -649,7 +374,7 @@ Deno.test("with a token: the right one gets ready, then commands run", async () 
 Deno.test("with a token: a wrong, missing or partial token is refused and the connection closed, and nothing runs", async () => {
   await using dir = await tempDir();
   const marker = `${dir.path}/MARKER`;
-  await using server = await serve({ token: TOKEN, allow: ["echo", "touch"] });
+  await using server = serve({ token: TOKEN, allow: ["echo", "touch"] });
   const cases: [string, string][] = [
     [`AUTH ${TOKEN}x`, "Unauthorized"], // one character more
     [`AUTH ${TOKEN.slice(0, -1)}`, "Unauthorized"], // one character less
@@ -681,7 +406,7 @@ Deno.test("with a token: a wrong, missing or partial token is refused and the co
 });
 
 Deno.test("with a token: a token sent too slowly is cut off at the deadline", async () => {
-  await using server = await serve({ token: TOKEN, tokenTimeout: 300 });
+  await using server = serve({ token: TOKEN, tokenTimeout: 300 });
   // Silent: nothing at all.
   {
     await using client = await RawClient.open(server);
@@ -713,7 +438,7 @@ Deno.test("with a token: a token sent too slowly is cut off at the deadline", as
 });
 
 Deno.test("without a token, an AUTH first line gets ready", async () => {
-  await using server = await serve();
+  await using server = serve();
   const result = await runRemoteCommand(server.addr, ["echo", "x"], {
     token: "unneeded",
   });
@@ -721,7 +446,7 @@ Deno.test("without a token, an AUTH first line gets ready", async () => {
 });
 
 Deno.test("a client that sends no request within idleTimeout gets IdleTimeout and is disconnected", async () => {
-  await using server = await serve({ idleTimeout: 200 });
+  await using server = serve({ idleTimeout: 200 });
   await using client = await RawClient.open(server);
   assertEquals(verdict(await client.request("echo first")), "exit 0");
   await client.send("echo never finis"); // no line end
@@ -731,7 +456,7 @@ Deno.test("a client that sends no request within idleTimeout gets IdleTimeout an
 });
 
 Deno.test("a client that reads nothing is disconnected after writeTimeout and its command killed", async () => {
-  await using server = await serve({
+  await using server = serve({
     allow: ["seq"],
     maxOutput: 1024 * 1024 * 1024,
     timeout: 20_000,
@@ -750,7 +475,7 @@ Deno.test("commands are served on a Unix socket too", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/rexec.sock`;
   {
-    await using server = await serveCommands({ path }, { allow: ["echo"] });
+    await using server = serveCommands({ path }, { allow: ["echo"] });
     const result = await runRemoteCommand({ path }, ["echo", "unix"]);
     assertEquals(decoder.decode(result.stdout), "unix\n");
     assertEquals(server.acceptedConnections, 1);
@@ -758,7 +483,7 @@ Deno.test("commands are served on a Unix socket too", async () => {
 });
 
 Deno.test("a Python client speaks the protocol with struct", async () => {
-  await using server = await serve({ allow: ["echo", "ls"] });
+  await using server = serve({ allow: ["echo", "ls"] });
   await using python = Python.spawn(
     `
 import json
@@ -802,31 +527,47 @@ s.close()
   assertEquals(results[4].error, "InvalidUtf8");
 });
 
-Deno.test("createCommandHandler() refuses bad limits, tokens and environments", async () => {
-  const allow = await CommandAllowList.resolve(["echo"]);
-  assertThrows(() => createCommandHandler(allow, { timeout: 0 }), RangeError);
+Deno.test("serveCommands() refuses bad limits, tokens, environments and directories at once", () => {
+  const cases: [string, Partial<ServeCommandsOptions>, ErrorClass][] = [
+    ["a zero timeout", { timeout: 0 }, RangeError],
+    ["a negative timeout", { timeout: -1 }, RangeError],
+    ["a negative maxOutput", { maxOutput: -1 }, RangeError],
+    ["a fractional maxLineBytes", { maxLineBytes: 1.5 }, RangeError],
+    ["a tiny maxLineBytes", { maxLineBytes: 8 }, RangeError],
+    ["no arguments at all", { maxArgs: 0 }, RangeError],
+    ["a NaN idleTimeout", { idleTimeout: NaN }, RangeError],
+    ["an empty token", { token: "" }, TypeError],
+    ["a token with a newline", { token: "a\nb" }, TypeError],
+    ["a token with a NUL", { token: "a\0b" }, TypeError],
+    ["a token longer than a line", { token: "t".repeat(9000) }, TypeError],
+    ["an env of numbers", { env: { A: 1 as unknown as string } }, TypeError],
+    ["an empty allow-list", { allow: [] }, TypeError],
+    ["a relative program", { allow: ["./echo"] }, TypeError],
+    [
+      "a missing program",
+      { allow: ["no-such-program-sockit"] },
+      Deno.errors.NotFound,
+    ],
+    ["a missing cwd", { cwd: "/nonexistent-sockit" }, Deno.errors.NotFound],
+    ["a cwd that is a file", { cwd: "/etc/passwd" }, Deno.errors.NotFound],
+  ];
+  for (const [what, options, errorClass] of cases) {
+    assertThrows(() => serve(options), errorClass, undefined, what);
+  }
   assertThrows(
-    () => createCommandHandler(allow, { maxOutput: -1 }),
-    RangeError,
-  );
-  assertThrows(
-    () => createCommandHandler(allow, { maxLineBytes: 1.5 }),
-    RangeError,
-  );
-  assertThrows(() => createCommandHandler(allow, { token: "" }), TypeError);
-  assertThrows(() => createCommandHandler(allow, { token: "a\nb" }), TypeError);
-  assertThrows(
-    () => createCommandHandler(allow, { env: { A: 1 as unknown as string } }),
+    () => serveCommands({ port: 0 }, null as unknown as ServeCommandsOptions),
     TypeError,
-  );
-  assertInstanceOf(
-    createCommandHandler(allow, { timeout: Infinity }),
-    Function,
   );
 });
 
+Deno.test("serveCommands() takes Infinity for no time limit", async () => {
+  await using server = serve({ timeout: Infinity, idleTimeout: Infinity });
+  const result = await runRemoteCommand(server.addr, ["echo", "ok"]);
+  assertEquals(result.code, 0);
+});
+
 Deno.test("a graceful shutdown lets a running command finish and answers it in full", async () => {
-  const server = await serve({ allow: ["sleep", "echo"] });
+  const server = serve({ allow: ["sleep", "echo"] });
   await using client = await RawClient.open(server);
   await client.send("sleep 0.3\n");
   await waitFor(() => server.connections === 1, "the connection");

@@ -1,0 +1,407 @@
+// One client of a command server, private to rexec/: the connection
+// handler that `serveCommands()` gives `listen()`. It reads request lines
+// (with a deadline for each), checks the token, turns each line into argv,
+// looks the program up in the allow-list, runs it (`_runner.ts`) and writes
+// the replies (`_protocol.ts`); a refused request gets an `error` reply and
+// the connection goes on.
+import { DelimiterDecoder, type FrameTooLargeError } from "../framing/mod.ts";
+import { formatAddress, TimeoutError } from "../net/mod.ts";
+import type { Connection, ConnectionHandler } from "../tcp/mod.ts";
+import { timingSafeEqual } from "../_internal/std.ts";
+import { after } from "../_internal/timer.ts";
+import type { CommandAllowList } from "./allow_list.ts";
+import type { CommandExit } from "./client.ts";
+import { parseCommandLine } from "./_command_line.ts";
+import { type CommandErrorReason, CommandRefusedError } from "./errors.ts";
+import {
+  authToken,
+  encodeError,
+  encodeExit,
+  encodeOutput,
+  MAX_OUTPUT_FRAME,
+  READY_FRAME,
+} from "./_protocol.ts";
+import { type CommandRunResult, runCommand, SpawnError } from "./_runner.ts";
+import type { CommandEvent } from "./server.ts";
+
+/** A server's checked options, with the defaults filled in. */
+export interface SessionConfig {
+  allowList: CommandAllowList;
+  timeout: number;
+  maxOutput: number;
+  maxLineBytes: number;
+  maxArgs: number;
+  token: Uint8Array | undefined;
+  tokenTimeout: number;
+  idleTimeout: number;
+  writeTimeout: number;
+  cwd: string | undefined;
+  env: Readonly<Record<string, string>>;
+  onCommand: ((event: CommandEvent) => void) | undefined;
+}
+
+/** After refusing a client, how long to wait for its EOF before closing. */
+const LINGER = 500;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The handler that serves the protocol on each connection. */
+export function commandHandler(config: SessionConfig): ConnectionHandler {
+  const { token } = config;
+  // Made when the first client authenticates, so that a server nobody
+  // talks to starts no work it may not finish.
+  let expected: Promise<Uint8Array> | undefined;
+  const want = token === undefined
+    ? undefined
+    : () => expected ??= digest(token);
+  return (conn) => new CommandSession(conn, config, want).serve();
+}
+
+/**
+ * The SHA-256 of a token: comparing digests (of one length) in constant
+ * time says nothing about the token's length either.
+ */
+async function digest(bytes: Uint8Array): Promise<Uint8Array> {
+  const hash = await crypto.subtle.digest(
+    "SHA-256",
+    bytes as Uint8Array<ArrayBuffer>,
+  );
+  return new Uint8Array(hash);
+}
+
+/** What the line reader hands out: a line, or news of a skipped one. */
+type LineItem = { line: Uint8Array } | { tooLong: FrameTooLargeError };
+
+/** Reads request lines from a connection, with a deadline per line. */
+class LineReader {
+  readonly #conn: Connection;
+  readonly #decoder: DelimiterDecoder;
+  readonly #queue: LineItem[] = [];
+  #head = 0;
+  #ended = false;
+  readonly #sink = (line: Uint8Array) => {
+    this.#queue.push({ line });
+  };
+
+  constructor(conn: Connection, maxLineBytes: number) {
+    this.#conn = conn;
+    this.#decoder = new DelimiterDecoder({
+      lines: true,
+      maxFrameSize: maxLineBytes,
+      onOversize: "skip",
+      onSkip: (tooLong) => this.#queue.push({ tooLong }),
+    });
+  }
+
+  /**
+   * The next line, or `null` at EOF; rejects with `TimeoutError` if no
+   * complete line arrives within `ms` (what arrived stays for the next
+   * call).
+   */
+  async next(ms: number, what: string): Promise<LineItem | null> {
+    if (this.#head === this.#queue.length && !this.#ended) {
+      const controller = new AbortController();
+      const cancel = after(ms, () => {
+        controller.abort(
+          new TimeoutError(`Cannot wait longer than ${ms} ms for ${what}`, ms),
+        );
+      });
+      try {
+        while (this.#head === this.#queue.length) {
+          const chunk = await this.#conn.read({ signal: controller.signal });
+          if (chunk === null) {
+            this.#ended = true;
+            // A graceful shutdown stopped reading: a partial line is not a
+            // request. The peer's EOF ends its last line.
+            if (!this.#conn.readingStopped) this.#decoder.end(this.#sink);
+            break;
+          }
+          this.#decoder.push(chunk, this.#sink);
+        }
+      } finally {
+        cancel();
+      }
+    }
+    if (this.#head === this.#queue.length) return null;
+    const item = this.#queue[this.#head++]!;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    }
+    return item;
+  }
+}
+
+/** Errors that mean the client is gone (or we gave up on it). */
+function isGone(error: unknown): boolean {
+  return error instanceof TimeoutError ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted;
+}
+
+function formatPeer(conn: Connection): string {
+  return conn.remoteAddr.transport === "unix"
+    ? formatAddress(conn.localAddr)
+    : formatAddress(conn.remoteAddr);
+}
+
+/** One client of a command server. */
+class CommandSession {
+  readonly #conn: Connection;
+  readonly #config: SessionConfig;
+  readonly #expected: (() => Promise<Uint8Array>) | undefined;
+  readonly #lines: LineReader;
+  readonly #peer: string;
+
+  constructor(
+    conn: Connection,
+    config: SessionConfig,
+    expected: (() => Promise<Uint8Array>) | undefined,
+  ) {
+    this.#conn = conn;
+    this.#config = config;
+    this.#expected = expected;
+    this.#lines = new LineReader(conn, config.maxLineBytes);
+    this.#peer = formatPeer(conn);
+    // Replies are whole frames, and an exit frame often follows an output
+    // frame at once: Nagle's algorithm would hold it for the client's
+    // delayed ACK (40 ms a command).
+    if (conn.localAddr.transport === "tcp") conn.setNoDelay(true);
+  }
+
+  async serve(): Promise<void> {
+    try {
+      let first = true;
+      if (this.#expected !== undefined) {
+        if (!(await this.#authenticate(this.#expected))) return;
+        first = false;
+      }
+      for (;;) {
+        let item: LineItem | null;
+        try {
+          item = await this.#lines.next(
+            this.#config.idleTimeout,
+            "a request line",
+          );
+        } catch (error) {
+          if (!(error instanceof TimeoutError)) throw error;
+          await this.#refuseAndClose(
+            "IdleTimeout",
+            `Cannot wait longer than ${this.#config.idleTimeout} ms for a request: closing the connection`,
+          );
+          return;
+        }
+        if (item === null) return;
+        if (first && "line" in item && authToken(item.line) !== undefined) {
+          await this.#send(READY_FRAME); // no token needed: any AUTH is fine
+        } else {
+          await this.#request(item);
+        }
+        first = false;
+      }
+    } catch (error) {
+      if (isGone(error)) return; // the client left, or read nothing
+      throw error;
+    }
+  }
+
+  async #authenticate(
+    expected: () => Promise<Uint8Array>,
+  ): Promise<boolean> {
+    let item: LineItem | null;
+    try {
+      item = await this.#lines.next(this.#config.tokenTimeout, "the token");
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      await this.#refuseAndClose(
+        "TokenTimeout",
+        `Cannot authenticate: no complete "AUTH <token>" line within ${this.#config.tokenTimeout} ms`,
+      );
+      return false;
+    }
+    if (item === null) return false;
+    const presented = "line" in item ? authToken(item.line) : undefined;
+    if (presented === undefined) {
+      await this.#refuseAndClose(
+        "Unauthorized",
+        'Cannot serve this connection: send "AUTH <token>" as the first line',
+      );
+      return false;
+    }
+    const [want, got] = await Promise.all([expected(), digest(presented)]);
+    if (!timingSafeEqual(want, got)) {
+      await this.#refuseAndClose(
+        "Unauthorized",
+        "Cannot serve this connection: the token is wrong",
+      );
+      return false;
+    }
+    await this.#send(READY_FRAME);
+    return true;
+  }
+
+  async #request(item: LineItem): Promise<void> {
+    if ("tooLong" in item) {
+      await this.#refuse(
+        "LineTooLong",
+        `Cannot read a request line longer than ${this.#config.maxLineBytes} bytes: the rest of the line is skipped`,
+        undefined,
+      );
+      return;
+    }
+    let line: string;
+    try {
+      line = utf8.decode(item.line);
+    } catch {
+      await this.#refuse(
+        "InvalidUtf8",
+        "Cannot read the request as it is not valid UTF-8",
+        undefined,
+      );
+      return;
+    }
+    let argv: string[];
+    try {
+      argv = parseCommandLine(line, { maxArgs: this.#config.maxArgs });
+    } catch (error) {
+      if (!(error instanceof CommandRefusedError)) throw error;
+      await this.#refuse(
+        error.reason as CommandErrorReason,
+        error.detail,
+        undefined,
+      );
+      return;
+    }
+    const name = argv[0]!;
+    const program = this.#config.allowList.pathOf(name);
+    if (program === undefined) {
+      const allowed = this.#config.allowList.names.join(", ");
+      await this.#refuse(
+        "NotAllowed",
+        name.includes("/")
+          ? `Cannot run ${
+            JSON.stringify(name)
+          }: a command is a bare name from the allow-list, never a path (allowed: ${allowed})`
+          : `Cannot run ${
+            JSON.stringify(name)
+          }: it is not on the allow-list (allowed: ${allowed})`,
+        argv,
+      );
+      return;
+    }
+    await this.#run(program, argv);
+  }
+
+  async #run(program: string, argv: readonly string[]): Promise<void> {
+    const config = this.#config;
+    let result: CommandRunResult;
+    try {
+      result = await runCommand(program, {
+        args: argv.slice(1),
+        cwd: config.cwd,
+        env: config.env,
+        timeout: config.timeout,
+        maxOutput: config.maxOutput,
+        onOutput: async (stream, data) => {
+          for (let at = 0; at < data.length; at += MAX_OUTPUT_FRAME) {
+            await this.#send(
+              encodeOutput(stream, data.subarray(at, at + MAX_OUTPUT_FRAME)),
+            );
+          }
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof SpawnError)) throw error;
+      await this.#refuse(
+        "SpawnFailed",
+        `Cannot start ${argv[0]}: ${
+          error.cause instanceof Error ? error.cause.message : String(error)
+        }`,
+        argv,
+      );
+      return;
+    }
+    const exit: CommandExit = {
+      code: result.code,
+      signal: result.signal,
+      timedOut: result.timedOut,
+      truncated: result.truncated,
+    };
+    await this.#send(encodeExit(exit));
+    config.onCommand?.({
+      type: "exit",
+      peer: this.#peer,
+      argv,
+      exit,
+      outputBytes: result.outputBytes,
+      duration: result.duration,
+    });
+  }
+
+  async #refuse(
+    reason: CommandErrorReason,
+    message: string,
+    argv: readonly string[] | undefined,
+  ): Promise<void> {
+    await this.#send(encodeError(reason, message));
+    this.#config.onCommand?.({
+      type: "refused",
+      peer: this.#peer,
+      argv,
+      reason,
+      message,
+    });
+  }
+
+  /**
+   * Refuses, then ends the connection so that the error reply arrives:
+   * FIN first, then waiting briefly for the client's EOF, so that unread
+   * data of its does not turn our close into a reset that loses the reply.
+   */
+  async #refuseAndClose(
+    reason: CommandErrorReason,
+    message: string,
+  ): Promise<void> {
+    await this.#refuse(reason, message, undefined);
+    await this.#conn.shutdown("write");
+    const signal = AbortSignal.timeout(LINGER);
+    try {
+      let drained = 0;
+      while (drained < 65536) {
+        const data = await this.#conn.read({ signal });
+        if (data === null) break;
+        drained += data.length;
+      }
+    } catch {
+      // Out of patience, or the client reset: close either way.
+    }
+  }
+
+  /** Writes a reply, giving up on a client that reads nothing. */
+  async #send(bytes: Uint8Array): Promise<void> {
+    const ms = this.#config.writeTimeout;
+    let timedOut = false;
+    const cancel = after(ms, () => {
+      timedOut = true;
+      this.#conn.close();
+    });
+    try {
+      await this.#conn.write(bytes);
+    } catch (error) {
+      if (timedOut) {
+        throw new TimeoutError(
+          `Cannot write to ${this.#peer}: it read nothing for ${ms} ms`,
+          ms,
+          { cause: error },
+        );
+      }
+      throw error;
+    } finally {
+      cancel();
+    }
+  }
+}
