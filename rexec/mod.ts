@@ -1,9 +1,10 @@
 /**
  * A restricted remote-command server and its client, the Python tutorials'
- * "remote command server" made safe: {@linkcode serveCommands} runs the programs of
- * an allow-list that clients name, one request per line, and answers with
- * framed output and the exit status; {@linkcode runRemoteCommand} and
- * {@linkcode CommandClient} are the client side.
+ * "remote command server" made safe: {@linkcode serveCommands} runs the
+ * programs of an allow-list ({@linkcode CommandAllowList}) that clients name,
+ * one request per line, and answers with framed output and the exit status;
+ * {@linkcode runRemoteCommand} and {@linkcode CommandClient} are the client
+ * side.
  *
  * What the server guarantees:
  *
