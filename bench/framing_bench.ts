@@ -1,8 +1,8 @@
 /**
- * Message framing, side by side in one run: our push decoders and stream
- * wrappers against `@std/streams`' `DelimiterStream` and `TextLineStream`,
- * and the length-prefix decoder against one plain copy of the same bytes
- * (`Uint8Array.prototype.set`, the physical limit).
+ * Message framing, side by side in one run: our codecs (push decoding) and
+ * `FrameDecoderStream` around them against `@std/streams`' `DelimiterStream`
+ * and `TextLineStream`, and the length-prefix codec against one plain copy
+ * of the same bytes (`Uint8Array.prototype.set`, the physical limit).
  *
  * Every benchmark decodes the same prepared input per iteration: 1 MiB of
  * frames, cut into 64 KiB chunks as a socket read would deliver them.
@@ -16,12 +16,13 @@
 import { DelimiterStream as StdDelimiterStream } from "@std/streams/delimiter-stream";
 import { TextLineStream as StdTextLineStream } from "@std/streams/text-line-stream";
 import {
-  DelimiterDecoder,
-  DelimiterDecoderStream,
-  type FrameDecoder,
-  LengthPrefixDecoder,
-  LengthPrefixDecoderStream,
-  LengthPrefixEncoder,
+  delimited,
+  type DelimiterCodec,
+  type FrameCodec,
+  FrameDecoderStream,
+  type LengthPrefixCodec,
+  lengthPrefixed,
+  lines,
 } from "../framing/mod.ts";
 import type { BenchUnits } from "./table.ts";
 
@@ -61,7 +62,7 @@ function records(size: number): { chunks: Uint8Array[]; frames: number } {
 let sink = 0;
 
 function pushRangesAll(
-  decoder: DelimiterDecoder | LengthPrefixDecoder,
+  decoder: DelimiterCodec | LengthPrefixCodec,
   chunks: Uint8Array[],
 ): number {
   let count = 0;
@@ -76,7 +77,7 @@ function pushRangesAll(
   return count;
 }
 
-function pushAll(decoder: FrameDecoder, chunks: Uint8Array[]): number {
+function pushAll(decoder: FrameCodec, chunks: Uint8Array[]): number {
   let count = 0;
   const onFrame = () => {
     count++;
@@ -143,50 +144,50 @@ for (const size of [64, 4096]) {
   );
   add(
     group,
-    "sockit DelimiterDecoderStream",
+    "sockit FrameDecoderStream",
     units,
     () =>
       drain(
         ReadableStream.from(chunks).pipeThrough(
-          new DelimiterDecoderStream({ delimiter: newline }),
+          new FrameDecoderStream(delimited(newline)),
         ),
       ),
   );
   add(
     group,
-    "sockit DelimiterDecoderStream (lines)",
+    "sockit FrameDecoderStream (lines)",
     units,
     () =>
       drain(
         ReadableStream.from(chunks).pipeThrough(
-          new DelimiterDecoderStream({ lines: true }),
+          new FrameDecoderStream(lines()),
         ),
       ),
   );
   add(
     group,
-    "sockit DelimiterDecoder (push)",
+    "sockit DelimiterCodec (push)",
     units,
-    () => pushAll(new DelimiterDecoder({ delimiter: newline }), chunks),
+    () => pushAll(delimited(newline), chunks),
   );
   add(
     group,
-    "sockit DelimiterDecoder (push, lines)",
+    "sockit DelimiterCodec (push, lines)",
     units,
-    () => pushAll(new DelimiterDecoder({ lines: true }), chunks),
+    () => pushAll(lines(), chunks),
   );
   add(
     group,
-    "sockit DelimiterDecoder (pushRanges)",
+    "sockit DelimiterCodec (pushRanges)",
     units,
-    () => pushRangesAll(new DelimiterDecoder({ delimiter: newline }), chunks),
+    () => pushRangesAll(delimited(newline), chunks),
   );
 }
 
 const COPY_TARGET = new Uint8Array(TOTAL + CHUNK);
 
 for (const size of [16, 1024, 64 * 1024]) {
-  const encoder = new LengthPrefixEncoder({ header: "u32be" });
+  const encoder = lengthPrefixed({ header: "u32be" });
   const count = Math.max(1, Math.floor(TOTAL / (size + 4)));
   const payload = new Uint8Array(size).fill(0x61);
   const stream = encoder.encodeAll(
@@ -205,26 +206,26 @@ for (const size of [16, 1024, 64 * 1024]) {
   }, true);
   add(
     group,
-    "sockit LengthPrefixDecoderStream",
+    "sockit FrameDecoderStream",
     units,
     () =>
       drain(
         ReadableStream.from(chunks).pipeThrough(
-          new LengthPrefixDecoderStream(),
+          new FrameDecoderStream(lengthPrefixed()),
         ),
       ),
   );
   add(
     group,
-    "sockit LengthPrefixDecoder (push)",
+    "sockit LengthPrefixCodec (push)",
     units,
-    () => pushAll(new LengthPrefixDecoder(), chunks),
+    () => pushAll(lengthPrefixed(), chunks),
   );
   add(
     group,
-    "sockit LengthPrefixDecoder (pushRanges)",
+    "sockit LengthPrefixCodec (pushRanges)",
     units,
-    () => pushRangesAll(new LengthPrefixDecoder(), chunks),
+    () => pushRangesAll(lengthPrefixed(), chunks),
   );
 }
 

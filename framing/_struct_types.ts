@@ -1,8 +1,11 @@
 // Compile-time parsing of struct format string literals into the tuple of
 // values they pack and unpack. Private to framing/; struct.ts re-exports the
-// public names. When a format is not a literal, or this parser cannot follow
-// it, the general array types apply, so a type here never rejects a format
-// that the runtime accepts.
+// four public names (StructValue, PackValue, UnpackedValues, PackValues).
+// The helpers are not exported and are `@ignore`d, so they stay out of the
+// docs and the public surface and `deno doc --lint` accepts the public types
+// that use them. When a format is not a literal, or this parser cannot
+// follow it, the general array types apply, so a type here never rejects a
+// format that the runtime accepts.
 
 /**
  * A value that `unpack` returns: `number` for most integers and floats,
@@ -21,12 +24,22 @@ export type PackValue = number | bigint | boolean | Uint8Array;
  * The byte values of `c s p`: a `Uint8Array`. (Spelled out because a bare
  * `Uint8Array` spread into a tuple does not compare as identical to the same
  * tuple written by hand.)
+ *
+ * @ignore
  */
-export type StructBytes = Uint8Array<ArrayBufferLike>;
-/** Characters CPython skips between format items. */
-export type FormatSpace = " " | "\t" | "\n" | "\r" | "\v" | "\f";
-/** A decimal digit of a repeat count. */
-export type FormatDigit =
+type StructBytes = Uint8Array<ArrayBufferLike>;
+/**
+ * Characters CPython skips between format items.
+ *
+ * @ignore
+ */
+type FormatSpace = " " | "\t" | "\n" | "\r" | "\v" | "\f";
+/**
+ * A decimal digit of a repeat count.
+ *
+ * @ignore
+ */
+type FormatDigit =
   | "0"
   | "1"
   | "2"
@@ -37,11 +50,19 @@ export type FormatDigit =
   | "7"
   | "8"
   | "9";
-/** What the type-level parser yields when it cannot follow a format. */
-export type FormatNotUnderstood = "struct-format-not-understood";
+/**
+ * What the type-level parser yields when it cannot follow a format.
+ *
+ * @ignore
+ */
+type FormatNotUnderstood = "struct-format-not-understood";
 
-/** Unpacked value types per format character, standard sizes (`= < > !`). */
-export interface UnpackTypesStandard {
+/**
+ * Unpacked value types per format character, standard sizes (`= < > !`).
+ *
+ * @ignore
+ */
+interface UnpackTypesStandard {
   /** `c`: one byte. */
   c: StructBytes;
   /** `b`: signed char. */
@@ -74,9 +95,12 @@ export interface UnpackTypesStandard {
   d: number;
 }
 
-/** Unpacked value types per format character, native sizes (`@`, x86-64). */
-export interface UnpackTypesNative
-  extends Omit<UnpackTypesStandard, "l" | "L"> {
+/**
+ * Unpacked value types per format character, native sizes (`@`, x86-64).
+ *
+ * @ignore
+ */
+interface UnpackTypesNative extends Omit<UnpackTypesStandard, "l" | "L"> {
   /** `l`: long. */
   l: bigint;
   /** `L`: unsigned long. */
@@ -89,8 +113,12 @@ export interface UnpackTypesNative
   P: bigint;
 }
 
-/** Accepted pack value types per format character, standard sizes. */
-export interface PackTypesStandard {
+/**
+ * Accepted pack value types per format character, standard sizes.
+ *
+ * @ignore
+ */
+interface PackTypesStandard {
   /** `c`: one byte. */
   c: StructBytes;
   /** `b`: signed char. */
@@ -123,8 +151,12 @@ export interface PackTypesStandard {
   d: number;
 }
 
-/** Accepted pack value types per format character, native sizes. */
-export interface PackTypesNative extends Omit<PackTypesStandard, "l" | "L"> {
+/**
+ * Accepted pack value types per format character, native sizes.
+ *
+ * @ignore
+ */
+interface PackTypesNative extends Omit<PackTypesStandard, "l" | "L"> {
   /** `l`: long. */
   l: bigint | number;
   /** `L`: unsigned long. */
@@ -137,13 +169,21 @@ export interface PackTypesNative extends Omit<PackTypesStandard, "l" | "L"> {
   P: bigint | number;
 }
 
-/** Drops leading zeros from a digit string. */
-export type StripZeros<D extends string> = D extends `0${infer R}`
+/**
+ * Drops leading zeros from a digit string.
+ *
+ * @ignore
+ */
+type StripZeros<D extends string> = D extends `0${infer R}`
   ? R extends "" ? "0" : StripZeros<R>
   : D;
 
-/** Appends `N` copies of `T` to `Acc`. */
-export type Repeat<
+/**
+ * Appends `N` copies of `T` to `Acc`.
+ *
+ * @ignore
+ */
+type Repeat<
   T,
   N extends number,
   Acc extends unknown[],
@@ -152,16 +192,24 @@ export type Repeat<
   : Repeat<T, N, [...Acc, T], [...Count, 0]>;
 
 // Up to three digits are expanded into a tuple; longer counts give up.
-/** Appends as many `T` as the digit string `D` says (at most 999). */
-export type RepeatDigits<T, D extends string, Acc extends unknown[]> = D extends
+/**
+ * Appends as many `T` as the digit string `D` says (at most 999).
+ *
+ * @ignore
+ */
+type RepeatDigits<T, D extends string, Acc extends unknown[]> = D extends
   `${FormatDigit}${FormatDigit}${FormatDigit}${FormatDigit}${string}`
   ? FormatNotUnderstood
   : StripZeros<D> extends `${infer N extends number}` ? Repeat<T, N, Acc>
   : FormatNotUnderstood;
 
-/** Parses format items after the byte-order prefix. */
-export type FormatItems<F extends string, M, Acc extends unknown[]> = F extends
-  "" ? Acc
+/**
+ * Parses format items after the byte-order prefix.
+ *
+ * @ignore
+ */
+type FormatItems<F extends string, M, Acc extends unknown[]> = F extends ""
+  ? Acc
   : F extends `${infer C}${infer R}`
     ? C extends FormatSpace ? FormatItems<R, M, Acc>
     : C extends FormatDigit ? FormatCounted<R, C, M, Acc>
@@ -171,8 +219,12 @@ export type FormatItems<F extends string, M, Acc extends unknown[]> = F extends
     : FormatNotUnderstood
   : FormatNotUnderstood;
 
-/** Parses the rest of a repeat count and its format character. */
-export type FormatCounted<
+/**
+ * Parses the rest of a repeat count and its format character.
+ *
+ * @ignore
+ */
+type FormatCounted<
   F extends string,
   D extends string,
   M,
@@ -188,14 +240,22 @@ export type FormatCounted<
   : FormatNotUnderstood
   : FormatNotUnderstood;
 
-/** Parses a whole format string with the value-type tables `Native` and `Standard`. */
-export type ParseFormat<F extends string, Native, Standard> = F extends
+/**
+ * Parses a whole format string with the value-type tables `Native` and `Standard`.
+ *
+ * @ignore
+ */
+type ParseFormat<F extends string, Native, Standard> = F extends
   `${"<" | ">" | "!" | "="}${infer R}` ? FormatItems<R, Standard, []>
   : F extends `@${infer R}` ? FormatItems<R, Native, []>
   : FormatItems<F, Native, []>;
 
-/** `T` when it is a tuple, else `Else`. */
-export type TupleOr<T, Else> = T extends unknown[] ? T : Else;
+/**
+ * `T` when it is a tuple, else `Else`.
+ *
+ * @ignore
+ */
+type TupleOr<T, Else> = T extends unknown[] ? T : Else;
 
 /**
  * The values that `unpack(format, …)` returns, as a tuple when `F` is a

@@ -1,58 +1,84 @@
 /**
- * What every message-framing codec in `framing/` is: a synchronous push
- * decoder and an encoder at the core, and `TransformStream` wrappers around
- * them for stream users. `tcp/` and `udp/` take any {@linkcode FrameCodec}.
+ * What every message-framing codec in `framing/` is, and the two adapters
+ * that turn any codec into a stream. As in tokio-util, one type per framing
+ * scheme handles both directions: a {@linkcode FrameCodec} decodes (feed it
+ * chunks with `push`, it hands out complete frames; `end` at the end of the
+ * stream) and encodes (`encode`, `encodeAll`). {@linkcode FrameDecoderStream}
+ * and {@linkcode FrameEncoderStream} wrap any codec as a `TransformStream`;
+ * `tcp`'s `conn.framed(codec)` turns any codec into a framed connection.
  *
- * @example Decode frames with any codec's push decoder
+ * @example Decode and encode with one codec
  * ```ts
- * import { lines } from "./mod.ts";
+ * import { lines } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
- * const decoder = lines().createDecoder();
+ * const codec = lines();
  * const frames: string[] = [];
  * const text = (f: Uint8Array) => frames.push(new TextDecoder().decode(f));
- * decoder.push(new TextEncoder().encode("hel"), text);
- * decoder.push(new TextEncoder().encode("lo\nworld\r\n"), text);
+ * codec.push(new TextEncoder().encode("hel"), text);
+ * codec.push(new TextEncoder().encode("lo\nworld\r\n"), text);
  * assertEquals(frames, ["hello", "world"]);
+ * assertEquals(codec.encode(new TextEncoder().encode("hi")), new TextEncoder().encode("hi\n"));
  * ```
  *
  * @module
  */
 
-/** Receives each frame that a decoder completes, in order. */
-export type FrameSink = (frame: Uint8Array) => void;
-
 /**
- * Receives each frame that a decoder completes as a range: the frame is
- * `bytes[start..end)`, valid during the call only. No allocation per frame.
- */
-export type FrameRangeSink = (
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-) => void;
-
-/**
- * A synchronous push decoder: feed it chunks of a byte stream, it hands out
- * the complete frames.
+ * A framing scheme, both ways: the synchronous push decoder of one byte
+ * stream, and an encoder. {@linkcode DelimiterCodec} and
+ * {@linkcode LengthPrefixCodec} implement it; `tcp`'s `conn.framed()`,
+ * {@linkcode FrameDecoderStream} and {@linkcode FrameEncoderStream} take any
+ * implementation.
+ *
+ * Decoding keeps state (a partial frame, the stream offset): one codec
+ * decodes one stream. The adapters decode with their own
+ * {@linkcode FrameCodec.clone}, so one codec value may configure any number
+ * of connections and streams. Encoding keeps no state.
  *
  * Frames that lie inside one chunk are `subarray` views of that chunk (valid
  * until you reuse the chunk's memory); frames that span chunks are assembled
- * in memory the decoder owns. The decoder copies whatever it keeps between
+ * in memory the codec owns. The codec copies whatever it keeps between
  * calls, so a caller may reuse its read buffer as soon as `push` returns.
+ *
+ * @example Any codec through one function
+ * ```ts
+ * import { type FrameCodec, lengthPrefixed, lines } from "@sockit/sockit/framing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * function roundTrip(codec: FrameCodec, payload: Uint8Array): Uint8Array[] {
+ *   const frames: Uint8Array[] = [];
+ *   codec.push(codec.encode(payload), (frame) => frames.push(frame));
+ *   codec.end((frame) => frames.push(frame));
+ *   return frames;
+ * }
+ *
+ * const payload = new TextEncoder().encode("hi");
+ * assertEquals(roundTrip(lines(), payload), [payload]);
+ * assertEquals(roundTrip(lengthPrefixed({ header: "u16be" }), payload), [payload]);
+ * ```
  */
-export interface FrameDecoder {
+export interface FrameCodec {
+  /** A short name for messages and tools, such as `"lines"` or `"u32be"`. */
+  readonly name: string;
+  /** The largest payload the codec decodes and encodes. */
+  readonly maxFrameSize: number;
+  /** Bytes held for a frame that is not complete yet. */
+  readonly bufferedBytes: number;
+  /** Bytes pushed so far: the stream byte offset of the next byte. */
+  readonly bytesRead: number;
   /**
    * Decodes `chunk`, calling `onFrame` for each frame it completes. On bad
-   * input it throws (after delivering every frame before the bad one) and the
-   * decoder stays failed: every later call throws the same error.
+   * input it throws (after delivering every frame before the bad one) and
+   * the codec's decoding stays failed: every later `push` or `end` throws
+   * the same error.
    *
    * @param chunk The next bytes of the stream.
    * @param onFrame Called with each complete frame, in order.
    * @throws {FrameTooLargeError} If a frame exceeds `maxFrameSize`.
    * @throws {MalformedFrameError} If a header cannot be decoded.
    */
-  push(chunk: Uint8Array, onFrame: FrameSink): void;
+  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void;
   /**
    * Ends the stream: delivers a final partial frame where the codec accepts
    * one, or throws `TruncatedFrameError` if a frame was cut off. Later calls
@@ -61,15 +87,7 @@ export interface FrameDecoder {
    * @param onFrame Called with the final frame, if any.
    * @throws {TruncatedFrameError} If the stream ended mid-frame.
    */
-  end(onFrame: FrameSink): void;
-  /** Bytes held for a frame that is not complete yet. */
-  readonly bufferedBytes: number;
-  /** Bytes pushed so far: the stream byte offset of the next byte. */
-  readonly bytesRead: number;
-}
-
-/** Turns payloads into the bytes of frames. */
-export interface FrameEncoder {
+  end(onFrame: (frame: Uint8Array) => void): void;
   /**
    * Encodes one payload as one frame.
    *
@@ -86,82 +104,41 @@ export interface FrameEncoder {
    *
    * @param payloads The payloads, in order.
    * @returns The frames' bytes, back to back.
-   * @throws {FrameTooLargeError} As {@linkcode FrameEncoder.encode}.
-   * @throws {DelimiterInPayloadError} As {@linkcode FrameEncoder.encode}.
+   * @throws {FrameTooLargeError} As {@linkcode FrameCodec.encode}.
+   * @throws {DelimiterInPayloadError} As {@linkcode FrameCodec.encode}.
    */
   encodeAll(payloads: readonly Uint8Array[]): Uint8Array;
-}
-
-/** A framing scheme: makes decoders and encoders that agree. */
-export interface FrameCodec {
-  /** A short name for messages and tools, such as `"lines"` or `"u32be"`. */
-  readonly name: string;
-  /** The largest payload a decoder accepts and an encoder produces. */
-  readonly maxFrameSize: number;
-  /** Makes a new decoder, with its own state. */
-  createDecoder(): FrameDecoder;
-  /** Makes a new encoder. */
-  createEncoder(): FrameEncoder;
-}
-
-/** The default `maxFrameSize` of every codec: 8 MiB. */
-export const DEFAULT_MAX_FRAME_SIZE: number = 8 * 1024 * 1024;
-
-/**
- * Decodes all of `chunks` with `decoder` and returns the frames, ending the
- * stream after the last chunk. Handy for tests and small inputs; for streams
- * use the decoder's `push` or a decoder stream.
- *
- * @param decoder A fresh decoder.
- * @param chunks The whole stream, in chunks.
- * @returns Every frame, in order.
- * @throws {FrameTooLargeError} If a frame exceeds `maxFrameSize`.
- * @throws {MalformedFrameError} If a header cannot be decoded.
- * @throws {TruncatedFrameError} If the stream ends mid-frame.
- *
- * @example Decode a whole buffer
- * ```ts
- * import { decodeFrames, delimited } from "./mod.ts";
- * import { assertEquals } from "@std/assert";
- *
- * const frames = decodeFrames(delimited("\0").createDecoder(), [
- *   new Uint8Array([104, 105, 0, 0]),
- * ]);
- * assertEquals(frames, [new Uint8Array([104, 105]), new Uint8Array()]);
- * ```
- */
-export function decodeFrames(
-  decoder: FrameDecoder,
-  chunks: Iterable<Uint8Array>,
-): Uint8Array[] {
-  const frames: Uint8Array[] = [];
-  const sink = (frame: Uint8Array) => {
-    frames.push(frame);
-  };
-  for (const chunk of chunks) decoder.push(chunk, sink);
-  decoder.end(sink);
-  return frames;
+  /**
+   * A new codec with the same options and fresh decoding state: for the
+   * next stream.
+   *
+   * @returns The new codec.
+   */
+  clone(): FrameCodec;
 }
 
 /**
  * A transform stream from bytes to frames around any
- * {@linkcode FrameDecoder}, for `pipeThrough()`. On bad input the readable
- * side first hands out every frame decoded before the bad one (a single
- * chunk often holds many), then errors with the decoder's error; the
- * writable side errors at once. At the end of input it hands out a final
- * partial frame or errors with `TruncatedFrameError`, as the decoder says.
- * Backpressure: a write resolves once a reader has taken its frames.
+ * {@linkcode FrameCodec}, for `pipeThrough()`. It decodes with its own
+ * `codec.clone()`. On bad input the readable side first hands out every
+ * frame decoded before the bad one (a single chunk often holds many), then
+ * errors with the codec's error; the writable side errors at once. At the
+ * end of input it hands out a final partial frame or errors with
+ * `TruncatedFrameError`, as the codec says. Backpressure: a write resolves
+ * once a reader has taken its frames.
  *
  * @example Lines from a byte stream
  * ```ts
- * import { FrameDecoderStream, lines } from "./mod.ts";
+ * import { FrameDecoderStream, lines } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const frames = await Array.fromAsync(
- *   ReadableStream.from([new TextEncoder().encode("a\nb\n")])
- *     .pipeThrough(new FrameDecoderStream(lines().createDecoder())),
+ *   ReadableStream.from(["one\r\ntw", "o\nthree"])
+ *     .pipeThrough(new TextEncoderStream())
+ *     .pipeThrough(new FrameDecoderStream(lines()))
+ *     .pipeThrough(new TextDecoderStream()),
  * );
- * assertEquals(frames.length, 2);
+ * assertEquals(frames, ["one", "two", "three"]);
  * ```
  */
 export class FrameDecoderStream
@@ -172,18 +149,19 @@ export class FrameDecoderStream
   readonly writable: WritableStream<Uint8Array>;
 
   /**
-   * Wraps `decoder`.
+   * Decodes with a clone of `codec`.
    *
-   * @param decoder A fresh decoder, used only by this stream.
+   * @param codec The framing scheme, such as `lines()`.
    */
-  constructor(decoder: FrameDecoder) {
+  constructor(codec: FrameCodec) {
+    const decoder = codec.clone();
     let frames: Uint8Array[] = [];
     let failure: { error: unknown } | null = null;
     let ended = false;
     let taken: (() => void) | null = null; // a write waiting for its frames
     let wakeReader: (() => void) | null = null;
     let writable!: WritableStreamDefaultController;
-    const sink: FrameSink = (frame) => {
+    const sink = (frame: Uint8Array) => {
       frames.push(frame);
     };
     const wake = () => {
@@ -254,31 +232,31 @@ export class FrameDecoderStream
 
 /**
  * A `TransformStream` from payloads to frame bytes around any
- * {@linkcode FrameEncoder}: one output chunk per frame.
+ * {@linkcode FrameCodec}: one output chunk per frame.
  *
- * @example Encode lines
+ * @example NUL-terminated messages to a byte stream
  * ```ts
- * import { FrameEncoderStream, lines } from "./mod.ts";
+ * import { delimited, FrameEncoderStream } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const chunks = await Array.fromAsync(
- *   ReadableStream.from([new TextEncoder().encode("hi")])
- *     .pipeThrough(new FrameEncoderStream(lines().createEncoder())),
+ *   ReadableStream.from([new Uint8Array([1, 2])])
+ *     .pipeThrough(new FrameEncoderStream(delimited("\0"))),
  * );
- * assertEquals(chunks, [new TextEncoder().encode("hi\n")]);
+ * assertEquals(chunks, [new Uint8Array([1, 2, 0])]);
  * ```
  */
 export class FrameEncoderStream
   extends TransformStream<Uint8Array, Uint8Array> {
   /**
-   * Wraps `encoder`.
+   * Encodes with `codec`.
    *
-   * @param encoder The encoder to use.
+   * @param codec The framing scheme, such as `lines()`.
    */
-  constructor(encoder: FrameEncoder) {
+  constructor(codec: FrameCodec) {
     super({
       transform(payload, controller) {
-        controller.enqueue(encoder.encode(payload));
+        controller.enqueue(codec.encode(payload));
       },
     });
   }

@@ -3,57 +3,52 @@
  * `\0` — the first fix every socket tutorial teaches for "TCP has no message
  * boundaries".
  *
- * - {@linkcode DelimiterDecoder}: the synchronous push decoder (feed it
- *   chunks, it hands out frames); any delimiter of one or more bytes, a lines
- *   mode that accepts `\n` and `\r\n`, keep or strip the delimiter, a rule for
- *   a final frame without its delimiter, `maxFrameSize` with an optional
- *   recovery mode that skips an oversized frame and carries on.
- * - {@linkcode DelimiterEncoder}: appends the delimiter, and refuses a payload
- *   that contains it rather than corrupting the stream.
- * - {@linkcode DelimiterDecoderStream} / {@linkcode DelimiterEncoderStream}:
- *   the same as `TransformStream`s.
- * - {@linkcode lines} and {@linkcode delimited}: codecs for `tcp/` and `udp/`.
+ * {@linkcode DelimiterCodec} decodes and encodes: any delimiter of one or
+ * more bytes, a lines mode that accepts `\n` and `\r\n`, keep or strip the
+ * delimiter, a rule for a final frame without its delimiter, `maxFrameSize`
+ * with an optional recovery mode that skips an oversized frame and carries
+ * on. The encoder appends the delimiter and refuses a payload that contains
+ * it rather than corrupting the stream. {@linkcode lines} and
+ * {@linkcode delimited} make the usual ones; `FrameDecoderStream` and
+ * `FrameEncoderStream` turn any of them into a stream, `tcp`'s
+ * `conn.framed()` into a framed connection.
  *
  * @example Lines from chunks that split them anywhere
  * ```ts
- * import { DelimiterDecoder } from "./delimiter.ts";
+ * import { lines } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
- * const decoder = new DelimiterDecoder({ lines: true });
+ * const codec = lines();
  * const text = new TextEncoder();
  * const got = [
- *   ...decoder.decode(text.encode("GET / HTTP/1.0\r")),
- *   ...decoder.decode(text.encode("\nHost: a\n\r\n")),
+ *   ...codec.decode(text.encode("GET / HTTP/1.0\r")),
+ *   ...codec.decode(text.encode("\nHost: a\n\r\n")),
  * ].map((line) => new TextDecoder().decode(line));
  * assertEquals(got, ["GET / HTTP/1.0", "Host: a", ""]);
  * ```
  *
  * @module
  */
-import {
-  DEFAULT_MAX_FRAME_SIZE,
-  type FrameCodec,
-  type FrameDecoder,
-  FrameDecoderStream,
-  type FrameEncoder,
-  FrameEncoderStream,
-  type FrameRangeSink,
-  type FrameSink,
-} from "./codec.ts";
+import type { FrameCodec } from "./codec.ts";
 import {
   DelimiterInPayloadError,
   FrameTooLargeError,
   TruncatedFrameError,
 } from "./errors.ts";
 import { FrameBuffer } from "./_frame_buffer.ts";
+import { checkInteger, DEFAULT_MAX_FRAME_SIZE } from "./_options.ts";
 import { ByteScanner } from "./_scan.ts";
+import { concat, indexOfNeedle } from "../_internal/std.ts";
+
+/** A frame handed out as `bytes[start..end)`, valid during the call only. */
+type RangeSink = (bytes: Uint8Array, start: number, end: number) => void;
 
 const LF = 0x0a;
 const CR = 0x0d;
 const LINE_FEED = new Uint8Array([LF]);
 const CRLF = new Uint8Array([CR, LF]);
 
-/** Options of {@linkcode DelimiterDecoder}, {@linkcode DelimiterEncoder} and their codecs. */
+/** Options of {@linkcode DelimiterCodec}, {@linkcode lines} and {@linkcode delimited}. */
 export interface DelimiterOptions {
   /**
    * The delimiter: a string (UTF-8 encoded) or bytes, at least one byte.
@@ -71,14 +66,14 @@ export interface DelimiterOptions {
    */
   lines?: boolean;
   /**
-   * Decoder: hand out each frame with its delimiter (in lines mode, the
+   * Decoding: hand out each frame with its delimiter (in lines mode, the
    * `\n` or `\r\n` it ended with) instead of stripping it.
    *
    * @default {false}
    */
   keepDelimiter?: boolean;
   /**
-   * Decoder: what to do at the end of the stream with a final frame that has
+   * Decoding: what to do at the end of the stream with a final frame that has
    * no delimiter: `"emit"` hands it out; `"error"` raises
    * `TruncatedFrameError`. Lines mode defaults to `"emit"` (a last line
    * without `\n` is still a line, as in Python's `for line in file`); other
@@ -98,7 +93,7 @@ export interface DelimiterOptions {
    */
   maxFrameSize?: number;
   /**
-   * Decoder: what to do with a frame over `maxFrameSize`: `"error"` raises
+   * Decoding: what to do with a frame over `maxFrameSize`: `"error"` raises
    * `FrameTooLargeError` and the decoder stays failed; `"skip"` discards the
    * frame up to the next delimiter and carries on with the frames after it
    * (reporting each skipped frame to `onSkip`).
@@ -107,12 +102,12 @@ export interface DelimiterOptions {
    */
   onOversize?: "error" | "skip";
   /**
-   * Decoder, `"skip"` mode: called with a `FrameTooLargeError` describing
+   * Decoding, `"skip"` mode: called with a `FrameTooLargeError` describing
    * each frame that is skipped, when it is found to be too large.
    */
   onSkip?: (error: FrameTooLargeError) => void;
   /**
-   * Encoder, lines mode: the line ending to write.
+   * Encoding, lines mode: the line ending to write.
    *
    * @default {"\n"}
    */
@@ -156,52 +151,51 @@ function toDelimiter(options: DelimiterOptions): Uint8Array {
 
 function toMaxFrameSize(value: number | undefined): number {
   const max = value ?? DEFAULT_MAX_FRAME_SIZE;
-  if (!Number.isSafeInteger(max) || max < 0) {
-    throw new RangeError(
-      `Cannot use maxFrameSize ${max}: it must be a non-negative integer`,
-    );
-  }
+  checkInteger("maxFrameSize", max, 0);
   return max;
 }
 
-/** Index of the first `delimiter` in `bytes` at or after `from`, or -1. */
-function indexOfDelimiter(
-  bytes: Uint8Array,
-  delimiter: Uint8Array,
-  from: number,
-): number {
-  const first = delimiter[0]!;
-  const length = delimiter.length;
-  if (length === 1) return bytes.indexOf(first, from);
-  const last = bytes.length - length;
-  for (let i = bytes.indexOf(first, from); i !== -1 && i <= last;) {
-    let k = 1;
-    while (k < length && bytes[i + k] === delimiter[k]) k++;
-    if (k === length) return i;
-    i = bytes.indexOf(first, i + 1);
-  }
-  return -1;
+/** The codec's name: `"lines"`, `"nul"` for `"\0"`, else `delimited("…")`. */
+function nameOf(lines: boolean, delimiter: Uint8Array): string {
+  if (lines) return "lines";
+  return delimiter.length === 1 && delimiter[0] === 0
+    ? "nul"
+    : `delimited(${JSON.stringify(new TextDecoder().decode(delimiter))})`;
 }
 
 /**
- * The synchronous push decoder for delimiter framing. Each byte is scanned
- * once: a long frame arriving in many small chunks costs linear time. Frames
- * inside one chunk are `subarray` views of it; frames that span chunks are
- * assembled in memory the decoder owns.
+ * The {@linkcode FrameCodec} for delimiter framing, both ways.
+ *
+ * Decoding is a synchronous push decoder: each byte is scanned once, so a
+ * long frame arriving in many small chunks costs linear time. Frames inside
+ * one chunk are `subarray` views of it; frames that span chunks are
+ * assembled in memory the codec owns, at most `maxFrameSize` bytes (plus a
+ * partial delimiter). Encoding appends the delimiter, refusing a payload
+ * that contains it (the far end would split it in two) or that exceeds
+ * `maxFrameSize`.
+ *
+ * {@linkcode lines} and {@linkcode delimited} make the usual ones.
  *
  * @example NUL-terminated messages
  * ```ts
- * import { DelimiterDecoder } from "./delimiter.ts";
+ * import { DelimiterCodec } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
- * const decoder = new DelimiterDecoder({ delimiter: "\0" });
- * const frames = decoder.decode(new Uint8Array([104, 105, 0, 0, 120]));
+ * const codec = new DelimiterCodec({ delimiter: "\0" });
+ * const frames = codec.decode(new Uint8Array([104, 105, 0, 0, 120]));
  * assertEquals(frames, [new Uint8Array([104, 105]), new Uint8Array()]);
- * assertEquals(decoder.bufferedBytes, 1); // "x" waits for its delimiter
+ * assertEquals(codec.bufferedBytes, 1); // "x" waits for its delimiter
+ * assertEquals(codec.encode(new Uint8Array([7])), new Uint8Array([7, 0]));
  * ```
  */
-export class DelimiterDecoder implements FrameDecoder {
+export class DelimiterCodec implements FrameCodec {
+  /** The largest frame, not counting the delimiter. */
+  readonly maxFrameSize: number;
+  #name: string | undefined = undefined;
+  readonly #options: DelimiterOptions;
   readonly #delimiter: Uint8Array;
+  /** What the encoder appends: the delimiter, or `lineEnding`. */
+  readonly #ending: Uint8Array;
   readonly #lines: boolean;
   readonly #keep: boolean;
   readonly #emitFinal: boolean;
@@ -222,28 +216,58 @@ export class DelimiterDecoder implements FrameDecoder {
   #busy = false;
   readonly #scanner = new ByteScanner();
   // The sinks of the push under way: exactly one is set.
-  #onFrame: FrameSink | undefined = undefined;
-  #onRange: FrameRangeSink | undefined = undefined;
+  #onFrame: ((frame: Uint8Array) => void) | undefined = undefined;
+  #onRange: RangeSink | undefined = undefined;
 
   /**
-   * Creates a decoder.
+   * Creates a codec.
    *
-   * @param options The delimiter, lines mode, limits and end-of-stream rule.
+   * @param options The delimiter (or lines mode), limits, end-of-stream
+   * rule and line ending.
    * @throws {TypeError} If the delimiter is not a string or bytes.
    * @throws {RangeError} If the delimiter is empty or `maxFrameSize` is not
    * a non-negative integer.
    */
   constructor(options: DelimiterOptions = {}) {
+    this.#options = { ...options };
     this.#delimiter = toDelimiter(options);
     this.#lines = options.lines ?? false;
+    this.#ending = this.#lines && options.lineEnding === "\r\n"
+      ? CRLF
+      : this.#delimiter;
     this.#keep = options.keepDelimiter ?? false;
     this.#emitFinal =
       (options.finalFrame ?? (this.#lines ? "emit" : "error")) ===
         "emit";
     this.#max = toMaxFrameSize(options.maxFrameSize);
+    this.maxFrameSize = this.#max;
     this.#skip = (options.onOversize ?? "error") === "skip";
     this.#onSkip = options.onSkip;
     this.#slack = this.#lines ? 1 : this.#delimiter.length - 1;
+  }
+
+  /** `"lines"` in lines mode, `"nul"` for `"\0"`, else `delimited("…")`. */
+  get name(): string {
+    return this.#name ??= nameOf(this.#lines, this.#delimiter);
+  }
+
+  /**
+   * A new codec with the same options and fresh decoding state.
+   *
+   * @returns The new codec.
+   *
+   * @example One codec value, two streams
+   * ```ts
+   * import { lines } from "@sockit/sockit/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const codec = lines();
+   * codec.decode(new TextEncoder().encode("half a li"));
+   * assertEquals(codec.clone().bufferedBytes, 0);
+   * ```
+   */
+  clone(): DelimiterCodec {
+    return new DelimiterCodec(this.#options);
   }
 
   /** Bytes held for a frame that is not complete yet. */
@@ -268,49 +292,64 @@ export class DelimiterDecoder implements FrameDecoder {
    * @param chunk The next bytes of the stream.
    * @param onFrame Called with each complete frame, in order.
    * @throws {FrameTooLargeError} If a frame exceeds `maxFrameSize` (unless
-   * `onOversize` is `"skip"`); the decoder then stays failed.
-   * @throws {TypeError} If called after {@linkcode DelimiterDecoder.end}, or
+   * `onOversize` is `"skip"`); decoding then stays failed.
+   * @throws {TypeError} If called after {@linkcode DelimiterCodec.end}, or
    * from inside its own `onFrame`.
+   *
+   * @example Lines as they arrive
+   * ```ts
+   * import { lines } from "@sockit/sockit/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const got: string[] = [];
+   * const codec = lines();
+   * codec.push(new TextEncoder().encode("a\nb"), (line) => {
+   *   got.push(new TextDecoder().decode(line));
+   * });
+   * assertEquals(got, ["a"]);
+   * ```
    */
-  push(chunk: Uint8Array, onFrame: FrameSink): void {
+  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
     this.#run(chunk, onFrame, undefined);
   }
 
   /**
-   * Like {@linkcode DelimiterDecoder.push}, but hands out each frame as a
+   * Like {@linkcode DelimiterCodec.push}, but hands out each frame as a
    * range `bytes[start..end)` instead of a view: no allocation per frame, for
    * code that reads frames in place (counting, parsing a header). The range
    * is valid during the call only.
    *
    * @param chunk The next bytes of the stream.
    * @param onRange Called with each complete frame's bytes and bounds.
-   * @throws {FrameTooLargeError} As {@linkcode DelimiterDecoder.push}.
-   * @throws {TypeError} As {@linkcode DelimiterDecoder.push}.
+   * @throws {FrameTooLargeError} As {@linkcode DelimiterCodec.push}.
+   * @throws {TypeError} As {@linkcode DelimiterCodec.push}.
    *
    * @example Count lines without allocating
    * ```ts
-   * import { DelimiterDecoder } from "./delimiter.ts";
+   * import { lines } from "@sockit/sockit/framing";
    * import { assertEquals } from "@std/assert";
    *
    * let count = 0;
-   * const decoder = new DelimiterDecoder({ lines: true });
-   * decoder.pushRanges(new TextEncoder().encode("a\nbb\nc"), () => count++);
+   * lines().pushRanges(new TextEncoder().encode("a\nbb\nc"), () => count++);
    * assertEquals(count, 2);
    * ```
    */
-  pushRanges(chunk: Uint8Array, onRange: FrameRangeSink): void {
+  pushRanges(
+    chunk: Uint8Array,
+    onRange: (bytes: Uint8Array, start: number, end: number) => void,
+  ): void {
     this.#run(chunk, undefined, onRange);
   }
 
   #run(
     chunk: Uint8Array,
-    onFrame: FrameSink | undefined,
-    onRange: FrameRangeSink | undefined,
+    onFrame: ((frame: Uint8Array) => void) | undefined,
+    onRange: RangeSink | undefined,
   ): void {
     this.#check();
     if (this.#busy) {
       throw new TypeError(
-        "Cannot push to a decoder from inside its own frame callback",
+        "Cannot push to a codec from inside its own frame callback",
       );
     }
     this.#busy = true;
@@ -322,20 +361,6 @@ export class DelimiterDecoder implements FrameDecoder {
       this.#busy = false;
       this.#onFrame = undefined;
       this.#onRange = undefined;
-    }
-  }
-
-  #emit(bytes: Uint8Array, start: number, end: number): void {
-    if (this.#onRange !== undefined) {
-      this.#onRange(bytes, start, end);
-    } else {
-      // A plain constructor call: cheaper in V8 than subarray(), which looks
-      // up the species constructor.
-      this.#onFrame!(
-        start === 0 && end === bytes.length
-          ? bytes
-          : new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start),
-      );
     }
   }
 
@@ -402,12 +427,24 @@ export class DelimiterDecoder implements FrameDecoder {
    * @throws {TruncatedFrameError} If a final frame lacks its delimiter and
    * `finalFrame` is `"error"`.
    * @throws {FrameTooLargeError} If the final frame exceeds `maxFrameSize`.
+   *
+   * @example The last line needs no line ending
+   * ```ts
+   * import { lines } from "@sockit/sockit/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const codec = lines();
+   * codec.decode(new TextEncoder().encode("a\nlast"));
+   * const final: string[] = [];
+   * codec.end((line) => final.push(new TextDecoder().decode(line)));
+   * assertEquals(final, ["last"]);
+   * ```
    */
-  end(onFrame: FrameSink): void {
+  end(onFrame: (frame: Uint8Array) => void): void {
     this.#check();
     if (this.#busy) {
       throw new TypeError(
-        "Cannot end a decoder from inside its own frame callback",
+        "Cannot end a codec from inside its own frame callback",
       );
     }
     this.#ended = true;
@@ -437,11 +474,22 @@ export class DelimiterDecoder implements FrameDecoder {
 
   /**
    * Decodes `chunk` and returns the frames it completes (a convenience over
-   * {@linkcode DelimiterDecoder.push}).
+   * {@linkcode DelimiterCodec.push}).
    *
    * @param chunk The next bytes of the stream.
    * @returns The complete frames, in order.
    * @throws {FrameTooLargeError} If a frame exceeds `maxFrameSize`.
+   * @throws {TypeError} If called after {@linkcode DelimiterCodec.end}.
+   *
+   * @example Two frames and the start of a third
+   * ```ts
+   * import { delimited } from "@sockit/sockit/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const codec = delimited("\r\n");
+   * const frames = codec.decode(new TextEncoder().encode("a\r\nb\r\nc"));
+   * assertEquals(frames.length, 2);
+   * ```
    */
   decode(chunk: Uint8Array): Uint8Array[] {
     const frames: Uint8Array[] = [];
@@ -454,7 +502,9 @@ export class DelimiterDecoder implements FrameDecoder {
   #check(): void {
     if (this.#error !== undefined) throw this.#error;
     if (this.#ended) {
-      throw new TypeError("Cannot use a decoder after end(): create a new one");
+      throw new TypeError(
+        "Cannot decode with a codec after end(): clone() it for a new stream",
+      );
     }
   }
 
@@ -502,10 +552,8 @@ export class DelimiterDecoder implements FrameDecoder {
     const want = this.#delimiter.length - 1;
     if (want === 0) return new Uint8Array(0);
     if (tail.length >= want) return tail.slice(tail.length - want);
-    const joined = new Uint8Array(this.#pending.length + tail.length);
-    joined.set(this.#pending.peek());
-    joined.set(tail, this.#pending.length);
-    return joined.slice(Math.max(0, joined.length - want));
+    const joined = concat([this.#pending.peek(), tail]);
+    return joined.subarray(Math.max(0, joined.length - want));
   }
 
   /**
@@ -582,49 +630,10 @@ export class DelimiterDecoder implements FrameDecoder {
     }
     return after;
   }
-}
-
-/**
- * Appends the delimiter to each payload, refusing a payload that contains
- * it (the far end would split it in two) or that exceeds `maxFrameSize`.
- *
- * @example Encode lines
- * ```ts
- * import { DelimiterEncoder, DelimiterInPayloadError } from "./mod.ts";
- * import { assertEquals, assertThrows } from "@std/assert";
- *
- * const encoder = new DelimiterEncoder({ lines: true, lineEnding: "\r\n" });
- * const text = new TextEncoder();
- * assertEquals(encoder.encode(text.encode("hi")), text.encode("hi\r\n"));
- * assertThrows(() => encoder.encode(text.encode("a\nb")), DelimiterInPayloadError);
- * ```
- */
-export class DelimiterEncoder implements FrameEncoder {
-  readonly #delimiter: Uint8Array;
-  readonly #ending: Uint8Array;
-  readonly #lines: boolean;
-  readonly #max: number;
 
   /**
-   * Creates an encoder.
-   *
-   * @param options The delimiter (or lines mode and its line ending) and
-   * `maxFrameSize`.
-   * @throws {TypeError} If the delimiter is not a string or bytes.
-   * @throws {RangeError} If the delimiter is empty or `maxFrameSize` is not
-   * a non-negative integer.
-   */
-  constructor(options: DelimiterOptions = {}) {
-    this.#delimiter = toDelimiter(options);
-    this.#lines = options.lines ?? false;
-    this.#ending = this.#lines && options.lineEnding === "\r\n"
-      ? CRLF
-      : this.#delimiter;
-    this.#max = toMaxFrameSize(options.maxFrameSize);
-  }
-
-  /**
-   * Encodes one payload: the payload, then the delimiter.
+   * Encodes one payload: the payload, then the delimiter (in lines mode,
+   * `lineEnding`).
    *
    * @param payload The frame's payload.
    * @returns The frame's bytes.
@@ -632,6 +641,17 @@ export class DelimiterEncoder implements FrameEncoder {
    * (or, in lines mode with `\n` endings, ends with `\r`, which the decoder
    * would take as part of the line ending).
    * @throws {FrameTooLargeError} If the payload exceeds `maxFrameSize`.
+   *
+   * @example Encode lines, refuse a line break in a payload
+   * ```ts
+   * import { DelimiterInPayloadError, lines } from "@sockit/sockit/framing";
+   * import { assertEquals, assertThrows } from "@std/assert";
+   *
+   * const codec = lines({ lineEnding: "\r\n" });
+   * const text = new TextEncoder();
+   * assertEquals(codec.encode(text.encode("hi")), text.encode("hi\r\n"));
+   * assertThrows(() => codec.encode(text.encode("a\nb")), DelimiterInPayloadError);
+   * ```
    */
   encode(payload: Uint8Array): Uint8Array {
     const out = new Uint8Array(payload.length + this.#ending.length);
@@ -640,12 +660,23 @@ export class DelimiterEncoder implements FrameEncoder {
   }
 
   /**
-   * Encodes several payloads into one buffer, for one write.
+   * Encodes several payloads into one buffer, for one write. Checks each
+   * payload before the next; on an error nothing is returned.
    *
    * @param payloads The payloads, in order.
    * @returns The frames' bytes, back to back.
-   * @throws {DelimiterInPayloadError} As {@linkcode DelimiterEncoder.encode}.
-   * @throws {FrameTooLargeError} As {@linkcode DelimiterEncoder.encode}.
+   * @throws {DelimiterInPayloadError} As {@linkcode DelimiterCodec.encode}.
+   * @throws {FrameTooLargeError} As {@linkcode DelimiterCodec.encode}.
+   *
+   * @example Two lines in one write
+   * ```ts
+   * import { lines } from "@sockit/sockit/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const text = new TextEncoder();
+   * const bytes = lines().encodeAll([text.encode("a"), new Uint8Array()]);
+   * assertEquals(bytes, text.encode("a\n\n"));
+   * ```
    */
   encodeAll(payloads: readonly Uint8Array[]): Uint8Array {
     let total = 0;
@@ -682,7 +713,7 @@ export class DelimiterEncoder implements FrameEncoder {
     } else {
       // The first delimiter in payload + delimiter must be the one we added.
       const frame = out.subarray(at, at + payload.length + ending.length);
-      const found = indexOfDelimiter(frame, delimiter, 0);
+      const found = indexOfNeedle(frame, delimiter);
       if (found !== payload.length) {
         throw new DelimiterInPayloadError(delimiter, found);
       }
@@ -692,130 +723,76 @@ export class DelimiterEncoder implements FrameEncoder {
 }
 
 /**
- * {@linkcode DelimiterDecoder} as a `TransformStream` from bytes to frames.
- *
- * @example Lines from a byte stream
- * ```ts
- * import { DelimiterDecoderStream } from "./delimiter.ts";
- * import { assertEquals } from "@std/assert";
- *
- * const lines = await Array.fromAsync(
- *   ReadableStream.from(["one\r\ntw", "o\nthree"])
- *     .pipeThrough(new TextEncoderStream())
- *     .pipeThrough(new DelimiterDecoderStream({ lines: true }))
- *     .pipeThrough(new TextDecoderStream()),
- * );
- * assertEquals(lines, ["one", "two", "three"]);
- * ```
- */
-export class DelimiterDecoderStream extends FrameDecoderStream {
-  /**
-   * Creates the stream.
-   *
-   * @param options As for {@linkcode DelimiterDecoder}.
-   * @throws {TypeError} If the delimiter is not a string or bytes.
-   * @throws {RangeError} If the delimiter is empty or `maxFrameSize` is bad.
-   */
-  constructor(options: DelimiterOptions = {}) {
-    super(new DelimiterDecoder(options));
-  }
-}
-
-/**
- * {@linkcode DelimiterEncoder} as a `TransformStream` from payloads to frame
- * bytes.
- *
- * @example NUL-terminated messages to a byte stream
- * ```ts
- * import { DelimiterEncoderStream } from "./delimiter.ts";
- * import { assertEquals } from "@std/assert";
- *
- * const chunks = await Array.fromAsync(
- *   ReadableStream.from([new Uint8Array([1, 2])])
- *     .pipeThrough(new DelimiterEncoderStream({ delimiter: "\0" })),
- * );
- * assertEquals(chunks, [new Uint8Array([1, 2, 0])]);
- * ```
- */
-export class DelimiterEncoderStream extends FrameEncoderStream {
-  /**
-   * Creates the stream.
-   *
-   * @param options As for {@linkcode DelimiterEncoder}.
-   * @throws {TypeError} If the delimiter is not a string or bytes.
-   * @throws {RangeError} If the delimiter is empty or `maxFrameSize` is bad.
-   */
-  constructor(options: DelimiterOptions = {}) {
-    super(new DelimiterEncoder(options));
-  }
-}
-
-/**
  * The lines codec: frames end with `\n` or `\r\n`; the encoder writes `\n`
- * (or `lineEnding`). For `tcp/`'s `framed()` and the tools.
+ * (or `lineEnding`). A last line without its line ending is still a line,
+ * as in Python's `for line in file`.
  *
  * @param options Lines-mode options (`keepDelimiter`, `finalFrame`,
  * `maxFrameSize`, `onOversize`, `onSkip`, `lineEnding`).
- * @returns A codec named `"lines"`.
+ * @returns A {@linkcode DelimiterCodec} named `"lines"`.
+ * @throws {RangeError} If `maxFrameSize` is not a non-negative integer.
  *
  * @example Round trip
  * ```ts
- * import { decodeFrames, lines } from "./mod.ts";
+ * import { lines } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = lines();
- * const bytes = codec.createEncoder().encodeAll([
+ * const bytes = codec.encodeAll([
  *   new TextEncoder().encode("a"),
  *   new Uint8Array(),
  * ]);
- * assertEquals(decodeFrames(codec.createDecoder(), [bytes]).length, 2);
+ * assertEquals(codec.decode(bytes).length, 2);
+ * assertEquals(codec.name, "lines");
  * ```
  */
 export function lines(
   options: Omit<DelimiterOptions, "lines" | "delimiter"> = {},
-): FrameCodec {
-  return codec("lines", { ...options, lines: true });
+): DelimiterCodec {
+  return new DelimiterCodec({ ...options, lines: true });
 }
 
 /**
  * A delimiter codec: frames end with `delimiter` (one or more bytes), such
- * as `"\0"`. For `tcp/`'s `framed()` and the tools.
+ * as `"\0"`. A final frame without its delimiter is an error, unless
+ * `finalFrame` is `"emit"`.
  *
  * @param delimiter The delimiter, as a string (UTF-8) or bytes.
- * @param options Decoder and encoder options.
- * @returns A codec named after the delimiter (`"nul"` for `"\0"`).
- * @throws {RangeError} If the delimiter is empty.
+ * @param options Decoding and encoding options.
+ * @returns A {@linkcode DelimiterCodec} named after the delimiter (`"nul"`
+ * for `"\0"`).
+ * @throws {TypeError} If the delimiter is not a string or bytes.
+ * @throws {RangeError} If the delimiter is empty or `maxFrameSize` is not
+ * a non-negative integer.
  *
  * @example NUL-terminated messages
  * ```ts
- * import { decodeFrames, delimited } from "./mod.ts";
+ * import { delimited } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = delimited("\0");
  * assertEquals(codec.name, "nul");
- * const bytes = codec.createEncoder().encode(new Uint8Array([7]));
- * assertEquals(decodeFrames(codec.createDecoder(), [bytes]), [new Uint8Array([7])]);
+ * const bytes = codec.encode(new Uint8Array([7]));
+ * assertEquals(codec.decode(bytes), [new Uint8Array([7])]);
  * ```
  */
 export function delimited(
   delimiter: string | Uint8Array,
   options: Omit<DelimiterOptions, "lines" | "delimiter"> = {},
-): FrameCodec {
-  const bytes = toDelimiter({ delimiter });
-  const name = bytes.length === 1 && bytes[0] === 0
-    ? "nul"
-    : `delimited(${JSON.stringify(new TextDecoder().decode(bytes))})`;
-  return codec(name, { ...options, delimiter: bytes });
+): DelimiterCodec {
+  return new DelimiterCodec({ ...options, delimiter });
 }
 
-function codec(name: string, options: DelimiterOptions): FrameCodec {
-  const maxFrameSize = toMaxFrameSize(options.maxFrameSize);
-  // Validate once, now, rather than at the first connection.
-  new DelimiterDecoder(options);
-  return {
-    name,
-    maxFrameSize,
-    createDecoder: () => new DelimiterDecoder(options),
-    createEncoder: () => new DelimiterEncoder(options),
-  };
-}
+/**
+ * The old name of {@linkcode DelimiterCodec}, kept while `rexec/` moves to
+ * the codec: it decodes exactly as before.
+ *
+ * @deprecated Use {@linkcode DelimiterCodec} (or {@linkcode lines}).
+ */
+export const DelimiterDecoder: typeof DelimiterCodec = DelimiterCodec;
+/**
+ * The old name of {@linkcode DelimiterCodec}, as a type.
+ *
+ * @deprecated Use {@linkcode DelimiterCodec}.
+ */
+export type DelimiterDecoder = DelimiterCodec;

@@ -32,7 +32,7 @@ export interface StructErrorDetails {
  *
  * @example Catching an out-of-range value
  * ```ts
- * import { pack, StructError } from "./mod.ts";
+ * import { pack, StructError } from "@sockit/sockit/framing";
  * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const error = assertThrows(() => pack("!H", 70000), StructError);
@@ -101,7 +101,7 @@ export interface FrameTooLargeErrorDetails {
  *
  * @example Catching an oversized frame
  * ```ts
- * import { FrameTooLargeError } from "./errors.ts";
+ * import { FrameTooLargeError } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new FrameTooLargeError({
@@ -172,7 +172,7 @@ export interface TruncatedFrameErrorDetails {
  *
  * @example Reading the facts
  * ```ts
- * import { TruncatedFrameError } from "./errors.ts";
+ * import { TruncatedFrameError } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new TruncatedFrameError({ expected: 9, received: 4, offset: 0 });
@@ -214,7 +214,7 @@ export class TruncatedFrameError extends Error {
  *
  * @example Reading the facts
  * ```ts
- * import { MalformedFrameError } from "./errors.ts";
+ * import { MalformedFrameError } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new MalformedFrameError("expected a digit or ':', got 0x78", 3);
@@ -250,7 +250,7 @@ export class MalformedFrameError extends Error {
  *
  * @example Reading the facts
  * ```ts
- * import { DelimiterInPayloadError } from "./errors.ts";
+ * import { DelimiterInPayloadError } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new DelimiterInPayloadError(new Uint8Array([10]), 5);

@@ -15,7 +15,7 @@
  *
  * @example Dump a short message
  * ```ts
- * import { hexdump } from "./hexdump.ts";
+ * import { hexdump } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(
@@ -135,7 +135,7 @@ function dump(
  *
  * @example Two lines, with an offset and a prefix
  * ```ts
- * import { hexdump } from "./hexdump.ts";
+ * import { hexdump } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const bytes = new Uint8Array([0, 1, 2, 3, 0x41, 0x42]);
@@ -161,7 +161,7 @@ export function hexdump(
  *
  * @example Two chunks of a stream
  * ```ts
- * import { HexDumper } from "./hexdump.ts";
+ * import { HexDumper } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const sent = new HexDumper({ prefix: "> " });

@@ -14,10 +14,17 @@
  * | `"varint"` | unsigned LEB128 (protobuf), 1 to 10 bytes | `02 6869` |
  * | `"ascii"` | decimal digits, then `asciiSeparator` (`":"`) | `2:hi` |
  * | `"netstring"` | D. J. Bernstein's netstrings: digits, `:`, payload, `,` | `2:hi,` |
+ * | `"ascii-fixed"` | `asciiWidth` (10) bytes of decimal digits, padded with spaces or zeros | `2         hi` |
  *
  * ASCII lengths (`"ascii"` and `"netstring"`) are canonical: at least one
  * digit and no leading zero (`0` alone is the empty payload), as netstrings
  * require; `05:hello,` is a {@linkcode MalformedFrameError}.
+ *
+ * `"ascii-fixed"` is the header Python socket tutorials write with
+ * `f"{len(msg):<10}".encode() + msg` and read with `int(sock.recv(10))`:
+ * the encoder pads as `asciiAlign` says (`f"{n:<10}"`, `f"{n:>10}"` or
+ * `f"{n:010}"`); the decoder reads all three, as `int()` does — spaces,
+ * then digits (leading zeros allowed), then spaces.
  *
  * Decoders never trust a header further than `maxFrameSize`: a frame that
  * announces more raises {@linkcode FrameTooLargeError} at the header, before
@@ -26,41 +33,36 @@
  *
  * @example Frame and unframe with a 16-bit big-endian length
  * ```ts
- * import { LengthPrefixDecoder, LengthPrefixEncoder } from "./length_prefix.ts";
+ * import { lengthPrefixed } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
- * const encoder = new LengthPrefixEncoder({ header: "u16be" });
- * const bytes = encoder.encode(new TextEncoder().encode("hello"));
+ * const codec = lengthPrefixed({ header: "u16be" });
+ * const bytes = codec.encode(new TextEncoder().encode("hello"));
  * assertEquals(bytes, new Uint8Array([0, 5, 104, 101, 108, 108, 111]));
  *
- * const decoder = new LengthPrefixDecoder({ header: "u16be" });
- * const frames = decoder.decode(bytes);
+ * const frames = codec.decode(bytes);
  * assertEquals(new TextDecoder().decode(frames[0]), "hello");
  * ```
  *
  * @module
  */
-import {
-  DEFAULT_MAX_FRAME_SIZE,
-  type FrameCodec,
-  type FrameDecoder,
-  FrameDecoderStream,
-  type FrameEncoder,
-  FrameEncoderStream,
-  type FrameRangeSink,
-  type FrameSink,
-} from "./codec.ts";
+import type { FrameCodec } from "./codec.ts";
 import {
   FrameTooLargeError,
   MalformedFrameError,
   TruncatedFrameError,
 } from "./errors.ts";
 import { FrameBuffer } from "./_frame_buffer.ts";
+import { checkInteger, DEFAULT_MAX_FRAME_SIZE } from "./_options.ts";
+
+/** A frame handed out as `bytes[start..end)`, valid during the call only. */
+type RangeSink = (bytes: Uint8Array, start: number, end: number) => void;
 
 /**
  * How a frame's length is written: a fixed-size unsigned integer (`u8`,
  * `u16be`, …, `u64le`), an unsigned LEB128 `varint`, decimal `ascii` digits
- * followed by a separator, or a `netstring` (`5:hello,`).
+ * followed by a separator, a `netstring` (`5:hello,`), or decimal digits
+ * padded to a fixed width (`ascii-fixed`, Python's `f"{n:<10}"`).
  */
 export type LengthHeader =
   | "u8"
@@ -72,9 +74,10 @@ export type LengthHeader =
   | "u64le"
   | "varint"
   | "ascii"
-  | "netstring";
+  | "netstring"
+  | "ascii-fixed";
 
-/** Options for {@linkcode LengthPrefixDecoder}, {@linkcode LengthPrefixEncoder} and friends. */
+/** Options of {@linkcode LengthPrefixCodec}, {@linkcode lengthPrefixed} and {@linkcode netstrings}. */
 export interface LengthPrefixOptions {
   /**
    * How the length is written.
@@ -132,6 +135,22 @@ export interface LengthPrefixOptions {
    * @default {":"}
    */
   asciiSeparator?: string;
+  /**
+   * The size of an `ascii-fixed` length field in bytes, 1 to 64: Python's
+   * `HEADERSIZE`. Only for that header.
+   *
+   * @default {10}
+   */
+  asciiWidth?: number;
+  /**
+   * How the encoder pads an `ascii-fixed` length: `"left"` is Python's
+   * `f"{n:<10}"` (`"5         "`), `"right"` is `f"{n:>10}"`
+   * (`"         5"`), `"zeros"` is `f"{n:010}"` (`"0000000005"`). The
+   * decoder reads all three. Only for that header.
+   *
+   * @default {"left"}
+   */
+  asciiAlign?: "left" | "right" | "zeros";
 }
 
 // ---------------------------------------------------------------------------
@@ -148,6 +167,7 @@ const K_U64LE = 6;
 const K_VARINT = 7;
 const K_ASCII = 8;
 const K_NETSTRING = 9;
+const K_ASCII_FIXED = 10;
 
 /** Kind, length-field size (0: variable) and largest value of each header. */
 const HEADERS: Readonly<
@@ -163,7 +183,16 @@ const HEADERS: Readonly<
   varint: [K_VARINT, 0, Number.MAX_SAFE_INTEGER],
   ascii: [K_ASCII, 0, Number.MAX_SAFE_INTEGER],
   netstring: [K_NETSTRING, 0, Number.MAX_SAFE_INTEGER],
+  // Its size and range come from asciiWidth.
+  "ascii-fixed": [K_ASCII_FIXED, 0, 0],
 };
+
+const SPACE = 0x20;
+const ZERO = 0x30;
+/** The `asciiWidth` of Python tutorials' `HEADERSIZE = 10`. */
+const DEFAULT_ASCII_WIDTH = 10;
+const MAX_ASCII_WIDTH = 64;
+const ALIGNS = ["left", "right", "zeros"] as const;
 
 const COMMA = 0x2c;
 const MAX_VARINT_BYTES = 10;
@@ -190,22 +219,8 @@ interface Config {
   separator: Uint8Array;
   /** Trailer bytes after the payload: 1 for a netstring's `,`, else 0. */
   trailer: number;
-}
-
-function checkInteger(
-  name: string,
-  value: number,
-  min: number,
-): void {
-  if (
-    typeof value !== "number" || !Number.isSafeInteger(value) || value < min
-  ) {
-    throw new RangeError(
-      `Cannot use ${name} ${String(value)}: it must be ${
-        min === 0 ? "a non-negative" : "an"
-      } integer`,
-    );
-  }
+  /** How an `ascii-fixed` length is padded. */
+  align: "left" | "right" | "zeros";
 }
 
 function resolveOptions(options: LengthPrefixOptions): Config {
@@ -217,7 +232,7 @@ function resolveOptions(options: LengthPrefixOptions): Config {
       }`,
     );
   }
-  const [kind, fieldSize, fieldMax] = HEADERS[header];
+  let [kind, fieldSize, fieldMax] = HEADERS[header];
   const fieldOffset = options.lengthFieldOffset ?? 0;
   checkInteger("lengthFieldOffset", fieldOffset, 0);
   const adjustment = options.lengthAdjustment ?? 0;
@@ -238,6 +253,33 @@ function resolveOptions(options: LengthPrefixOptions): Config {
         JSON.stringify(separatorText)
       }: it must be a non-empty string without digits`,
     );
+  }
+
+  const fixedAscii = kind === K_ASCII_FIXED;
+  for (const name of ["asciiWidth", "asciiAlign"] as const) {
+    if (options[name] !== undefined && !fixedAscii) {
+      throw new RangeError(
+        `Cannot use ${name} with header "${header}": it applies to the ascii-fixed header only`,
+      );
+    }
+  }
+  const align = options.asciiAlign ?? "left";
+  if (!ALIGNS.includes(align)) {
+    throw new RangeError(
+      `Cannot use asciiAlign ${JSON.stringify(align)}: it must be one of ${
+        ALIGNS.join(", ")
+      }`,
+    );
+  }
+  if (fixedAscii) {
+    fieldSize = options.asciiWidth ?? DEFAULT_ASCII_WIDTH;
+    checkInteger("asciiWidth", fieldSize, 1);
+    if (fieldSize > MAX_ASCII_WIDTH) {
+      throw new RangeError(
+        `Cannot use asciiWidth ${fieldSize}: it must be at most ${MAX_ASCII_WIDTH}`,
+      );
+    }
+    fieldMax = Math.min(10 ** fieldSize - 1, Number.MAX_SAFE_INTEGER);
   }
 
   let strip = -1;
@@ -265,6 +307,7 @@ function resolveOptions(options: LengthPrefixOptions): Config {
     maxFrameSize,
     separator: new TextEncoder().encode(separatorText),
     trailer: kind === K_NETSTRING ? 1 : 0,
+    align,
   };
 }
 
@@ -281,7 +324,7 @@ function showByte(byte: number): string {
 }
 
 // ---------------------------------------------------------------------------
-// Decoder
+// Decoding
 //
 // State machine. Between pushes the decoder is in one of three states:
 //
@@ -304,32 +347,50 @@ function showByte(byte: number): string {
 // wholly in the chunk go out as views of it with no state kept; the first
 // frame that does not fit becomes the frame in progress. Header parsing that
 // spans pushes is byte-at-a-time and resumable (#stepHeader), so no byte is
-// parsed twice. Any error moves the decoder to FAILED for good: every later
-// call rethrows it.
+// parsed twice (an ascii-fixed field is gathered, then parsed once). Any
+// error moves the decoder to FAILED for good: every later call rethrows it.
+//
+// Encoding keeps no state: it reads only #config.
 
 /**
- * A push decoder for length-prefixed frames (see the module docs for the
- * header kinds). Frames that lie inside one chunk are views of it (or, with
- * {@linkcode LengthPrefixDecoder.pushRanges}, ranges of it); frames that
- * span chunks are assembled in memory that grows as their bytes arrive.
+ * The {@linkcode FrameCodec} for length-prefixed frames, both ways (see the
+ * module docs for the header kinds).
+ *
+ * Decoding is a synchronous push decoder. Frames that lie inside one chunk
+ * are views of it (or, with {@linkcode LengthPrefixCodec.pushRanges},
+ * ranges of it); frames that span chunks are assembled in memory that grows
+ * as their bytes arrive. Encoding refuses a payload over `maxFrameSize` or
+ * too long for its header, never writing a truncated length.
+ *
+ * {@linkcode lengthPrefixed} and {@linkcode netstrings} make one.
  *
  * @example Decode frames split across chunks
  * ```ts
- * import { LengthPrefixDecoder } from "./length_prefix.ts";
+ * import { lengthPrefixed } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
- * const decoder = new LengthPrefixDecoder({ header: "u8" });
- * assertEquals(decoder.decode(new Uint8Array([2, 104, 105, 3, 97])), [
+ * const codec = lengthPrefixed({ header: "u8" });
+ * assertEquals(codec.decode(new Uint8Array([2, 104, 105, 3, 97])), [
  *   new Uint8Array([104, 105]),
  * ]);
- * assertEquals(decoder.bufferedBytes, 1); // "a": a stripped header is not kept
- * assertEquals(decoder.decode(new Uint8Array([98, 99])), [
+ * assertEquals(codec.bufferedBytes, 1); // "a": a stripped header is not kept
+ * assertEquals(codec.decode(new Uint8Array([98, 99])), [
  *   new Uint8Array([97, 98, 99]),
  * ]);
- * decoder.end();
+ * codec.end();
+ * assertEquals(codec.encode(new Uint8Array([7])), new Uint8Array([1, 7]));
  * ```
  */
-export class LengthPrefixDecoder implements FrameDecoder {
+export class LengthPrefixCodec implements FrameCodec {
+  /** The header kind, such as `"u32be"`. */
+  readonly name: string;
+  /**
+   * The largest number of bytes after the length field (after the
+   * adjustment).
+   */
+  readonly maxFrameSize: number;
+  readonly #options: LengthPrefixOptions;
+  readonly #config: Config;
   // Configuration, copied into fields so the hot loop reads them directly.
   #kind: number;
   #fieldOffset: number;
@@ -342,6 +403,8 @@ export class LengthPrefixDecoder implements FrameDecoder {
   #separator: Uint8Array;
   #trailer: number;
   #headerCap: number;
+  /** An ascii-fixed field that spans chunks, gathered here to be parsed. */
+  #asciiField: Uint8Array;
   /** #keepFrom of a new frame: fixed headers know it before they start. */
   #initialKeepFrom: number;
 
@@ -365,15 +428,15 @@ export class LengthPrefixDecoder implements FrameDecoder {
   #busy = false;
   #error: Error | undefined = undefined;
   // The sinks of the push in progress: exactly one is set.
-  #onFrame: FrameSink | undefined = undefined;
-  #onRange: FrameRangeSink | undefined = undefined;
+  #onFrame: ((frame: Uint8Array) => void) | undefined = undefined;
+  #onRange: RangeSink | undefined = undefined;
   #collected: Uint8Array[] = [];
-  #collect: FrameSink = (frame) => {
+  #collect = (frame: Uint8Array): void => {
     this.#collected.push(frame);
   };
 
   /**
-   * Makes a decoder.
+   * Makes a codec.
    *
    * @param options Header kind, layout and limits; see
    * {@linkcode LengthPrefixOptions}.
@@ -381,6 +444,10 @@ export class LengthPrefixDecoder implements FrameDecoder {
    */
   constructor(options: LengthPrefixOptions = {}) {
     const config = resolveOptions(options);
+    this.#options = { ...options };
+    this.#config = config;
+    this.name = config.header;
+    this.maxFrameSize = config.maxFrameSize;
     this.#kind = config.kind;
     this.#fieldOffset = config.fieldOffset;
     this.#fixedHeaderSize = config.fieldSize === 0
@@ -395,10 +462,35 @@ export class LengthPrefixDecoder implements FrameDecoder {
     this.#maxFrameSize = config.maxFrameSize;
     this.#separator = config.separator;
     this.#trailer = config.trailer;
-    this.#headerCap = config.fieldOffset + MAX_VARINT_BYTES +
-      MAX_ASCII_DIGITS + config.separator.length;
+    this.#headerCap = config.fieldOffset + Math.max(
+      MAX_VARINT_BYTES + MAX_ASCII_DIGITS + config.separator.length,
+      config.fieldSize,
+    );
+    this.#asciiField = new Uint8Array(
+      config.kind === K_ASCII_FIXED ? config.fieldSize : 0,
+    );
     // Variable headers keep all (stripBytes 0) or nothing of the header.
     this.#initialKeepFrom = this.#strip === -1 ? Infinity : this.#strip;
+  }
+
+  /**
+   * A new codec with the same options and fresh decoding state.
+   *
+   * @returns The new codec.
+   *
+   * @example A fresh codec for the next stream
+   * ```ts
+   * import { lengthPrefixed } from "@sockit/sockit/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const codec = lengthPrefixed({ header: "u16le" });
+   * codec.decode(new Uint8Array([5, 0, 1]));
+   * const next = codec.clone();
+   * assertEquals([next.name, next.bufferedBytes], ["u16le", 0]);
+   * ```
+   */
+  clone(): LengthPrefixCodec {
+    return new LengthPrefixCodec(this.#options);
   }
 
   /** Bytes held for a frame that is not complete yet. */
@@ -421,67 +513,70 @@ export class LengthPrefixDecoder implements FrameDecoder {
    * @throws {FrameTooLargeError} If a header announces more than
    * `maxFrameSize` bytes.
    * @throws {MalformedFrameError} If a header (or a netstring's `,`) is bad.
-   * @throws {TypeError} If called after {@linkcode LengthPrefixDecoder.end},
+   * @throws {TypeError} If called after {@linkcode LengthPrefixCodec.end},
    * or from inside its own `onFrame`.
    *
    * @example Count frames
    * ```ts
-   * import { LengthPrefixDecoder } from "./length_prefix.ts";
+   * import { lengthPrefixed } from "@sockit/sockit/framing";
    * import { assertEquals } from "@std/assert";
    *
    * let count = 0;
-   * const decoder = new LengthPrefixDecoder({ header: "u16le" });
-   * decoder.push(new Uint8Array([1, 0, 42, 0, 0]), () => count++);
+   * const codec = lengthPrefixed({ header: "u16le" });
+   * codec.push(new Uint8Array([1, 0, 42, 0, 0]), () => count++);
    * assertEquals(count, 2);
    * ```
    */
-  push(chunk: Uint8Array, onFrame: FrameSink): void {
+  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
     this.#run(chunk, onFrame, undefined);
   }
 
   /**
-   * Like {@linkcode LengthPrefixDecoder.push}, but hands out each frame as a
+   * Like {@linkcode LengthPrefixCodec.push}, but hands out each frame as a
    * range `bytes[start..end)` instead of a view: no allocation per frame
    * that lies inside `chunk`, for code that reads frames in place. The range
    * is valid during the call only.
    *
    * @param chunk The next bytes of the stream.
    * @param onRange Called with each complete frame's bytes and bounds.
-   * @throws {FrameTooLargeError} As {@linkcode LengthPrefixDecoder.push}.
-   * @throws {MalformedFrameError} As {@linkcode LengthPrefixDecoder.push}.
-   * @throws {TypeError} As {@linkcode LengthPrefixDecoder.push}.
+   * @throws {FrameTooLargeError} As {@linkcode LengthPrefixCodec.push}.
+   * @throws {MalformedFrameError} As {@linkcode LengthPrefixCodec.push}.
+   * @throws {TypeError} As {@linkcode LengthPrefixCodec.push}.
    *
    * @example Sum the first byte of each frame without allocating
    * ```ts
-   * import { LengthPrefixDecoder } from "./length_prefix.ts";
+   * import { lengthPrefixed } from "@sockit/sockit/framing";
    * import { assertEquals } from "@std/assert";
    *
    * let sum = 0;
-   * const decoder = new LengthPrefixDecoder({ header: "u8" });
-   * decoder.pushRanges(new Uint8Array([1, 40, 2, 2, 9]), (bytes, start) => {
+   * const codec = lengthPrefixed({ header: "u8" });
+   * codec.pushRanges(new Uint8Array([1, 40, 2, 2, 9]), (bytes, start) => {
    *   sum += bytes[start]!;
    * });
    * assertEquals(sum, 42);
    * ```
    */
-  pushRanges(chunk: Uint8Array, onRange: FrameRangeSink): void {
+  pushRanges(
+    chunk: Uint8Array,
+    onRange: (bytes: Uint8Array, start: number, end: number) => void,
+  ): void {
     this.#run(chunk, undefined, onRange);
   }
 
   #run(
     chunk: Uint8Array,
-    onFrame: FrameSink | undefined,
-    onRange: FrameRangeSink | undefined,
+    onFrame: ((frame: Uint8Array) => void) | undefined,
+    onRange: RangeSink | undefined,
   ): void {
     if (this.#error !== undefined) throw this.#error;
     if (this.#ended) {
       throw new TypeError(
-        "Cannot push to a decoder after end(): make a new one",
+        "Cannot decode with a codec after end(): clone() it for a new stream",
       );
     }
     if (this.#busy) {
       throw new TypeError(
-        "Cannot push to a decoder from inside its own frame callback",
+        "Cannot push to a codec from inside its own frame callback",
       );
     }
     const base = this.#bytesRead;
@@ -541,17 +636,16 @@ export class LengthPrefixDecoder implements FrameDecoder {
    *
    * @param chunk The next bytes of the stream.
    * @returns The frames completed by `chunk`, in order.
-   * @throws {FrameTooLargeError} As {@linkcode LengthPrefixDecoder.push}.
-   * @throws {MalformedFrameError} As {@linkcode LengthPrefixDecoder.push}.
-   * @throws {TypeError} If called after {@linkcode LengthPrefixDecoder.end}.
+   * @throws {FrameTooLargeError} As {@linkcode LengthPrefixCodec.push}.
+   * @throws {MalformedFrameError} As {@linkcode LengthPrefixCodec.push}.
+   * @throws {TypeError} If called after {@linkcode LengthPrefixCodec.end}.
    *
    * @example Decode a netstring
    * ```ts
-   * import { LengthPrefixDecoder } from "./length_prefix.ts";
+   * import { netstrings } from "@sockit/sockit/framing";
    * import { assertEquals } from "@std/assert";
    *
-   * const decoder = new LengthPrefixDecoder({ header: "netstring" });
-   * const [frame] = decoder.decode(new TextEncoder().encode("5:hello,"));
+   * const [frame] = netstrings().decode(new TextEncoder().encode("5:hello,"));
    * assertEquals(new TextDecoder().decode(frame), "hello");
    * ```
    */
@@ -570,7 +664,7 @@ export class LengthPrefixDecoder implements FrameDecoder {
    * Ends the stream. A length-prefixed stream has no final partial frame: if
    * a frame was started, this throws. Later calls to `push` throw.
    *
-   * @param _onFrame Not called: accepted for the {@linkcode FrameDecoder}
+   * @param _onFrame Not called: accepted for the {@linkcode FrameCodec}
    * interface.
    * @throws {TruncatedFrameError} If the stream ended inside a frame, with
    * `expected` (the whole frame's size, when its header was read) and
@@ -578,17 +672,16 @@ export class LengthPrefixDecoder implements FrameDecoder {
    *
    * @example A cut-off frame
    * ```ts
-   * import { LengthPrefixDecoder } from "./length_prefix.ts";
-   * import { TruncatedFrameError } from "./errors.ts";
+   * import { lengthPrefixed, TruncatedFrameError } from "@sockit/sockit/framing";
    * import { assertEquals, assertThrows } from "@std/assert";
    *
-   * const decoder = new LengthPrefixDecoder({ header: "u8" });
-   * decoder.decode(new Uint8Array([5, 104, 105]));
-   * const error = assertThrows(() => decoder.end(), TruncatedFrameError);
+   * const codec = lengthPrefixed({ header: "u8" });
+   * codec.decode(new Uint8Array([5, 104, 105]));
+   * const error = assertThrows(() => codec.end(), TruncatedFrameError);
    * assertEquals([error.expected, error.received], [6, 3]);
    * ```
    */
-  end(_onFrame?: FrameSink): void {
+  end(_onFrame?: (frame: Uint8Array) => void): void {
     if (this.#error !== undefined) throw this.#error;
     this.#ended = true;
     if (!this.#inFrame) return;
@@ -657,9 +750,12 @@ export class LengthPrefixDecoder implements FrameDecoder {
           value = readUint32Be(chunk, at) * 0x1_0000_0000 +
             readUint32Be(chunk, at + 4);
           break;
-        default: // K_U64LE
+        case K_U64LE:
           value = readUint32Le(chunk, at + 4) * 0x1_0000_0000 +
             readUint32Le(chunk, at);
+          break;
+        default: // K_ASCII_FIXED
+          value = this.#parseAsciiField(chunk, at, this.#base + at);
       }
       const body = value + adjustment;
       if (body > maxBody || body < minBody) {
@@ -813,6 +909,7 @@ export class LengthPrefixDecoder implements FrameDecoder {
   }
 
   #stepFixed(chunk: Uint8Array, pos: number): number {
+    if (this.#kind === K_ASCII_FIXED) return this.#stepAsciiField(chunk, pos);
     const headerSize = this.#fixedHeaderSize;
     const little = this.#kind === K_U16LE || this.#kind === K_U32LE ||
       this.#kind === K_U64LE;
@@ -830,6 +927,66 @@ export class LengthPrefixDecoder implements FrameDecoder {
     if (seen < headerSize) return -1;
     this.#setLength(value, headerSize);
     return pos;
+  }
+
+  /** Gathers an ascii-fixed field that spans chunks, then parses it. */
+  #stepAsciiField(chunk: Uint8Array, pos: number): number {
+    const field = this.#asciiField;
+    const fieldOffset = this.#fieldOffset;
+    const seen = this.#headerSeen - fieldOffset;
+    const take = Math.min(field.length - seen, chunk.length - pos);
+    field.set(chunk.subarray(pos, pos + take), seen);
+    this.#headerSeen += take;
+    pos += take;
+    if (seen + take < field.length) return -1;
+    const value = this.#parseAsciiField(
+      field,
+      0,
+      this.#frameStart + fieldOffset,
+    );
+    this.#setLength(value, this.#fixedHeaderSize);
+    return pos;
+  }
+
+  /**
+   * Reads the ascii-fixed length field `bytes[at..at + width)` as Python's
+   * `int()` does: spaces, one or more digits (leading zeros allowed), then
+   * spaces. `offset` is the field's stream offset, for errors.
+   */
+  #parseAsciiField(bytes: Uint8Array, at: number, offset: number): number {
+    const end = at + this.#asciiField.length;
+    let i = at;
+    while (i < end && bytes[i] === SPACE) i++;
+    let value = 0;
+    const first = i;
+    for (; i < end; i++) {
+      const digit = bytes[i]! - ZERO;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    if (i === first) {
+      throw new MalformedFrameError(
+        i === end
+          ? `empty length: the ${end - at}-byte length field holds only spaces`
+          : `expected a digit or ' ' in the ${
+            end - at
+          }-byte length field, got ${hex(bytes[i]!)}`,
+        i === end ? offset : offset + i - at,
+      );
+    }
+    const digitsEnd = i;
+    while (i < end && bytes[i] === SPACE) i++;
+    if (i < end) {
+      throw new MalformedFrameError(
+        `expected ${
+          i === digitsEnd ? "a digit or ' '" : "' '"
+        } to the end of the ${end - at}-byte length field, got ${
+          hex(bytes[i]!)
+        }`,
+        offset + i - at,
+      );
+    }
+    return value;
   }
 
   #stepVarint(chunk: Uint8Array, pos: number): number {
@@ -992,55 +1149,6 @@ export class LengthPrefixDecoder implements FrameDecoder {
       at,
     );
   }
-}
-
-// The high byte is kept out of the bitwise part so the result stays
-// unsigned; when it is zero (any length under 16 MiB) the arithmetic stays
-// on small integers, which is what keeps the hot loop fast.
-
-function readUint32Be(bytes: Uint8Array, at: number): number {
-  const high = bytes[at]!;
-  const low = (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
-  return high === 0 ? low : high * 0x100_0000 + low;
-}
-
-function readUint32Le(bytes: Uint8Array, at: number): number {
-  const high = bytes[at + 3]!;
-  const low = (bytes[at + 2]! << 16) | (bytes[at + 1]! << 8) | bytes[at]!;
-  return high === 0 ? low : high * 0x100_0000 + low;
-}
-
-// ---------------------------------------------------------------------------
-// Encoder
-
-/**
- * Turns payloads into length-prefixed frames (see the module docs for the
- * header kinds). Refuses a payload over `maxFrameSize` or too long for its
- * header, never writing a truncated length.
- *
- * @example Encode with a type byte before the length
- * ```ts
- * import { LengthPrefixEncoder } from "./length_prefix.ts";
- * import { assertEquals } from "@std/assert";
- *
- * const encoder = new LengthPrefixEncoder({ header: "u16be", lengthFieldOffset: 1 });
- * const frame = encoder.encode(new Uint8Array([0xaa]), new Uint8Array([7]));
- * assertEquals(frame, new Uint8Array([7, 0, 1, 0xaa]));
- * ```
- */
-export class LengthPrefixEncoder implements FrameEncoder {
-  #config: Config;
-
-  /**
-   * Makes an encoder.
-   *
-   * @param options Header kind, layout and limits; see
-   * {@linkcode LengthPrefixOptions}. `stripBytes` only matters to decoders.
-   * @throws {RangeError} If an option is out of range.
-   */
-  constructor(options: LengthPrefixOptions = {}) {
-    this.#config = resolveOptions(options);
-  }
 
   /**
    * Encodes one payload as one frame: `prefix`, the length, the payload
@@ -1055,14 +1163,17 @@ export class LengthPrefixEncoder implements FrameEncoder {
    * @throws {RangeError} If `prefix` is not `lengthFieldOffset` bytes, or the
    * adjustment would make the length negative.
    *
-   * @example A netstring
+   * @example A netstring, and a type byte before the length
    * ```ts
-   * import { LengthPrefixEncoder } from "./length_prefix.ts";
+   * import { lengthPrefixed, netstrings } from "@sockit/sockit/framing";
    * import { assertEquals } from "@std/assert";
    *
-   * const encoder = new LengthPrefixEncoder({ header: "netstring" });
-   * const frame = encoder.encode(new TextEncoder().encode("hello"));
+   * const frame = netstrings().encode(new TextEncoder().encode("hello"));
    * assertEquals(new TextDecoder().decode(frame), "5:hello,");
+   *
+   * const typed = lengthPrefixed({ header: "u16be", lengthFieldOffset: 1 });
+   * const bytes = typed.encode(new Uint8Array([0xaa]), new Uint8Array([7]));
+   * assertEquals(bytes, new Uint8Array([7, 0, 1, 0xaa]));
    * ```
    */
   encode(payload: Uint8Array, prefix?: Uint8Array): Uint8Array {
@@ -1085,16 +1196,16 @@ export class LengthPrefixEncoder implements FrameEncoder {
    *
    * @param payloads The payloads, in order.
    * @returns The frames' bytes, back to back.
-   * @throws {FrameTooLargeError} As {@linkcode LengthPrefixEncoder.encode}.
-   * @throws {RangeError} As {@linkcode LengthPrefixEncoder.encode}.
+   * @throws {FrameTooLargeError} As {@linkcode LengthPrefixCodec.encode}.
+   * @throws {RangeError} As {@linkcode LengthPrefixCodec.encode}.
    *
    * @example Two frames in one write
    * ```ts
-   * import { LengthPrefixEncoder } from "./length_prefix.ts";
+   * import { lengthPrefixed } from "@sockit/sockit/framing";
    * import { assertEquals } from "@std/assert";
    *
-   * const encoder = new LengthPrefixEncoder({ header: "u8" });
-   * const bytes = encoder.encodeAll([new Uint8Array([1]), new Uint8Array()]);
+   * const codec = lengthPrefixed({ header: "u8" });
+   * const bytes = codec.encodeAll([new Uint8Array([1]), new Uint8Array()]);
    * assertEquals(bytes, new Uint8Array([1, 1, 0]));
    * ```
    */
@@ -1116,6 +1227,25 @@ export class LengthPrefixEncoder implements FrameEncoder {
     return out;
   }
 }
+
+// The high byte is kept out of the bitwise part so the result stays
+// unsigned; when it is zero (any length under 16 MiB) the arithmetic stays
+// on small integers, which is what keeps the hot loop fast.
+
+function readUint32Be(bytes: Uint8Array, at: number): number {
+  const high = bytes[at]!;
+  const low = (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+  return high === 0 ? low : high * 0x100_0000 + low;
+}
+
+function readUint32Le(bytes: Uint8Array, at: number): number {
+  const high = bytes[at + 3]!;
+  const low = (bytes[at + 2]! << 16) | (bytes[at + 1]! << 8) | bytes[at]!;
+  return high === 0 ? low : high * 0x100_0000 + low;
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
 
 /** Bytes of the length field (ASCII: digits and separator) for `value`. */
 function fieldSizeOf(config: Config, value: number): number {
@@ -1224,6 +1354,23 @@ function writeFrame(
       }
       out[at++] = value;
       break;
+    case K_ASCII_FIXED: {
+      const width = config.fieldSize;
+      const digits = String(value);
+      const pad = width - digits.length;
+      let from = at;
+      if (config.align === "left") {
+        out.fill(SPACE, at + digits.length, at + width);
+      } else {
+        out.fill(config.align === "zeros" ? ZERO : SPACE, at, at + pad);
+        from += pad;
+      }
+      for (let i = 0; i < digits.length; i++) {
+        out[from + i] = digits.charCodeAt(i);
+      }
+      at += width;
+      break;
+    }
     default: { // K_ASCII, K_NETSTRING
       const digits = fieldSizeOf(config, value) - config.separator.length;
       for (let i = digits - 1; i >= 0; i--) {
@@ -1257,103 +1404,41 @@ function writeUint32Le(out: Uint8Array, at: number, value: number): number {
 }
 
 // ---------------------------------------------------------------------------
-// Streams and codecs
+// Factories
 
 /**
- * A `TransformStream` from bytes to length-prefixed frames: a
- * {@linkcode FrameDecoderStream} around a {@linkcode LengthPrefixDecoder}.
- * It errors with the decoder's typed error, after the frames before it.
- *
- * @example Frames from a byte stream
- * ```ts
- * import { LengthPrefixDecoderStream } from "./length_prefix.ts";
- * import { assertEquals } from "@std/assert";
- *
- * const frames = await Array.fromAsync(
- *   ReadableStream.from([new Uint8Array([0, 0, 0, 1, 65, 0, 0]), new Uint8Array([0, 0])])
- *     .pipeThrough(new LengthPrefixDecoderStream()),
- * );
- * assertEquals(frames, [new Uint8Array([65]), new Uint8Array()]);
- * ```
- */
-export class LengthPrefixDecoderStream extends FrameDecoderStream {
-  /**
-   * Makes the stream.
-   *
-   * @param options As for {@linkcode LengthPrefixDecoder}.
-   * @throws {RangeError} If an option is out of range.
-   */
-  constructor(options: LengthPrefixOptions = {}) {
-    super(new LengthPrefixDecoder(options));
-  }
-}
-
-/**
- * A `TransformStream` from payloads to length-prefixed frame bytes: a
- * {@linkcode FrameEncoderStream} around a {@linkcode LengthPrefixEncoder},
- * one output chunk per frame.
- *
- * @example Frame payloads for writing
- * ```ts
- * import { LengthPrefixEncoderStream } from "./length_prefix.ts";
- * import { assertEquals } from "@std/assert";
- *
- * const chunks = await Array.fromAsync(
- *   ReadableStream.from([new Uint8Array([1, 2])])
- *     .pipeThrough(new LengthPrefixEncoderStream({ header: "varint" })),
- * );
- * assertEquals(chunks, [new Uint8Array([2, 1, 2])]);
- * ```
- */
-export class LengthPrefixEncoderStream extends FrameEncoderStream {
-  /**
-   * Makes the stream.
-   *
-   * @param options As for {@linkcode LengthPrefixEncoder}.
-   * @throws {RangeError} If an option is out of range.
-   */
-  constructor(options: LengthPrefixOptions = {}) {
-    super(new LengthPrefixEncoder(options));
-  }
-}
-
-/**
- * A length-prefix {@linkcode FrameCodec}: its decoders and encoders share
- * `options`. The codec's `name` is the header kind, such as `"u32be"`.
+ * A length-prefix codec: the same as `new LengthPrefixCodec(options)`.
+ * Its `name` is the header kind, such as `"u32be"`.
  *
  * @param options Header kind, layout and limits; see
  * {@linkcode LengthPrefixOptions}.
  * @returns The codec.
- * @throws {RangeError} If an option is out of range (checked here, once).
+ * @throws {RangeError} If an option is out of range.
  *
- * @example Round trip through a codec
+ * @example Round trip, and the header Python tutorials use
  * ```ts
- * import { decodeFrames } from "./codec.ts";
- * import { lengthPrefixed } from "./length_prefix.ts";
+ * import { lengthPrefixed } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = lengthPrefixed({ header: "u16le", maxFrameSize: 1024 });
- * const bytes = codec.createEncoder().encodeAll([new Uint8Array([9]), new Uint8Array()]);
- * assertEquals(decodeFrames(codec.createDecoder(), [bytes]), [
- *   new Uint8Array([9]),
- *   new Uint8Array(),
- * ]);
+ * const bytes = codec.encodeAll([new Uint8Array([9]), new Uint8Array()]);
+ * assertEquals(codec.decode(bytes), [new Uint8Array([9]), new Uint8Array()]);
  * assertEquals([codec.name, codec.maxFrameSize], ["u16le", 1024]);
+ *
+ * // Python: f"{len(msg):<10}".encode() + msg
+ * const tutorial = lengthPrefixed({ header: "ascii-fixed", asciiWidth: 10 });
+ * const frame = tutorial.encode(new TextEncoder().encode("hello"));
+ * assertEquals(new TextDecoder().decode(frame), "5         hello");
  * ```
  */
-export function lengthPrefixed(options: LengthPrefixOptions = {}): FrameCodec {
-  const config = resolveOptions(options);
-  const copy: LengthPrefixOptions = { ...options };
-  return {
-    name: config.header,
-    maxFrameSize: config.maxFrameSize,
-    createDecoder: (): FrameDecoder => new LengthPrefixDecoder(copy),
-    createEncoder: (): FrameEncoder => new LengthPrefixEncoder(copy),
-  };
+export function lengthPrefixed(
+  options: LengthPrefixOptions = {},
+): LengthPrefixCodec {
+  return new LengthPrefixCodec(options);
 }
 
 /**
- * The netstring {@linkcode FrameCodec} (D. J. Bernstein's `5:hello,`):
+ * The netstring codec (D. J. Bernstein's `5:hello,`):
  * {@linkcode lengthPrefixed} with `header: "netstring"`.
  *
  * @param options Layout and limits, as for {@linkcode lengthPrefixed}.
@@ -1362,10 +1447,10 @@ export function lengthPrefixed(options: LengthPrefixOptions = {}): FrameCodec {
  *
  * @example Netstrings
  * ```ts
- * import { netstrings } from "./length_prefix.ts";
+ * import { netstrings } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
- * const bytes = netstrings().createEncoder().encodeAll([
+ * const bytes = netstrings().encodeAll([
  *   new TextEncoder().encode("hello"),
  *   new Uint8Array(),
  * ]);
@@ -1374,6 +1459,20 @@ export function lengthPrefixed(options: LengthPrefixOptions = {}): FrameCodec {
  */
 export function netstrings(
   options: Omit<LengthPrefixOptions, "header"> = {},
-): FrameCodec {
-  return lengthPrefixed({ ...options, header: "netstring" });
+): LengthPrefixCodec {
+  return new LengthPrefixCodec({ ...options, header: "netstring" });
 }
+
+/**
+ * The old name of {@linkcode LengthPrefixCodec}, kept while `rexec/` moves
+ * to the codec: it decodes exactly as before.
+ *
+ * @deprecated Use {@linkcode LengthPrefixCodec} (or {@linkcode lengthPrefixed}).
+ */
+export const LengthPrefixDecoder: typeof LengthPrefixCodec = LengthPrefixCodec;
+/**
+ * The old name of {@linkcode LengthPrefixCodec}, as a type.
+ *
+ * @deprecated Use {@linkcode LengthPrefixCodec}.
+ */
+export type LengthPrefixDecoder = LengthPrefixCodec;

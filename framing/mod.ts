@@ -1,16 +1,31 @@
 /**
- * Bytes on the wire: byte order helpers, Python's `struct`, and message
- * framing (delimiters and length prefixes) as push decoders and streams.
+ * Bytes on the wire: byte order, Python's `struct`, and message framing.
  * Plain TypeScript on bytes; nothing here touches a socket.
  *
- * @example Pack a header in network byte order and read it back
+ * - `struct`, exactly as in Python: {@linkcode pack}, {@linkcode unpack},
+ *   {@linkcode packInto}, {@linkcode unpackFrom}, {@linkcode Struct}, …;
+ *   {@linkcode htons} and friends for byte order.
+ * - Codecs, one per framing scheme, both ways: {@linkcode lines},
+ *   {@linkcode delimited} ({@linkcode DelimiterCodec}),
+ *   {@linkcode lengthPrefixed}, {@linkcode netstrings}
+ *   ({@linkcode LengthPrefixCodec}). Use one directly (`push`, `encode`),
+ *   as a stream ({@linkcode FrameDecoderStream},
+ *   {@linkcode FrameEncoderStream}), or on a connection
+ *   (`conn.framed(codec)` in `@sockit/sockit/tcp`).
+ * - {@linkcode hexdump} to watch the bytes.
+ *
+ * @example Pack a header in network byte order, frame it, read it back
  * ```ts
- * import { pack, readUint16Be, unpack } from "./mod.ts";
+ * import { lengthPrefixed, pack, unpack, unpackFrom } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const header = pack("!HI", 7, 20);
- * assertEquals(readUint16Be(header, 0), 7);
+ * assertEquals(unpackFrom("!H", header, 0), [7]);
  * assertEquals(unpack("!HI", header), [7, 20]);
+ *
+ * const codec = lengthPrefixed({ header: "u16be" });
+ * const [frame] = codec.decode(codec.encode(header));
+ * assertEquals(frame, header);
  * ```
  *
  * @module

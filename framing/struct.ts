@@ -28,7 +28,7 @@
  *
  * @example Network byte order
  * ```ts
- * import { pack, unpack } from "./struct.ts";
+ * import { pack, unpack } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const bytes = pack("!I", 20);
@@ -62,6 +62,7 @@ import {
   K_UINT8,
   type StructItem,
 } from "./_struct_format.ts";
+import { describe } from "./_describe.ts";
 import { decodeFloat16, encodeFloat16 } from "./_float16.ts";
 import { StructError } from "./errors.ts";
 import type {
@@ -70,7 +71,12 @@ import type {
   UnpackedValues,
 } from "./_struct_types.ts";
 
-export type * from "./_struct_types.ts";
+export type {
+  PackValue,
+  PackValues,
+  StructValue,
+  UnpackedValues,
+} from "./_struct_types.ts";
 
 const INT_RANGES: ReadonlyArray<readonly [number, number]> = [];
 function setRange(kind: number, min: number, max: number): void {
@@ -104,20 +110,6 @@ const KIND_OF: Readonly<Record<number, StructValueKind>> = {
   [K_STRING]: "bytes",
   [K_PASCAL]: "bytes",
 };
-
-function describe(value: unknown): string {
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "number") {
-    return Object.is(value, -0) ? "-0" : String(value);
-  }
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value instanceof Uint8Array) {
-    return `a Uint8Array of ${value.length} bytes`;
-  }
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : typeof value;
-}
 
 function valueError(
   compiled: CompiledFormat,
@@ -678,7 +670,7 @@ function doIterUnpack(
  *
  * @example A binary header in network byte order
  * ```ts
- * import { pack } from "./struct.ts";
+ * import { pack } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const header = pack("!HHI", 1, 2, 0x01020304);
@@ -704,7 +696,7 @@ export function pack<F extends string>(
  *
  * @example Reading a header
  * ```ts
- * import { unpack } from "./struct.ts";
+ * import { unpack } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const [kind, length, id] = unpack(
@@ -731,7 +723,7 @@ export function unpack<F extends string>(
  *
  * @example Native alignment versus standard sizes
  * ```ts
- * import { calcsize } from "./struct.ts";
+ * import { calcsize } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(calcsize("@bi"), 8); // b, 3 pad bytes, i
@@ -756,7 +748,7 @@ export function calcsize(format: string): number {
  *
  * @example Filling in a length after the fact
  * ```ts
- * import { packInto } from "./struct.ts";
+ * import { packInto } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const message = new Uint8Array([0, 0, 104, 105]);
@@ -786,7 +778,7 @@ export function packInto<F extends string>(
  *
  * @example A field in the middle of a packet
  * ```ts
- * import { unpackFrom } from "./struct.ts";
+ * import { unpackFrom } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const packet = new Uint8Array([0xff, 0, 0, 0, 20, 0xff]);
@@ -816,7 +808,7 @@ export function unpackFrom<F extends string>(
  *
  * @example Pairs of shorts
  * ```ts
- * import { iterUnpack } from "./struct.ts";
+ * import { iterUnpack } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const pairs = [...iterUnpack("<hh", new Uint8Array([1, 0, 2, 0, 3, 0, 4, 0]))];
@@ -840,7 +832,7 @@ export function iterUnpack<F extends string>(
  *
  * @example A precompiled header
  * ```ts
- * import { Struct } from "./struct.ts";
+ * import { Struct } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const header = new Struct("!HIq");
@@ -880,7 +872,7 @@ export class Struct<F extends string = string> {
    *
    * @example Kinds of `!HdQ?4s`
    * ```ts
-   * import { Struct } from "./struct.ts";
+   * import { Struct } from "@sockit/sockit/framing";
    * import { assertEquals } from "@std/assert";
    *
    * assertEquals(new Struct("!Hd?4s").valueKinds, ["int", "float", "bool", "bytes"]);

@@ -1,12 +1,11 @@
 import {
-  decodeFrames,
   delimited,
-  DelimiterDecoder,
-  DelimiterDecoderStream,
-  DelimiterEncoder,
-  DelimiterEncoderStream,
+  DelimiterCodec,
   DelimiterInPayloadError,
   type DelimiterOptions,
+  type FrameCodec,
+  FrameDecoderStream,
+  FrameEncoderStream,
   FrameTooLargeError,
   lines,
   TruncatedFrameError,
@@ -29,11 +28,22 @@ const dec = new TextDecoder();
 const b = (s: string): Uint8Array => enc.encode(s);
 const s = (bytes: Uint8Array): string => dec.decode(bytes);
 
+/** Every frame of `chunks`, the stream ended after the last one. */
+function decodeFrames(codec: FrameCodec, chunks: Iterable<Uint8Array>) {
+  const frames: Uint8Array[] = [];
+  const sink = (frame: Uint8Array) => {
+    frames.push(frame);
+  };
+  for (const chunk of chunks) codec.push(chunk, sink);
+  codec.end(sink);
+  return frames;
+}
+
 function decodeAll(
   options: DelimiterOptions,
   chunks: Uint8Array[],
 ): string[] {
-  return decodeFrames(new DelimiterDecoder(options), chunks).map(s);
+  return decodeFrames(new DelimiterCodec(options), chunks).map(s);
 }
 
 Deno.test("lines mode accepts \\n and \\r\\n, even split across chunks", () => {
@@ -94,7 +104,7 @@ Deno.test("a self-overlapping delimiter matches at its earliest start", () => {
 });
 
 Deno.test("frames inside one chunk are views of it; frames across chunks are not", () => {
-  const decoder = new DelimiterDecoder({ delimiter: "\0" });
+  const decoder = new DelimiterCodec({ delimiter: "\0" });
   const chunk = b("ab\0cd\0e");
   const frames = decoder.decode(chunk);
   assertEquals(frames.map(s), ["ab", "cd"]);
@@ -135,7 +145,7 @@ Deno.test("maxFrameSize raises FrameTooLargeError as soon as it is known", () =>
     [["abcd", "e\r"], [], 6, 0], // a held \r may be a line ending: 5 + 1 allowed
   ];
   for (const [chunks, before, size, offset] of rows) {
-    const decoder = new DelimiterDecoder({ lines: true, maxFrameSize: 4 });
+    const decoder = new DelimiterCodec({ lines: true, maxFrameSize: 4 });
     const got: string[] = [];
     const error = assertThrows(() => {
       for (const chunk of chunks) decoder.push(b(chunk), (f) => got.push(s(f)));
@@ -161,7 +171,7 @@ Deno.test("maxFrameSize raises FrameTooLargeError as soon as it is known", () =>
 
 Deno.test("skip mode discards oversized frames up to the next delimiter and carries on", () => {
   const skipped: FrameTooLargeError[] = [];
-  const decoder = new DelimiterDecoder({
+  const decoder = new DelimiterCodec({
     delimiter: "\r\n",
     maxFrameSize: 3,
     onOversize: "skip",
@@ -180,21 +190,21 @@ Deno.test("skip mode discards oversized frames up to the next delimiter and carr
 });
 
 Deno.test("push() after end() is a TypeError", () => {
-  const decoder = new DelimiterDecoder();
+  const decoder = new DelimiterCodec();
   decoder.end(() => {});
   assertThrows(() => decoder.push(b("x"), () => {}), TypeError, "after end()");
 });
 
 Deno.test("bad options are caller errors", () => {
-  assertThrows(() => new DelimiterDecoder({ delimiter: "" }), RangeError);
-  assertThrows(() => new DelimiterDecoder({ maxFrameSize: -1 }), RangeError);
+  assertThrows(() => new DelimiterCodec({ delimiter: "" }), RangeError);
+  assertThrows(() => new DelimiterCodec({ maxFrameSize: -1 }), RangeError);
   assertThrows(
-    () => new DelimiterDecoder({ lines: true, delimiter: "\0" }),
+    () => new DelimiterCodec({ lines: true, delimiter: "\0" }),
     TypeError,
     "lines mode",
   );
   assertThrows(
-    () => new DelimiterEncoder({ delimiter: 5 as unknown as string }),
+    () => new DelimiterCodec({ delimiter: 5 as unknown as string }),
     TypeError,
   );
 });
@@ -210,14 +220,14 @@ Deno.test("the encoder refuses a payload that contains its delimiter", () => {
   ];
   for (const [options, payload, index] of rows) {
     const error = assertThrows(
-      () => new DelimiterEncoder(options).encode(b(payload)),
+      () => new DelimiterCodec(options).encode(b(payload)),
       DelimiterInPayloadError,
       "contains the delimiter",
     );
     assertEquals(error.index, index, JSON.stringify(payload));
   }
   // With \r\n endings a trailing \r is content, and survives a round trip.
-  const crlf = new DelimiterEncoder({ lines: true, lineEnding: "\r\n" });
+  const crlf = new DelimiterCodec({ lines: true, lineEnding: "\r\n" });
   assertEquals(
     decodeAll({ lines: true }, [crlf.encode(b("ends in cr\r"))]),
     ["ends in cr\r"],
@@ -225,7 +235,7 @@ Deno.test("the encoder refuses a payload that contains its delimiter", () => {
 });
 
 Deno.test("the encoder enforces maxFrameSize and encodeAll() makes one buffer", () => {
-  const encoder = new DelimiterEncoder({ delimiter: "\0", maxFrameSize: 2 });
+  const encoder = new DelimiterCodec({ delimiter: "\0", maxFrameSize: 2 });
   const error = assertThrows(
     () => encoder.encode(b("abc")),
     FrameTooLargeError,
@@ -238,13 +248,13 @@ Deno.test("the encoder enforces maxFrameSize and encodeAll() makes one buffer", 
 Deno.test("streams decode and encode, and a stream errors after the frames before the error", async () => {
   const frames = await Array.fromAsync(
     ReadableStream.from([b("one\0tw"), b("o\0")])
-      .pipeThrough(new DelimiterDecoderStream({ delimiter: "\0" })),
+      .pipeThrough(new FrameDecoderStream(delimited("\0"))),
   );
   assertEquals(frames.map(s), ["one", "two"]);
 
   const encoded = await Array.fromAsync(
     ReadableStream.from([b("x"), b("")])
-      .pipeThrough(new DelimiterEncoderStream({ lines: true })),
+      .pipeThrough(new FrameEncoderStream(lines())),
   );
   assertEquals(encoded.map(s), ["x\n", "\n"]);
 
@@ -253,7 +263,7 @@ Deno.test("streams decode and encode, and a stream errors after the frames befor
     async () => {
       const stream = ReadableStream.from([b("ok\ntoo long\n")])
         .pipeThrough(
-          new DelimiterDecoderStream({ lines: true, maxFrameSize: 3 }),
+          new FrameDecoderStream(lines({ maxFrameSize: 3 })),
         );
       for await (const frame of stream) got.push(s(frame));
     },
@@ -265,15 +275,45 @@ Deno.test("streams decode and encode, and a stream errors after the frames befor
 Deno.test("lines() and delimited() make codecs that round-trip empty frames", () => {
   for (const codec of [lines(), delimited("\0"), delimited("-->")]) {
     const payloads = [b(""), b("a"), b(""), b("bc")];
-    const bytes = codec.createEncoder().encodeAll(payloads);
+    const bytes = codec.encodeAll(payloads);
     assertEquals(
-      decodeFrames(codec.createDecoder(), [bytes]),
+      decodeFrames(codec, [bytes]),
       payloads,
       codec.name,
     );
   }
   assertEquals(lines().name, "lines");
   assertEquals(delimited("-->").name, 'delimited("-->")');
+  assertEquals(delimited("\0").name, "nul");
+  assertEquals(new DelimiterCodec().name, 'delimited("\\n")');
+  assertEquals(new DelimiterCodec({ lines: true }).name, "lines");
+});
+
+Deno.test("clone() keeps the options and starts a fresh stream", () => {
+  const codec = lines({ maxFrameSize: 4, lineEnding: "\r\n" });
+  assertEquals(codec.decode(b("ab\ncd")).map(s), ["ab"]);
+  codec.end(() => {});
+  const next = codec.clone();
+  assertEquals([next.bufferedBytes, next.bytesRead], [0, 0]);
+  assertEquals(next.decode(b("x\r\n")).map(s), ["x"]);
+  assertEquals(s(next.encode(b("y"))), "y\r\n"); // same lineEnding
+  assertThrows(() => next.decode(b("12345\n")), FrameTooLargeError); // same limit
+});
+
+Deno.test("the stream adapters decode with a clone: one codec serves two streams", async () => {
+  const codec = delimited("\0");
+  const [one, two] = await Promise.all([
+    Array.fromAsync(
+      ReadableStream.from([b("a"), b("b\0")])
+        .pipeThrough(new FrameDecoderStream(codec)),
+    ),
+    Array.fromAsync(
+      ReadableStream.from([b("x\0"), b("y\0")])
+        .pipeThrough(new FrameDecoderStream(codec)),
+    ),
+  ]);
+  assertEquals([one.map(s), two.map(s)], [["ab"], ["x", "y"]]);
+  assertEquals(codec.bytesRead, 0); // the codec itself decoded nothing
 });
 
 // ---------------------------------------------------------------------------
@@ -335,7 +375,7 @@ Deno.test("any split of a valid stream into chunks yields the same frames", () =
   const prng = new Prng(SEED);
   for (let round = 0; round < 400; round++) {
     const options = prng.pick(CONFIGS);
-    const encoder = new DelimiterEncoder(options);
+    const encoder = new DelimiterCodec(options);
     const payloads: Uint8Array[] = [];
     const pieces: Uint8Array[] = [];
     while (payloads.length < prng.int(0, 12)) {
@@ -349,7 +389,7 @@ Deno.test("any split of a valid stream into chunks yields the same frames", () =
     }
     const stream = concatBytes(pieces);
     const chunks = splitChunks(stream, prng);
-    const frames = decodeFrames(new DelimiterDecoder(options), chunks);
+    const frames = decodeFrames(new DelimiterCodec(options), chunks);
     const expected = options.keepDelimiter
       ? reference(options, stream)
       : payloads;
@@ -370,9 +410,9 @@ Deno.test("random streams decode the same in one chunk, in random chunks and in 
     };
     const stream = randomText(prng, 80);
     const expected = reference(options, stream);
-    const whole = decodeFrames(new DelimiterDecoder(options), [stream]);
+    const whole = decodeFrames(new DelimiterCodec(options), [stream]);
     const split = decodeFrames(
-      new DelimiterDecoder(options),
+      new DelimiterCodec(options),
       splitChunks(stream, prng),
     );
     const why = `seed ${SEED}, round ${round}, ${JSON.stringify(options)}`;
@@ -392,7 +432,7 @@ Deno.test("random garbage gives frames or typed errors, and memory stays bounded
       maxFrameSize: max,
       onOversize: prng.pick(["error", "skip"] as const),
     };
-    const decoder = new DelimiterDecoder(options);
+    const decoder = new DelimiterCodec(options);
     const garbage = prng.next() < 0.5
       ? prng.bytes(prng.int(0, 400))
       : randomText(prng, 400);
@@ -432,7 +472,7 @@ Deno.test("skip mode gives the reference frames minus the oversized ones", () =>
     const stream = randomText(prng, 120);
     const all = reference(options, stream);
     const expected = all.filter((frame) => frame.length <= 6);
-    const decoder = new DelimiterDecoder(options);
+    const decoder = new DelimiterCodec(options);
     const frames = decodeFrames(decoder, splitChunks(stream, prng));
     const why = `seed ${SEED}, round ${round}, ${JSON.stringify(options)}`;
     assertEquals(frames, expected, why);
@@ -463,9 +503,9 @@ sys.stdout.buffer.write(out)
   }).spawn();
   const writer = child.stdin.getWriter();
   await writer.write(concatBytes([
-    lines().createEncoder().encodeAll([b("hello"), b(""), b("café")]),
+    lines().encodeAll([b("hello"), b(""), b("café")]),
     new Uint8Array([1]),
-    delimited("\0").createEncoder().encodeAll([b("x"), b("y z")]),
+    delimited("\0").encodeAll([b("x"), b("y z")]),
   ]));
   await writer.close();
   const { code, stdout, stderr } = await child.output();
@@ -503,7 +543,7 @@ Deno.test("large chunks (the SIMD scanning path) decode like the reference", () 
       at += n;
     }
     assertEquals(
-      decodeFrames(new DelimiterDecoder(options), chunks),
+      decodeFrames(new DelimiterCodec(options), chunks),
       reference(options, stream),
       `seed ${SEED}, round ${round}, ${JSON.stringify(options)}`,
     );
@@ -512,9 +552,9 @@ Deno.test("large chunks (the SIMD scanning path) decode like the reference", () 
 
 Deno.test("pushRanges() hands out the same frames as ranges, without views", () => {
   const chunk = b("ab\r\ncd\nlong".repeat(100));
-  const viaViews = new DelimiterDecoder({ lines: true }).decode(chunk);
+  const viaViews = new DelimiterCodec({ lines: true }).decode(chunk);
   const viaRanges: Uint8Array[] = [];
-  new DelimiterDecoder({ lines: true }).pushRanges(
+  new DelimiterCodec({ lines: true }).pushRanges(
     chunk,
     (bytes, start, end) => {
       viaRanges.push(bytes.slice(start, end));
@@ -525,7 +565,7 @@ Deno.test("pushRanges() hands out the same frames as ranges, without views", () 
 });
 
 Deno.test("pushing to a decoder from inside its own callback is a TypeError", () => {
-  const decoder = new DelimiterDecoder({ lines: true });
+  const decoder = new DelimiterCodec({ lines: true });
   assertThrows(
     () => decoder.push(b("a\n"), () => decoder.push(b("b\n"), () => {})),
     TypeError,
@@ -542,8 +582,8 @@ Deno.test("pushRanges() over random splits matches push(), reused memory include
     };
     const stream = randomText(prng, 120);
     const chunks = splitChunks(stream, prng);
-    const expected = decodeFrames(new DelimiterDecoder(options), chunks);
-    const decoder = new DelimiterDecoder(options);
+    const expected = decodeFrames(new DelimiterCodec(options), chunks);
+    const decoder = new DelimiterCodec(options);
     const got: Uint8Array[] = [];
     for (const chunk of chunks) {
       decoder.pushRanges(chunk, (bytes, start, end) => {

@@ -10,25 +10,18 @@
  * @module
  */
 import {
-  type LengthHeader,
-  LengthPrefixDecoder,
-  LengthPrefixDecoderStream,
-  lengthPrefixed,
-  LengthPrefixEncoder,
-  LengthPrefixEncoderStream,
-  type LengthPrefixOptions,
-  netstrings,
-} from "../../framing/length_prefix.ts";
-import {
-  decodeFrames,
-  DEFAULT_MAX_FRAME_SIZE,
-  type FrameDecoder,
-} from "../../framing/codec.ts";
-import {
+  type FrameCodec,
+  FrameDecoderStream,
+  FrameEncoderStream,
   FrameTooLargeError,
+  type LengthHeader,
+  LengthPrefixCodec,
+  lengthPrefixed,
+  type LengthPrefixOptions,
   MalformedFrameError,
+  netstrings,
   TruncatedFrameError,
-} from "../../framing/errors.ts";
+} from "../../framing/mod.ts";
 import {
   assert,
   assertEquals,
@@ -59,6 +52,7 @@ const ALL_HEADERS: readonly LengthHeader[] = [
   "varint",
   "ascii",
   "netstring",
+  "ascii-fixed",
 ];
 
 /**
@@ -76,9 +70,23 @@ const HEADER_LIMIT: Readonly<Record<LengthHeader, number>> = {
   varint: Infinity,
   ascii: Infinity,
   netstring: Infinity,
+  "ascii-fixed": Infinity,
 };
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+/** Every codec's default `maxFrameSize`: 8 MiB. */
+const DEFAULT_MAX_FRAME_SIZE = 8 * 1024 * 1024;
+
+/** Every frame of `chunks`, the stream ended after the last one. */
+function decodeFrames(codec: FrameCodec, chunks: Iterable<Uint8Array>) {
+  const frames: Uint8Array[] = [];
+  const sink = (frame: Uint8Array) => {
+    frames.push(frame);
+  };
+  for (const chunk of chunks) codec.push(chunk, sink);
+  codec.end(sink);
+  return frames;
+}
 const ascii = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 const HELLO_WORLD = "48454c4c4f2c20574f524c44"; // "HELLO, WORLD", 12 bytes
 
@@ -97,15 +105,15 @@ function decodeHex(
   options: LengthPrefixOptions,
   chunks: readonly Uint8Array[],
 ): string[] {
-  return decodeFrames(new LengthPrefixDecoder(options), chunks).map(toHex);
+  return decodeFrames(new LengthPrefixCodec(options), chunks).map(toHex);
 }
 
 /** Pushes `chunks`, collecting frames, and returns the error thrown. */
 function decodeError(
   options: LengthPrefixOptions,
   chunks: readonly Uint8Array[],
-): { error: unknown; frames: string[]; decoder: LengthPrefixDecoder } {
-  const decoder = new LengthPrefixDecoder(options);
+): { error: unknown; frames: string[]; decoder: LengthPrefixCodec } {
+  const decoder = new LengthPrefixCodec(options);
   const frames: string[] = [];
   try {
     for (const chunk of chunks) {
@@ -123,7 +131,7 @@ function decodeRanges(
   options: LengthPrefixOptions,
   chunks: readonly Uint8Array[],
 ): string[] {
-  const decoder = new LengthPrefixDecoder(options);
+  const decoder = new LengthPrefixCodec(options);
   const frames: string[] = [];
   const onRange = (bytes: Uint8Array, start: number, end: number) => {
     frames.push(toHex(bytes.subarray(start, end)));
@@ -227,7 +235,7 @@ Deno.test("encode() and decode() agree with the exact bytes of each header kind"
   for (const { header, payload, wire } of cases) {
     const label = `${header} of ${payload.length} bytes`;
     assertEquals(
-      toHex(new LengthPrefixEncoder({ header }).encode(payload)),
+      toHex(new LengthPrefixCodec({ header }).encode(payload)),
       wire,
       label,
     );
@@ -241,7 +249,7 @@ Deno.test("encode() and decode() agree with the exact bytes of each header kind"
 
 Deno.test("an empty payload survives encode and decode in every header kind", () => {
   for (const header of ALL_HEADERS) {
-    const encoder = new LengthPrefixEncoder({ header });
+    const encoder = new LengthPrefixCodec({ header });
     const bytes = encoder.encodeAll([
       new Uint8Array(),
       text("x"),
@@ -259,14 +267,103 @@ Deno.test("an empty payload survives encode and decode in every header kind", ()
 Deno.test("encodeAll() writes the same bytes as encode() frame by frame", () => {
   const payloads = [text("a"), new Uint8Array(), new Uint8Array(200)];
   for (const header of ALL_HEADERS) {
-    const encoder = new LengthPrefixEncoder({ header });
+    const encoder = new LengthPrefixCodec({ header });
     assertEquals(
       toHex(encoder.encodeAll(payloads)),
       toHex(concat(payloads.map((p) => encoder.encode(p)))),
       header,
     );
   }
-  assertEquals(new LengthPrefixEncoder().encodeAll([]), new Uint8Array());
+  assertEquals(new LengthPrefixCodec().encodeAll([]), new Uint8Array());
+});
+
+// ---------------------------------------------------------------------------
+// The fixed-width ASCII length of Python socket tutorials
+
+Deno.test("ascii-fixed writes the bytes of Python's f-strings, and reads every alignment", () => {
+  const aligns = ["left", "right", "zeros"] as const;
+  // Each row: asciiAlign, asciiWidth, the length, the field Python writes.
+  const rows: [(typeof aligns)[number], number, number, string][] = [
+    ["left", 10, 5, "5         "], // f"{5:<10}", the tutorials' HEADERSIZE
+    ["right", 10, 5, "         5"], // f"{5:>10}"
+    ["zeros", 10, 5, "0000000005"], // f"{5:010}"
+    ["left", 10, 0, "0         "], // the empty payload
+    ["right", 3, 999, "999"], // the largest length that fits: no padding
+    ["zeros", 1, 7, "7"], // a one-byte field
+  ];
+  for (const [asciiAlign, asciiWidth, length, field] of rows) {
+    const label = `${asciiAlign} ${asciiWidth} ${length}`;
+    const payload = new Uint8Array(length).fill(0x61);
+    const frame = lengthPrefixed({
+      header: "ascii-fixed",
+      asciiWidth,
+      asciiAlign,
+    })
+      .encode(payload);
+    assertEquals(ascii(frame.subarray(0, asciiWidth)), field, label);
+    assertEquals(frame.length, asciiWidth + length, label);
+    for (const other of aligns) {
+      const options: LengthPrefixOptions = {
+        header: "ascii-fixed",
+        asciiWidth,
+        asciiAlign: other,
+      };
+      assertEquals(decodeHex(options, [frame]), [toHex(payload)], label);
+      assertEquals(
+        decodeHex(options, bytewise(frame)),
+        [toHex(payload)],
+        label,
+      );
+    }
+  }
+  assertEquals(lengthPrefixed({ header: "ascii-fixed" }).name, "ascii-fixed");
+});
+
+Deno.test("ascii-fixed rejects a field that Python's int() would, at the offending byte", () => {
+  // A good 5-byte frame first ("1   " and "a"), so the bad field starts at 5.
+  // Each row: the bad 4-byte field, words of the reason, its offset.
+  const rows: [string, string, number][] = [
+    ["  x ", "expected a digit or ' ' in the 4-byte length field, got 0x78", 7], // a letter
+    ["    ", "empty length: the 4-byte length field holds only spaces", 5], // no digits
+    ["1 2 ", "expected ' ' to the end of the 4-byte length field, got 0x32", 7], // a space inside the number
+    ["-1  ", "got 0x2d", 5], // a sign: a length is never negative
+    ["12a ", "expected a digit or ' ' to the end", 7], // a letter after the digits
+    ["\t1  ", "got 0x09", 5], // only spaces pad the field
+  ];
+  const options: LengthPrefixOptions = { header: "ascii-fixed", asciiWidth: 4 };
+  for (const [field, reason, offset] of rows) {
+    const bytes = text(`1   a${field}xyz`);
+    for (const chunks of [[bytes], bytewise(bytes)]) {
+      const { error, frames } = decodeError(options, chunks);
+      assertInstanceOf(error, MalformedFrameError);
+      assertStringIncludes(error.reason, reason, JSON.stringify(field));
+      assertEquals(
+        [error.offset, frames],
+        [offset, ["61"]],
+        JSON.stringify(field),
+      );
+    }
+  }
+});
+
+Deno.test("ascii-fixed: the encoder refuses a length wider than the field, the decoder one over maxFrameSize", () => {
+  const narrow = lengthPrefixed({ header: "ascii-fixed", asciiWidth: 2 });
+  const error = assertThrows(
+    () => narrow.encode(new Uint8Array(100)),
+    FrameTooLargeError,
+    'does not fit the "ascii-fixed" header (at most 99)',
+  );
+  assertEquals([error.limit, error.size], [99, 100]);
+  const small = lengthPrefixed({ header: "ascii-fixed", maxFrameSize: 10 });
+  const tooLarge = assertThrows(
+    () => small.decode(text("11        ")),
+    FrameTooLargeError,
+  );
+  assertEquals([tooLarge.size, tooLarge.offset, tooLarge.announced], [
+    11,
+    0,
+    true,
+  ]);
 });
 
 // ---------------------------------------------------------------------------
@@ -454,7 +551,7 @@ Deno.test("the layout options decode and encode Netty-style frames", () => {
     const wire = fromHex(row.wire);
     assertEquals(decodeHex(row.options, [wire]), [row.frame], row.name);
     assertEquals(decodeHex(row.options, bytewise(wire)), [row.frame], row.name);
-    const encoder = new LengthPrefixEncoder(row.options);
+    const encoder = new LengthPrefixCodec(row.options);
     const payload = fromHex(row.payload ?? row.frame);
     const encoded = row.prefix === undefined
       ? encoder.encode(payload)
@@ -464,7 +561,7 @@ Deno.test("the layout options decode and encode Netty-style frames", () => {
 });
 
 Deno.test("encode() writes zeros for an omitted prefix and rejects a wrong-sized one", () => {
-  const encoder = new LengthPrefixEncoder({
+  const encoder = new LengthPrefixCodec({
     header: "u8",
     lengthFieldOffset: 2,
   });
@@ -476,7 +573,7 @@ Deno.test("encode() writes zeros for an omitted prefix and rejects a wrong-sized
   );
   assertStringIncludes(error.message, "lengthFieldOffset is 2");
   assertThrows(
-    () => new LengthPrefixEncoder().encode(text("a"), fromHex("00")),
+    () => new LengthPrefixCodec().encode(text("a"), fromHex("00")),
     RangeError,
   );
 });
@@ -515,12 +612,36 @@ Deno.test("the constructors reject options out of range", () => {
       options: { header: "ascii", asciiSeparator: "1" },
       includes: "asciiSeparator",
     },
+    // a width for another header
+    { options: { header: "ascii", asciiWidth: 10 }, includes: "asciiWidth" },
+    // an alignment for another header
+    {
+      options: { header: "u32be", asciiAlign: "right" },
+      includes: "asciiAlign",
+    },
+    // a field of no bytes
+    {
+      options: { header: "ascii-fixed", asciiWidth: 0 },
+      includes: "asciiWidth 0: it must be a positive integer",
+    },
+    // wider than any length needs
+    {
+      options: { header: "ascii-fixed", asciiWidth: 65 },
+      includes: "asciiWidth",
+    },
+    // not an alignment
+    {
+      options: {
+        header: "ascii-fixed",
+        asciiAlign: "center" as "left",
+      },
+      includes: "asciiAlign",
+    },
   ];
   for (const { options, includes } of cases) {
     for (
       const make of [
-        () => new LengthPrefixDecoder(options),
-        () => new LengthPrefixEncoder(options),
+        () => new LengthPrefixCodec(options),
         () => lengthPrefixed(options),
       ]
     ) {
@@ -540,21 +661,26 @@ Deno.test("lengthPrefixed() and netstrings() make codecs with a name and a limit
   assertEquals([codec.name, codec.maxFrameSize], ["varint", 100]);
   assertEquals(lengthPrefixed().name, "u32be");
   assertEquals(lengthPrefixed().maxFrameSize, DEFAULT_MAX_FRAME_SIZE);
-  const bytes = codec.createEncoder().encodeAll([text("a"), text("bc")]);
-  assertEquals(decodeFrames(codec.createDecoder(), [bytes]).map(ascii), [
+  const bytes = codec.encodeAll([text("a"), text("bc")]);
+  assertEquals(decodeFrames(codec.clone(), [bytes]).map(ascii), [
     "a",
     "bc",
   ]);
-  // each decoder has its own state
-  const first = codec.createDecoder();
-  first.push(fromHex("03"), () => {});
-  assertEquals(codec.createDecoder().bufferedBytes, 0);
+  // a clone has the same options and its own decoding state
+  codec.push(fromHex("0361"), () => {}); // 1 of 3 payload bytes
+  assertEquals(codec.bufferedBytes, 1);
+  const next = codec.clone();
+  assertEquals([next.name, next.maxFrameSize, next.bufferedBytes], [
+    "varint",
+    100,
+    0,
+  ]);
 
   const ns = netstrings({ maxFrameSize: 10 });
   assertEquals([ns.name, ns.maxFrameSize], ["netstring", 10]);
-  assertEquals(ascii(ns.createEncoder().encode(text("hi"))), "2:hi,");
+  assertEquals(ascii(ns.encode(text("hi"))), "2:hi,");
   assertThrows(
-    () => ns.createEncoder().encode(new Uint8Array(11)),
+    () => ns.encode(new Uint8Array(11)),
     FrameTooLargeError,
   );
 });
@@ -664,7 +790,7 @@ Deno.test("a header over maxFrameSize raises FrameTooLargeError before any paylo
 });
 
 Deno.test("an ASCII length fails as soon as its digits pass maxFrameSize", () => {
-  const decoder = new LengthPrefixDecoder({
+  const decoder = new LengthPrefixCodec({
     header: "netstring",
     maxFrameSize: 1000,
   });
@@ -683,7 +809,7 @@ Deno.test("a frame exactly at maxFrameSize is accepted", () => {
   for (const header of ALL_HEADERS) {
     const options = { header, maxFrameSize: 200 };
     const payload = new Uint8Array(200).fill(7);
-    const bytes = new LengthPrefixEncoder(options).encode(payload);
+    const bytes = new LengthPrefixCodec(options).encode(payload);
     assertEquals(decodeHex(options, [bytes]), [toHex(payload)], header);
   }
 });
@@ -927,10 +1053,10 @@ Deno.test("end() in mid-frame raises TruncatedFrameError with expected and recei
 
 Deno.test("end() after whole frames, or after nothing, is quiet", () => {
   for (const header of ALL_HEADERS) {
-    const decoder = new LengthPrefixDecoder({ header });
+    const decoder = new LengthPrefixCodec({ header });
     decoder.end(() => fail("end() delivered a frame"));
-    const bytes = new LengthPrefixEncoder({ header }).encode(text("a"));
-    const other = new LengthPrefixDecoder({ header });
+    const bytes = new LengthPrefixCodec({ header }).encode(text("a"));
+    const other = new LengthPrefixCodec({ header });
     assertEquals(other.decode(bytes).map(ascii), ["a"]);
     other.end();
     other.end();
@@ -939,7 +1065,7 @@ Deno.test("end() after whole frames, or after nothing, is quiet", () => {
 });
 
 Deno.test("a failed decoder rethrows the same error on every later call", () => {
-  const decoder = new LengthPrefixDecoder({ header: "u8", maxFrameSize: 2 });
+  const decoder = new LengthPrefixCodec({ header: "u8", maxFrameSize: 2 });
   const error = assertThrows(
     () => decoder.decode(fromHex("016103")),
     FrameTooLargeError,
@@ -955,7 +1081,7 @@ Deno.test("a failed decoder rethrows the same error on every later call", () => 
   assertStrictEquals(assertThrows(() => decoder.end()), error);
   assertEquals(decoder.bufferedBytes, 0);
 
-  const truncated = new LengthPrefixDecoder();
+  const truncated = new LengthPrefixCodec();
   truncated.decode(fromHex("000000"));
   const endError = assertThrows(() => truncated.end(), TruncatedFrameError);
   assertStrictEquals(
@@ -966,13 +1092,13 @@ Deno.test("a failed decoder rethrows the same error on every later call", () => 
 });
 
 Deno.test("push() after a clean end() is a TypeError", () => {
-  const decoder = new LengthPrefixDecoder();
+  const decoder = new LengthPrefixCodec();
   decoder.end();
   assertThrows(() => decoder.decode(fromHex("00")), TypeError, "after end()");
 });
 
 Deno.test("frames before a bad one in the same chunk are delivered first", () => {
-  const decoder = new LengthPrefixDecoder({ header: "netstring" });
+  const decoder = new LengthPrefixCodec({ header: "netstring" });
   const frames: string[] = [];
   assertThrows(
     () => decoder.push(text("1:a,2:bc,x"), (f) => frames.push(ascii(f))),
@@ -982,7 +1108,7 @@ Deno.test("frames before a bad one in the same chunk are delivered first", () =>
 });
 
 Deno.test("an error thrown by the sink fails the decoder with that error", () => {
-  const decoder = new LengthPrefixDecoder({ header: "u8" });
+  const decoder = new LengthPrefixCodec({ header: "u8" });
   const oops = new Error("sink failed");
   const error = assertThrows(() =>
     decoder.push(fromHex("0161"), () => {
@@ -1032,7 +1158,7 @@ Deno.test("the encoder refuses payloads over maxFrameSize or too long for the he
     },
   ];
   for (const { name, options, size, limit } of cases) {
-    const encoder = new LengthPrefixEncoder(options);
+    const encoder = new LengthPrefixCodec(options);
     for (
       const call of [
         () => encoder.encode(new Uint8Array(size)),
@@ -1051,8 +1177,7 @@ Deno.test("the encoder refuses payloads over maxFrameSize or too long for the he
   }
   assertStringIncludes(
     assertThrows(
-      () =>
-        new LengthPrefixEncoder({ header: "u8" }).encode(new Uint8Array(256)),
+      () => new LengthPrefixCodec({ header: "u8" }).encode(new Uint8Array(256)),
     ).message,
     'does not fit the "u8" header (at most 255)',
   );
@@ -1069,7 +1194,7 @@ Deno.test("the encoder rejects a length that the adjustment makes negative", () 
   ];
   for (const options of cases) {
     assertThrows(
-      () => new LengthPrefixEncoder(options).encode(new Uint8Array(0)),
+      () => new LengthPrefixCodec(options).encode(new Uint8Array(0)),
       RangeError,
       "negative",
     );
@@ -1077,7 +1202,7 @@ Deno.test("the encoder rejects a length that the adjustment makes negative", () 
   // a payload shorter than the bytes stripped past the header
   assertThrows(
     () =>
-      new LengthPrefixEncoder({ header: "u8", stripBytes: 3 }).encode(
+      new LengthPrefixCodec({ header: "u8", stripBytes: 3 }).encode(
         text("a"),
       ),
     RangeError,
@@ -1089,7 +1214,7 @@ Deno.test("the encoder rejects a length that the adjustment makes negative", () 
 // Memory and views
 
 Deno.test("a header announcing 8 MiB - 1 does not allocate it before the bytes arrive", () => {
-  const decoder = new LengthPrefixDecoder();
+  const decoder = new LengthPrefixCodec();
   const frames: Uint8Array[] = [];
   // ArrayBuffer memory is "external" to the V8 heap: 8 MiB would show
   const externalBefore = Deno.memoryUsage().external;
@@ -1110,7 +1235,7 @@ Deno.test("a header announcing 8 MiB - 1 does not allocate it before the bytes a
 });
 
 Deno.test("a stripped header and a netstring's trailer are not kept between pushes", () => {
-  const decoder = new LengthPrefixDecoder({ header: "netstring" });
+  const decoder = new LengthPrefixCodec({ header: "netstring" });
   decoder.decode(text("5:he"));
   assertEquals(decoder.bufferedBytes, 2);
   decoder.decode(text("llo"));
@@ -1118,7 +1243,7 @@ Deno.test("a stripped header and a netstring's trailer are not kept between push
   assertEquals(decoder.decode(text(",")).map(ascii), ["hello"]);
   assertEquals(decoder.bufferedBytes, 0);
 
-  const raw = new LengthPrefixDecoder({ header: "netstring", stripBytes: 0 });
+  const raw = new LengthPrefixCodec({ header: "netstring", stripBytes: 0 });
   raw.decode(text("5:he"));
   assertEquals(raw.bufferedBytes, 4);
   assertEquals(raw.decode(text("llo,")).map(ascii), ["5:hello,"]);
@@ -1126,13 +1251,13 @@ Deno.test("a stripped header and a netstring's trailer are not kept between push
 
 Deno.test("frames inside one chunk are views of it; frames across chunks are copies", () => {
   for (const header of ALL_HEADERS) {
-    const encoder = new LengthPrefixEncoder({ header });
+    const encoder = new LengthPrefixCodec({ header });
     const bytes = encoder.encodeAll([text("one"), text("two"), text("three")]);
     // the chunk is itself a view at a non-zero offset of a larger buffer
     const backing = new Uint8Array(bytes.length + 8);
     backing.set(bytes, 5);
     const chunk = backing.subarray(5, 5 + bytes.length);
-    const decoder = new LengthPrefixDecoder({ header });
+    const decoder = new LengthPrefixCodec({ header });
     const frames = decoder.decode(chunk);
     assertEquals(frames.map(ascii), ["one", "two", "three"], header);
     for (const frame of frames) {
@@ -1158,25 +1283,25 @@ Deno.test("frames inside one chunk are views of it; frames across chunks are cop
 Deno.test("a frame assembled from many small chunks comes out whole", () => {
   const payload = new Uint8Array(100_000);
   for (let i = 0; i < payload.length; i++) payload[i] = i * 7;
-  const bytes = new LengthPrefixEncoder().encode(payload);
+  const bytes = new LengthPrefixCodec().encode(payload);
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < bytes.length; i += 97) {
     chunks.push(bytes.slice(i, i + 97));
   }
-  const frames = decodeFrames(new LengthPrefixDecoder(), chunks);
+  const frames = decodeFrames(new LengthPrefixCodec(), chunks);
   assertEquals(frames.length, 1);
   assertEquals(frames[0]!.length, payload.length);
   assert(frames[0]!.every((b, i) => b === payload[i]));
 });
 
 Deno.test("pushRanges() hands out frames inside a chunk as ranges of it", () => {
-  const chunk = new LengthPrefixEncoder({ header: "u16be" }).encodeAll([
+  const chunk = new LengthPrefixCodec({ header: "u16be" }).encodeAll([
     text("ab"),
     new Uint8Array(),
     text("cde"),
   ]);
   const ranges: [boolean, number, number][] = [];
-  const decoder = new LengthPrefixDecoder({ header: "u16be" });
+  const decoder = new LengthPrefixCodec({ header: "u16be" });
   decoder.pushRanges(chunk.subarray(0, 9), (bytes, start, end) => {
     ranges.push([bytes.buffer === chunk.buffer, start, end]);
   });
@@ -1190,7 +1315,7 @@ Deno.test("pushRanges() hands out frames inside a chunk as ranges of it", () => 
 });
 
 Deno.test("push() from inside its own frame callback is a TypeError", () => {
-  const decoder = new LengthPrefixDecoder({ header: "u8" });
+  const decoder = new LengthPrefixCodec({ header: "u8" });
   let inner: unknown;
   decoder.push(fromHex("0161"), () => {
     try {
@@ -1207,7 +1332,7 @@ Deno.test("push() from inside its own frame callback is a TypeError", () => {
 });
 
 Deno.test("bytesRead counts every byte pushed", () => {
-  const decoder = new LengthPrefixDecoder({ header: "u8" });
+  const decoder = new LengthPrefixCodec({ header: "u8" });
   decoder.decode(fromHex("0261"));
   assertEquals(decoder.bytesRead, 2);
   decoder.decode(fromHex("62"));
@@ -1317,13 +1442,22 @@ const PROPERTY_LAYOUTS: { name: string; options: LengthPrefixOptions }[] = [
     name: "ascii with CRLF",
     options: { header: "ascii", asciiSeparator: "\r\n" },
   },
+  // Python's f"{n:>12}" and f"{n:012}"
+  {
+    name: "ascii-fixed, 12 wide, right-aligned",
+    options: { header: "ascii-fixed", asciiWidth: 12, asciiAlign: "right" },
+  },
+  {
+    name: "ascii-fixed, 12 wide, zero-filled",
+    options: { header: "ascii-fixed", asciiWidth: 12, asciiAlign: "zeros" },
+  },
 ];
 
 Deno.test("property: random payloads in random chunkings decode to the same frames", () => {
   let runs = 0;
   for (const { name, options } of PROPERTY_LAYOUTS) {
     seeded(`roundtrip ${name}`, (rng) => {
-      const encoder = new LengthPrefixEncoder(options);
+      const encoder = new LengthPrefixCodec(options);
       const fieldOffset = options.lengthFieldOffset ?? 0;
       const minPayload = options.lengthAdjustment ?? 0;
       for (let round = 0; round < 40; round++) {
@@ -1351,7 +1485,7 @@ Deno.test("property: random payloads in random chunkings decode to the same fram
           assertEquals(toHex(encoder.encodeAll(payloads)), toHex(bytes), name);
         }
         for (const [how, chunks] of chunkings(rng, bytes, starts)) {
-          const decoder = new LengthPrefixDecoder(options);
+          const decoder = new LengthPrefixCodec(options);
           const got = decodeFrames(decoder, chunks).map(toHex);
           assertEquals(got, expected, `${name}, ${count} payloads, ${how}`);
           assertEquals(decoder.bytesRead, bytes.length);
@@ -1376,7 +1510,7 @@ Deno.test("property: random bytes yield only frames or the typed errors", () => 
   for (const header of ALL_HEADERS) {
     seeded(`garbage ${header}`, (rng) => {
       const options: LengthPrefixOptions = { header, maxFrameSize };
-      const encoder = new LengthPrefixEncoder({ header }); // no limit: some frames too large
+      const encoder = new LengthPrefixCodec({ header }); // no limit: some frames too large
       const outcomes = new Map<string, number>();
       for (let n = 0; n < INPUTS; n++) {
         let input: Uint8Array;
@@ -1417,7 +1551,7 @@ Deno.test("property: random bytes yield only frames or the typed errors", () => 
           }
           if (shape === 3) input = input.subarray(0, rng.int(0, input.length));
         }
-        const decoder = new LengthPrefixDecoder(options);
+        const decoder = new LengthPrefixCodec(options);
         let maxChunk = 0;
         let outcome = "ok";
         try {
@@ -1455,7 +1589,7 @@ Deno.test("property: random bytes yield only frames or the typed errors", () => 
 // ---------------------------------------------------------------------------
 // Streams
 
-Deno.test("LengthPrefixEncoderStream and LengthPrefixDecoderStream round-trip payloads", async () => {
+Deno.test("FrameEncoderStream and FrameDecoderStream round-trip length-prefixed payloads", async () => {
   const payloads = [
     text("alpha"),
     new Uint8Array(),
@@ -1465,7 +1599,7 @@ Deno.test("LengthPrefixEncoderStream and LengthPrefixDecoderStream round-trip pa
   const options: LengthPrefixOptions = { header: "varint" };
   const encoded = await Array.fromAsync(
     ReadableStream.from(payloads).pipeThrough(
-      new LengthPrefixEncoderStream(options),
+      new FrameEncoderStream(lengthPrefixed(options)),
     ),
   );
   assertEquals(encoded.length, payloads.length);
@@ -1477,15 +1611,15 @@ Deno.test("LengthPrefixEncoderStream and LengthPrefixDecoderStream round-trip pa
   }
   const frames = await Array.fromAsync(
     ReadableStream.from(chunks).pipeThrough(
-      new LengthPrefixDecoderStream(options),
+      new FrameDecoderStream(lengthPrefixed(options)),
     ),
   );
   assertEquals(frames.map(toHex), payloads.map(toHex));
 });
 
-Deno.test("LengthPrefixDecoderStream errors with the typed error after the frames before it", async () => {
+Deno.test("FrameDecoderStream errors with the typed error after the frames before it", async () => {
   const stream = ReadableStream.from([text("1:a,2:b"), text("c,3:def!")])
-    .pipeThrough(new LengthPrefixDecoderStream({ header: "netstring" }));
+    .pipeThrough(new FrameDecoderStream(netstrings()));
   const reader = stream.getReader();
   assertEquals(ascii((await reader.read()).value!), "a");
   assertEquals(ascii((await reader.read()).value!), "bc");
@@ -1494,7 +1628,7 @@ Deno.test("LengthPrefixDecoderStream errors with the typed error after the frame
   reader.releaseLock();
 
   const truncated = ReadableStream.from([fromHex("0000000161000000")])
-    .pipeThrough(new LengthPrefixDecoderStream());
+    .pipeThrough(new FrameDecoderStream(lengthPrefixed()));
   const frames: string[] = [];
   const caught = await assertRejects(async () => {
     for await (const frame of truncated) frames.push(ascii(frame));
@@ -1528,6 +1662,26 @@ out["decoded"] = frames
 json.dump(out, sys.stdout)
 `;
 
+/** Runs `script` in python3 with `request` as a JSON line on stdin; returns its JSON reply. */
+async function askPython(script: string, request: unknown): Promise<unknown> {
+  const child = new Deno.Command("python3", {
+    args: ["-c", script],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(text(JSON.stringify(request) + "\n"));
+  } finally {
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await output;
+  if (code !== 0) fail(`python3 exited with code ${code}: ${ascii(stderr)}`);
+  return JSON.parse(ascii(stdout));
+}
+
 Deno.test("python3's struct.pack frames decode, and python3 decodes ours", async () => {
   const payloads = [
     text("hello"),
@@ -1536,32 +1690,11 @@ Deno.test("python3's struct.pack frames decode, and python3 decodes ours", async
     new Uint8Array(300).fill(0x5a),
     new Uint8Array(65_535).fill(1), // the largest u16 frame
   ];
-  const ours = new LengthPrefixEncoder({ header: "u32be" }).encodeAll(payloads);
-  const child = new Deno.Command("python3", {
-    args: ["-c", PYTHON_PEER],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = child.output();
-  const writer = child.stdin.getWriter();
-  try {
-    await writer.write(
-      text(
-        JSON.stringify({ payloads: payloads.map(toHex), ours: toHex(ours) }) +
-          "\n",
-      ),
-    );
-  } finally {
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await output;
-  if (code !== 0) fail(`python3 exited with code ${code}: ${ascii(stderr)}`);
-  const reply = JSON.parse(ascii(stdout)) as {
-    H: string;
-    I: string;
-    decoded: string[];
-  };
+  const ours = new LengthPrefixCodec({ header: "u32be" }).encodeAll(payloads);
+  const reply = await askPython(PYTHON_PEER, {
+    payloads: payloads.map(toHex),
+    ours: toHex(ours),
+  }) as { H: string; I: string; decoded: string[] };
   const expected = payloads.map(toHex);
   for (
     const [header, hex] of [["u16be", reply.H], ["u32be", reply.I]] as const
@@ -1580,5 +1713,64 @@ Deno.test("python3's struct.pack frames decode, and python3 decodes ours", async
   assertEquals(reply.decoded, expected);
 });
 
-// The decoder is a FrameDecoder (compile-time check).
-const _typeCheck: FrameDecoder = new LengthPrefixDecoder();
+// The fixed-width header of Python socket tutorials: HEADERSIZE = 10,
+// f"{len(msg):<10}" on the way out, int(sock.recv(HEADERSIZE)) on the way in.
+const PYTHON_TUTORIAL_PEER = String.raw`
+import json, sys
+request = json.loads(sys.stdin.readline())
+payloads = [bytes.fromhex(p) for p in request["payloads"]]
+out = {
+    "left": b"".join(f"{len(p):<10}".encode() + p for p in payloads).hex(),
+    "right": b"".join(f"{len(p):>10}".encode() + p for p in payloads).hex(),
+    "zeros": b"".join(f"{len(p):010}".encode() + p for p in payloads).hex(),
+}
+frames = {}
+for align, hex in request["ours"].items():
+    ours, at, frames[align] = bytes.fromhex(hex), 0, []
+    while at < len(ours):
+        n = int(ours[at:at + 10])
+        frames[align].append(ours[at + 10:at + 10 + n].hex())
+        at += 10 + n
+out["decoded"] = frames
+json.dump(out, sys.stdout)
+`;
+
+Deno.test("python3's f-string length headers decode, and python3 decodes ours with int()", async () => {
+  const payloads = [
+    text("Welcome to the server!"),
+    new Uint8Array(),
+    text("12345     "), // looks like a header
+    new Uint8Array(70_000).fill(0x5a),
+  ];
+  const aligns = ["left", "right", "zeros"] as const;
+  const ours = Object.fromEntries(aligns.map((asciiAlign) => [
+    asciiAlign,
+    toHex(
+      lengthPrefixed({ header: "ascii-fixed", asciiAlign }).encodeAll(payloads),
+    ),
+  ]));
+  const reply = await askPython(PYTHON_TUTORIAL_PEER, {
+    payloads: payloads.map(toHex),
+    ours,
+  }) as Record<(typeof aligns)[number], string> & {
+    decoded: Record<string, string[]>;
+  };
+  const expected = payloads.map(toHex);
+  for (const align of aligns) {
+    // byte for byte what Python writes
+    assertEquals(reply[align], ours[align], align);
+    assertEquals(reply.decoded[align], expected, align);
+    // and the decoder reads every alignment, whole or in odd chunks
+    const bytes = fromHex(reply[align]);
+    const options: LengthPrefixOptions = { header: "ascii-fixed" };
+    assertEquals(decodeHex(options, [bytes]), expected, align);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += 7) {
+      chunks.push(bytes.subarray(i, i + 7));
+    }
+    assertEquals(decodeHex(options, chunks), expected, align);
+  }
+});
+
+// The codec is a FrameCodec (compile-time check).
+const _typeCheck: FrameCodec = new LengthPrefixCodec();
