@@ -3,7 +3,9 @@
  * Network byte order: Python's `struct.pack("!I", 20)` gives the bytes
  * `00 00 00 14`, most significant first. This prints that, the same values
  * under every byte-order prefix side by side, and a binary header (`!HHI`:
- * type, flags, length) packed and unpacked again. No network needed.
+ * type, flags, length) packed and unpacked again, one field read at an
+ * offset with `unpackFrom` (Python's `struct.unpack_from`). No network
+ * needed.
  *
  * ```sh
  * deno run examples/byte_order.ts
@@ -16,9 +18,9 @@ import {
   HOST_BYTE_ORDER,
   htonl,
   pack,
-  readUint32Be,
   Struct,
   unpack,
+  unpackFrom,
 } from "@sockit/sockit";
 
 const hex = (bytes: Uint8Array): string =>
@@ -57,5 +59,5 @@ const [type, flags, length] = unpack("!HHI", bytes); // typed [number, number, n
 console.log(
   `unpack("!HHI", …) = [${type}, 0x${flags.toString(16)}, ${length}]`,
 );
-// One field by hand, as int.from_bytes(b[4:8], "big") reads it:
-console.log(`readUint32Be(bytes, 4) = ${readUint32Be(bytes, 4)}`);
+// One field at an offset, as struct.unpack_from("!I", b, 4) reads it:
+console.log(`unpackFrom("!I", bytes, 4) = [${unpackFrom("!I", bytes, 4)}]`);

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { DelimiterDecoderStream, lines, tcp } from "@sockit/sockit";
+import { FrameDecoderStream, lines, tcp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "12345"] = Deno.args;
 const decoder = new TextDecoder();
@@ -24,7 +24,7 @@ const chat = conn.framed(lines());
 // Two things at once, as a Python client would do with select() or a
 // thread: print what the room says, and send what we type.
 const input = Deno.stdin.readable
-  .pipeThrough(new DelimiterDecoderStream({ lines: true }))
+  .pipeThrough(new FrameDecoderStream(lines()))
   .getReader();
 const printing = (async () => {
   for await (const line of chat) console.log(decoder.decode(line));

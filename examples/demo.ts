@@ -136,7 +136,7 @@ console.log("\nMessage boundaries: three sends, framed with a u16 length");
     for await (const frame of conn.framed(codec)) got.push(text(frame));
   });
   await using conn = await connect(server.addr);
-  const bytes = codec.createEncoder().encodeAll(
+  const bytes = codec.encodeAll(
     ["hello", "brave", "world"].map((w) => new TextEncoder().encode(w)),
   );
   await conn.write(bytes.subarray(0, 4)); // split anywhere

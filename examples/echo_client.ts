@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { DelimiterDecoderStream, tcp } from "@sockit/sockit";
+import { FrameDecoderStream, lines, tcp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "12345"] = Deno.args;
 const ANSWER = new TextEncoder().encode("\nI get it!\n");
@@ -24,7 +24,7 @@ await using conn = await tcp.connect({ hostname, port: Number(port) }, {
   timeout: 5000, // socket.create_connection(address, timeout=5)
 });
 const input = Deno.stdin.readable.pipeThrough(
-  new DelimiterDecoderStream({ lines: true }), // \n or \r\n, like input()
+  new FrameDecoderStream(lines()), // \n or \r\n, like input()
 );
 
 Deno.stdout.writeSync(PROMPT);

@@ -23,7 +23,7 @@ const MESSAGES = ["hello", "brave new", "world"].map((m) =>
 );
 const hex = (bytes: Uint8Array): string =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
-const identity = { createEncoder: () => ({ encode: (m: Uint8Array) => m }) };
+const identity = { encode: (m: Uint8Array): Uint8Array => m };
 const MODES = {
   raw: identity,
   lines: lines(),
@@ -34,12 +34,11 @@ const MODES = {
 
 for (const [mode, codec] of Object.entries(MODES)) {
   await using conn = await tcp.connect({ hostname, port: Number(port) });
-  const encoder = codec.createEncoder();
   await conn.write(`${mode}\n`);
-  for (const message of MESSAGES) await conn.write(encoder.encode(message));
+  for (const message of MESSAGES) await conn.write(codec.encode(message));
   await conn.shutdown("write"); // no more messages: the server reads EOF
   const seen = await new Response(conn.readable).text();
-  console.log(`${mode}: "hello" is ${hex(encoder.encode(MESSAGES[0]!))}`);
+  console.log(`${mode}: "hello" is ${hex(codec.encode(MESSAGES[0]!))}`);
   for (const line of seen.trimEnd().split("\n")) {
     console.log(`  server: ${line}`);
   }

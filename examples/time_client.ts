@@ -13,12 +13,12 @@
  *
  * @module
  */
-import { DelimiterDecoderStream, lines, tcp } from "@sockit/sockit";
+import { FrameDecoderStream, lines, tcp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "21567"] = Deno.args;
 const decoder = new TextDecoder();
 const input = Deno.stdin.readable
-  .pipeThrough(new DelimiterDecoderStream({ lines: true }))
+  .pipeThrough(new FrameDecoderStream(lines()))
   .getReader();
 
 class TimestampClient implements tcp.Protocol {

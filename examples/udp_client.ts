@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { DelimiterDecoderStream, udp } from "@sockit/sockit";
+import { FrameDecoderStream, lines, udp } from "@sockit/sockit";
 
 const [hostname = "127.0.0.1", port = "12345", seconds = "1"] = Deno.args;
 const server = { hostname, port: Number(port) };
@@ -32,7 +32,7 @@ using socket = udp.bind(
   { timeout: Number(seconds) * 1000 },
 );
 const input = Deno.stdin.readable.pipeThrough(
-  new DelimiterDecoderStream({ lines: true }), // \n or \r\n, like input()
+  new FrameDecoderStream(lines()), // \n or \r\n, like input()
 );
 
 Deno.stdout.writeSync(PROMPT);

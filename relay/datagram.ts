@@ -36,7 +36,7 @@
  *
  * @module
  */
-import { DelimiterDecoder, FrameTooLargeError } from "../framing/mod.ts";
+import { DelimiterCodec, FrameTooLargeError } from "../framing/mod.ts";
 import type { Address, SocketAddress } from "../net/mod.ts";
 import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import {
@@ -329,7 +329,7 @@ export async function relayDatagrams(
   signal?.addEventListener("abort", onAbort, { once: true });
 
   const limit = socket.maxDatagramSize;
-  const decoder = new DelimiterDecoder({ lines: true, maxFrameSize: limit });
+  const decoder = new DelimiterCodec({ lines: true, maxFrameSize: limit });
   const lines: Uint8Array[] = [];
   const sink = (line: Uint8Array) => {
     lines.push(line);

@@ -34,7 +34,7 @@
  * @module
  */
 import type { FrameCodec } from "../framing/mod.ts";
-import { DelimiterDecoder, FrameTooLargeError } from "../framing/mod.ts";
+import { DelimiterCodec, FrameTooLargeError } from "../framing/mod.ts";
 import type { Connection } from "../tcp/mod.ts";
 import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 
@@ -334,7 +334,7 @@ export async function relayFrames(
   const codec = options?.codec;
   if (
     codec === undefined || codec === null ||
-    typeof codec.createDecoder !== "function"
+    typeof codec.clone !== "function"
   ) {
     throw new TypeError(
       "Cannot relay frames without a codec: give options.codec, such as lines()",
@@ -431,7 +431,7 @@ function formatFrames(
  * that cannot be sent, not a frame received.
  */
 class InputLines {
-  readonly #decoder: DelimiterDecoder;
+  readonly #decoder: DelimiterCodec;
   readonly #limit: number;
   readonly #lines: Uint8Array[] = [];
   readonly #sink = (line: Uint8Array) => {
@@ -441,7 +441,7 @@ class InputLines {
   /** Lines of at most `maxLineSize` bytes. */
   constructor(maxLineSize: number) {
     this.#limit = maxLineSize;
-    this.#decoder = new DelimiterDecoder({
+    this.#decoder = new DelimiterCodec({
       lines: true,
       maxFrameSize: maxLineSize,
     });
@@ -480,8 +480,8 @@ function framedSide(
   counts: { framesSent: number; framesReceived: number },
 ): Side {
   const input = new InputLines(codec.maxFrameSize);
-  const encoder = codec.createEncoder();
-  const decoder = codec.createDecoder();
+  const encoder = codec;
+  const decoder = codec.clone(); // decoding state of this relay only
   const frames: Uint8Array[] = [];
   const sink = (frame: Uint8Array) => {
     frames.push(frame);

@@ -23,5 +23,5 @@ for p in "@=<>!":
     'pack("!HHI", 2, 0x8001, 20) = 00 02 80 01 00 00 00 14 (8 B)\n',
   );
   assertStringIncludes(stdout, 'unpack("!HHI", …) = [2, 0x8001, 20]\n');
-  assertStringIncludes(stdout, "readUint32Be(bytes, 4) = 20\n");
+  assertStringIncludes(stdout, 'unpackFrom("!I", bytes, 4) = [20]\n');
 });

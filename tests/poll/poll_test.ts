@@ -160,7 +160,7 @@ Deno.test("framed sources give frame events, whole frames however the bytes arri
   const codec = lengthPrefixed({ header: "u16be" });
   const framedA = serverA.framed(codec);
   const framedB = serverB.framed(lines());
-  const bytes = codec.createEncoder().encodeAll([
+  const bytes = codec.encodeAll([
     enc.encode("first"),
     enc.encode("second"),
   ]);
@@ -343,7 +343,7 @@ Deno.test("break leaves no read behind: every connection reads on with no data l
   }
   assertEquals(first, "A1");
   // The loop had taken B's and C's bytes off their sockets...
-  assertEquals([serverB.bytesRead, serverC.bytesRead], [2, 6]);
+  assertEquals([serverB.bytesReceived, serverC.bytesReceived], [2, 6]);
   await clientA.write("A2");
   await clientB.write("B2");
   await clientC.write("C3\n");
@@ -393,7 +393,7 @@ Deno.test("remove() hands back what was read but not delivered, in order", async
     assertStrictEquals(event.source, serverA);
     await delay(20); // B's chunk is read and queued now
     assertEquals(poller.remove(serverB), true);
-    assertEquals(serverB.bytesRead, 5); // taken off the socket, not lost
+    assertEquals(serverB.bytesReceived, 5); // taken off the socket, not lost
     await clientB.write(" then more");
     // B's next read returns the queued chunk first, then the rest.
     handedBack = text(await serverB.readExactly(15));
@@ -542,7 +542,7 @@ Deno.test("a slow loop applies backpressure: one chunk per source is held at mos
     if (event.type !== "data") break;
     received += event.data.length;
     // What the connection has read beyond what we were given.
-    readAhead = Math.max(readAhead, serverSide.bytesRead - received);
+    readAhead = Math.max(readAhead, serverSide.bytesReceived - received);
     await delay(0);
   }
   await writer;

@@ -22,13 +22,11 @@
  * @module
  */
 import {
-  DelimiterDecoder,
-  DelimiterEncoder,
+  DelimiterCodec,
   type DelimiterOptions,
   FrameDecoderStream,
   FrameTooLargeError,
-  LengthPrefixDecoder,
-  LengthPrefixEncoder,
+  LengthPrefixCodec,
   type LengthPrefixOptions,
   MalformedFrameError,
   TruncatedFrameError,
@@ -78,6 +76,8 @@ export const CODECS: readonly FuzzCodec[] = [
   length("ascii", { header: "ascii" }),
   length("ascii, CRLF", { header: "ascii", asciiSeparator: "\r\n" }),
   length("netstring", { header: "netstring" }),
+  // Python tutorials' f"{len(msg):<10}"
+  length("ascii-fixed", { header: "ascii-fixed" }),
   // a type byte, a length counting the whole header, the header kept
   length(
     "u16le, offset 1, includes header, strip 0",
@@ -126,13 +126,13 @@ function length(
   };
 }
 
-/** A decoder with both push styles. */
-type Decoder = DelimiterDecoder | LengthPrefixDecoder;
+/** A codec with both push styles. */
+type Decoder = DelimiterCodec | LengthPrefixCodec;
 
 function makeDecoder(codec: FuzzCodec): Decoder {
   return codec.delimiter !== undefined
-    ? new DelimiterDecoder(codec.delimiter)
-    : new LengthPrefixDecoder(codec.length!);
+    ? new DelimiterCodec(codec.delimiter)
+    : new LengthPrefixCodec(codec.length!);
 }
 
 const TYPED = [FrameTooLargeError, MalformedFrameError, TruncatedFrameError];
@@ -242,14 +242,14 @@ function payloadFor(codec: FuzzCodec, prng: Prng): Uint8Array {
 }
 
 /** Encoders without a size limit, one per codec. */
-const ENCODERS = new Map<FuzzCodec, DelimiterEncoder | LengthPrefixEncoder>();
+const ENCODERS = new Map<FuzzCodec, DelimiterCodec | LengthPrefixCodec>();
 
-function encoderFor(codec: FuzzCodec): DelimiterEncoder | LengthPrefixEncoder {
+function encoderFor(codec: FuzzCodec): DelimiterCodec | LengthPrefixCodec {
   let encoder = ENCODERS.get(codec);
   if (encoder === undefined) {
     encoder = codec.delimiter !== undefined
-      ? new DelimiterEncoder({ ...codec.delimiter, maxFrameSize: 1 << 20 })
-      : new LengthPrefixEncoder({ ...codec.length!, maxFrameSize: 1 << 20 });
+      ? new DelimiterCodec({ ...codec.delimiter, maxFrameSize: 1 << 20 })
+      : new LengthPrefixCodec({ ...codec.length!, maxFrameSize: 1 << 20 });
     ENCODERS.set(codec, encoder);
   }
   return encoder;
@@ -269,7 +269,7 @@ function validStream(codec: FuzzCodec, prng: Prng): Input {
     let frame: number;
     let size = payload.length; // what maxFrameSize limits
     const encoder = encoderFor(codec);
-    if (encoder instanceof DelimiterEncoder) {
+    if (encoder instanceof DelimiterCodec) {
       part = encoder.encode(payload);
       frame = fingerprint(codec.delimiter?.keepDelimiter ? part : payload);
     } else {

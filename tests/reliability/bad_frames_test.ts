@@ -20,13 +20,11 @@
  */
 import {
   delimited,
-  DelimiterDecoderStream,
   type FrameCodec,
+  FrameDecoderStream,
   FrameTooLargeError,
   type LengthHeader,
-  LengthPrefixDecoderStream,
   lengthPrefixed,
-  LengthPrefixEncoder,
   lines,
   MalformedFrameError,
   netstrings,
@@ -158,19 +156,19 @@ Deno.test("a decoder stream hands out every frame before a bad one in the same c
   ][] = [
     [
       "lines, then a line over maxFrameSize",
-      new DelimiterDecoderStream({ lines: true, maxFrameSize: 3 }),
+      new FrameDecoderStream(lines({ maxFrameSize: 3 })),
       ["a\nb\nc\ntoo long\n"],
       FrameTooLargeError,
     ],
     [
       "netstrings, then a malformed one",
-      new LengthPrefixDecoderStream({ header: "netstring" }),
+      new FrameDecoderStream(netstrings()),
       ["1:a,1:b,1:c,x"],
       MalformedFrameError,
     ],
     [
       "u8 frames, then the stream ends mid-frame",
-      new LengthPrefixDecoderStream({ header: "u8" }),
+      new FrameDecoderStream(lengthPrefixed({ header: "u8" })),
       ["\x01a\x01b", "\x01c\x05d"],
       TruncatedFrameError,
     ],
@@ -216,7 +214,7 @@ interface SocketCodec {
 }
 
 function lengthCodec(header: LengthHeader): SocketCodec {
-  const encoder = new LengthPrefixEncoder({ header, maxFrameSize: 1 << 20 });
+  const encoder = lengthPrefixed({ header, maxFrameSize: 1 << 20 });
   const malformed: Partial<Record<LengthHeader, Uint8Array>> = {
     varint: new Uint8Array(11).fill(0x80), // a varint over 10 bytes
     ascii: text.encode("12x:"), // a non-digit
