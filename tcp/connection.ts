@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FrameCodec, FrameDecoder, FrameEncoder } from "../framing/mod.ts";
+import type { FrameCodec } from "../framing/mod.ts";
 import {
   TruncatedFrameError,
   type TruncatedFrameErrorDetails,
@@ -576,7 +576,9 @@ export class Connection implements AsyncDisposable, Disposable {
   /**
    * Frames in and frames out through any codec from `framing/`.
    *
-   * @param codec A codec such as `lines()` or `lengthPrefixed()`.
+   * @param codec A codec such as `lines()` or `lengthPrefixed()`; the
+   * connection decodes with its own `codec.clone()`, so one codec may serve
+   * many connections.
    * @returns The framed view of this connection.
    *
    * @example Lines over loopback
@@ -823,8 +825,8 @@ function indexOf(
  */
 export class FramedConnection implements AsyncIterable<Uint8Array> {
   readonly #conn: Connection;
-  readonly #decoder: FrameDecoder;
-  readonly #encoder: FrameEncoder;
+  readonly #decoder: FrameCodec;
+  readonly #encoder: FrameCodec;
   #frames: Uint8Array[] = [];
   #head = 0;
   #ended = false;
@@ -841,8 +843,8 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
    */
   constructor(conn: Connection, codec: FrameCodec) {
     this.#conn = conn;
-    this.#decoder = codec.createDecoder();
-    this.#encoder = codec.createEncoder();
+    this.#decoder = codec.clone(); // decoding state of this connection only
+    this.#encoder = codec;
   }
 
   /** The connection underneath. */

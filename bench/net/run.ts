@@ -237,7 +237,7 @@ const SERVERS: ServerSpec[] = [
     measures: ["fr1", "fr100"],
     framedProbe: true,
     note:
-      "`servers/sockit_framed.ts`: each read decoded by `LengthPrefixDecoder`, re-encoded with `encodeAll`, one write per read; it speaks frames only, so it runs the framed columns and the idle test (its probe is a 1-byte frame)",
+      "`servers/sockit_framed.ts`: each read decoded by a `LengthPrefixCodec`, re-encoded with `encodeAll`, one write per read; it speaks frames only, so it runs the framed columns and the idle test (its probe is a 1-byte frame)",
   },
   {
     id: "deno-loop",
