@@ -27,6 +27,18 @@
  *             line (or EOF) on stdin or --hold seconds, and closes them.
  *   cpu       no load: prints how many cores the machine used (user, nice
  *             and system time of all processes, and steal) over --duration.
+ *   handshake (TLS only) keeps --conns connections in flight, each: connect,
+ *             a full TLS handshake, one --size byte message and its echo
+ *             (checked), close_notify and close; then the next one. Counts
+ *             the completed ones (ops) and their time from connect to echo.
+ *
+ * TLS (--tls CAFILE; bulk, pingpong and handshake): OpenSSL client, built in
+ * with -DWITH_TLS. The server's certificate is verified against CAFILE and
+ * its name against --host (the IP address), as a verifying client does;
+ * there is no insecure mode. No session is ever resumed: every handshake is
+ * a full one. In bulk and pingpong the connections do their handshakes
+ * before the measuring starts. The output adds "tls": the protocol, cipher
+ * and key-exchange group of the first connection.
  *
  * In pingpong and udp modes each worker thread busy-polls epoll (--spin 1),
  * so the client answers the server at once instead of waiting to be woken:
@@ -44,7 +56,9 @@
  *
  * Output: one JSON object on stdout. Errors: a line on stderr, exit 1.
  *
- * Build: cc -O2 -pthread -o loadgen loadgen.c  (bench/net/run.ts does it)
+ * Build: cc -O2 -pthread -o loadgen loadgen.c, or with TLS
+ * cc -O2 -pthread -DWITH_TLS -o loadgen loadgen.c -lssl -lcrypto
+ * (bench/net/run.ts does it)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -54,6 +68,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,8 +79,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef WITH_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#endif
 
-enum mode { BULK, PINGPONG, FRAMED, UDP, IDLE, CPU };
+enum mode { BULK, PINGPONG, FRAMED, UDP, IDLE, CPU, HANDSHAKE };
 
 #define FRAME_HEADER 4
 #define MAX_MSG 4096
@@ -93,6 +113,7 @@ static struct {
   int idle_framed;
   int server_pid;
   int spin;
+  const char *tls_ca; /* --tls CAFILE: speak TLS, verify against it */
 } opt = {
     .host = "127.0.0.1",
     .port = 0,
@@ -177,6 +198,14 @@ struct conn {
   int tx_off;
   int cur_len;
   uint8_t cur[FRAME_HEADER + MAX_MSG];
+  /* TLS */
+#ifdef WITH_TLS
+  SSL *ssl;
+#endif
+  int tls_more;     /* a read filled the buffer: OpenSSL may hold more */
+  int tls_end;      /* 1 after close_notify, 2 after a TLS failure */
+  int hs_state;     /* handshake mode: 1 connecting, 2 TLS, 3 echo */
+  uint32_t interest; /* handshake mode: the epoll events asked for */
 };
 
 struct worker {
@@ -193,12 +222,18 @@ struct worker {
   size_t nsamples;
   uint8_t *buf;
   const char *error;
+  char detail[256]; /* what TLS said about the error, if anything */
 };
+
+/* The detail of this thread's last TLS failure ("" for none). */
+static __thread char tls_error[256];
 
 static uint8_t frame_template[FRAME_HEADER + MAX_MSG];
 
 static void fail(struct worker *w, const char *what) {
-  if (w->error == NULL) w->error = what;
+  if (w->error != NULL) return;
+  w->error = what;
+  snprintf(w->detail, sizeof w->detail, "%s", tls_error);
 }
 
 static int measuring(uint64_t t) { return t >= start_ns && t < end_ns; }
@@ -220,6 +255,121 @@ static void ep_mod(struct worker *w, struct conn *c, uint32_t events) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* I/O: the socket itself, or OpenSSL over it with --tls */
+
+#ifdef WITH_TLS
+static SSL_CTX *tls_ctx;
+static char tls_info[128]; /* protocol, cipher and group of one connection */
+static int tls_info_taken;
+
+/* Keeps what went wrong (OpenSSL's error queue, or errno) for the report. */
+static void tls_note(struct conn *c, const char *what) {
+  unsigned long e = ERR_get_error();
+  long verify = c->ssl != NULL ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+  if (verify != X509_V_OK) {
+    snprintf(tls_error, sizeof tls_error, "%s: certificate verify failed: %s",
+             what, X509_verify_cert_error_string(verify));
+  } else if (e != 0) {
+    char text[200];
+    ERR_error_string_n(e, text, sizeof text);
+    snprintf(tls_error, sizeof tls_error, "%s: %s", what, text);
+  } else {
+    snprintf(tls_error, sizeof tls_error, "%s: %s", what,
+             errno != 0 ? strerror(errno) : "unexpected EOF");
+  }
+  ERR_clear_error();
+}
+
+/* A new client-side SSL on c->fd, verifying the server's certificate against
+ * --tls and its IP address against --host. */
+static int tls_attach(struct conn *c) {
+  c->ssl = SSL_new(tls_ctx);
+  c->tls_more = c->tls_end = 0;
+  if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), opt.host) != 1) {
+    return -1;
+  }
+  SSL_set_connect_state(c->ssl);
+  return 0;
+}
+
+/* Says (once) what the first connection negotiated. */
+static void tls_describe(SSL *ssl) {
+  if (__atomic_exchange_n(&tls_info_taken, 1, __ATOMIC_SEQ_CST)) return;
+  const char *group = "?";
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  int nid = SSL_get_negotiated_group(ssl);
+  if (nid != 0 && OBJ_nid2sn(nid) != NULL) group = OBJ_nid2sn(nid);
+#endif
+  snprintf(tls_info, sizeof tls_info, "%s %s %s", SSL_get_version(ssl),
+           SSL_get_cipher_name(ssl), group);
+}
+
+/* The end of a TLS connection as recv would say it. */
+static ssize_t tls_ended(struct conn *c) {
+  if (c->tls_end == 1) return 0;
+  errno = ECONNRESET;
+  return -1;
+}
+#endif
+
+/* recv(), or with TLS: decrypted bytes, as many as OpenSSL has up to `len`
+ * (it reads ahead); -1 with EAGAIN when it needs the socket. */
+static ssize_t io_recv(struct conn *c, uint8_t *buf, size_t len) {
+#ifdef WITH_TLS
+  if (c->ssl != NULL) {
+    c->tls_more = 0;
+    if (c->tls_end) return tls_ended(c);
+    size_t got = 0;
+    while (got < len) {
+      size_t want = len - got > 1 << 30 ? 1 << 30 : len - got;
+      int n = SSL_read(c->ssl, buf + got, (int)want);
+      if (n > 0) {
+        got += (size_t)n;
+        continue;
+      }
+      int e = SSL_get_error(c->ssl, n);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (got > 0) return (ssize_t)got;
+        errno = EAGAIN;
+        return -1;
+      }
+      if (e == SSL_ERROR_ZERO_RETURN) {
+        c->tls_end = 1;
+      } else {
+        tls_note(c, "TLS read");
+        c->tls_end = 2;
+      }
+      return got > 0 ? (ssize_t)got : tls_ended(c);
+    }
+    c->tls_more = 1;
+    return (ssize_t)got;
+  }
+#endif
+  return recv(c->fd, buf, len, 0);
+}
+
+/* send(), or with TLS: SSL_write (partial writes on); -1 with EAGAIN when it
+ * must be called again with the same bytes. */
+static ssize_t io_send(struct conn *c, const uint8_t *buf, size_t len) {
+#ifdef WITH_TLS
+  if (c->ssl != NULL) {
+    int n = SSL_write(c->ssl, buf, len > 1 << 30 ? 1 << 30 : (int)len);
+    if (n > 0) return n;
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+      errno = EAGAIN;
+      return -1;
+    }
+    tls_note(c, "TLS write");
+    errno = EPIPE;
+    return -1;
+  }
+#endif
+  return send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* ---------------------------------------------------------------------- */
 /* pingpong and udp */
 
 static int send_message(struct conn *c, uint64_t t) {
@@ -227,13 +377,15 @@ static int send_message(struct conn *c, uint64_t t) {
   put_u64(c->msg, c->seq);
   c->sent_at = t;
   c->rx = 0;
-  ssize_t n = send(c->fd, c->msg, (size_t)opt.size, MSG_NOSIGNAL);
+  ssize_t n = opt.mode == UDP
+                  ? send(c->fd, c->msg, (size_t)opt.size, MSG_NOSIGNAL)
+                  : io_send(c, c->msg, (size_t)opt.size);
   return n == opt.size ? 0 : -1;
 }
 
 static void pingpong_event(struct worker *w, struct conn *c, int sending) {
   for (;;) {
-    ssize_t n = recv(c->fd, c->got + c->rx, (size_t)(opt.size - c->rx), 0);
+    ssize_t n = io_recv(c, c->got + c->rx, (size_t)(opt.size - c->rx));
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
       fail(w, "a read failed (connection reset?)");
@@ -296,8 +448,10 @@ static void udp_event(struct worker *w, struct conn *c, int sending) {
 
 static void bulk_event(struct worker *w, struct conn *c, uint32_t events,
                        int sending) {
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-    ssize_t n = recv(c->fd, w->buf, READ_BUF, 0);
+  /* With TLS, read again while a read filled the buffer: what OpenSSL read
+   * ahead would not wake epoll. The window bounds the rounds. */
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) do {
+    ssize_t n = io_recv(c, w->buf, READ_BUF);
     if (n > 0) {
       if (c->received + (uint64_t)n > c->sent ||
           memcmp(w->buf, pattern + c->received % PATTERN_PERIOD, (size_t)n) !=
@@ -318,14 +472,15 @@ static void bulk_event(struct worker *w, struct conn *c, uint32_t events,
       c->done = 1;
       return;
     }
-  }
+  } while (c->tls_more);
   uint64_t t = now_ns();
   int can_send = sending && t < end_ns;
   if (can_send && c->sent - c->received < (uint64_t)opt.window) {
+    /* With TLS a write that could not finish is repeated with the same bytes
+     * (and as many or more): `sent` has not moved and `room` only grows. */
     size_t room = (size_t)(opt.window - (c->sent - c->received));
     if (room > BULK_CHUNK) room = BULK_CHUNK;
-    ssize_t n = send(c->fd, pattern + c->sent % PATTERN_PERIOD, room,
-                     MSG_NOSIGNAL);
+    ssize_t n = io_send(c, pattern + c->sent % PATTERN_PERIOD, room);
     if (n > 0) {
       c->sent += (uint64_t)n;
     } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -451,6 +606,136 @@ static void framed_event(struct worker *w, struct conn *c, uint32_t events,
 }
 
 /* ---------------------------------------------------------------------- */
+/* handshake */
+
+#ifdef WITH_TLS
+static void hs_want(struct worker *w, struct conn *c, uint32_t events) {
+  if (c->interest == events) return;
+  c->interest = events;
+  ep_mod(w, c, events);
+}
+
+/* close_notify (not waiting for the server's), then close. */
+static void hs_close(struct conn *c) {
+  if (c->ssl != NULL) {
+    SSL_shutdown(c->ssl);
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+  }
+  if (c->fd >= 0) close(c->fd); /* leaves the epoll set too */
+  c->fd = -1;
+  c->hs_state = 0;
+}
+
+static void hs_failed(struct worker *w, struct conn *c, const char *what) {
+  fail(w, what);
+  hs_close(c);
+  c->done = 1;
+}
+
+/* Starts the next connection of slot `c`: a non-blocking connect. */
+static void hs_start(struct worker *w, struct conn *c, uint64_t t) {
+  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (c->fd < 0) {
+    snprintf(tls_error, sizeof tls_error, "socket: %s", strerror(errno));
+    hs_failed(w, c, "cannot open a socket");
+    return;
+  }
+  set_nodelay(c->fd);
+  if (connect(c->fd, (struct sockaddr *)&server_addr, sizeof server_addr) <
+          0 &&
+      errno != EINPROGRESS) {
+    snprintf(tls_error, sizeof tls_error, "connect: %s", strerror(errno));
+    hs_failed(w, c, "cannot connect to the server");
+    return;
+  }
+  if (tls_attach(c) < 0) {
+    tls_note(c, "SSL_new");
+    hs_failed(w, c, "cannot set up a TLS connection");
+    return;
+  }
+  c->hs_state = 1;
+  c->sent_at = t;
+  c->rx = 0;
+  c->interest = EPOLLOUT;
+  struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
+  if (epoll_ctl(w->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+    die("epoll_ctl: %s", strerror(errno));
+  }
+}
+
+static void hs_event(struct worker *w, struct conn *c, int sending) {
+  if (c->hs_state == 1) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      snprintf(tls_error, sizeof tls_error, "connect: %s", strerror(err));
+      hs_failed(w, c, "cannot connect to the server");
+      return;
+    }
+    c->hs_state = 2;
+  }
+  if (c->hs_state == 2) {
+    int r = SSL_do_handshake(c->ssl);
+    if (r != 1) {
+      int e = SSL_get_error(c->ssl, r);
+      if (e == SSL_ERROR_WANT_READ) {
+        hs_want(w, c, EPOLLIN);
+      } else if (e == SSL_ERROR_WANT_WRITE) {
+        hs_want(w, c, EPOLLOUT);
+      } else {
+        tls_note(c, "TLS handshake");
+        hs_failed(w, c, "the TLS handshake failed");
+      }
+      return;
+    }
+    if (SSL_session_reused(c->ssl)) {
+      hs_failed(w, c, "a TLS session was resumed: every handshake must be full");
+      return;
+    }
+    tls_describe(c->ssl);
+    c->seq++;
+    put_u64(c->msg, c->seq);
+    if (io_send(c, c->msg, (size_t)opt.size) != opt.size) {
+      hs_failed(w, c, "the message after the handshake did not go through");
+      return;
+    }
+    c->hs_state = 3;
+    hs_want(w, c, EPOLLIN);
+    return;
+  }
+  for (;;) {
+    ssize_t n = io_recv(c, c->got + c->rx, (size_t)(opt.size - c->rx));
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      hs_failed(w, c, "a read failed (connection reset?)");
+      return;
+    }
+    if (n == 0) {
+      hs_failed(w, c, "the server closed a connection before its echo");
+      return;
+    }
+    c->rx += (int)n;
+    if (c->rx < opt.size) continue;
+    if (memcmp(c->got, c->msg, (size_t)opt.size) != 0) {
+      hs_failed(w, c, "an echoed message differs from the one sent");
+      return;
+    }
+    uint64_t t = now_ns();
+    record(w, t, c->sent_at >= start_ns ? t - c->sent_at : UINT64_MAX);
+    hs_close(c);
+    if (!sending || t >= end_ns || w->ops >= (uint64_t)opt.max_ops) {
+      c->done = 1;
+      return;
+    }
+    hs_start(w, c, t);
+    return;
+  }
+}
+#endif
+
+/* ---------------------------------------------------------------------- */
 /* The worker loop */
 
 static void dispatch(struct worker *w, struct conn *c, uint32_t events,
@@ -467,6 +752,11 @@ static void dispatch(struct worker *w, struct conn *c, uint32_t events,
       break;
     case FRAMED:
       framed_event(w, c, events, sending);
+      break;
+    case HANDSHAKE:
+#ifdef WITH_TLS
+      hs_event(w, c, sending);
+#endif
       break;
     case IDLE:
     case CPU:
@@ -487,6 +777,12 @@ static void *worker_main(void *arg) {
   uint64_t t = now_ns();
   for (int i = 0; i < w->n; i++) {
     struct conn *c = w->conns[i];
+#ifdef WITH_TLS
+    if (opt.mode == HANDSHAKE) {
+      hs_start(w, c, t);
+      continue;
+    }
+#endif
     uint32_t events = EPOLLIN;
     if (opt.mode == BULK || opt.mode == FRAMED) {
       events |= EPOLLOUT;
@@ -748,6 +1044,17 @@ static void run_idle(void) {
 
 /* ---------------------------------------------------------------------- */
 
+/* `text` as a JSON string. */
+static void print_json_string(const char *text) {
+  putchar('"');
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    if (*p == '"' || *p == '\\') printf("\\%c", *p);
+    else if (*p < 0x20) printf("\\u%04x", *p);
+    else putchar(*p);
+  }
+  putchar('"');
+}
+
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return x < y ? -1 : x > y;
@@ -756,10 +1063,11 @@ static int cmp_u32(const void *a, const void *b) {
 static void usage(void) {
   fputs(
       "Usage: loadgen --port PORT --mode bulk|pingpong|framed|udp|idle|cpu\n"
+      "                                  |handshake\n"
       "  [--host 127.0.0.1] [--conns N] [--threads N] [--duration S]\n"
       "  [--warmup S] [--max-ops N] [--size BYTES] [--window N] [--batch N]\n"
       "  [--hold S] [--timeout S] [--idle-framed 0|1] [--server-pid PID]\n"
-      "  [--spin 1|0]\n",
+      "  [--spin 1|0] [--tls CAFILE]\n",
       stderr);
   exit(2);
 }
@@ -801,6 +1109,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--idle-framed")) opt.idle_framed = atoi(v);
     else if (!strcmp(a, "--server-pid")) opt.server_pid = atoi(v);
     else if (!strcmp(a, "--spin")) opt.spin = atoi(v);
+    else if (!strcmp(a, "--tls")) opt.tls_ca = v;
     else if (!strcmp(a, "--mode")) {
       if (!strcmp(v, "bulk")) opt.mode = BULK;
       else if (!strcmp(v, "pingpong")) opt.mode = PINGPONG;
@@ -808,6 +1117,7 @@ int main(int argc, char **argv) {
       else if (!strcmp(v, "udp")) opt.mode = UDP;
       else if (!strcmp(v, "idle")) opt.mode = IDLE;
       else if (!strcmp(v, "cpu")) opt.mode = CPU;
+      else if (!strcmp(v, "handshake")) opt.mode = HANDSHAKE;
       else usage();
     } else {
       usage();
@@ -834,6 +1144,37 @@ int main(int argc, char **argv) {
   }
   raise_fd_limit(opt.conns + 64);
   if (opt.mode == IDLE) run_idle();
+  signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write() */
+  if (opt.mode == HANDSHAKE && opt.tls_ca == NULL) {
+    die("--mode handshake needs --tls CAFILE");
+  }
+  if (opt.tls_ca != NULL && opt.mode != BULK && opt.mode != PINGPONG &&
+      opt.mode != HANDSHAKE) {
+    die("--tls works with --mode bulk, pingpong or handshake");
+  }
+#ifdef WITH_TLS
+  if (opt.tls_ca != NULL) {
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (tls_ctx == NULL) die("SSL_CTX_new failed");
+    if (SSL_CTX_load_verify_locations(tls_ctx, opt.tls_ca, NULL) != 1) {
+      char text[200];
+      ERR_error_string_n(ERR_get_error(), text, sizeof text);
+      die("cannot load the CA certificate %s: %s", opt.tls_ca, text);
+    }
+    /* Verify as a client should; never resume a session. */
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(tls_ctx, 1);
+    if (opt.mode == BULK) SSL_CTX_set_default_read_buffer_len(tls_ctx, READ_BUF);
+  }
+#else
+  if (opt.tls_ca != NULL) {
+    die("--tls: this loadgen was built without TLS (build it with "
+        "-DWITH_TLS ... -lssl -lcrypto; Debian: apt-get install libssl-dev)");
+  }
+#endif
 
   pattern = malloc(READ_BUF + BULK_CHUNK + PATTERN_PERIOD);
   if (pattern == NULL) die("out of memory");
@@ -853,6 +1194,9 @@ int main(int argc, char **argv) {
   for (int i = 0; i < opt.conns; i++) {
     struct conn *c = &conns[i];
     int udp = opt.mode == UDP;
+    c->fd = -1;
+    for (int k = 8; k < opt.size; k++) c->msg[k] = (uint8_t)('A' + k % 26);
+    if (opt.mode == HANDSHAKE) continue; /* each worker connects its own */
     c->fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
     if (c->fd < 0) die("socket: %s", strerror(errno));
     if (connect(c->fd, (struct sockaddr *)&server_addr, sizeof server_addr) <
@@ -860,8 +1204,18 @@ int main(int argc, char **argv) {
       die("cannot connect to %s:%d: %s", opt.host, opt.port, strerror(errno));
     }
     if (!udp) set_nodelay(c->fd);
+#ifdef WITH_TLS
+    if (opt.tls_ca != NULL) { /* the handshake, before measuring */
+      int r = tls_attach(c) < 0 ? -1 : SSL_connect(c->ssl);
+      if (r != 1) {
+        tls_note(c, "TLS handshake");
+        die("cannot complete a TLS handshake with %s:%d: %s", opt.host,
+            opt.port, tls_error);
+      }
+      tls_describe(c->ssl);
+    }
+#endif
     set_nonblocking(c->fd);
-    for (int k = 8; k < opt.size; k++) c->msg[k] = (uint8_t)('A' + k % 26);
     if (opt.mode == FRAMED) {
       c->txbuf = malloc((size_t)opt.batch * (size_t)(FRAME_HEADER + opt.size));
       if (c->txbuf == NULL) die("out of memory");
@@ -876,11 +1230,11 @@ int main(int argc, char **argv) {
     w->conns = calloc((size_t)opt.conns, sizeof *w->conns);
     w->ep = epoll_create1(0);
     w->buf = malloc(READ_BUF);
-    if (opt.mode == PINGPONG || opt.mode == UDP) {
-      w->samples = malloc(MAX_SAMPLES * sizeof *w->samples);
-    }
+    int timed = opt.mode == PINGPONG || opt.mode == UDP ||
+                opt.mode == HANDSHAKE;
+    if (timed) w->samples = malloc(MAX_SAMPLES * sizeof *w->samples);
     if (w->conns == NULL || w->buf == NULL || w->ep < 0 ||
-        ((opt.mode == PINGPONG || opt.mode == UDP) && w->samples == NULL)) {
+        (timed && w->samples == NULL)) {
       die("out of memory");
     }
   }
@@ -915,6 +1269,7 @@ int main(int argc, char **argv) {
   double loadgen_busy = 0;
   size_t nsamples = 0;
   const char *error = NULL;
+  const char *detail = "";
   for (int t = 0; t < opt.threads; t++) {
     pthread_join(workers[t].thread, NULL);
     ops += workers[t].ops;
@@ -923,14 +1278,26 @@ int main(int argc, char **argv) {
     double busy = 1.0 - (double)workers[t].waiting / (opt.duration * 1e9);
     if (busy > loadgen_busy) loadgen_busy = busy;
     nsamples += workers[t].nsamples;
-    if (error == NULL) error = workers[t].error;
+    if (error == NULL) {
+      error = workers[t].error;
+      detail = workers[t].detail;
+    }
   }
-  /* Close cleanly: FIN, then wait (briefly) for the server's FIN. */
+  /* Close cleanly: FIN (after close_notify with TLS), then wait (briefly)
+   * for the server's FIN. Handshake mode has closed its own. */
   for (int i = 0; i < opt.conns; i++) {
+#ifdef WITH_TLS
+    if (opt.mode == HANDSHAKE) {
+      hs_close(&conns[i]);
+      continue;
+    }
+    if (conns[i].ssl != NULL) SSL_shutdown(conns[i].ssl);
+#endif
     if (opt.mode != UDP) shutdown(conns[i].fd, SHUT_WR);
   }
   uint64_t close_deadline = now_ns() + 500000000ull;
-  for (int i = 0; i < opt.conns && opt.mode != UDP; i++) {
+  for (int i = 0; i < opt.conns && opt.mode != UDP && opt.mode != HANDSHAKE;
+       i++) {
     struct pollfd pfd = {.fd = conns[i].fd, .events = POLLIN};
     char sink[4096];
     while (now_ns() < close_deadline) {
@@ -939,7 +1306,12 @@ int main(int argc, char **argv) {
       if (r <= 0 && !(r < 0 && errno == EAGAIN)) break;
     }
   }
-  for (int i = 0; i < opt.conns; i++) close(conns[i].fd);
+  for (int i = 0; i < opt.conns; i++) {
+#ifdef WITH_TLS
+    SSL_free(conns[i].ssl);
+#endif
+    if (conns[i].fd >= 0) close(conns[i].fd);
+  }
 
   double p50 = 0, p99 = 0;
   if (nsamples > 0) {
@@ -956,23 +1328,35 @@ int main(int argc, char **argv) {
     p99 = all[(size_t)((double)nsamples * 0.99)] / 1000.0;
     free(all);
   }
-  static const char *names[] = {"bulk", "pingpong", "framed",
-                                "udp",  "idle",     "cpu"};
+  static const char *names[] = {"bulk", "pingpong", "framed", "udp",
+                                "idle", "cpu",      "handshake"};
   printf(
       "{\"mode\":\"%s\",\"conns\":%d,\"threads\":%d,\"seconds\":%.3f,"
       "\"ops\":%llu,\"bytes\":%llu,\"rate\":%.1f,\"mbps\":%.2f,"
       "\"p50_us\":%.2f,\"p99_us\":%.2f,\"lost\":%llu,"
       "\"cpu_server\":%.2f,\"cpu_loadgen\":%.2f,\"cpu_other\":%.2f,"
-      "\"cpu_steal\":%.2f,\"loadgen_busy\":%.2f,\"error\":",
+      "\"cpu_steal\":%.2f,\"loadgen_busy\":%.2f,",
       names[opt.mode], opt.conns, opt.threads, opt.duration,
       (unsigned long long)ops, (unsigned long long)bytes,
       (double)ops / opt.duration, (double)bytes / opt.duration / 1e6, p50,
       p99, (unsigned long long)lost, opt.server_pid > 0 ? cpu_server : -1,
       cpu_self, cpu_other, cpu_steal, loadgen_busy);
+#ifdef WITH_TLS
+  if (opt.tls_ca != NULL) {
+    fputs("\"tls\":", stdout);
+    print_json_string(tls_info);
+    putchar(',');
+  }
+#endif
+  fputs("\"error\":", stdout);
   if (error == NULL) {
     printf("null}\n");
   } else {
-    printf("\"%s\"}\n", error);
+    char text[512];
+    snprintf(text, sizeof text, "%s%s%s", error, detail[0] ? ": " : "",
+             detail);
+    print_json_string(text);
+    printf("}\n");
   }
   return error == NULL ? 0 : 1;
 }

@@ -17,9 +17,18 @@
  *
  * Output: one Markdown table (rows: servers; columns: the measures, each
  * figure with its ratio to raw Deno and to C from the same run), the CPU
- * each server used, and the targets of issue 7 met or missed, on stdout and
- * in `bench/net/RESULTS.md`. Notes written below the notes marker of that
- * file are kept when it is rewritten.
+ * each server used, and the targets of issue 7 met or missed; then the same
+ * for TLS (rows: the TLS servers; ratios to raw Deno TLS and to C OpenSSL;
+ * the targets of "TLS everywhere"), on stdout and in
+ * `bench/net/RESULTS.md`. Notes written below the notes marker of that file
+ * are kept when it is rewritten.
+ *
+ * TLS: the load generator speaks TLS through OpenSSL (built with `-lssl
+ * -lcrypto`; without the headers the TLS measures are skipped, with the
+ * reason in the table) and verifies every server's certificate against a
+ * throwaway CA that the harness makes with the `openssl` command in
+ * `bench/net/.build/tls/` at each run (EC P-256, for `127.0.0.1` and
+ * `localhost`; no key is committed). Every handshake is a full one.
  *
  * Run: `deno task bench:net`, or
  * `deno run --allow-run --allow-read --allow-write bench/net/run.ts [flags]`
@@ -28,9 +37,11 @@
  *
  * - `--only ID,ID` — only these servers: `sockit-echo`, `sockit-listen`,
  *   `sockit-listen-no-idle`, `sockit-framed`, `deno-loop`, `deno-pipe`,
- *   `node`, `python`, `c` (RESULTS.md is left alone unless `--out` is given)
+ *   `node`, `python`, `c`; TLS: `sockit-echo-tls`, `deno-tls`, `node-tls`,
+ *   `c-tls` (RESULTS.md is left alone unless `--out` is given)
  * - `--measures ID,ID` — only these measures: `bulk`, `pp1`, `pp1pin`,
- *   `pp100`, `fr1`, `fr100`, `udp`, `idle`
+ *   `pp100`, `fr1`, `fr100`, `udp`, `idle`; TLS: `tls-bulk`, `tls-pp100`,
+ *   `tls-hs` (new connections with a full handshake and one round trip)
  * - `--runs N` — runs per measure (default 3)
  * - `--duration S` — seconds measured per run (default 1.5, bulk 2)
  * - `--quick` — one run of 0.5 s each, 2,000 idle connections
@@ -43,7 +54,8 @@
  * hard limit of at least 10,200 (`ulimit -Hn`; each server and the load
  * generator raise their soft limit to it). Node and Python rows are
  * skipped, with the reason in the table, if `node` or `python3` is
- * missing; the pinned column needs `taskset`.
+ * missing; the pinned column needs `taskset`; the TLS measures need the
+ * OpenSSL headers (Debian: `libssl-dev`) and the `openssl` command.
  *
  * @module
  */
@@ -54,6 +66,12 @@ const path = (url: URL): string => decodeURIComponent(url.pathname);
 const BUILD_DIR = path(new URL(".build/", HERE));
 const LOADGEN = `${BUILD_DIR}loadgen`;
 const C_ECHO = `${BUILD_DIR}c_echo`;
+const C_TLS_ECHO = `${BUILD_DIR}c_tls_echo`;
+/** The throwaway CA and server certificate, made at each run. */
+const TLS_DIR = `${BUILD_DIR}tls/`;
+const TLS_CA = `${TLS_DIR}ca.crt`;
+const TLS_CERT = `${TLS_DIR}server.crt`;
+const TLS_KEY = `${TLS_DIR}server.key`;
 const SERVERS_DIR = "bench/net/servers";
 const RESULTS = path(new URL("RESULTS.md", HERE));
 const NOTES_MARKER =
@@ -62,6 +80,10 @@ const NOTES_MARKER =
 /** Idle timeout every server runs with (long: it must not fire in a run). */
 const IDLE_TIMEOUT_MS = 60_000;
 const PAYLOAD = 64;
+/** TLS handshakes: connections in flight, load generator threads, bound. */
+const HS_CONNS = 32;
+const HS_THREADS = 2;
+const HS_MAX = 100_000;
 
 // ---------------------------------------------------------------------------
 // Options
@@ -104,9 +126,17 @@ function parseOptions(args: string[]): Options {
       return v;
     };
     switch (flag) {
-      case "--only":
-        options.only = new Set(value().split(","));
+      case "--only": {
+        const ids = value().split(",");
+        const known = [...SERVERS, ...TLS_SERVERS].map((spec) => spec.id);
+        for (const id of ids) {
+          if (!known.includes(id)) {
+            usage(`unknown server ${id}: give ${known.join(", ")}`);
+          }
+        }
+        options.only = new Set(ids);
         break;
+      }
       case "--measures": {
         const ids = value().split(",");
         for (const id of ids) {
@@ -165,7 +195,7 @@ interface ServerSpec {
   /** The TCP server's command line. */
   tcp: string[];
   /** TCP measures this row runs (default: all). */
-  measures?: readonly TcpMeasureId[];
+  measures?: readonly RateMeasureId[];
   /** The UDP echo on this row, if any, and its label. */
   udp?: { label: string; command: string[] };
   /** The idle test sends its 1-byte probe as a u32 length-prefixed frame. */
@@ -294,6 +324,88 @@ const SERVERS: ServerSpec[] = [
   },
 ];
 
+/** The TLS rows: each a TLS echo server with the run's certificate. */
+const TLS_SERVERS: ServerSpec[] = [
+  {
+    id: "sockit-echo-tls",
+    label: "sockit `echo` tool, TLS",
+    runtime: "deno",
+    tcp: [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "tools/echo.ts",
+      "--port",
+      "0",
+      "--tls-cert",
+      TLS_CERT,
+      "--tls-key",
+      TLS_KEY,
+      "--quiet",
+      "--grace",
+      "1",
+      "--idle-timeout",
+      String(IDLE_TIMEOUT_MS / 1000),
+    ],
+    note:
+      "`tools/echo.ts --port 0 --tls-cert FILE --tls-key FILE --quiet --idle-timeout 60`",
+  },
+  {
+    id: "deno-tls",
+    label: "raw Deno `listenTls` `read`/`write` loop",
+    runtime: "deno",
+    tcp: [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      `${SERVERS_DIR}/deno_tls.ts`,
+      "--cert",
+      TLS_CERT,
+      "--key",
+      TLS_KEY,
+      "--idle-timeout",
+      IDLE,
+    ],
+    note:
+      "`servers/deno_tls.ts`: `Deno.listenTls`, then the loop of `servers/deno_loop.ts` (a 64 KiB buffer per connection, idle timeout by a once-a-second sweep)",
+  },
+  {
+    id: "node-tls",
+    label: "Node `node:tls` `socket.pipe(socket)`",
+    runtime: "node",
+    tcp: [
+      "node",
+      `${SERVERS_DIR}/node_tls.mjs`,
+      "--cert",
+      TLS_CERT,
+      "--key",
+      TLS_KEY,
+      "--idle-timeout",
+      IDLE,
+    ],
+    note:
+      "`servers/node_tls.mjs`: `tls.createServer()`, idle timeout by `socket.setTimeout()`",
+  },
+  {
+    id: "c-tls",
+    label: "C epoll + OpenSSL",
+    runtime: "c",
+    tcp: [
+      C_TLS_ECHO,
+      "--cert",
+      TLS_CERT,
+      "--key",
+      TLS_KEY,
+      "--idle-timeout",
+      IDLE,
+    ],
+    note:
+      "`c_tls_echo.c`: one thread, level-triggered epoll, non-blocking `SSL_accept`/`SSL_read`/`SSL_write` (read-ahead on, one shared 256 KiB buffer, `TCP_NODELAY`), OpenSSL's default sessions and tickets",
+  },
+];
+
 // ---------------------------------------------------------------------------
 // Measures
 
@@ -306,9 +418,20 @@ const MEASURE_IDS = [
   "fr100",
   "udp",
   "idle",
+  "tls-bulk",
+  "tls-pp100",
+  "tls-hs",
 ] as const;
 type MeasureId = typeof MEASURE_IDS[number];
-type TcpMeasureId = Exclude<MeasureId, "udp" | "idle">;
+type TlsMeasureId = "tls-bulk" | "tls-pp100" | "tls-hs";
+/** The measures with a figure per run (all but idle). */
+type RateMeasureId = Exclude<MeasureId, "idle">;
+type TcpMeasureId = Exclude<MeasureId, "udp" | "idle" | TlsMeasureId>;
+const TLS_MEASURES: readonly TlsMeasureId[] = [
+  "tls-bulk",
+  "tls-pp100",
+  "tls-hs",
+];
 const TCP_MEASURES: readonly TcpMeasureId[] = [
   "bulk",
   "pp1",
@@ -324,10 +447,31 @@ interface MeasureSpec {
   bulk?: boolean;
 }
 
-function measureSpec(id: TcpMeasureId | "udp", options: Options): MeasureSpec {
+function measureSpec(id: RateMeasureId, options: Options): MeasureSpec {
   const d = String(options.duration);
   const timing = ["--duration", d, "--warmup", String(options.warmup)];
   switch (id) {
+    case "tls-bulk":
+    case "tls-pp100": {
+      const plain = measureSpec(id === "tls-bulk" ? "bulk" : "pp100", options);
+      return { ...plain, args: [...plain.args, "--tls", TLS_CA] };
+    }
+    case "tls-hs":
+      return {
+        args: [
+          "--mode",
+          "handshake",
+          "--conns",
+          String(HS_CONNS),
+          "--threads",
+          String(HS_THREADS),
+          "--max-ops",
+          String(HS_MAX),
+          "--tls",
+          TLS_CA,
+          ...timing,
+        ],
+      };
     case "bulk":
       return {
         bulk: true,
@@ -436,6 +580,17 @@ async function pumpLines(
   }
 }
 
+/** A server that exited, or said nothing, before it listened. */
+class StartError extends Error {
+  override name = "StartError";
+  /** Why, in a line: the first thing the server said, or the time out. */
+  readonly reason: string;
+  constructor(message: string, reason: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
 /**
  * Runs `command` through `sh` so its soft file-descriptor limit is raised
  * to the hard limit (`exec` keeps the PID), and waits for its
@@ -468,10 +623,14 @@ async function startServer(command: string[]): Promise<Running> {
   const running = { child, pid: child.pid, port, tail, done };
   if (port < 0) {
     await stopServer(running);
-    throw new Error(
+    const said = tail.map((line) => line.trim()).find((line) => line !== "");
+    throw new StartError(
       `${command.join(" ")} ${
         port === -1 ? "exited" : "did not say where it listens within 30 s"
       }: ${tail.slice(-5).join(" | ")}`,
+      port === -1
+        ? said?.slice(0, 300) ?? "it exited without a word"
+        : "it did not say where it listens within 30 s",
     );
   }
   return running;
@@ -504,6 +663,8 @@ interface LoadResult {
   cpu_steal: number;
   /** Share of the time the load generator's busiest thread was working. */
   loadgen_busy: number;
+  /** With TLS: protocol, cipher and key-exchange group negotiated. */
+  tls?: string;
   error: string | null;
 }
 
@@ -657,6 +818,8 @@ interface Figure {
   noise?: number;
   /** Runs repeated because other work disturbed them. */
   retries?: number;
+  /** With TLS: what was negotiated. */
+  tls?: string;
   error?: string;
   skipped?: string;
 }
@@ -673,9 +836,11 @@ interface IdleFigure {
 
 interface Row {
   spec: ServerSpec;
-  figures: Partial<Record<TcpMeasureId | "udp", Figure>>;
+  figures: Partial<Record<RateMeasureId, Figure>>;
   idle?: IdleFigure;
   skipped?: string;
+  /** The server did not start: why. */
+  failed?: string;
 }
 
 function median(values: number[]): number {
@@ -748,6 +913,7 @@ function medianFigure(
     loadgenBusy: median(results.map((r) => r.loadgen_busy)),
     retries,
   };
+  if (results[0]!.tls) figure.tls = results[0]!.tls;
   const noise = Math.max(...results.map((r) => r.cpu_other + r.cpu_steal));
   if (noise > NOISE_CORES) figure.noise = noise;
   if (results[0]!.p50_us > 0) {
@@ -772,7 +938,7 @@ function medianFigure(
  * the same neighbour).
  */
 async function measureAll(
-  measure: TcpMeasureId | "udp",
+  measure: RateMeasureId,
   servers: Map<Row, Running>,
   options: Options,
 ): Promise<void> {
@@ -951,7 +1117,34 @@ async function commandWorks(command: string, args: string[]): Promise<string> {
   }
 }
 
-async function build(): Promise<string> {
+/** Compiles `source` into `output` with cc; the compiler's complaint, or "". */
+async function compile(
+  source: string,
+  output: string,
+  before: readonly string[],
+  after: readonly string[] = [],
+): Promise<string> {
+  const { success, stderr } = await new Deno.Command("cc", {
+    args: [
+      "-O2",
+      "-Wall",
+      ...before,
+      "-o",
+      output,
+      path(new URL(source, HERE)),
+      ...after,
+    ],
+    stderr: "piped",
+  }).output();
+  return success ? "" : decoder.decode(stderr).trim() || "cc failed";
+}
+
+/**
+ * Builds the load generator (with OpenSSL if it builds, else without), the
+ * C echo server and, with OpenSSL, the C TLS echo server. Returns cc's
+ * version line and why the TLS measures cannot run (null if they can).
+ */
+async function build(): Promise<{ cc: string; noTls: string | null }> {
   await Deno.mkdir(BUILD_DIR, { recursive: true });
   const cc = await commandWorks("cc", ["--version"]);
   if (cc === "") {
@@ -959,30 +1152,104 @@ async function build(): Promise<string> {
       "Cannot build the load generator: no `cc` on the PATH (install gcc or clang)",
     );
   }
-  for (
-    const [source, output, extra] of [
-      ["loadgen.c", LOADGEN, ["-pthread"]],
-      ["c_echo.c", C_ECHO, []],
-    ] as const
-  ) {
-    const { success, stderr } = await new Deno.Command("cc", {
-      args: [
-        "-O2",
-        "-Wall",
-        ...extra,
-        "-o",
-        output,
-        path(new URL(source, HERE)),
-      ],
-      stderr: "piped",
-    }).output();
-    if (!success) {
-      throw new Error(
-        `Cannot build ${source} with cc: ${decoder.decode(stderr).trim()}`,
-      );
+  const ssl = ["-lssl", "-lcrypto"];
+  let noTls: string | null = null;
+  const tlsFailure = await compile("loadgen.c", LOADGEN, [
+    "-pthread",
+    "-DWITH_TLS",
+  ], ssl) ||
+    await compile("c_tls_echo.c", C_TLS_ECHO, [], ssl);
+  if (tlsFailure !== "") {
+    const line = (tlsFailure.split("\n").find((l) => /error/i.test(l)) ??
+      tlsFailure.split("\n")[0]!).replace(path(HERE), "");
+    noTls = /openssl\/\w+\.h/.test(tlsFailure)
+      ? `no OpenSSL headers (Debian: apt-get install libssl-dev): ${line}`
+      : `cannot build with OpenSSL (-lssl -lcrypto): ${line}`;
+  }
+  const plain: [string, string, string[]][] = [["c_echo.c", C_ECHO, []]];
+  if (noTls !== null) plain.unshift(["loadgen.c", LOADGEN, ["-pthread"]]);
+  for (const [source, output, extra] of plain) {
+    const failure = await compile(source, output, extra);
+    if (failure !== "") {
+      throw new Error(`Cannot build ${source} with cc: ${failure}`);
     }
   }
-  return cc;
+  return { cc, noTls };
+}
+
+async function openssl(args: string[]): Promise<void> {
+  const { success, stderr } = await new Deno.Command("openssl", {
+    args,
+    cwd: TLS_DIR,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(
+      `Cannot make the TLS certificates: openssl ${args.join(" ")}: ${
+        decoder.decode(stderr).trim()
+      }`,
+    );
+  }
+}
+
+/**
+ * Makes a throwaway CA and a server certificate for `127.0.0.1` and
+ * `localhost` signed by it (EC P-256, valid for a day) in `.build/tls/`,
+ * replacing the last run's.
+ */
+async function makeCertificates(): Promise<void> {
+  await Deno.remove(TLS_DIR, { recursive: true }).catch(() => {});
+  await Deno.mkdir(TLS_DIR, { recursive: true });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await openssl([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=sockit bench:net CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  await openssl([
+    "req",
+    ...ec,
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+    "-subj",
+    "/CN=localhost",
+  ]);
+  await Deno.writeTextFile(
+    `${TLS_DIR}server.ext`,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+  );
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.crt",
+    "-days",
+    "1",
+    "-extfile",
+    "server.ext",
+  ]);
 }
 
 async function fdHardLimit(): Promise<number> {
@@ -1013,19 +1280,19 @@ function ratio(value: number, reference: number | undefined): string {
 type Column = {
   title: string;
   /** The measure the column shows. */
-  measure: TcpMeasureId | "udp" | "idle";
+  measure: RateMeasureId | "idle";
   /** The figure, or undefined when the row has none. */
   get: (row: Row) => number | undefined;
   /** A second figure shown after a slash (p99 next to p50). */
   second?: (row: Row) => number | undefined;
 };
 
-function figureOf(row: Row, id: TcpMeasureId | "udp"): Figure | undefined {
+function figureOf(row: Row, id: RateMeasureId): Figure | undefined {
   return row.figures[id];
 }
 
 /** A column of a measure's main figure (round trips/s, MB/s, frames/s). */
-function rateColumn(title: string, measure: TcpMeasureId | "udp"): Column {
+function rateColumn(title: string, measure: RateMeasureId): Column {
   return { title, measure, get: (r) => figureOf(r, measure)?.value };
 }
 
@@ -1250,14 +1517,34 @@ function loadgenCheck(rows: Row[]): string {
 // ---------------------------------------------------------------------------
 // Report
 
+interface Facts {
+  machine: string;
+  versions: string[];
+  /** What speaks TLS in each runtime. */
+  tlsVersions: string[];
+  seconds: number;
+}
+
+/** The whole Markdown: the plain section, then the TLS one (if run). */
 function report(
   rows: Row[],
+  tlsRows: Row[],
   options: Options,
-  facts: { machine: string; versions: string[]; seconds: number },
+  facts: Facts,
 ): string {
-  const deno = rows.find((r) => r.spec.id === "deno-loop");
-  const c = rows.find((r) => r.spec.id === "c");
-  const goals = targets(rows);
+  const out: string[] = [];
+  out.push("# Network benchmarks: sockit side by side");
+  out.push("");
+  out.push(
+    "Written by `deno task bench:net` (`bench/net/run.ts`) from one run; do not edit by hand above the notes marker.",
+  );
+  if (rows.length > 0) out.push("", ...plainReport(rows, options, facts));
+  if (tlsRows.length > 0) out.push("", ...tlsReport(tlsRows, options, facts));
+  return out.join("\n");
+}
+
+/** Marks for the cells of the targets: ✓ met, ✗ missed. */
+function targetMarks(goals: Target[]): Map<string, string> {
   const marks = new Map<string, string>();
   for (const goal of goals) {
     for (const key of goal.cells) {
@@ -1265,13 +1552,24 @@ function report(
       else if (goal.met === true && !marks.has(key)) marks.set(key, " ✓");
     }
   }
+  return marks;
+}
+
+function goalLine(goal: Target): string {
+  const verdict = goal.met === undefined
+    ? "not measured"
+    : goal.met
+    ? "met ✓"
+    : "**missed ✗**";
+  return `- ${goal.text}: ${verdict} — ${goal.detail}.`;
+}
+
+function plainReport(rows: Row[], options: Options, facts: Facts): string[] {
+  const deno = rows.find((r) => r.spec.id === "deno-loop");
+  const c = rows.find((r) => r.spec.id === "c");
+  const goals = targets(rows);
+  const marks = targetMarks(goals);
   const out: string[] = [];
-  out.push("# Network benchmarks: sockit side by side");
-  out.push("");
-  out.push(
-    "Written by `deno task bench:net` (`bench/net/run.ts`) from one run; do not edit by hand above the notes marker.",
-  );
-  out.push("");
   out.push(
     `${facts.machine}. ${
       facts.versions.join(", ")
@@ -1384,15 +1682,240 @@ function report(
   out.push("");
   out.push("## Targets (issue 7)");
   out.push("");
-  for (const goal of goals) {
-    const verdict = goal.met === undefined
-      ? "not measured"
-      : goal.met
-      ? "met ✓"
-      : "**missed ✗**";
-    out.push(`- ${goal.text}: ${verdict} — ${goal.detail}.`);
+  for (const goal of goals) out.push(goalLine(goal));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// TLS report
+
+const TLS_COLUMNS: Column[] = [
+  rateColumn("TLS bulk echo MB/s (1 conn)", "tls-bulk"),
+  rateColumn("TLS ping-pong rt/s, 100 conns", "tls-pp100"),
+  rateColumn(
+    `TLS new connections/s (full handshake + 1 round trip, ${HS_CONNS} at a time)`,
+    "tls-hs",
+  ),
+];
+
+/** Short names of the TLS measures, for the targets' details. */
+const TLS_SHORT: Record<TlsMeasureId, string> = {
+  "tls-bulk": "bulk",
+  "tls-pp100": "ping-pong 100 conns",
+  "tls-hs": "handshakes",
+};
+
+function tlsTargets(rows: Row[]): Target[] {
+  const byId = new Map(rows.map((r) => [r.spec.id, r]));
+  const sockit = byId.get("sockit-echo-tls");
+  if (sockit === undefined) return [];
+  const value = (id: string, m: TlsMeasureId) =>
+    byId.get(id)?.figures[m]?.value;
+  const r = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : "?";
+  const why = sockit.failed !== undefined
+    ? ` (it failed to start: ${sockit.failed})`
+    : sockit.skipped !== undefined
+    ? ` (skipped: ${sockit.skipped})`
+    : "";
+  const target = (
+    text: string,
+    pairs: [number | undefined, number | undefined, number][],
+    detail: string,
+    cells: string[],
+  ): Target => {
+    const known = pairs.length > 0 &&
+      pairs.every(([a, b]) =>
+        a !== undefined && b !== undefined && Number.isFinite(a) &&
+        Number.isFinite(b)
+      );
+    return {
+      text,
+      met: known ? pairs.every(([a, b, k]) => a! >= k * b!) : undefined,
+      detail,
+      cells,
+    };
+  };
+  const measured = TLS_MEASURES.filter((m) =>
+    sockit.figures[m] !== undefined || byId.get("deno-tls")?.figures[m]
+  );
+  const pp = value(sockit.spec.id, "tls-pp100");
+  return [
+    target(
+      `${sockit.spec.label}: ≥ 0.95× raw Deno TLS on every measure (bulk, ping-pong with 100 conns, new connections)`,
+      measured.map((
+        m,
+      ) => [value(sockit.spec.id, m), value("deno-tls", m), 0.95]),
+      `${
+        measured.map((m) =>
+          `${TLS_SHORT[m]} ${
+            r(value(sockit.spec.id, m), value("deno-tls", m))
+          }×`
+        ).join(", ") || "no TLS measure run"
+      }${why}`,
+      TLS_COLUMNS.map((col) => `${sockit.spec.id}|${col.title}`),
+    ),
+    target(
+      `${sockit.spec.label}: ping-pong, 100 conns ≥ Node \`node:tls\``,
+      [[pp, value("node-tls", "tls-pp100"), 1]],
+      `${r(pp, value("node-tls", "tls-pp100"))}× Node${why}`,
+      [`${sockit.spec.id}|${TLS_COLUMNS[1]!.title}`],
+    ),
+  ];
+}
+
+/** Is the C OpenSSL server the fastest in every TLS column? */
+function tlsLoadgenCheck(rows: Row[]): string {
+  const c = rows.find((r) => r.spec.id === "c-tls");
+  if (c === undefined) {
+    return "The C OpenSSL server was not run, so this run cannot show that the load generator outpaces the servers.";
   }
-  return out.join("\n");
+  const lines: string[] = [];
+  let compared = 0;
+  for (const column of TLS_COLUMNS) {
+    const cValue = column.get(c);
+    if (cValue === undefined || !Number.isFinite(cValue)) continue;
+    compared++;
+    const faster = rows.filter((r) => r !== c && (column.get(r) ?? 0) > cValue);
+    if (faster.length > 0) {
+      lines.push(
+        `${column.title}: ${
+          faster.map((r) =>
+            `${r.spec.label} ${formatNumber(column.get(r)!)} vs C ${
+              formatNumber(cValue)
+            }`
+          ).join("; ")
+        }`,
+      );
+    }
+  }
+  if (compared === 0) {
+    return "The C OpenSSL server has no figure in this run, so this run cannot show that the load generator outpaces the servers.";
+  }
+  return lines.length === 0
+    ? "The load generator drives the C OpenSSL server faster than any other server in every TLS column: the others' figures are theirs, not the load generator's."
+    : `The C OpenSSL server is the fastest in every TLS column except: ${
+      lines.join("; ")
+    }. There the load generator drove another server faster than C, so it did not limit C either: C's own cost per byte or per handshake set its figure. The table below shows how busy each side was.`;
+}
+
+function tlsReport(rows: Row[], options: Options, facts: Facts): string[] {
+  const deno = rows.find((r) => r.spec.id === "deno-tls");
+  const c = rows.find((r) => r.spec.id === "c-tls");
+  const goals = tlsTargets(rows);
+  const marks = targetMarks(goals);
+  const out: string[] = [];
+  out.push("## TLS");
+  out.push("");
+  out.push(
+    `${facts.machine}. ${
+      [...facts.versions, ...facts.tlsVersions].join(", ")
+    }. Loopback only, TLS 1.3 as each server and the load generator negotiate it by default (below). Each figure is the median of ${options.runs} run${
+      options.runs === 1 ? "" : "s"
+    } of ${options.duration} s (bulk ${options.bulkDuration} s) after ${options.warmup} s of warm-up, taken in rounds like the plain measures. Under each figure: its ratio to raw Deno TLS (D, the \`listenTls\` \`read\`/\`write\` loop) and to C OpenSSL (C) in the same run. ✓/✗: a target of "TLS everywhere" met/missed (below).`,
+  );
+  out.push("");
+  out.push(`| server | ${TLS_COLUMNS.map((col) => col.title).join(" | ")} |`);
+  out.push(`| --- | ${TLS_COLUMNS.map(() => "---:").join(" | ")} |`);
+  for (const row of rows) {
+    const whole = row.skipped !== undefined
+      ? `skipped: ${row.skipped}`
+      : row.failed !== undefined
+      ? `failed to start: ${row.failed.replaceAll("|", "\\|")}`
+      : undefined;
+    if (whole !== undefined) {
+      out.push(
+        `| ${row.spec.label} | ${whole} |${
+          TLS_COLUMNS.slice(1).map(() => " |").join("")
+        }`,
+      );
+      continue;
+    }
+    const cells = TLS_COLUMNS.map((col) => cell(row, col, deno, c, marks));
+    out.push(`| ${row.spec.label} | ${cells.join(" | ")} |`);
+  }
+  out.push("");
+  out.push("TLS servers (in `bench/net/`), each with the run's certificate:");
+  out.push("");
+  for (const row of rows) out.push(`- ${row.spec.label}: ${row.spec.note}.`);
+  out.push("");
+  out.push(
+    "TLS measures (the same load generator, `loadgen.c`, as an OpenSSL client):",
+  );
+  out.push("");
+  out.push(
+    "- Certificates: a throwaway CA and a server certificate for `127.0.0.1` and `localhost` signed by it, EC P-256, made with the `openssl` command in `bench/net/.build/tls/` at each run. The load generator verifies each server's certificate against that CA and its IP address, as a verifying client does (there is no insecure mode), and never resumes a session: every handshake is a full one, for every server alike.",
+  );
+  out.push(
+    "- TLS bulk echo: as bulk echo above (one connection, at most 1 MiB in flight, every byte checked), over TLS; the handshake happens before the measuring.",
+  );
+  out.push(
+    `- TLS ping-pong: 100 connections, one ${PAYLOAD}-byte message in flight each, each echo checked; the handshakes happen before the measuring.`,
+  );
+  out.push(
+    `- TLS new connections: ${HS_CONNS} connections at a time (${HS_THREADS} load generator threads), each: TCP connect, a full TLS handshake (certificate verified), one ${PAYLOAD}-byte message and its echo (checked), \`close_notify\` and close; then the next. Completed ones per second, at most ${
+      HS_MAX.toLocaleString("en-US")
+    } per run. On a small machine the load generator's share of this one is large: a TLS client does more public-key work per handshake (two signature checks) than the server (one signature).`,
+  );
+  const errors = rows.flatMap((row) =>
+    Object.entries(row.figures).filter(([, f]) => f?.error).map((
+      [m, f],
+    ) => `${row.spec.label}, ${m}: ${f!.error}`)
+  );
+  if (errors.length > 0) {
+    out.push("");
+    out.push("Failed runs:");
+    out.push("");
+    for (const e of errors) out.push(`- ${e}`);
+  }
+  if (rows.some((r) => Object.values(r.figures).some((f) => f?.noise))) {
+    out.push("");
+    out.push(
+      `† Other work on this (shared) machine used more than ${NOISE_CORES} cores during a run kept for this figure: take it with salt.`,
+    );
+  }
+  out.push("");
+  out.push("### The load generator is not the bottleneck (TLS)");
+  out.push("");
+  out.push(tlsLoadgenCheck(rows));
+  out.push("");
+  out.push(
+    "Each cell: CPU cores the server used while measured / the share of that time the load generator's busiest thread was busy (medians); then the new connections' time from connect to echo, and what each server negotiated with the load generator:",
+  );
+  out.push("");
+  out.push(
+    "| server | tls-bulk | tls-pp100 | tls-hs | new connection p50 / p99 ms | negotiated |",
+  );
+  out.push("| --- | ---: | ---: | ---: | ---: | --- |");
+  for (const row of rows) {
+    if (row.skipped !== undefined || row.failed !== undefined) continue;
+    const cells = TLS_MEASURES.map((m) => {
+      const figure = row.figures[m];
+      if (figure?.serverCpu === undefined) return "";
+      return `${figure.serverCpu.toFixed(2)} / ${
+        figure.loadgenBusy?.toFixed(2) ?? "?"
+      }`;
+    });
+    const hs = row.figures["tls-hs"];
+    const latency = hs?.p50 !== undefined && hs.p99 !== undefined
+      ? `${formatNumber(hs.p50 / 1000)} / ${formatNumber(hs.p99 / 1000)}`
+      : "";
+    const tls = TLS_MEASURES.map((m) => row.figures[m]?.tls).find((t) => t) ??
+      "";
+    out.push(
+      `| ${row.spec.label} | ${cells.join(" | ")} | ${latency} | ${tls} |`,
+    );
+  }
+  out.push("");
+  out.push('### Targets ("TLS everywhere")');
+  out.push("");
+  if (goals.length === 0) {
+    out.push(
+      "- The sockit row (`sockit-echo-tls`) was not in this run: no target to check.",
+    );
+  }
+  for (const goal of goals) out.push(goalLine(goal));
+  return out;
 }
 
 async function keptNotes(file: string): Promise<string> {
@@ -1414,10 +1937,24 @@ async function main(): Promise<void> {
   if (Deno.build.os !== "linux") {
     throw new Error("bench:net needs Linux (epoll, /proc, taskset)");
   }
-  const cc = await build();
+  const { cc, noTls } = await build();
+  const wanted = (m: MeasureId) =>
+    options.measures === null || options.measures.has(m);
+  const plainWanted = MEASURE_IDS.some((m) =>
+    !TLS_MEASURES.includes(m as TlsMeasureId) && wanted(m)
+  );
+  const plainServers = SERVERS.filter((spec) =>
+    plainWanted && (options.only === null || options.only.has(spec.id))
+  );
+  const tlsServers = TLS_SERVERS.filter((spec) =>
+    TLS_MEASURES.some((m) => wanted(m)) &&
+    (options.only === null || options.only.has(spec.id))
+  );
   const hard = await fdHardLimit();
   const wantIdle = options.measures === null || options.measures.has("idle");
-  if (wantIdle && !(hard >= options.idleConns + 200)) {
+  if (
+    plainServers.length > 0 && wantIdle && !(hard >= options.idleConns + 200)
+  ) {
     throw new Error(
       `The idle test needs ${
         options.idleConns + 200
@@ -1444,11 +1981,8 @@ async function main(): Promise<void> {
     await Deno.mkdir(options.profileDir, { recursive: true });
   }
 
-  const wanted = (m: MeasureId) =>
-    options.measures === null || options.measures.has(m);
   const rows: Row[] = [];
-  for (const spec of SERVERS) {
-    if (options.only !== null && !options.only.has(spec.id)) continue;
+  for (const spec of plainServers) {
     const row: Row = { spec, figures: {} };
     rows.push(row);
     if (spec.runtime === "node" && !node) {
@@ -1472,7 +2006,9 @@ async function main(): Promise<void> {
       : command;
 
   // TCP: every server up at once (idle until its turn), measure by measure.
-  const tcpMeasures = TCP_MEASURES.filter((m) => wanted(m));
+  const tcpMeasures: readonly RateMeasureId[] = TCP_MEASURES.filter((m) =>
+    wanted(m)
+  );
   const tcpRows = live.filter((row) =>
     (row.spec.measures ?? TCP_MEASURES).some((m) => tcpMeasures.includes(m))
   );
@@ -1539,8 +2075,73 @@ async function main(): Promise<void> {
     for (const [row, list] of runs) row.idle = idleFigure(row, list, options);
   }
 
+  // TLS: the same, with the TLS servers and the run's certificates.
+  const tlsRows: Row[] = tlsServers.map((spec) => ({ spec, figures: {} }));
+  const tlsVersions: string[] = [];
+  if (tlsRows.length > 0) {
+    const openssl = await commandWorks("openssl", ["version"]);
+    let noCertificates: string | null = openssl === ""
+      ? "no `openssl` command to make the certificates (Debian: apt-get install openssl)"
+      : null;
+    if (noTls === null && noCertificates === null) {
+      try {
+        await makeCertificates();
+      } catch (error) {
+        noCertificates = error instanceof Error ? error.message : String(error);
+      }
+    }
+    if (openssl) {
+      tlsVersions.push(
+        `${
+          openssl.replace(/ \(Library:.*\)$/, "")
+        } (\`openssl\`; the C server and the load generator link the system's libssl)`,
+      );
+    }
+    const nodeSsl = node
+      ? await commandWorks("node", ["-p", "process.versions.openssl"])
+      : "";
+    if (nodeSsl) tlsVersions.push(`Node's OpenSSL ${nodeSsl}`);
+    tlsVersions.push("Deno's TLS: rustls");
+    for (const row of tlsRows) {
+      if (noTls !== null) row.skipped = noTls;
+      else if (noCertificates !== null) row.skipped = noCertificates;
+      else if (row.spec.runtime === "node" && !node) {
+        row.skipped = "`node` is not on the PATH";
+      }
+      if (row.skipped) progress(`${row.spec.id}: skipped (${row.skipped})`);
+    }
+    try {
+      for (const row of tlsRows) {
+        if (row.skipped !== undefined) continue;
+        try {
+          servers.set(
+            row,
+            await startServer(profiled(row.spec, row.spec.tcp, row.spec.id)),
+          );
+        } catch (error) {
+          if (!(error instanceof StartError)) throw error;
+          row.failed = error.reason;
+          progress(`${row.spec.id}: failed to start: ${error.message}`);
+        }
+      }
+      for (const m of TLS_MEASURES) {
+        if (wanted(m) && servers.size > 0) {
+          await measureAll(m, servers, options);
+        }
+      }
+    } finally {
+      for (const server of servers.values()) await stopServer(server);
+      servers.clear();
+    }
+  }
+
   const seconds = (performance.now() - started) / 1000;
-  let markdown = report(rows, options, { machine, versions, seconds });
+  let markdown = report(rows, tlsRows, options, {
+    machine,
+    versions,
+    tlsVersions,
+    seconds,
+  });
   if (options.out !== null) {
     const notes = await keptNotes(options.out);
     markdown += `\n\n${NOTES_MARKER}\n${notes ? `\n${notes}\n` : ""}`;
