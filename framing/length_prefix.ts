@@ -193,6 +193,8 @@ const ZERO = 0x30;
 const DEFAULT_ASCII_WIDTH = 10;
 const MAX_ASCII_WIDTH = 64;
 const ALIGNS = ["left", "right", "zeros"] as const;
+/** Shared by every codec that has no separator or ascii-fixed field: never written. */
+const NO_BYTES = new Uint8Array(0);
 
 const COMMA = 0x2c;
 const MAX_VARINT_BYTES = 10;
@@ -255,23 +257,26 @@ function resolveOptions(options: LengthPrefixOptions): Config {
     );
   }
 
-  const fixedAscii = kind === K_ASCII_FIXED;
-  for (const name of ["asciiWidth", "asciiAlign"] as const) {
-    if (options[name] !== undefined && !fixedAscii) {
+  const align = options.asciiAlign ?? "left";
+  if (kind !== K_ASCII_FIXED) {
+    const name = options.asciiWidth !== undefined
+      ? "asciiWidth"
+      : options.asciiAlign !== undefined
+      ? "asciiAlign"
+      : undefined;
+    if (name !== undefined) {
       throw new RangeError(
         `Cannot use ${name} with header "${header}": it applies to the ascii-fixed header only`,
       );
     }
-  }
-  const align = options.asciiAlign ?? "left";
-  if (!ALIGNS.includes(align)) {
-    throw new RangeError(
-      `Cannot use asciiAlign ${JSON.stringify(align)}: it must be one of ${
-        ALIGNS.join(", ")
-      }`,
-    );
-  }
-  if (fixedAscii) {
+  } else {
+    if (!ALIGNS.includes(align)) {
+      throw new RangeError(
+        `Cannot use asciiAlign ${JSON.stringify(align)}: it must be one of ${
+          ALIGNS.join(", ")
+        }`,
+      );
+    }
     fieldSize = options.asciiWidth ?? DEFAULT_ASCII_WIDTH;
     checkInteger("asciiWidth", fieldSize, 1);
     if (fieldSize > MAX_ASCII_WIDTH) {
@@ -305,7 +310,9 @@ function resolveOptions(options: LengthPrefixOptions): Config {
     strip,
     minBody,
     maxFrameSize,
-    separator: new TextEncoder().encode(separatorText),
+    separator: separatorText === ""
+      ? NO_BYTES
+      : new TextEncoder().encode(separatorText),
     trailer: kind === K_NETSTRING ? 1 : 0,
     align,
   };
@@ -466,9 +473,9 @@ export class LengthPrefixCodec implements FrameCodec {
       MAX_VARINT_BYTES + MAX_ASCII_DIGITS + config.separator.length,
       config.fieldSize,
     );
-    this.#asciiField = new Uint8Array(
-      config.kind === K_ASCII_FIXED ? config.fieldSize : 0,
-    );
+    this.#asciiField = config.kind === K_ASCII_FIXED
+      ? new Uint8Array(config.fieldSize)
+      : NO_BYTES;
     // Variable headers keep all (stripBytes 0) or nothing of the header.
     this.#initialKeepFrom = this.#strip === -1 ? Infinity : this.#strip;
   }
