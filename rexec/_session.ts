@@ -4,7 +4,7 @@
 // looks the program up in the allow-list, runs it (`_runner.ts`) and writes
 // the replies (`_protocol.ts`); a refused request gets an `error` reply and
 // the connection goes on.
-import { DelimiterDecoder, type FrameTooLargeError } from "../framing/mod.ts";
+import { DelimiterCodec, type FrameTooLargeError } from "../framing/mod.ts";
 import { formatAddress, TimeoutError } from "../net/mod.ts";
 import type { Connection, ConnectionHandler } from "../tcp/mod.ts";
 import { timingSafeEqual } from "../_internal/std.ts";
@@ -75,7 +75,7 @@ type LineItem = { line: Uint8Array } | { tooLong: FrameTooLargeError };
 /** Reads request lines from a connection, with a deadline per line. */
 class LineReader {
   readonly #conn: Connection;
-  readonly #decoder: DelimiterDecoder;
+  readonly #decoder: DelimiterCodec;
   readonly #queue: LineItem[] = [];
   #head = 0;
   #ended = false;
@@ -85,7 +85,7 @@ class LineReader {
 
   constructor(conn: Connection, maxLineBytes: number) {
     this.#conn = conn;
-    this.#decoder = new DelimiterDecoder({
+    this.#decoder = new DelimiterCodec({
       lines: true,
       maxFrameSize: maxLineBytes,
       onOversize: "skip",

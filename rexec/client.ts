@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LengthPrefixDecoder, MalformedFrameError } from "../framing/mod.ts";
+import { LengthPrefixCodec, MalformedFrameError } from "../framing/mod.ts";
 import type { Address } from "../net/mod.ts";
 import { connect, type Connection } from "../tcp/mod.ts";
 import { concat } from "../_internal/std.ts";
@@ -120,7 +120,7 @@ export interface RemoteCommandResult extends CommandExit {
  */
 export class CommandClient implements AsyncDisposable, Disposable {
   readonly #conn: Connection;
-  readonly #decoder = new LengthPrefixDecoder({
+  readonly #decoder = new LengthPrefixCodec({
     header: "u32be",
     maxFrameSize: MAX_REPLY_FRAME,
   });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LengthPrefixDecoder } from "../../framing/mod.ts";
+import { LengthPrefixCodec } from "../../framing/mod.ts";
 import { connect, type Connection, type Server } from "../../tcp/mod.ts";
 import { serveCommands, type ServeCommandsOptions } from "../../rexec/mod.ts";
 import { type CommandReply, decodeReply } from "../../rexec/_protocol.ts";
@@ -24,7 +24,7 @@ export interface Outcome {
 /** A client that speaks the protocol by hand. */
 export class RawClient implements AsyncDisposable {
   readonly conn: Connection;
-  readonly #decoder = new LengthPrefixDecoder({ header: "u32be" });
+  readonly #decoder = new LengthPrefixCodec({ header: "u32be" });
   readonly #frames: Uint8Array[] = [];
 
   private constructor(conn: Connection) {
