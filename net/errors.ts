@@ -13,7 +13,7 @@
  *
  * @example Telling a timeout apart
  * ```ts
- * import { TimeoutError } from "./errors.ts";
+ * import { TimeoutError } from "@sockit/sockit/net";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new TimeoutError("Cannot read from 127.0.0.1:9: no data for 50 ms", 50);

@@ -1,8 +1,9 @@
 /**
  * What both transports share: addresses and how to print them,
- * {@linkcode TimeoutError}, and {@linkcode shutdownOnSignals} for servers
- * that stop gracefully on Ctrl-C or SIGTERM. `tcp/` and `udp/` re-export the
- * addresses and `TimeoutError`.
+ * {@linkcode TimeoutError}, {@linkcode shutdownOnSignals} for servers that
+ * stop gracefully on Ctrl-C or SIGTERM, and Python's {@linkcode ctime}.
+ * `tcp/` and `udp/` re-export the addresses, `TimeoutError` and
+ * `ShutdownOptions`.
  *
  * @example Printing addresses
  * ```ts
@@ -16,5 +17,6 @@
  * @module
  */
 export * from "./address.ts";
+export * from "./ctime.ts";
 export * from "./errors.ts";
 export * from "./signals.ts";

@@ -7,13 +7,29 @@
  * @module
  */
 /**
+ * Options for a graceful shutdown: `tcp/`'s `Server.shutdown()`, `udp/`'s
+ * `DatagramServer.shutdown()` and `RequestServer.shutdown()`, and every
+ * {@linkcode GracefulServer}.
+ */
+export interface ShutdownOptions {
+  /**
+   * How long work in flight (a handler, a reply being sent) may take to
+   * finish before what is left is closed, in milliseconds.
+   *
+   * @default {5000}
+   */
+  gracePeriod?: number;
+}
+
+/**
  * What {@linkcode shutdownOnSignals} needs of a server: a graceful
- * `shutdown()` and a `finished` promise. `tcp/`'s `Server` is one.
+ * `shutdown()` and a `finished` promise. `tcp/`'s `Server` and `udp/`'s
+ * `DatagramServer` and `RequestServer` are.
  *
  * @example A `Server` is a `GracefulServer`
  * ```ts
- * import { listen } from "../tcp/listen.ts";
- * import type { GracefulServer } from "./signals.ts";
+ * import { listen } from "@sockit/sockit/tcp";
+ * import type { GracefulServer } from "@sockit/sockit/net";
  * import { assertEquals } from "@std/assert";
  *
  * const server: GracefulServer = listen({ port: 0 }, () => {});
@@ -26,13 +42,10 @@ export interface GracefulServer {
    * Stops accepting, lets in-flight work finish for up to `gracePeriod`,
    * then closes what is left.
    */
-  shutdown(options?: { gracePeriod?: number }): Promise<void>;
+  shutdown(options?: ShutdownOptions): Promise<void>;
   /** Settles when the server has stopped and its handlers have finished. */
   readonly finished: Promise<void>;
 }
-
-/** What a signal made {@linkcode shutdownOnSignals} do. */
-export type SignalAction = "shutdown" | "exit";
 
 /** Options for {@linkcode shutdownOnSignals}. */
 export interface ShutdownOnSignalsOptions {
@@ -56,7 +69,7 @@ export interface ShutdownOnSignalsOptions {
    * first, `"exit"` for a second. By default a line goes to stderr:
    * `shutting down (signal SIGINT), Ctrl-C again to stop at once`.
    */
-  onSignal?: (signal: Deno.Signal, action: SignalAction) => void;
+  onSignal?: (signal: Deno.Signal, action: "shutdown" | "exit") => void;
   /**
    * Ends the process on a second signal.
    *
@@ -85,7 +98,10 @@ function defaultSignals(): readonly Deno.Signal[] {
     : ["SIGINT", "SIGTERM"];
 }
 
-function defaultOnSignal(signal: Deno.Signal, action: SignalAction): void {
+function defaultOnSignal(
+  signal: Deno.Signal,
+  action: "shutdown" | "exit",
+): void {
   console.error(
     action === "shutdown"
       ? `shutting down (signal ${signal}), Ctrl-C again to stop at once`
@@ -112,8 +128,8 @@ function defaultOnSignal(signal: Deno.Signal, action: SignalAction): void {
  *
  * @example Serve until Ctrl-C
  * ```ts
- * import { listen } from "../tcp/listen.ts";
- * import { shutdownOnSignals } from "./signals.ts";
+ * import { listen } from "@sockit/sockit/tcp";
+ * import { shutdownOnSignals } from "@sockit/sockit/net";
  * import { assertEquals } from "@std/assert";
  *
  * const server = listen({ port: 0 }, (conn) => conn.write("hi"));

@@ -47,7 +47,7 @@
 import type { FrameCodec } from "../framing/mod.ts";
 import { delimited, lengthPrefixed, lines } from "../framing/mod.ts";
 import type { Connection } from "../tcp/mod.ts";
-import { ctime } from "./_ctime.ts";
+import { ctime } from "../net/mod.ts";
 import { EXIT_OK, reportError, versionLine } from "./_cli.ts";
 import {
   runServer,

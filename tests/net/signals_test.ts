@@ -1,16 +1,19 @@
 import { Lines } from "../_spawn.ts";
 import { connect } from "../../tcp/connect.ts";
 import { listen } from "../../tcp/listen.ts";
-import { shutdownOnSignals, type SignalAction } from "../../net/signals.ts";
+import { shutdownOnSignals } from "../../net/mod.ts";
 import { assert, assertEquals, assertThrows } from "../_utils.ts";
+
+/** What a signal made `shutdownOnSignals()` do. */
+type SignalAction = "shutdown" | "exit";
 
 const ROOT = new URL("../../", import.meta.url);
 
 /** A server that takes `work` ms over each request, then echoes it. */
 const SCRIPT = `
-import { listen } from ${JSON.stringify(new URL("tcp/listen.ts", ROOT).href)};
+import { listen } from ${JSON.stringify(new URL("tcp/mod.ts", ROOT).href)};
 import { shutdownOnSignals } from ${
-  JSON.stringify(new URL("net/signals.ts", ROOT).href)
+  JSON.stringify(new URL("net/mod.ts", ROOT).href)
 };
 const [work, grace] = Deno.args.map(Number);
 const server = listen({ port: 0 }, async (conn) => {
@@ -39,7 +42,8 @@ async function spawnServer(
     args: [
       "run",
       "--quiet",
-      "--no-config",
+      "--config", // the library's import map
+      new URL("deno.json", ROOT).pathname,
       "--allow-net",
       script,
       String(work),
