@@ -782,17 +782,3 @@ export function delimited(
 ): DelimiterCodec {
   return new DelimiterCodec({ ...options, delimiter });
 }
-
-/**
- * The old name of {@linkcode DelimiterCodec}, kept while `rexec/` moves to
- * the codec: it decodes exactly as before.
- *
- * @deprecated Use {@linkcode DelimiterCodec} (or {@linkcode lines}).
- */
-export const DelimiterDecoder: typeof DelimiterCodec = DelimiterCodec;
-/**
- * The old name of {@linkcode DelimiterCodec}, as a type.
- *
- * @deprecated Use {@linkcode DelimiterCodec}.
- */
-export type DelimiterDecoder = DelimiterCodec;

@@ -1469,17 +1469,3 @@ export function netstrings(
 ): LengthPrefixCodec {
   return new LengthPrefixCodec({ ...options, header: "netstring" });
 }
-
-/**
- * The old name of {@linkcode LengthPrefixCodec}, kept while `rexec/` moves
- * to the codec: it decodes exactly as before.
- *
- * @deprecated Use {@linkcode LengthPrefixCodec} (or {@linkcode lengthPrefixed}).
- */
-export const LengthPrefixDecoder: typeof LengthPrefixCodec = LengthPrefixCodec;
-/**
- * The old name of {@linkcode LengthPrefixCodec}, as a type.
- *
- * @deprecated Use {@linkcode LengthPrefixCodec}.
- */
-export type LengthPrefixDecoder = LengthPrefixCodec;
