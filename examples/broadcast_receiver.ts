@@ -38,4 +38,4 @@ const server = udp.serveDatagrams(socket, ({ data, from }) => {
 console.error(`listening on ${udp.formatAddress(socket.addr)}`);
 shutdownOnSignals(server);
 await server.finished;
-console.error(`shut down after ${server.replies} ACKs`);
+console.error(`shut down after ${server.repliesSent} ACKs`);

@@ -32,7 +32,7 @@ console.error(`sending "Hi there!" to ${udp.formatAddress(to)} ${count} times`);
 const acks = await udp.broadcast("Hi there!", to, {
   count,
   interval,
-  wait: interval,
+  timeout: interval,
   onReply: ({ data, from }) =>
     console.log(`${decoder.decode(data)} from ${udp.formatAddress(from)}`),
 });

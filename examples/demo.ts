@@ -151,11 +151,11 @@ console.log("\nUDP broadcast to 127.255.255.255 (this machine only) with ACKs");
 {
   using listener = bind({ hostname: LOOPBACK_BROADCAST, port: 0 });
   await using _acks = serveDatagrams(listener, () => "ACK");
-  const port = (listener.addr as { port: number }).port;
+  const port = listener.addr.port;
   const replies = await broadcast(
     "Hi there!",
     { hostname: LOOPBACK_BROADCAST, port },
-    { wait: 300 },
+    { timeout: 300 },
   );
   for (const reply of replies) {
     show(

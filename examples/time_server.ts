@@ -16,16 +16,10 @@
  *
  * @module
  */
-import { lines, shutdownOnSignals, tcp } from "@sockit/sockit";
+import { ctime, lines, shutdownOnSignals, tcp } from "@sockit/sockit";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 21567);
 const decoder = new TextDecoder();
-
-/** Python's time.ctime(): `Mon Nov 23 00:33:33 2026`, local time. */
-function ctime(date = new Date()): string {
-  const [weekday, month, day, year, time] = date.toString().split(" ");
-  return `${weekday} ${month} ${day!.replace(/^0/, " ")} ${time} ${year}`;
-}
 
 class TimestampProtocol implements tcp.Protocol {
   frameReceived(line: Uint8Array, transport: tcp.Transport): void {
@@ -43,7 +37,7 @@ class TimestampFactory implements tcp.ProtocolFactory {
   }
 }
 
-const server = await tcp.serveProtocol({ port }, new TimestampFactory(), {
+const server = tcp.serveProtocol({ port }, new TimestampFactory(), {
   codec: lines(),
 });
 console.error(`listening on ${tcp.formatAddress(server.addr)}`);

@@ -30,4 +30,4 @@ const server = udp.serveDatagrams(socket, ({ data, from }) => {
 console.error(`listening on ${udp.formatAddress(socket.addr)}`);
 shutdownOnSignals(server); // Ctrl-C: answer the datagram in hand, stop
 await server.finished;
-console.error(`shut down after ${server.received} datagrams`);
+console.error(`shut down after ${server.datagramsReceived} datagrams`);

@@ -22,12 +22,10 @@ const path = Deno.args[0] ?? Deno.env.get("SOCKET_PATH") ??
   "/tmp/sockit-echo.sock";
 
 let clients = 0;
-const server = await tcp.listenUnix({ path }, async (conn) => {
+const server = tcp.listen({ path }, async (conn) => {
   const client = ++clients; // Unix clients have no address of their own
   console.error(`client ${client} connected`);
-  for (let data; (data = await conn.read()) !== null;) {
-    await conn.write(data);
-  }
+  for await (const data of conn) await conn.write(data);
   console.error(`client ${client} hung up`);
 }, { replaceStaleSocket: true });
 

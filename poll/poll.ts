@@ -17,8 +17,8 @@
  *
  * @example The classic select() echo server: one loop serves every client
  * ```ts
- * import { connect, listen } from "../tcp/mod.ts";
- * import { Poller } from "./poll.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
+ * import { Poller } from "@sockit/sockit/poll";
  * import { assertEquals } from "@std/assert";
  *
  * const poller = new Poller();
@@ -47,96 +47,37 @@
  */
 import type { SocketAddress } from "../net/mod.ts";
 import { Connection, FramedConnection } from "../tcp/mod.ts";
-
-/**
- * A datagram socket as {@linkcode poll} sees it — what `udp.bind()` returns:
- * `receive({ signal, timeout })` resolves to the next datagram and its
- * sender, and keeps a datagram it could not deliver for its next call.
- */
-export interface PollableDatagramSocket {
-  /** Receives the next datagram. */
-  receive(
-    options?: { signal?: AbortSignal; timeout?: number | null },
-  ): Promise<{ data: Uint8Array; from: SocketAddress }>;
-}
+import type { DatagramSocket } from "../udp/mod.ts";
+import { connectionHooks } from "../_internal/hooks.ts";
 
 /**
  * A source {@linkcode poll} can watch: a raw or a framed connection, or a
- * datagram socket.
+ * datagram socket (`udp.bind()`).
  */
-export type PollSource = Connection | FramedConnection | PollableDatagramSocket;
-
-/** Bytes arrived on a raw {@linkcode Connection}: what one `read()` returned. */
-export interface PollDataEvent {
-  /** The kind of event. */
-  readonly type: "data";
-  /** The connection the bytes came from. */
-  readonly source: Connection;
-  /** The bytes (at least one; a new array you own). */
-  readonly data: Uint8Array;
-}
-
-/** A datagram arrived on a datagram socket (`udp.bind()`). */
-export interface PollDatagramEvent {
-  /** The kind of event. */
-  readonly type: "datagram";
-  /** The socket it arrived on. */
-  readonly source: PollableDatagramSocket;
-  /** The datagram's bytes. */
-  readonly data: Uint8Array;
-  /** Who sent it (Python's `recvfrom` address). */
-  readonly from: SocketAddress;
-}
-
-/** A frame arrived on a {@linkcode FramedConnection}. */
-export interface PollFrameEvent {
-  /** The kind of event. */
-  readonly type: "frame";
-  /** The framed connection the frame came from. */
-  readonly source: FramedConnection;
-  /** The frame's payload. */
-  readonly frame: Uint8Array;
-}
+export type PollSource = Connection | FramedConnection | DatagramSocket;
 
 /**
- * The peer closed (or shut down writing, or the server is shutting down):
- * the source reads EOF and has left the loop. Close it when you are done
- * with it.
- */
-export interface PollEofEvent {
-  /** The kind of event. */
-  readonly type: "eof";
-  /** The source that ended; no longer watched. */
-  readonly source: PollSource;
-}
-
-/**
- * Reading from a source failed — a reset, an idle or read timeout, a
- * framing error, a closed connection — and the source has left the loop;
- * except for a datagram socket's `DatagramTooLargeError` (one oversized
- * datagram dropped), after which the socket stays in the loop.
- */
-export interface PollErrorEvent {
-  /** The kind of event. */
-  readonly type: "error";
-  /** The source that failed; no longer watched. */
-  readonly source: PollSource;
-  /** What went wrong. */
-  readonly error: Error;
-}
-
-/** `timeout` milliseconds passed with no other event (`poll()` returning `[]`). */
-export interface PollTimeoutEvent {
-  /** The kind of event. */
-  readonly type: "timeout";
-}
-
-/**
- * One event of a {@linkcode poll} loop; switch on `type`.
+ * One event of a {@linkcode poll} loop; switch on `type`:
+ *
+ * - `"data"`: bytes arrived on a raw `Connection` — what one `read()`
+ *   returned (at least one byte; a new array you own).
+ * - `"datagram"`: a datagram arrived on a datagram socket, with its sender
+ *   (Python's `recvfrom` pair).
+ * - `"frame"`: a frame arrived on a `FramedConnection`.
+ * - `"eof"`: the peer closed (or shut down writing, or the server is
+ *   shutting down): the source reads EOF and has left the loop. Close it
+ *   when you are done with it.
+ * - `"error"`: reading from the source failed — a reset, an idle or read
+ *   timeout, a framing error, a closed connection — and the source has
+ *   left the loop; except for a datagram socket's `DatagramTooLargeError`
+ *   (one oversized datagram dropped), after which the socket stays in the
+ *   loop.
+ * - `"timeout"`: `timeout` milliseconds passed with no other event
+ *   (Python's `poll(timeout)` returning `[]`).
  *
  * @example Narrowing on type
  * ```ts
- * import type { PollEvent } from "./poll.ts";
+ * import type { PollEvent } from "@sockit/sockit/poll";
  * import { assertEquals } from "@std/assert";
  *
  * function describe(event: PollEvent): string {
@@ -153,12 +94,50 @@ export interface PollTimeoutEvent {
  * ```
  */
 export type PollEvent =
-  | PollDataEvent
-  | PollDatagramEvent
-  | PollFrameEvent
-  | PollEofEvent
-  | PollErrorEvent
-  | PollTimeoutEvent;
+  | {
+    /** Bytes arrived on a raw connection. */
+    readonly type: "data";
+    /** The connection the bytes came from. */
+    readonly source: Connection;
+    /** The bytes (at least one; a new array you own). */
+    readonly data: Uint8Array;
+  }
+  | {
+    /** A datagram arrived on a datagram socket. */
+    readonly type: "datagram";
+    /** The socket it arrived on. */
+    readonly source: DatagramSocket;
+    /** The datagram's bytes. */
+    readonly data: Uint8Array;
+    /** Who sent it (Python's `recvfrom` address). */
+    readonly from: SocketAddress<"udp" | "unixpacket">;
+  }
+  | {
+    /** A frame arrived on a framed connection. */
+    readonly type: "frame";
+    /** The framed connection the frame came from. */
+    readonly source: FramedConnection;
+    /** The frame's payload. */
+    readonly frame: Uint8Array;
+  }
+  | {
+    /** The source reached its end and left the loop. */
+    readonly type: "eof";
+    /** The source that ended; no longer watched. */
+    readonly source: PollSource;
+  }
+  | {
+    /** Reading from the source failed. */
+    readonly type: "error";
+    /** The source that failed; no longer watched (but see above). */
+    readonly source: PollSource;
+    /** What went wrong. */
+    readonly error: Error;
+  }
+  | {
+    /** Nothing happened for `timeout` milliseconds. */
+    readonly type: "timeout";
+  };
 
 /** Options for {@linkcode poll} and {@linkcode Poller}. */
 export interface PollOptions {
@@ -174,20 +153,19 @@ export interface PollOptions {
    * reads are handed back to their sources.
    */
   signal?: AbortSignal;
-}
-
-/** Options for {@linkcode Poller}. */
-export interface PollerOptions extends PollOptions {
   /**
-   * End the loop — and close the poller — when no sources remain. A
-   * long-lived poller (a server adding connections as they come) keeps
-   * waiting instead, until `close()` or the signal; {@linkcode poll} sets
-   * this.
+   * {@linkcode Poller} only: end the loop — and close the poller — when no
+   * sources remain. A long-lived poller (a server adding connections as
+   * they come) keeps waiting instead, until `close()` or the signal;
+   * {@linkcode poll} always ends when empty.
    *
-   * @default {false}
+   * @default {false for a Poller}
    */
   endWhenEmpty?: boolean;
 }
+
+/** A timeout event: the one kind that carries nothing. */
+type TimeoutEvent = Extract<PollEvent, { type: "timeout" }>;
 
 /**
  * How the poller reads one kind of source: the source's own read method
@@ -238,10 +216,13 @@ const DATAGRAM: Pollable = {
   method: "receive",
   options: { timeout: null }, // the poll loop has its own timeout
   event: (source, value) => {
-    const { data, from } = value as { data: Uint8Array; from: SocketAddress };
+    const { data, from } = value as {
+      data: Uint8Array;
+      from: SocketAddress<"udp" | "unixpacket">;
+    };
     return {
       type: "datagram",
-      source: source as PollableDatagramSocket,
+      source: source as DatagramSocket,
       data,
       from,
     };
@@ -274,19 +255,34 @@ const RELEASED: Error = new Error("The poller released this read");
 type ReadMethod = (options?: { signal?: AbortSignal }) => Promise<unknown>;
 
 /**
- * Hands a read the poller started but did not deliver back to its source:
- * until the source's next read, its read method (`method`) is shadowed on
- * the instance by one that first waits for that read, then returns its
- * value or throws its error — or, if the poller's abort stopped it before
- * it got anything, reads on as usual (the connection kept the data). Every
- * way of reading a `Connection` goes through `read()` (`readExactly`,
- * `readUntil`, `readable`, `framed()`), so all of them see the value first.
+ * Hands a read the poller started but did not deliver back to its source.
+ * A raw `Connection` takes it back itself: every way of reading it
+ * (`read`, `readInto`, `readExactly`, `readUntil`, `for await`,
+ * `readable`, `framed()`) waits for that read and sees its bytes or its
+ * error first. For another source, until its next read, its read method
+ * (`method`) is shadowed on the instance by one that first waits for that
+ * read, then returns its value or throws its error — or, if the poller's
+ * abort stopped it before it got anything, reads on as usual (the source
+ * kept the data).
  */
 function handBack(
   source: PollSource,
   method: "read" | "receive",
   read: Promise<Outcome>,
 ): void {
+  if (source instanceof Connection) {
+    connectionHooks.handBack(
+      source,
+      read.then((outcome) =>
+        outcome.ok
+          ? { value: outcome.value as Uint8Array | null }
+          : outcome.error === RELEASED
+          ? null
+          : { error: outcome.error }
+      ),
+    );
+    return;
+  }
   const target = source as unknown as Record<string, ReadMethod>;
   const inner = target[method]!;
   const shadow: ReadMethod = async (options) => {
@@ -322,7 +318,7 @@ interface Entry {
   readonly left: PromiseWithResolvers<void>;
 }
 
-const TIMEOUT_EVENT: PollTimeoutEvent = Object.freeze({ type: "timeout" });
+const TIMEOUT_EVENT: TimeoutEvent = Object.freeze({ type: "timeout" });
 
 /**
  * A set of sources and one loop over their events: Python's
@@ -347,9 +343,9 @@ const TIMEOUT_EVENT: PollTimeoutEvent = Object.freeze({ type: "timeout" });
  *
  * @example A chat room: what one client says, the others hear
  * ```ts
- * import { connect, type FramedConnection, listen } from "../tcp/mod.ts";
- * import { Poller } from "./poll.ts";
- * import { lines } from "../framing/mod.ts";
+ * import { connect, type FramedConnection, listen } from "@sockit/sockit/tcp";
+ * import { Poller } from "@sockit/sockit/poll";
+ * import { lines } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const poller = new Poller();
@@ -410,7 +406,7 @@ export class Poller implements AsyncIterable<PollEvent>, Disposable {
    */
   constructor(
     sources: Iterable<PollSource> = [],
-    options: PollerOptions = {},
+    options: PollOptions = {},
   ) {
     const { timeout, signal } = options;
     if (timeout !== undefined && !(timeout >= 0)) {
@@ -668,9 +664,9 @@ export class Poller implements AsyncIterable<PollEvent>, Disposable {
  *
  * @example Read a raw and a framed connection in one loop
  * ```ts
- * import { connect, listen } from "../tcp/mod.ts";
- * import { poll } from "./poll.ts";
- * import { lines } from "../framing/mod.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
+ * import { poll } from "@sockit/sockit/poll";
+ * import { lines } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * await using server = listen({ port: 0 }, (conn) => conn.write("one\ntwo\n"));

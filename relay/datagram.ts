@@ -2,7 +2,7 @@
  * {@linkcode relayDatagrams}: netcat's UDP mode. Each line of an input
  * stream goes out as one datagram, and each datagram that arrives is
  * written to an output stream as one line (text or hex), both ways at
- * once. {@linkcode bindClient} binds the socket a client needs to talk to
+ * once. `udp`'s `bindClient()` binds the socket a client needs to talk to
  * a given peer.
  *
  * UDP has no connection and no end of stream: a client relay only prints
@@ -13,8 +13,8 @@
  *
  * @example Ask a UDP server, print its answer
  * ```ts
- * import { bind, serveDatagrams } from "../udp/mod.ts";
- * import { bindClient, relayDatagrams } from "./datagram.ts";
+ * import { bind, bindClient, serveDatagrams } from "@sockit/sockit/udp";
+ * import { relayDatagrams } from "@sockit/sockit/relay";
  * import { assertEquals } from "@std/assert";
  *
  * using server = bind({ port: 0 });
@@ -38,22 +38,17 @@
  */
 import { DelimiterCodec, FrameTooLargeError } from "../framing/mod.ts";
 import type { Address, SocketAddress } from "../net/mod.ts";
-import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
-import {
-  formatFrame,
-  type FrameFormat,
-  type RelayDirection,
-  type RelayEndReason,
-  type RelayStreams,
+import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
+import { checkFormat, formatFrame } from "./_format.ts";
+import type {
+  FrameFormat,
+  RelayDirection,
+  RelayEndReason,
+  RelayStreams,
 } from "./stream.ts";
 import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 import { canonicalIp } from "../_internal/ip.ts";
-import {
-  bind,
-  type BindOptions,
-  type DatagramSocket,
-  DatagramTooLargeError,
-} from "../udp/mod.ts";
+import { type DatagramSocket, DatagramTooLargeError } from "../udp/mod.ts";
 
 /** Options for {@linkcode relayDatagrams}. */
 export interface DatagramRelayOptions {
@@ -149,48 +144,6 @@ function isPeer(from: SocketAddress, to: Address | SocketAddress): boolean {
 }
 
 /**
- * Binds a UDP socket for a client that talks to `to`, as Python's first
- * `sendto` on a fresh socket does: any free port, on loopback when `to` is
- * a loopback address (`127.0.0.0/8`, `::1`; its broadcast
- * `127.255.255.255` too), else on the wildcard address of `to`'s family
- * (`0.0.0.0`, or `::` for IPv6), so that replies can reach it.
- *
- * @param to The peer.
- * @param options As for `bind()`.
- * @returns The socket.
- * @throws {TypeError} For a Unix address: a Unix datagram client needs a
- * path of its own, so `bind({ path })` one.
- *
- * @example A client socket for a loopback server
- * ```ts
- * import { bindClient } from "./datagram.ts";
- * import { assertEquals } from "@std/assert";
- *
- * using socket = bindClient({ hostname: "127.0.0.1", port: 9 });
- * assertEquals((socket.addr as { hostname: string }).hostname, "127.0.0.1");
- * ```
- */
-export function bindClient(
-  to: Address | SocketAddress,
-  options: BindOptions = {},
-): DatagramSocket {
-  if ("path" in to) {
-    throw new TypeError(
-      `Cannot bind a client for unix:${to.path}: bind({ path }) a Unix datagram socket of its own`,
-    );
-  }
-  checkAddress(to, "bind a client for");
-  const canonical = canonicalIp(to.hostname ?? DEFAULT_HOSTNAME);
-  const v6 = canonical !== null && canonical.includes(":");
-  const loopback = canonical !== null &&
-    (canonical === "::1" || canonical.startsWith("127."));
-  const hostname = loopback
-    ? (v6 ? "::1" : "127.0.0.1")
-    : (v6 ? "::" : "0.0.0.0");
-  return bind({ hostname, port: 0 }, options);
-}
-
-/**
  * Relays between a datagram socket and a pair of streams: each line of
  * `streams.readable` (ended by `\n` or `\r\n`; a last line without one
  * counts too; an empty line is an empty datagram) is sent as one datagram,
@@ -216,8 +169,8 @@ export function bindClient(
  *
  * @example A server that answers its client from the input
  * ```ts
- * import { bind } from "../udp/mod.ts";
- * import { relayDatagrams } from "./datagram.ts";
+ * import { bind } from "@sockit/sockit/udp";
+ * import { relayDatagrams } from "@sockit/sockit/relay";
  * import { assertEquals } from "@std/assert";
  *
  * const server = bind({ port: 0 });
@@ -259,13 +212,7 @@ export async function relayDatagrams(
       `Cannot relay datagrams with idleTimeout ${idleTimeout}: give milliseconds (> 0)`,
     );
   }
-  if (format !== "text" && format !== "hex") {
-    throw new TypeError(
-      `Cannot relay datagrams with output ${
-        JSON.stringify(format)
-      }: give "text" or "hex"`,
-    );
-  }
+  checkFormat(format, "relay datagrams");
   const acceptFrom = options.acceptFrom ?? (to === undefined ? "any" : "peer");
   if (acceptFrom === "peer" && to === undefined) {
     throw new TypeError(

@@ -13,8 +13,8 @@
  *
  * @example Pipe a message through an echo server
  * ```ts
- * import { connect, listen } from "../tcp/mod.ts";
- * import { relay } from "./stream.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
+ * import { relay } from "@sockit/sockit/relay";
  * import { assertEquals } from "@std/assert";
  *
  * await using server = listen({ port: 0 }, async (conn) => {
@@ -37,6 +37,7 @@ import type { FrameCodec } from "../framing/mod.ts";
 import { DelimiterCodec, FrameTooLargeError } from "../framing/mod.ts";
 import type { Connection } from "../tcp/mod.ts";
 import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
+import { checkFormat, formatFrame } from "./_format.ts";
 
 /** Which way bytes went: to the peer (`"sent"`) or from it (`"received"`). */
 export type RelayDirection = "sent" | "received";
@@ -225,7 +226,7 @@ function checkRelayOptions(options: RelayOptions, what: string): void {
  * - `idleTimeout`: `"idle-timeout"` when nothing moved that long.
  * - `signal`: rejects with its reason.
  * - A network error (a reset, say), an error of either stream or of
- *   `onTraffic`: rejects with it. `conn.bytesRead` and `conn.bytesWritten`
+ *   `onTraffic`: rejects with it. `conn.bytesReceived` and `conn.bytesSent`
  *   say how far it got.
  *
  * Either way the relay closes the connection when it ends. It does not
@@ -244,9 +245,9 @@ function checkRelayOptions(options: RelayOptions, what: string): void {
  *
  * @example Send only, with a hex dump of the traffic
  * ```ts
- * import { connect, listen } from "../tcp/mod.ts";
- * import { relay } from "./stream.ts";
- * import { hexdump } from "../framing/hexdump.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
+ * import { relay } from "@sockit/sockit/relay";
+ * import { hexdump } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const got: string[] = [];
@@ -304,9 +305,9 @@ export function relay(
  *
  * @example Lines in, 16-bit length-prefixed frames on the wire
  * ```ts
- * import { connect, listen } from "../tcp/mod.ts";
- * import { relayFrames } from "./stream.ts";
- * import { lengthPrefixed } from "../framing/mod.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
+ * import { relayFrames } from "@sockit/sockit/relay";
+ * import { lengthPrefixed } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = lengthPrefixed({ header: "u16be" });
@@ -346,63 +347,6 @@ export async function relayFrames(
   const side = framedSide(codec, format, counts);
   const result = await run(conn, streams, options, side, "relay frames");
   return { ...result, ...counts };
-}
-
-/** Throws a clear error unless `format` is a {@linkcode FrameFormat}. */
-function checkFormat(format: unknown, what: string): void {
-  if (format !== "text" && format !== "hex") {
-    throw new TypeError(
-      `Cannot ${what} with output ${
-        JSON.stringify(format)
-      }: give "text" or "hex"`,
-    );
-  }
-}
-
-const LF = 0x0a;
-const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
-
-/**
- * One frame as one line of output: `"text"` gives the frame's bytes and a
- * `\n` (none added when the frame already ends with `\n`); `"hex"` gives
- * two lowercase hex digits a byte and a `\n`. An empty frame is an empty
- * line.
- *
- * @param frame The frame's payload.
- * @param format `"text"` or `"hex"`.
- * @returns The line's bytes, `\n` included (a new array).
- * @throws {TypeError} If `format` is neither.
- *
- * @example Text and hex
- * ```ts
- * import { formatFrame } from "./stream.ts";
- * import { assertEquals } from "@std/assert";
- *
- * const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
- * assertEquals(text(formatFrame(new Uint8Array([0x68, 0x69]), "text")), "hi\n");
- * assertEquals(text(formatFrame(new Uint8Array([0, 0xff]), "hex")), "00ff\n");
- * ```
- */
-export function formatFrame(
-  frame: Uint8Array,
-  format: FrameFormat,
-): Uint8Array {
-  if (format === "hex") {
-    const out = new Uint8Array(frame.length * 2 + 1);
-    for (let i = 0; i < frame.length; i++) {
-      const b = frame[i]!;
-      out[2 * i] = HEX_DIGITS[b >> 4]!;
-      out[2 * i + 1] = HEX_DIGITS[b & 15]!;
-    }
-    out[out.length - 1] = LF;
-    return out;
-  }
-  checkFormat(format, "format a frame");
-  if (frame.length > 0 && frame[frame.length - 1] === LF) return frame.slice();
-  const out = new Uint8Array(frame.length + 1);
-  out.set(frame);
-  out[frame.length] = LF;
-  return out;
 }
 
 /** Formats `frames` into one buffer of lines, or `null` for none. */
@@ -673,7 +617,7 @@ interface Subscriber {
  *
  * @example Two readers, the same chunks
  * ```ts
- * import { SharedInput } from "./stream.ts";
+ * import { SharedInput } from "@sockit/sockit/relay";
  * import { assertEquals } from "@std/assert";
  *
  * const shared = new SharedInput(ReadableStream.from([new Uint8Array([1]), new Uint8Array([2])]));

@@ -4,18 +4,39 @@
  *
  * @module
  */
-import { type Address, formatAddress, TimeoutError } from "../net/mod.ts";
+import {
+  type Address,
+  formatAddress,
+  type TcpAddress,
+  TimeoutError,
+  type UnixAddress,
+} from "../net/mod.ts";
 import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
+import { wrapError } from "../_internal/errors.ts";
 import { Connection } from "./connection.ts";
 import { after } from "../_internal/timer.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
   /**
-   * Give up connecting after this many milliseconds, with `TimeoutError`
-   * (Python's `create_connection(address, timeout)`).
+   * Python's `create_connection(address, timeout)`: the connect gives up
+   * after this many milliseconds with `TimeoutError`, and the connection
+   * keeps it as its read timeout (`conn.timeout`; change it with
+   * `conn.setTimeout()`), so a read that waits longer raises
+   * `TimeoutError` and loses nothing. Writes are not limited by it. `null`
+   * waits forever, as Python's `None`.
+   *
+   * @default {null}
    */
-  timeout?: number;
+  timeout?: number | null;
+  /**
+   * A time limit for the connect alone, in milliseconds: reads get no
+   * timeout from it. Takes the place of `timeout` for the connect when
+   * both are given.
+   *
+   * @default {timeout}
+   */
+  connectTimeout?: number;
   /** Aborts the attempt to connect (not the connection once made). */
   signal?: AbortSignal;
   /**
@@ -34,43 +55,77 @@ export interface ConnectOptions {
 
 /**
  * Connects to a TCP server (`{ hostname, port }`, `hostname` defaulting to
- * `127.0.0.1`) or a Unix socket (`{ path }`).
+ * `127.0.0.1`) or a Unix socket (`{ path }`): Python's
+ * `socket.create_connection(address, timeout)`.
  *
  * @param address Where to connect.
- * @param options Timeout, signal and socket options.
+ * @param options `timeout` (connect and reads, as in Python),
+ * `connectTimeout` (the connect only), signal and socket options.
  * @returns The connection; `await using` closes it.
- * @throws {TimeoutError} If `timeout` passes first.
+ * @throws {TimeoutError} If the connect time limit passes first.
  * @throws {Deno.errors.ConnectionRefused} If no one listens there; the
  * message names the address (so do other network errors).
  *
- * @example Connect with a timeout
+ * @example Python's create_connection(address, timeout)
  * ```ts
- * import { connect, listen } from "./mod.ts";
- * import { assertEquals } from "@std/assert";
+ * import { connect, listen, TimeoutError } from "@sockit/sockit/tcp";
+ * import { assertEquals, assertRejects } from "@std/assert";
  *
- * await using server = listen({ port: 0 }, (conn) => conn.write("hi"));
- * await using conn = await connect(server.addr, { timeout: 1000 });
+ * await using server = listen({ port: 0 }, async (conn) => {
+ *   await conn.read(); // answers only when asked
+ *   await conn.write("hi");
+ * });
+ * await using conn = await connect(server.addr, { timeout: 100 });
+ * assertEquals(conn.timeout, 100); // kept for reads, as in Python
+ * await assertRejects(() => conn.read(), TimeoutError);
+ * await conn.write("?");
  * assertEquals(new TextDecoder().decode((await conn.read())!), "hi");
  * ```
  */
+export function connect(
+  address: TcpAddress,
+  options?: ConnectOptions,
+): Promise<Connection<"tcp">>;
+/**
+ * Connects to a Unix socket (`{ path }`).
+ *
+ * @param address The socket file's path.
+ * @param options As for a TCP address (`noDelay` and `keepAlive` do
+ * nothing).
+ * @returns The connection.
+ */
+export function connect(
+  address: UnixAddress,
+  options?: ConnectOptions,
+): Promise<Connection<"unix">>;
+/**
+ * Connects to a TCP or a Unix address.
+ *
+ * @param address Where to connect.
+ * @param options As above.
+ * @returns The connection.
+ */
+export function connect(
+  address: Address,
+  options?: ConnectOptions,
+): Promise<Connection>;
 export async function connect(
   address: Address,
   options: ConnectOptions = {},
 ): Promise<Connection> {
   checkAddress(address, "connect to");
   const where = formatAddress(address);
-  const { timeout, signal } = options;
-  if (timeout !== undefined && !(timeout >= 0)) {
-    throw new RangeError(
-      `Cannot connect with a timeout of ${timeout}: give milliseconds (>= 0)`,
-    );
-  }
+  const { signal } = options;
+  const timeout = options.timeout ?? null;
+  checkTimeout("timeout", timeout);
+  checkTimeout("connectTimeout", options.connectTimeout);
+  const limit = options.connectTimeout ?? timeout ?? undefined;
   signal?.throwIfAborted();
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   let timedOut = false;
-  const cancelTimer = timeout === undefined ? () => {} : after(timeout, () => {
+  const cancelTimer = limit === undefined ? () => {} : after(limit, () => {
     timedOut = true;
     controller.abort();
   });
@@ -87,18 +142,19 @@ export async function connect(
   } catch (error) {
     if (timedOut) {
       throw new TimeoutError(
-        `Cannot connect to ${where}: no answer within ${timeout} ms`,
-        timeout!,
+        `Cannot connect to ${where}: no answer within ${limit} ms`,
+        limit!,
         { cause: error },
       );
     }
     if (controller.signal.aborted) throw controller.signal.reason;
-    throw rename(error, where);
+    throw wrapError(error, `connect to ${where}`, reasonOf(error));
   } finally {
     cancelTimer();
     signal?.removeEventListener("abort", onAbort);
   }
   const connection = new Connection(conn);
+  if (timeout !== null) connection.setTimeout(timeout);
   if ("hostname" in conn.remoteAddr) {
     if (options.noDelay !== undefined) connection.setNoDelay(options.noDelay);
     if (options.keepAlive !== undefined) {
@@ -106,6 +162,14 @@ export async function connect(
     }
   }
   return connection;
+}
+
+function checkTimeout(name: string, ms: number | null | undefined): void {
+  if (ms !== undefined && ms !== null && !(ms >= 0)) {
+    throw new RangeError(
+      `Cannot connect with ${name} ${ms}: give milliseconds (>= 0)`,
+    );
+  }
 }
 
 /**
@@ -130,20 +194,13 @@ function abortable(
   });
 }
 
-function rename(error: unknown, where: string): unknown {
-  if (!(error instanceof Error)) return error;
-  const Class = error.constructor as new (
-    message: string,
-    options?: ErrorOptions,
-  ) => Error;
-  const reason = error instanceof Deno.errors.ConnectionRefused
-    ? "connection refused (is a server listening there?)"
-    : error instanceof Deno.errors.NotFound
-    ? `${error.message} (does the socket file exist?)`
-    : error.message;
-  try {
-    return new Class(`Cannot connect to ${where}: ${reason}`, { cause: error });
-  } catch {
-    return error;
+/** What to say about a failed connect: a hint for the common failures. */
+function reasonOf(error: unknown): string | undefined {
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return "connection refused (is a server listening there?)";
   }
+  if (error instanceof Deno.errors.NotFound) {
+    return `${error.message} (does the socket file exist?)`;
+  }
+  return undefined;
 }

@@ -11,16 +11,26 @@ import {
 } from "../framing/mod.ts";
 import { formatAddress, type SocketAddress, TimeoutError } from "../net/mod.ts";
 import { toSocketAddress } from "../_internal/address.ts";
+import { wrapError } from "../_internal/errors.ts";
+import { connectionHooks } from "../_internal/hooks.ts";
 import { unwatchIdle, type Watch, watchIdle } from "../_internal/timer.ts";
 import { Waiter } from "../_internal/waiter.ts";
 import { copyOut, MAX_SHARED } from "../_internal/slab.ts";
 import { IncompleteReadError, LimitOverrunError } from "./errors.ts";
 
-/** Smallest read buffer: what an idle connection parks in its pending read. */
+/** The read buffer after small reads: what an idle connection parks. */
 const MIN_READ_BUFFER = 256;
+/**
+ * The first read's buffer: a request or greeting that is already waiting
+ * when a connection is new comes in one read.
+ */
+const FIRST_READ_BUFFER = 16 * 1024;
 /** How long a draining read waits for data that is already on its way. */
 const DRAIN_WAIT = 50;
-/** Largest read buffer, reached by growing 4× while reads fill the buffer. */
+/**
+ * The largest read from the socket, into the connection's own buffer
+ * (`read()` grows to it 4× at a time while reads fill the buffer).
+ */
 const MAX_READ_BUFFER = 256 * 1024;
 
 const encoder = new TextEncoder();
@@ -42,49 +52,65 @@ export interface ReadUntilOptions extends ReadOptions {
   maxBytes?: number;
 }
 
-/** How {@linkcode Connection.shutdown} closes: Python's `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`. */
-export type ShutdownHow = "read" | "write" | "both";
+/** Options for {@linkcode Connection.write}. */
+export interface WriteOptions {
+  /**
+   * Stops the write: before it starts, nothing is sent and it rejects with
+   * the signal's reason; once bytes are on their way, the connection is
+   * closed (a write cut short cannot be taken back, as after a timeout of
+   * Python's `sendall`).
+   */
+  signal?: AbortSignal;
+}
 
-/** Internal options set by servers. */
+/** Python's `socket.SHUT_RD`: {@linkcode Connection.shutdown} stops reading. */
+export const SHUT_RD = 0;
+/** Python's `socket.SHUT_WR`: {@linkcode Connection.shutdown} sends FIN. */
+export const SHUT_WR = 1;
+/** Python's `socket.SHUT_RDWR`: {@linkcode Connection.shutdown} does both. */
+export const SHUT_RDWR = 2;
+
+/**
+ * How {@linkcode Connection.shutdown} closes: `"read"`, `"write"` or
+ * `"both"`, or Python's numbers {@linkcode SHUT_RD} (0), {@linkcode SHUT_WR}
+ * (1) and {@linkcode SHUT_RDWR} (2).
+ */
+export type ShutdownHow = "read" | "write" | "both" | 0 | 1 | 2;
+
+/** Options for the {@linkcode Connection} constructor. */
 export interface ConnectionOptions {
   /**
    * Close the connection when nothing is read or written for this many
    * milliseconds; a pending or later read then raises `TimeoutError`.
+   * Servers set it from `listen()`'s `idleTimeout`.
+   *
+   * @default {no idle timeout}
    */
   idleTimeout?: number;
 }
 
-function wrapError(error: unknown, action: string, peer: string): unknown {
-  if (!(error instanceof Error)) return error;
-  const Class = error.constructor as new (
-    message: string,
-    options?: ErrorOptions,
-  ) => Error;
-  try {
-    return new Class(`Cannot ${action} ${peer}: ${error.message}`, {
-      cause: error,
-    });
-  } catch {
-    return error;
-  }
-}
-
 /**
  * A stream socket: TCP or Unix, accepted by a server or made by
- * `connect()`. Reads and writes are Python's `recv` and `sendall`, with
- * `settimeout`, `shutdown`, `getsockname`/`getpeername`, framed messages and
- * Web Streams on top.
+ * `connect()`. Reads and writes are Python's `recv`, `recv_into` and
+ * `sendall`, with `settimeout`, `shutdown`, `getsockname`/`getpeername`,
+ * framed messages, Web Streams and `for await` on top.
  *
- * Memory: a read waits on a small buffer (256 bytes) that grows 4× while
- * reads fill it (up to 256 KiB) and shrinks back when they do not, so an
- * idle connection costs little; an idle timeout is a record on one shared
- * timer wheel, not a timer per connection. Chunks up to 512 bytes are
- * copied into shared 4 KiB blocks (as Node's `Buffer` pool does), which is ten
- * times cheaper than a buffer each.
+ * Memory: a new connection's first read waits on a 16 KiB buffer, so that
+ * a request already waiting arrives in one read; after that `read()` waits
+ * on a buffer sized by the reads before it — 256 bytes after small reads,
+ * so an idle connection costs little, growing 4× while reads fill it (up to
+ * 256 KiB). `read(maxBytes)` reads up to `maxBytes` at once, and
+ * `readInto(buffer)` reads straight into your buffer. An idle timeout is a
+ * record on one shared timer wheel, not a timer per connection. Chunks up
+ * to 512 bytes are copied into shared 4 KiB blocks (as Node's `Buffer`
+ * pool does), which is ten times cheaper than a buffer each.
+ *
+ * @typeParam T The transport: `"tcp"` or `"unix"`, which types
+ * {@linkcode Connection.localAddr} and {@linkcode Connection.remoteAddr}.
  *
  * @example Echo one message over loopback
  * ```ts
- * import { connect, listen } from "./mod.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * await using server = listen({ port: 0 }, async (conn) => {
@@ -94,27 +120,43 @@ function wrapError(error: unknown, action: string, peer: string): unknown {
  * await using conn = await connect(server.addr);
  * await conn.write("hello");
  * assertEquals(new TextDecoder().decode((await conn.read())!), "hello");
+ * assertEquals(conn.remoteAddr.port, server.addr.port);
  * ```
  */
-export class Connection implements AsyncDisposable, Disposable {
+export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
+  implements AsyncIterable<Uint8Array>, AsyncDisposable, Disposable {
   readonly #conn: Deno.Conn;
   #localAddr: SocketAddress | undefined;
   #remoteAddr: SocketAddress | undefined;
 
-  #bufferSize = MIN_READ_BUFFER;
+  /** The size of the next `read()`'s buffer (see #resize). */
+  #bufferSize = FIRST_READ_BUFFER;
+  /** The connection's own read buffer, kept while reads fit it. */
   #buffer: Uint8Array | null = null;
-  /** A `conn.read()` is in flight. */
+  /** A socket read is in flight. */
   #inRead = false;
-  /** A `conn.read()` finished and nobody has taken its result yet. */
+  /** What the socket read in flight (or just finished) writes into. */
+  #target: Uint8Array | null = null;
+  /** Its target is a `readInto()` caller's buffer, not our own. */
+  #direct = false;
+  /** Its size came from #bufferSize, so it sizes the next one. */
+  #adaptive = false;
+  /** A socket read finished and nobody has taken its result yet. */
   #ready = false;
   #readN: number | null = null;
   #readFailed = false;
   #readError: unknown = undefined;
-  /** The `read()` waiting for the socket read, if one waits. */
+  /** The read waiting for the socket read, if one waits. */
   readonly #waiter = new Waiter<Uint8Array | number | null>();
   /** Where the waiting read puts its bytes: `readInto()`'s buffer. */
   #into: Uint8Array | null = null;
+  /** The most bytes the waiting `read()` hands out. */
+  #max = Infinity;
   #leftover: Uint8Array | null = null;
+  /** A read a poller gave up: settles once its outcome is back in here. */
+  #handedBack: Promise<void> | null = null;
+  /** An error handed back by a poller, for the next read to throw. */
+  #pendingError: { error: unknown } | null = null;
   #eof = false;
   #readShut = false;
   #writeShut = false;
@@ -126,8 +168,8 @@ export class Connection implements AsyncDisposable, Disposable {
   /** The last write started (it may reject), while `#writing > 0`. */
   #lastWrite: Promise<void> | null = null;
   #writesDone: PromiseWithResolvers<void> | null = null;
-  #bytesRead = 0;
-  #bytesWritten = 0;
+  #bytesReceived = 0;
+  #bytesSent = 0;
 
   #idleWatch: Watch | null = null;
   #idleExpired = false;
@@ -137,10 +179,11 @@ export class Connection implements AsyncDisposable, Disposable {
 
   /**
    * Wraps a Deno connection. Usually you get a `Connection` from
-   * `connect()` or a server's handler instead.
+   * `connect()` or a server's handler instead; wrap one yourself for a
+   * `Deno.Conn` made elsewhere (`Deno.connectTls()`, say).
    *
    * @param conn A TCP or Unix `Deno.Conn`.
-   * @param options Server-side options.
+   * @param options `idleTimeout`.
    */
   constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
     this.#conn = conn;
@@ -154,13 +197,17 @@ export class Connection implements AsyncDisposable, Disposable {
   }
 
   /** The local address (Python's `getsockname()`). */
-  get localAddr(): SocketAddress {
-    return this.#localAddr ??= toSocketAddress(this.#conn.localAddr);
+  get localAddr(): SocketAddress<T> {
+    return (this.#localAddr ??= toSocketAddress(
+      this.#conn.localAddr,
+    )) as SocketAddress<T>;
   }
 
   /** The peer's address (Python's `getpeername()`). */
-  get remoteAddr(): SocketAddress {
-    return this.#remoteAddr ??= toSocketAddress(this.#conn.remoteAddr);
+  get remoteAddr(): SocketAddress<T> {
+    return (this.#remoteAddr ??= toSocketAddress(
+      this.#conn.remoteAddr,
+    )) as SocketAddress<T>;
   }
 
   /** How errors name the other end (made when needed, not per connection). */
@@ -168,14 +215,14 @@ export class Connection implements AsyncDisposable, Disposable {
     return peerOf(this);
   }
 
-  /** Bytes read from the socket so far. */
-  get bytesRead(): number {
-    return this.#bytesRead;
+  /** Bytes received from the socket so far. */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
   }
 
-  /** Bytes written to the socket so far. */
-  get bytesWritten(): number {
-    return this.#bytesWritten;
+  /** Bytes sent to the socket so far. */
+  get bytesSent(): number {
+    return this.#bytesSent;
   }
 
   /** Whether `close()` has been called (or the idle timeout closed it). */
@@ -201,6 +248,7 @@ export class Connection implements AsyncDisposable, Disposable {
    * Sets the read timeout (Python's `settimeout`): afterwards a read that
    * waits longer than `ms` for data rejects with `TimeoutError`, and the
    * connection stays usable — no data is lost. `null` waits forever.
+   * `connect(address, { timeout })` sets it too.
    *
    * @param ms Milliseconds, or `null`.
    * @throws {RangeError} If `ms` is negative or not a number.
@@ -215,30 +263,95 @@ export class Connection implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Reads the next chunk of data, as Python's `recv`: at least one byte, or
-   * `null` at the end of the stream (the peer closed or shut down writing).
+   * Reads what has arrived, as Python's `recv(maxBytes)`: at least one
+   * byte and at most `maxBytes`, or `null` at the end of the stream (the
+   * peer closed or shut down writing).
    *
+   * Without `maxBytes` the read takes what one socket read gives: up to
+   * 16 KiB on a new connection, then as much as the buffer that the reads
+   * before it sized (see the class docs), so after an idle spell a long
+   * message may come in two reads. With `maxBytes` it reads up to that
+   * many bytes at once (256 KiB at most), as Python does.
+   *
+   * @param maxBytes The most bytes to return (an integer >= 0; 0 returns
+   * an empty array at once).
    * @param options `signal` to stop waiting.
    * @returns The bytes (a new array you own: nothing writes to it later),
    * or `null` at EOF. A small chunk is a view into a shared 4 KiB block,
    * so mind `byteOffset` when you use its `.buffer`.
    * @throws {TimeoutError} If the timeout passed with no data.
    * @throws {TypeError} If another read is in progress.
+   * @throws {RangeError} If `maxBytes` is not an integer >= 0.
+   *
+   * @example Python's recv(600), twice
+   * ```ts
+   * import { connect, listen } from "@sockit/sockit/tcp";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = listen({ port: 0 }, (conn) => conn.write(new Uint8Array(1000)));
+   * await using conn = await connect(server.addr);
+   * assertEquals((await conn.readExactly(1)).length, 1);
+   * assertEquals((await conn.read(600))!.length, 600);
+   * assertEquals((await conn.read(600))!.length, 399);
+   * assertEquals(await conn.read(600), null);
+   * ```
    */
-  read(options?: ReadOptions): Promise<Uint8Array | null> {
-    const leftover = this.#leftover;
-    if (leftover !== null && !this.#waiter.waiting) {
-      this.#leftover = null;
-      return Promise.resolve(leftover);
+  read(maxBytes?: number, options?: ReadOptions): Promise<Uint8Array | null>;
+  /**
+   * Reads what has arrived, up to what one socket read gives: `read()`
+   * with options and no `maxBytes`.
+   *
+   * @param options `signal` to stop waiting.
+   * @returns The bytes, or `null` at EOF.
+   */
+  read(options?: ReadOptions): Promise<Uint8Array | null>;
+  read(
+    maxBytes?: number | ReadOptions,
+    options?: ReadOptions,
+  ): Promise<Uint8Array | null> {
+    let max = Infinity;
+    if (typeof maxBytes === "number") {
+      if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+        return Promise.reject(
+          new RangeError(
+            `Cannot read ${maxBytes} bytes from ${this.#peer}: give an integer >= 0`,
+          ),
+        );
+      }
+      max = maxBytes;
+    } else if (maxBytes !== undefined) {
+      options = maxBytes;
     }
-    return this.#receive(null, options) as Promise<Uint8Array | null>;
+    if (this.#handedBack !== null) {
+      const again = max === Infinity ? undefined : max;
+      return this.#handedBack.then(() => this.read(again, options));
+    }
+    if (!this.#waiter.waiting) {
+      if (this.#pendingError !== null) return this.#throwPending();
+      const leftover = this.#leftover;
+      if (leftover !== null) {
+        if (max >= leftover.length) {
+          this.#leftover = null;
+          return Promise.resolve(leftover);
+        }
+        this.#leftover = leftover.subarray(max);
+        return Promise.resolve(leftover.subarray(0, max));
+      }
+      if (max === 0) return Promise.resolve(new Uint8Array(0));
+    }
+    return this.#receive(null, max, options) as Promise<Uint8Array | null>;
   }
 
   /**
    * Reads into `buffer` (Python's `recv_into`): waits like `read()`, then
-   * copies up to `buffer.length` bytes into it. Bytes that do not fit stay
-   * for the next read. Nothing is allocated per read, so a server that
-   * reuses one buffer moves bulk data without garbage.
+   * puts up to `buffer.length` bytes into it. When nothing is buffered and
+   * no timeout or signal is in play, the socket reads straight into
+   * `buffer`: nothing is copied and nothing allocated, so a server that
+   * reuses one large buffer moves bulk data at the socket's speed. (With a
+   * timeout or a signal the socket reads into the connection's own buffer,
+   * which is copied into yours, so that a wait that ends early never leaves
+   * a read writing into your buffer later.) Bytes that do not fit stay for
+   * the next read.
    *
    * @param buffer Where the bytes go.
    * @param options `signal` to stop waiting.
@@ -250,7 +363,7 @@ export class Connection implements AsyncDisposable, Disposable {
    *
    * @example Echo with one buffer
    * ```ts
-   * import { connect, listen } from "./mod.ts";
+   * import { connect, listen } from "@sockit/sockit/tcp";
    * import { assertEquals } from "@std/assert";
    *
    * await using server = listen({ port: 0 }, async (conn) => {
@@ -272,24 +385,69 @@ export class Connection implements AsyncDisposable, Disposable {
         ),
       );
     }
-    const leftover = this.#leftover;
-    if (leftover !== null && !this.#waiter.waiting) {
-      const count = Math.min(leftover.length, buffer.length);
-      buffer.set(
-        count === leftover.length ? leftover : leftover.subarray(0, count),
-      );
-      this.#leftover = count === leftover.length
-        ? null
-        : leftover.subarray(count);
-      return Promise.resolve(count);
+    if (this.#handedBack !== null) {
+      return this.#handedBack.then(() => this.readInto(buffer, options));
     }
-    if (buffer.length === 0 && !this.#waiter.waiting) return Promise.resolve(0);
-    return this.#receive(buffer, options) as Promise<number | null>;
+    if (!this.#waiter.waiting) {
+      if (this.#pendingError !== null) return this.#throwPending();
+      const leftover = this.#leftover;
+      if (leftover !== null) {
+        const count = Math.min(leftover.length, buffer.length);
+        buffer.set(
+          count === leftover.length ? leftover : leftover.subarray(0, count),
+        );
+        this.#leftover = count === leftover.length
+          ? null
+          : leftover.subarray(count);
+        return Promise.resolve(count);
+      }
+      if (buffer.length === 0) return Promise.resolve(0);
+    }
+    return this.#receive(buffer, Infinity, options) as Promise<number | null>;
   }
 
-  /** `read()` (`into` null) or `readInto()` once no leftover bytes are due. */
+  /**
+   * The chunks as they arrive, until EOF: `for await (const chunk of
+   * conn)` is `read()` in a loop, so the timeout applies to each wait.
+   * Leaving the loop early (`break`, `return`, an exception) leaves the
+   * connection open and loses nothing: the next read gets what follows.
+   * Close it with `close()` (or `await using`), or iterate `conn.readable`,
+   * whose cancellation stops reading.
+   *
+   * @returns An iterator over the chunks.
+   *
+   * @example Read until the peer closes
+   * ```ts
+   * import { connect, listen } from "@sockit/sockit/tcp";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = listen({ port: 0 }, async (conn) => {
+   *   await conn.write("hello, ");
+   *   await conn.write("world");
+   * });
+   * await using conn = await connect(server.addr);
+   * let text = "";
+   * for await (const chunk of conn) text += new TextDecoder().decode(chunk);
+   * assertEquals(text, "hello, world");
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    for (let chunk; (chunk = await this.read()) !== null;) yield chunk;
+  }
+
+  #throwPending(): Promise<never> {
+    const { error } = this.#pendingError!;
+    this.#pendingError = null;
+    return Promise.reject(error);
+  }
+
+  /**
+   * `read()` (`into` null) or `readInto()` once no leftover bytes are due:
+   * takes the socket read that finished, or starts one and waits for it.
+   */
   #receive(
     into: Uint8Array | null,
+    max: number,
     options: ReadOptions | undefined,
   ): Promise<Uint8Array | number | null> {
     if (this.#waiter.waiting) {
@@ -302,6 +460,7 @@ export class Connection implements AsyncDisposable, Disposable {
     if (this.#readShut || this.#eof) return Promise.resolve(null);
     if (this.#closed) return Promise.reject(this.#closedError());
     this.#into = into;
+    this.#max = max;
     if (this.#ready) {
       try {
         return Promise.resolve(this.#consume());
@@ -311,13 +470,20 @@ export class Connection implements AsyncDisposable, Disposable {
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (!this.#inRead) this.#startRead();
+    const timeout = this.#timeout;
+    if (!this.#inRead) {
+      // Straight into the caller's buffer only when nothing can end the
+      // wait before the read finishes (a draining read ends at EOF, and a
+      // read on a closed connection fails, which writes nothing).
+      const direct = into !== null && timeout === null &&
+        signal === undefined && !this.#draining;
+      this.#startRead(into, max, direct);
+    }
     if (this.#draining) {
       const waiting = this.#waiter.wait(null, undefined);
       this.#waiter.setTimer(DRAIN_WAIT, () => this.#endRead());
       return waiting;
     }
-    const timeout = this.#timeout;
     return this.#waiter.wait(
       timeout,
       signal,
@@ -330,7 +496,8 @@ export class Connection implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Reads exactly `n` bytes (asyncio's `readexactly`).
+   * Reads exactly `n` bytes (asyncio's `readexactly`). Large reads go
+   * straight into the array returned (see {@linkcode Connection.readInto}).
    *
    * @param n How many bytes.
    * @param options `signal` to stop waiting.
@@ -345,32 +512,35 @@ export class Connection implements AsyncDisposable, Disposable {
       throw new RangeError(`Cannot read ${n} bytes: give an integer >= 0`);
     }
     if (n === 0) return new Uint8Array(0);
-    const first = await this.read(options);
-    if (first === null) throw new IncompleteReadError(n, new Uint8Array(0));
-    if (first.length >= n) {
-      if (first.length > n) this.#leftover = first.subarray(n);
-      return first.length === n ? first : first.subarray(0, n);
+    let out: Uint8Array;
+    let filled: number;
+    if (n > MAX_SHARED) {
+      out = new Uint8Array(n);
+      filled = 0;
+    } else {
+      // Small reads (headers, say) take a whole chunk and keep the rest:
+      // the next small read needs no socket read.
+      const first = await this.read(options);
+      if (first === null) throw new IncompleteReadError(n, new Uint8Array(0));
+      if (first.length >= n) {
+        if (first.length > n) this.#unshift(first.subarray(n));
+        return first.length === n ? first : first.subarray(0, n);
+      }
+      out = new Uint8Array(n);
+      out.set(first);
+      filled = first.length;
     }
-    const out = new Uint8Array(n);
-    out.set(first);
-    let filled = first.length;
     try {
       while (filled < n) {
-        const chunk = await this.read(options);
-        if (chunk === null) {
+        const count = await this.readInto(out.subarray(filled), options);
+        if (count === null) {
           throw new IncompleteReadError(n, out.slice(0, filled));
         }
-        const take = Math.min(chunk.length, n - filled);
-        out.set(
-          take === chunk.length ? chunk : chunk.subarray(0, take),
-          filled,
-        );
-        filled += take;
-        if (take < chunk.length) this.#leftover = chunk.subarray(take);
+        filled += count;
       }
     } catch (error) {
-      if (!(error instanceof IncompleteReadError)) {
-        this.#leftover = out.slice(0, filled); // lose nothing
+      if (!(error instanceof IncompleteReadError) && filled > 0) {
+        this.#unshift(out.slice(0, filled)); // lose nothing
       }
       throw error;
     }
@@ -399,11 +569,14 @@ export class Connection implements AsyncDisposable, Disposable {
       throw new RangeError("Cannot read until an empty delimiter");
     }
     const maxBytes = options.maxBytes ?? 65536;
+    const readOptions: ReadOptions = options.signal === undefined
+      ? {}
+      : { signal: options.signal };
     let held = new Uint8Array(0);
     let scanned = 0;
     try {
       for (;;) {
-        const chunk = await this.read(options);
+        const chunk = await this.read(readOptions);
         if (chunk === null) throw new IncompleteReadError(undefined, held);
         const joined = new Uint8Array(held.length + chunk.length);
         joined.set(held);
@@ -416,7 +589,7 @@ export class Connection implements AsyncDisposable, Disposable {
         );
         if (found !== -1 && found + needle.length <= maxBytes) {
           const end = found + needle.length;
-          if (end < held.length) this.#leftover = held.subarray(end);
+          if (end < held.length) this.#unshift(held.subarray(end));
           return held.subarray(0, end);
         }
         scanned = held.length;
@@ -424,10 +597,42 @@ export class Connection implements AsyncDisposable, Disposable {
       }
     } catch (error) {
       if (!(error instanceof IncompleteReadError) && held.length > 0) {
-        this.#leftover = held; // lose nothing
+        this.#unshift(held); // lose nothing
       }
       throw error;
     }
+  }
+
+  /** Puts `bytes` back in front of what the next read returns. */
+  #unshift(bytes: Uint8Array): void {
+    const leftover = this.#leftover;
+    if (leftover === null) {
+      this.#leftover = bytes;
+      return;
+    }
+    const joined = new Uint8Array(bytes.length + leftover.length);
+    joined.set(bytes);
+    joined.set(leftover, bytes.length);
+    this.#leftover = joined;
+  }
+
+  static {
+    connectionHooks.handBack = (conn, outcome) => {
+      if (!(conn instanceof Connection)) return;
+      const before = conn.#handedBack ?? Promise.resolve();
+      const settled: Promise<void> = before.then(() => outcome).then(
+        (handed) => {
+          if (conn.#handedBack === settled) conn.#handedBack = null;
+          if (handed === null) return;
+          if ("error" in handed) {
+            conn.#pendingError = { error: handed.error };
+          } else if (handed.value !== null && !conn.#readShut) {
+            conn.#unshift(handed.value);
+          }
+        },
+      );
+      conn.#handedBack = settled;
+    };
   }
 
   /**
@@ -435,14 +640,37 @@ export class Connection implements AsyncDisposable, Disposable {
    * Concurrent writes are queued, never interleaved.
    *
    * @param data Bytes, or a string (UTF-8).
+   * @param options `signal` to stop the write (which closes the
+   * connection if bytes are on their way).
    * @throws {Deno.errors.BrokenPipe} Or another network error, naming the
    * peer, if the connection fails.
    */
-  write(data: Uint8Array | string): Promise<void> {
+  write(data: Uint8Array | string, options?: WriteOptions): Promise<void> {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const before = this.#writing === 0 ? null : this.#lastWrite;
     this.#writing++;
-    return this.#lastWrite = this.#send(bytes, before);
+    const sent = this.#lastWrite = this.#send(bytes, before);
+    return signal === undefined ? sent : this.#abortable(sent, signal);
+  }
+
+  /** `sent`, unless `signal` aborts first: then the connection closes. */
+  #abortable(sent: Promise<void>, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        this.close();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      sent.then(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(signal.aborted ? signal.reason : error);
+      });
+    });
   }
 
   /** Writes `bytes` once the write before it (if any) has finished. */
@@ -463,11 +691,11 @@ export class Connection implements AsyncDisposable, Disposable {
           written += await this.#conn.write(bytes.subarray(written));
         }
       } catch (error) {
-        throw wrapError(error, "write to", this.#peer);
+        throw wrapError(error, `write to ${this.#peer}`);
       }
       this.#touch();
     } finally {
-      this.#bytesWritten += written;
+      this.#bytesSent += written;
       if (--this.#writing === 0) {
         this.#lastWrite = null;
         const done = this.#writesDone;
@@ -488,28 +716,45 @@ export class Connection implements AsyncDisposable, Disposable {
   /**
    * Shuts the connection down without closing it (Python's `shutdown`):
    *
-   * - `"write"` (`SHUT_WR`): waits for queued writes, then sends FIN
+   * - `"write"` or `SHUT_WR` (1): waits for queued writes, then sends FIN
    *   (`Deno.Conn.closeWrite()`); the peer reads EOF, and this side keeps
    *   reading — a half-open socket.
-   * - `"read"` (`SHUT_RD`): stops delivering data: reads return `null` from
-   *   now on and anything buffered is dropped. Deno has no `closeRead`, so
-   *   the kernel is not told: data the peer sends afterwards is not read
-   *   and, once the buffers fill, TCP flow control stops the peer.
-   * - `"both"` (`SHUT_RDWR`): both.
+   * - `"read"` or `SHUT_RD` (0): stops delivering data: reads return
+   *   `null` from now on and anything buffered is dropped. Deno has no
+   *   `closeRead`, so the kernel is not told: data the peer sends
+   *   afterwards is not read and, once the buffers fill, TCP flow control
+   *   stops the peer.
+   * - `"both"` or `SHUT_RDWR` (2): both.
    *
    * @param how What to shut down.
-   * @throws {TypeError} If `how` is not one of the three.
+   * @throws {TypeError} If `how` is not one of these.
+   *
+   * @example A ported Python client keeps its shape
+   * ```ts
+   * import { connect, listen, SHUT_WR } from "@sockit/sockit/tcp";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = listen({ port: 0 }, async (conn) => {
+   *   for await (const chunk of conn) await conn.write(chunk);
+   * });
+   * await using conn = await connect(server.addr);
+   * await conn.write("bye");
+   * await conn.shutdown(SHUT_WR); // s.shutdown(socket.SHUT_WR)
+   * assertEquals(new TextDecoder().decode(await conn.readExactly(3)), "bye");
+   * assertEquals(await conn.read(), null);
+   * ```
    */
   async shutdown(how: ShutdownHow = "both"): Promise<void> {
-    if (how !== "read" && how !== "write" && how !== "both") {
+    const mode = typeof how === "number" ? SHUTDOWN_MODES[how] : how;
+    if (mode !== "read" && mode !== "write" && mode !== "both") {
       throw new TypeError(
         `Cannot shut down ${
           JSON.stringify(how)
-        }: give "read", "write" or "both"`,
+        }: give "read", "write" or "both" (or SHUT_RD, SHUT_WR, SHUT_RDWR: 0, 1, 2)`,
       );
     }
-    if (how !== "write") this.#stopReading();
-    if (how !== "read" && !this.#writeShut) {
+    if (mode !== "write") this.#stopReading();
+    if (mode !== "read" && !this.#writeShut) {
       await this.#whenWritten();
       this.#writeShut = true;
       if (this.#closed) return;
@@ -517,7 +762,7 @@ export class Connection implements AsyncDisposable, Disposable {
         await this.#conn.closeWrite();
       } catch (error) {
         if (!(error instanceof Deno.errors.NotConnected)) {
-          throw wrapError(error, "shut down writing to", this.#peer);
+          throw wrapError(error, `shut down writing to ${this.#peer}`);
         }
       }
     }
@@ -634,7 +879,10 @@ export class Connection implements AsyncDisposable, Disposable {
    * has already arrived is still delivered, but a read that finds nothing
    * within 50 ms returns `null` (EOF) instead of waiting — so a handler
    * waiting for its client's next request finishes, while one in the middle
-   * of a request gets the rest of it.
+   * of a request gets the rest of it. (A `readInto()` that was already
+   * waiting with no timeout reads straight into its buffer; if it ends this
+   * way, its buffer may still receive the bytes that were on their way,
+   * until the connection closes.)
    */
   stopReading(): void {
     if (this.#draining || this.#readShut) return;
@@ -678,10 +926,32 @@ export class Connection implements AsyncDisposable, Disposable {
     );
   }
 
-  #startRead(): void {
-    const buffer = this.#buffer ??= new Uint8Array(this.#bufferSize);
+  /**
+   * Starts a socket read: straight into `into` (`direct`), or into our own
+   * buffer, sized by `readInto()`'s buffer, by `read(maxBytes)`, or — for
+   * `read()` — by the reads before it (see #resize).
+   */
+  #startRead(into: Uint8Array | null, max: number, direct: boolean): void {
+    let target: Uint8Array;
+    this.#direct = direct;
+    if (direct) {
+      target = into!;
+      this.#adaptive = false;
+    } else {
+      const wanted = into !== null ? into.length : max;
+      this.#adaptive = wanted === Infinity;
+      const size = this.#adaptive
+        ? this.#bufferSize
+        : Math.min(wanted, MAX_READ_BUFFER);
+      let buffer = this.#buffer;
+      if (buffer === null || buffer.length !== size) {
+        buffer = this.#buffer = new Uint8Array(size);
+      }
+      target = buffer;
+    }
+    this.#target = target;
     this.#inRead = true;
-    this.#conn.read(buffer).then(this.#onRead, this.#onReadError);
+    this.#conn.read(target).then(this.#onRead, this.#onReadError);
   }
 
   readonly #onRead = (n: number | null): void => {
@@ -689,6 +959,12 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#ready = true;
     this.#readN = n;
     if (this.#waiter.waiting) this.#waiter.settle(this.#consume, this);
+    else if (this.#direct) {
+      // Reading ended meanwhile (see stopReading): nobody takes these bytes.
+      this.#ready = false;
+      this.#direct = false;
+      this.#target = null;
+    }
   };
 
   readonly #onReadError = (error: unknown): void => {
@@ -712,13 +988,17 @@ export class Connection implements AsyncDisposable, Disposable {
     this.#ready = false;
     const into = this.#into;
     this.#into = null;
+    const target = this.#target!;
+    const direct = this.#direct;
+    this.#target = null;
+    this.#direct = false;
     if (this.#readFailed) {
       const error = this.#readError;
       this.#readFailed = false;
       this.#readError = undefined;
       if (this.#readShut) return null;
       if (this.#idleExpired) throw this.#idleError();
-      throw wrapError(error, "read from", this.#peer);
+      throw wrapError(error, `read from ${this.#peer}`);
     }
     const n = this.#readN;
     if (n === null) {
@@ -732,46 +1012,55 @@ export class Connection implements AsyncDisposable, Disposable {
       if (this.#readShut) return null;
       throw this.#closedError();
     }
-    this.#bytesRead += n;
+    this.#bytesReceived += n;
     this.#touch();
-    const chunk = into === null ? this.#take(n) : this.#copyInto(into, n);
-    return this.#readShut ? null : chunk;
-  }
-
-  /**
-   * Hands out `n` bytes just read, and sizes the next read buffer: a small
-   * chunk is copied out (into a shared block, see `_slab.ts`) and the
-   * buffer is read into again; a large one fills most of the buffer, so the
-   * buffer itself is handed over.
-   */
-  #take(n: number): Uint8Array {
-    const buffer = this.#buffer!;
-    const size = buffer.length;
-    let chunk: Uint8Array;
-    if (n > MAX_SHARED && n > size >> 1) {
-      chunk = n === size ? buffer : buffer.subarray(0, n);
-      this.#buffer = null;
+    let result: Uint8Array | number;
+    if (direct) {
+      result = n; // already in the caller's buffer
     } else {
-      chunk = copyOut(buffer, n);
+      result = into === null
+        ? this.#take(target, n, this.#max)
+        : this.#copyInto(target, into, n);
+      if (this.#adaptive) this.#resize(n, target.length);
     }
-    this.#resize(n, size);
-    return chunk;
+    return this.#readShut ? null : result;
   }
 
   /**
-   * Copies the `n` bytes just read into `target` (`readInto()`); what does
+   * Hands out the `n` bytes just read into `target` (at most `max`; the
+   * rest stays for the next read): a small chunk is copied out (into a
+   * shared block, see `_internal/slab.ts`) and the buffer is read into
+   * again; a large one fills most of the buffer, so the buffer itself is
+   * handed over.
+   */
+  #take(target: Uint8Array, n: number, max: number): Uint8Array {
+    if (n > max) {
+      this.#leftover = target.slice(max, n);
+      return copyOut(target, max);
+    }
+    if (n > MAX_SHARED && n > target.length >> 1) {
+      this.#buffer = null;
+      return n === target.length ? target : target.subarray(0, n);
+    }
+    return copyOut(target, n);
+  }
+
+  /**
+   * Copies the `n` bytes just read into `into` (`readInto()`); what does
    * not fit stays for the next read. The read buffer stays ours.
    */
-  #copyInto(target: Uint8Array, n: number): number {
-    const buffer = this.#buffer!;
-    const count = Math.min(n, target.length);
-    target.set(new Uint8Array(buffer.buffer, buffer.byteOffset, count));
-    if (count < n) this.#leftover = buffer.slice(count, n);
-    this.#resize(n, buffer.length);
+  #copyInto(target: Uint8Array, into: Uint8Array, n: number): number {
+    const count = Math.min(n, into.length);
+    into.set(new Uint8Array(target.buffer, target.byteOffset, count));
+    if (count < n) this.#leftover = target.slice(count, n);
     return count;
   }
 
-  /** Sizes the next read buffer: 4× while reads fill it, back when small. */
+  /**
+   * Sizes the next `read()`'s buffer: 4× while reads fill it, back to 256
+   * bytes when they use under a quarter of it (an idle connection parks a
+   * small buffer).
+   */
   #resize(n: number, size: number): void {
     if (n === size) {
       this.#bufferSize = Math.min(size * 4, MAX_READ_BUFFER);
@@ -783,6 +1072,13 @@ export class Connection implements AsyncDisposable, Disposable {
     }
   }
 }
+
+/** Python's shutdown numbers, as {@linkcode Connection.shutdown} reads them. */
+const SHUTDOWN_MODES: Readonly<Record<number, "read" | "write" | "both">> = {
+  [SHUT_RD]: "read",
+  [SHUT_WR]: "write",
+  [SHUT_RDWR]: "both",
+};
 
 /** How errors name the other end: the peer, or for Unix sockets our path. */
 function peerOf(
@@ -817,7 +1113,7 @@ function indexOf(
  *
  * @example See {@linkcode Connection.framed}
  * ```ts
- * import { FramedConnection } from "./connection.ts";
+ * import { FramedConnection } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(typeof FramedConnection, "function");
@@ -949,28 +1245,34 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
    * Sends one frame.
    *
    * @param payload The payload, bytes or a string (UTF-8).
+   * @param options `signal`, as for {@linkcode Connection.write}.
    * @throws {FrameTooLargeError} Or `DelimiterInPayloadError`, before
    * anything is sent.
    */
-  send(payload: Uint8Array | string): Promise<void> {
+  send(payload: Uint8Array | string, options?: WriteOptions): Promise<void> {
     const bytes = typeof payload === "string"
       ? encoder.encode(payload)
       : payload;
-    return this.#conn.write(this.#encoder.encode(bytes));
+    return this.#conn.write(this.#encoder.encode(bytes), options);
   }
 
   /**
    * Sends several frames in one write.
    *
    * @param payloads The payloads.
+   * @param options `signal`, as for {@linkcode Connection.write}.
    * @throws {FrameTooLargeError} Or `DelimiterInPayloadError`, before
    * anything is sent.
    */
-  sendAll(payloads: readonly (Uint8Array | string)[]): Promise<void> {
+  sendAll(
+    payloads: readonly (Uint8Array | string)[],
+    options?: WriteOptions,
+  ): Promise<void> {
     return this.#conn.write(
       this.#encoder.encodeAll(
         payloads.map((p) => typeof p === "string" ? encoder.encode(p) : p),
       ),
+      options,
     );
   }
 

@@ -10,7 +10,7 @@
  *
  * @example Reading the facts
  * ```ts
- * import { IncompleteReadError } from "./errors.ts";
+ * import { IncompleteReadError } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new IncompleteReadError(8, new Uint8Array(3));
@@ -49,7 +49,7 @@ export class IncompleteReadError extends Error {
  *
  * @example Reading the facts
  * ```ts
- * import { LimitOverrunError } from "./errors.ts";
+ * import { LimitOverrunError } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(new LimitOverrunError(1024).maxBytes, 1024);

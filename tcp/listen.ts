@@ -5,17 +5,33 @@
  *
  * @module
  */
-import { type Address, formatAddress, type SocketAddress } from "../net/mod.ts";
+import {
+  type Address,
+  formatAddress,
+  type ShutdownOptions,
+  type SocketAddress,
+  type TcpAddress,
+  type UnixAddress,
+} from "../net/mod.ts";
 import {
   checkAddress,
   DEFAULT_HOSTNAME,
   toSocketAddress,
 } from "../_internal/address.ts";
+import { wrapError } from "../_internal/errors.ts";
+import { delay } from "../_internal/std.ts";
 import { Connection } from "./connection.ts";
 import { after } from "../_internal/timer.ts";
 
-/** Runs for each accepted connection; the connection closes when it returns. */
-export type ConnectionHandler = (conn: Connection) => void | Promise<void>;
+/**
+ * Runs for each accepted connection; the connection closes when it returns
+ * (or its promise settles).
+ *
+ * @typeParam T The transport: `"tcp"` or `"unix"`.
+ */
+export type ConnectionHandler<T extends "tcp" | "unix" = "tcp" | "unix"> = (
+  conn: Connection<T>,
+) => void | Promise<void>;
 
 /** Options for {@linkcode listen}. */
 export interface ListenOptions {
@@ -38,9 +54,16 @@ export interface ListenOptions {
    */
   onError?: (error: unknown, conn: Connection | undefined) => void;
   /**
-   * Unix sockets: if the socket file exists but no server answers on it
-   * (left by a crashed server), remove it and listen. Without this, a stale
-   * file is an error.
+   * Unix sockets: if a socket file is in the way — left by a server that
+   * crashed — remove it and listen, as a Python server does with
+   * `os.unlink(path)` before `bind()`. Without this, the file is an error.
+   * A file that is not a socket is never removed.
+   *
+   * Use it for a path that is this server's alone: `listen()` is
+   * synchronous and Deno has no synchronous connect, so it cannot ask the
+   * socket whether a server still listens there. It refuses when Linux's
+   * `/proc/net/unix` shows one listening, which Deno lets it read only
+   * under `--allow-all`.
    *
    * @default {false}
    */
@@ -62,17 +85,6 @@ export interface ListenOptions {
   noDelay?: boolean;
 }
 
-/** Options for {@linkcode Server.shutdown}. */
-export interface ShutdownOptions {
-  /**
-   * How long handlers may take to finish before their connections are
-   * closed, in milliseconds.
-   *
-   * @default {5000}
-   */
-  gracePeriod?: number;
-}
-
 const DEFAULT_GRACE_PERIOD = 5000;
 
 function defaultOnError(error: unknown, conn: Connection | undefined): void {
@@ -83,14 +95,8 @@ function defaultOnError(error: unknown, conn: Connection | undefined): void {
   console.error(`sockit: server error${who}: ${what}`);
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function openUnixListener(
-  path: string,
-  replaceStale: boolean,
-): Promise<Deno.Listener> {
+/** Opens a Unix socket listener, with clear errors for a path in use. */
+function openUnixListener(path: string, replaceStale: boolean): Deno.Listener {
   try {
     return Deno.listen({ transport: "unix", path });
   } catch (error) {
@@ -101,23 +107,20 @@ async function openUnixListener(
         { cause: error },
       );
     }
-    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-    const info = await Deno.lstat(path).catch(() => undefined);
-    if (info !== undefined && !info.isSocket) {
+    if (!(error instanceof Deno.errors.AddrInUse)) {
+      throw wrapError(error, `listen on unix:${path}`);
+    }
+    let isSocket = true;
+    try {
+      isSocket = Deno.lstatSync(path).isSocket ?? true;
+    } catch { /* gone meanwhile, or not ours to look at: bind decides */ }
+    if (!isSocket) {
       throw new Deno.errors.AddrInUse(
         `Cannot listen on unix:${path}: a file that is not a socket is in the way (it is never removed for you)`,
         { cause: error },
       );
     }
-    // Someone listening, or a stale file from a server that died?
-    let alive = false;
-    try {
-      (await Deno.connect({ transport: "unix", path })).close();
-      alive = true;
-    } catch {
-      alive = false;
-    }
-    if (alive) {
+    if (unixSocketListening(path)) {
       throw new Deno.errors.AddrInUse(
         `Cannot listen on unix:${path}: another server is listening there`,
         { cause: error },
@@ -125,21 +128,70 @@ async function openUnixListener(
     }
     if (!replaceStale) {
       throw new Deno.errors.AddrInUse(
-        `Cannot listen on unix:${path}: the file exists but no server answers (stale from a crashed server?); remove it or pass replaceStaleSocket`,
+        `Cannot listen on unix:${path}: the socket file exists (a server listens there, or it is left over from one that crashed); remove it, or pass replaceStaleSocket if the path is this server's alone`,
         { cause: error },
       );
     }
-    await Deno.remove(path);
+    Deno.removeSync(path);
     return Deno.listen({ transport: "unix", path });
   }
+}
+
+const PROC_NET_UNIX = "/proc/net/unix";
+/** `__SO_ACCEPTCON` in `/proc/net/unix`'s flags: a listening socket. */
+const SO_ACCEPTCON = 0x10000;
+
+/**
+ * Whether Linux's `/proc/net/unix` shows a server listening on `path`:
+ * `false` when it does not, or when it cannot be read — Deno lets a
+ * program read it only with `--allow-all`, and there is no synchronous
+ * connect to ask the socket itself. A listening socket bound by a relative
+ * path with the same file name counts: better to refuse than to take a
+ * live server's path.
+ */
+function unixSocketListening(path: string): boolean {
+  if (Deno.build.os !== "linux") return false;
+  let table: string;
+  try {
+    // Ask first: reading without the permission could prompt.
+    const read = Deno.permissions.querySync({ name: "read" });
+    if (read.state !== "granted") return false;
+    table = Deno.readTextFileSync(PROC_NET_UNIX);
+  } catch {
+    return false;
+  }
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  let absolute = path;
+  if (!path.startsWith("/")) {
+    try {
+      absolute = `${Deno.cwd()}/${path}`;
+    } catch { /* no read access to the working directory */ }
+  }
+  for (const line of table.split("\n").slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    const fields = line.trim().split(/\s+/);
+    const bound = fields.slice(7).join(" ");
+    if (bound === "" || (parseInt(fields[3]!, 16) & SO_ACCEPTCON) === 0) {
+      continue;
+    }
+    if (bound === path || bound === absolute) return true;
+    const relative = !bound.startsWith("/") && !bound.startsWith("@");
+    if (relative && (bound === name || bound.endsWith(`/${name}`))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
  * A running server: returned by {@linkcode listen}.
  *
+ * @typeParam T The transport, `"tcp"` or `"unix"`, which types
+ * {@linkcode Server.addr} and the connections.
+ *
  * @example Count connections and shut down
  * ```ts
- * import { connect, listen } from "./mod.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * const server = listen({ port: 0 }, (conn) => conn.write("bye"));
@@ -150,7 +202,8 @@ async function openUnixListener(
  * assertEquals(server.acceptedConnections, 1);
  * ```
  */
-export class Server implements AsyncDisposable {
+export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
+  implements AsyncDisposable {
   readonly #listener: Deno.Listener;
   readonly #handler: ConnectionHandler;
   readonly #options: ListenOptions;
@@ -165,27 +218,29 @@ export class Server implements AsyncDisposable {
   #rejected = 0;
   readonly #loop: Promise<void>;
   /** The address the server listens on (with the real port for port 0). */
-  readonly addr: SocketAddress;
+  readonly addr: SocketAddress<T>;
 
   /**
-   * Use {@linkcode listen} (or {@linkcode listenUnix}) instead.
+   * Serves `listener`. Use {@linkcode listen} instead, unless the listener
+   * comes from elsewhere (`Deno.listenTls()`, say).
    *
-   * @param listener A listening Deno socket.
+   * @param listener A listening Deno socket (TCP or Unix).
    * @param handler Runs for each connection.
-   * @param options Server options.
+   * @param options Server options (`replaceStaleSocket` is `listen()`'s).
    */
   constructor(
     listener: Deno.Listener,
-    handler: ConnectionHandler,
+    handler: ConnectionHandler<T>,
     options: ListenOptions = {},
   ) {
     this.#listener = listener;
-    this.#handler = handler;
+    this.#handler = handler as ConnectionHandler;
     this.#options = options;
     this.#onError = options.onError ?? defaultOnError;
     this.#noDelay = options.noDelay ?? true;
-    this.addr = toSocketAddress(listener.addr);
-    this.#unixPath = "path" in this.addr ? this.addr.path : undefined;
+    const addr = toSocketAddress(listener.addr);
+    this.addr = addr as SocketAddress<T>;
+    this.#unixPath = "path" in addr ? addr.path : undefined;
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = () => {
@@ -359,91 +414,105 @@ function isClosedError(error: unknown): boolean {
  * only its own connection: the error goes to `onError` and the server keeps
  * serving.
  *
- * For a Unix socket use {@linkcode listenUnix}, which is async because it
- * checks for a stale socket file; `listen` with `{ path }` does the same
- * checks only when the path is free.
+ * For a Unix socket it gives clear errors for a path in use, a stale socket
+ * file (or removes it, with `replaceStaleSocket`) and a missing directory;
+ * the server's shutdown removes the socket file.
  *
  * @param address Where to listen.
  * @param handler Runs for each connection.
  * @param options Timeouts, limits, signal, error reporting.
- * @returns The running server.
+ * @returns The running server; its `addr` is typed by the address given
+ * (`server.addr.port` for TCP, `server.addr.path` for Unix).
  * @throws {Deno.errors.AddrInUse} If the address is taken (the message names
- * it).
+ * it), or a Unix socket file is in the way.
+ * @throws {Deno.errors.NotFound} If a Unix socket's directory does not
+ * exist.
  *
  * @example An echo server
  * ```ts
- * import { connect, listen } from "./mod.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * await using server = listen({ port: 0 }, async (conn) => {
- *   for (let data; (data = await conn.read()) !== null;) await conn.write(data);
+ *   for await (const chunk of conn) await conn.write(chunk);
  * });
+ * console.log(`listening on port ${server.addr.port}`);
  * await using conn = await connect(server.addr);
  * await conn.write("ping");
  * assertEquals(new TextDecoder().decode(await conn.readExactly(4)), "ping");
  * ```
- */
-export function listen(
-  address: Address,
-  handler: ConnectionHandler,
-  options: ListenOptions = {},
-): Server {
-  checkAddress(address, "listen on");
-  checkOptions(options);
-  let listener: Deno.Listener;
-  try {
-    listener = "path" in address
-      ? Deno.listen({ transport: "unix", path: address.path })
-      : Deno.listen({
-        hostname: address.hostname ?? DEFAULT_HOSTNAME,
-        port: address.port,
-      });
-  } catch (error) {
-    throw renameListenError(error, address);
-  }
-  return new Server(listener, handler, options);
-}
-
-/**
- * {@linkcode listen} for a Unix socket, with clear errors for a path in use,
- * a stale socket file (or its removal with `replaceStaleSocket`) and a
- * missing directory.
- *
- * @param address The socket file's path.
- * @param handler Runs for each connection.
- * @param options As for {@linkcode listen}.
- * @returns The running server; its shutdown removes the socket file.
- * @throws {Deno.errors.AddrInUse} If a server listens there, or the file is
- * stale and `replaceStaleSocket` is not set.
- * @throws {Deno.errors.NotFound} If the directory does not exist.
  *
  * @example A Unix echo server
  * ```ts
- * import { connect, listenUnix } from "./mod.ts";
+ * import { connect, listen } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * const path = `${await Deno.makeTempDir()}/echo.sock`;
- * await using server = await listenUnix({ path }, async (conn) => {
+ * await using server = listen({ path }, async (conn) => {
  *   const data = await conn.read();
  *   if (data) await conn.write(data);
- * });
+ * }, { replaceStaleSocket: true });
+ * assertEquals(server.addr.path, path);
  * await using conn = await connect({ path });
  * await conn.write("hi");
  * assertEquals(new TextDecoder().decode(await conn.readExactly(2)), "hi");
  * ```
  */
-export async function listenUnix(
-  address: { path: string },
+export function listen(
+  address: TcpAddress,
+  handler: ConnectionHandler<"tcp">,
+  options?: ListenOptions,
+): Server<"tcp">;
+/**
+ * Listens on a Unix socket (`{ path }`).
+ *
+ * @param address The socket file's path.
+ * @param handler Runs for each connection.
+ * @param options As for a TCP address (`noDelay` does nothing).
+ * @returns The running server.
+ */
+export function listen(
+  address: UnixAddress,
+  handler: ConnectionHandler<"unix">,
+  options?: ListenOptions,
+): Server<"unix">;
+/**
+ * Listens on a TCP or a Unix address.
+ *
+ * @param address Where to listen.
+ * @param handler Runs for each connection.
+ * @param options As above.
+ * @returns The running server.
+ */
+export function listen(
+  address: Address,
   handler: ConnectionHandler,
+  options?: ListenOptions,
+): Server;
+export function listen(
+  address: Address,
+  handler: ConnectionHandler<"tcp"> | ConnectionHandler<"unix">,
   options: ListenOptions = {},
-): Promise<Server> {
+): Server {
   checkAddress(address, "listen on");
   checkOptions(options);
-  const listener = await openUnixListener(
-    address.path,
-    options.replaceStaleSocket ?? false,
-  );
-  return new Server(listener, handler, options);
+  let listener: Deno.Listener;
+  if ("path" in address) {
+    listener = openUnixListener(
+      address.path,
+      options.replaceStaleSocket ?? false,
+    );
+  } else {
+    try {
+      listener = Deno.listen({
+        hostname: address.hostname ?? DEFAULT_HOSTNAME,
+        port: address.port,
+      });
+    } catch (error) {
+      throw renameListenError(error, address);
+    }
+  }
+  return new Server(listener, handler as ConnectionHandler, options);
 }
 
 function checkOptions(options: ListenOptions): void {
@@ -464,25 +533,9 @@ function checkOptions(options: ListenOptions): void {
 }
 
 function renameListenError(error: unknown, address: Address): unknown {
+  const where = formatAddress(address);
   if (error instanceof Deno.errors.AddrInUse) {
-    return new Deno.errors.AddrInUse(
-      `Cannot listen on ${formatAddress(address)}: the address is in use`,
-      { cause: error },
-    );
+    return wrapError(error, `listen on ${where}`, "the address is in use");
   }
-  if (error instanceof Error) {
-    const Class = error.constructor as new (
-      message: string,
-      options?: ErrorOptions,
-    ) => Error;
-    try {
-      return new Class(
-        `Cannot listen on ${formatAddress(address)}: ${error.message}`,
-        { cause: error },
-      );
-    } catch {
-      return error;
-    }
-  }
-  return error;
+  return wrapError(error, `listen on ${where}`);
 }

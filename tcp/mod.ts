@@ -1,21 +1,26 @@
 /**
  * TCP and Unix stream sockets, Python's `socket` the Deno way: `listen()`
- * and `connect()`, connections with `read`/`write` (`recv`/`sendall`),
- * `setTimeout` (`settimeout`), `shutdown`, addresses, framed messages and
- * Web Streams; servers with idle timeouts, connection limits and graceful
- * shutdown.
+ * and `connect()` (`create_connection`, its `timeout` kept for reads),
+ * connections with `read`/`readInto`/`write` (`recv`/`recv_into`/
+ * `sendall`), `for await` over the chunks, `setTimeout` (`settimeout`),
+ * `shutdown` (with `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`), addresses, framed
+ * messages and Web Streams; servers with idle timeouts, connection limits
+ * and graceful shutdown; Twisted-style protocols.
+ *
+ * `TimeoutError`, `ShutdownOptions` and the address types are `net/`'s,
+ * re-exported here.
  *
  * @example An echo server and its client
  * ```ts
- * import { connect, listen } from "./mod.ts";
+ * import { connect, listen, SHUT_WR } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * await using server = listen({ port: 0 }, async (conn) => {
- *   for (let data; (data = await conn.read()) !== null;) await conn.write(data);
+ *   for await (const data of conn) await conn.write(data);
  * });
  * await using conn = await connect(server.addr);
  * await conn.write("hello");
- * await conn.shutdown("write"); // half-close: the server reads EOF
+ * await conn.shutdown(SHUT_WR); // half-close: the server reads EOF
  * assertEquals(new TextDecoder().decode(await conn.readExactly(5)), "hello");
  * assertEquals(await conn.read(), null);
  * ```
@@ -30,6 +35,7 @@ export * from "./protocol.ts";
 export {
   type Address,
   formatAddress,
+  type ShutdownOptions,
   type SocketAddress,
   type TcpAddress,
   TimeoutError,

@@ -10,14 +10,12 @@
  *
  * @example The timestamp server: each line comes back as `[ctime] line`
  * ```ts
- * import { serveProtocol } from "./protocol.ts";
- * import { connect } from "./connect.ts";
- * import { lines } from "../framing/mod.ts";
- * import { assertEquals } from "@std/assert";
+ * import { connect, serveProtocol } from "@sockit/sockit/tcp";
+ * import { lines } from "@sockit/sockit/framing";
+ * import { ctime } from "@sockit/sockit/net";
+ * import { assertMatch } from "@std/assert";
  *
- * const ctime = () => "Mon Nov 23 00:33:33 2026"; // the time, as Python's ctime()
- *
- * await using server = await serveProtocol({ port: 0 }, () => ({
+ * await using server = serveProtocol({ port: 0 }, () => ({
  *   frameReceived(line, transport) {
  *     transport.write(`[${ctime()}] ${new TextDecoder().decode(line)}`);
  *   },
@@ -26,21 +24,23 @@
  * await using conn = await connect(server.addr);
  * await conn.write("hello\n");
  * const reply = new TextDecoder().decode(await conn.readUntil("\n"));
- * assertEquals(reply, "[Mon Nov 23 00:33:33 2026] hello\n");
+ * assertMatch(reply, /^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] hello\n$/);
  * ```
  *
  * @module
  */
 import type { FrameCodec } from "../framing/mod.ts";
-import { type Address, formatAddress, type SocketAddress } from "../net/mod.ts";
+import {
+  type Address,
+  formatAddress,
+  type SocketAddress,
+  type TcpAddress,
+  type UnixAddress,
+} from "../net/mod.ts";
+import { concat } from "../_internal/std.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import type { Connection, FramedConnection } from "./connection.ts";
-import {
-  listen,
-  type ListenOptions,
-  listenUnix,
-  type Server,
-} from "./listen.ts";
+import { listen, type ListenOptions, type Server } from "./listen.ts";
 
 /**
  * What a protocol uses to talk to its peer: Twisted's `ITransport`. Writes
@@ -54,11 +54,10 @@ import {
  *
  * @example Write, then close once everything is sent
  * ```ts
- * import { serveProtocol, type Transport } from "./protocol.ts";
- * import { connect } from "./connect.ts";
+ * import { connect, serveProtocol, type Transport } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
- * await using server = await serveProtocol({ port: 0 }, () => ({
+ * await using server = serveProtocol({ port: 0 }, () => ({
  *   connectionMade(transport: Transport) {
  *     transport.write("hello ");
  *     transport.writeSequence(["and ", "goodbye"]);
@@ -131,7 +130,7 @@ export interface Transport {
  *
  * @example A protocol as a class, as in Twisted
  * ```ts
- * import { connectProtocol, type Protocol, serveProtocol, type Transport } from "./protocol.ts";
+ * import { connectProtocol, type Protocol, serveProtocol, type Transport } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
  * class Echo implements Protocol {
@@ -155,7 +154,7 @@ export interface Transport {
  *   }
  * }
  *
- * await using server = await serveProtocol({ port: 0 }, () => new Echo());
+ * await using server = serveProtocol({ port: 0 }, () => new Echo());
  * const client = await connectProtocol(server.addr, new Greeter());
  * assertEquals(await client.done, null); // a clean close
  * assertEquals(client.protocol.received, "hi");
@@ -213,9 +212,8 @@ export interface Protocol {
  *
  * @example Count clients in the factory
  * ```ts
- * import { type Protocol, type ProtocolFactory, serveProtocol } from "./protocol.ts";
- * import type { SocketAddress } from "../net/address.ts";
- * import { connect } from "./connect.ts";
+ * import { connect, type Protocol, type ProtocolFactory, serveProtocol } from "@sockit/sockit/tcp";
+ * import type { SocketAddress } from "@sockit/sockit/net";
  * import { assertEquals } from "@std/assert";
  *
  * class Counter implements ProtocolFactory {
@@ -231,7 +229,7 @@ export interface Protocol {
  *   }
  * }
  *
- * await using server = await serveProtocol({ port: 0 }, new Counter());
+ * await using server = serveProtocol({ port: 0 }, new Counter());
  * await using conn = await connect(server.addr);
  * assertEquals(await new Response(conn.readable).text(), "you are client 1");
  * ```
@@ -258,7 +256,11 @@ export interface ServeProtocolOptions extends ListenOptions {
   codec?: FrameCodec;
 }
 
-/** Options for {@linkcode connectProtocol}: all of `connect()`'s, and more. */
+/**
+ * Options for {@linkcode connectProtocol}: all of `connect()`'s — its
+ * `timeout` limits the connect and then each wait for data, after which the
+ * connection is lost with `TimeoutError` — and more.
+ */
 export interface ConnectProtocolOptions extends ConnectOptions {
   /**
    * Frame the connection, as for {@linkcode ServeProtocolOptions.codec}.
@@ -266,13 +268,6 @@ export interface ConnectProtocolOptions extends ConnectOptions {
    * @default {raw bytes}
    */
   codec?: FrameCodec;
-  /**
-   * Lose the connection with `TimeoutError` when no data arrives for this
-   * many milliseconds (`Connection.setTimeout`).
-   *
-   * @default {no timeout}
-   */
-  readTimeout?: number;
   /**
    * Called with an exception thrown by the protocol's methods.
    *
@@ -288,10 +283,10 @@ export interface ConnectProtocolOptions extends ConnectOptions {
  *
  * @example Wait for the end
  * ```ts
- * import { connectProtocol, serveProtocol } from "./protocol.ts";
+ * import { connectProtocol, serveProtocol } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
- * await using server = await serveProtocol({ port: 0 }, () => ({
+ * await using server = serveProtocol({ port: 0 }, () => ({
  *   connectionMade: (t) => t.loseConnection(), // hang up at once
  * }));
  * const client = await connectProtocol(server.addr, {});
@@ -500,18 +495,6 @@ class Session {
   }
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const chunk of chunks) total += chunk.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
 function defaultOnError(error: unknown, conn: Connection): void {
   const what = error instanceof Error
     ? `${error.name}: ${error.message}`
@@ -543,17 +526,17 @@ function buildWith(
  * @param options `codec` for frames, and everything `listen()` takes:
  * `idleTimeout`, `maxConnections`, `signal`, `onError`, …
  * @returns The running server (`await using` shuts it down gracefully:
- * protocols see EOF, then `connectionLost`).
+ * protocols see EOF, then `connectionLost`); its `addr` is typed by the
+ * address given, as for `listen()`.
  * @throws {TypeError} If `factory` is neither a function nor a factory.
  * @throws {Deno.errors.AddrInUse} If the address is taken.
  *
  * @example An echo protocol
  * ```ts
- * import { serveProtocol } from "./protocol.ts";
- * import { connect } from "./connect.ts";
+ * import { connect, serveProtocol } from "@sockit/sockit/tcp";
  * import { assertEquals } from "@std/assert";
  *
- * await using server = await serveProtocol({ port: 0 }, () => ({
+ * await using server = serveProtocol({ port: 0 }, () => ({
  *   dataReceived: (data, transport) => transport.write(data),
  * }));
  * await using conn = await connect(server.addr);
@@ -561,11 +544,42 @@ function buildWith(
  * assertEquals(new TextDecoder().decode(await conn.readExactly(4)), "ping");
  * ```
  */
-export async function serveProtocol(
+export function serveProtocol(
+  address: TcpAddress,
+  factory: ProtocolFactory | ((peer: SocketAddress) => Protocol | null),
+  options?: ServeProtocolOptions,
+): Server<"tcp">;
+/**
+ * Serves a protocol on a Unix socket (`{ path }`).
+ *
+ * @param address The socket file's path.
+ * @param factory As for a TCP address.
+ * @param options As for a TCP address.
+ * @returns The running server.
+ */
+export function serveProtocol(
+  address: UnixAddress,
+  factory: ProtocolFactory | ((peer: SocketAddress) => Protocol | null),
+  options?: ServeProtocolOptions,
+): Server<"unix">;
+/**
+ * Serves a protocol on a TCP or a Unix address.
+ *
+ * @param address Where to listen.
+ * @param factory As above.
+ * @param options As above.
+ * @returns The running server.
+ */
+export function serveProtocol(
+  address: Address,
+  factory: ProtocolFactory | ((peer: SocketAddress) => Protocol | null),
+  options?: ServeProtocolOptions,
+): Server;
+export function serveProtocol(
   address: Address,
   factory: ProtocolFactory | ((peer: SocketAddress) => Protocol | null),
   options: ServeProtocolOptions = {},
-): Promise<Server> {
+): Server {
   if (
     typeof factory !== "function" &&
     typeof (factory as Partial<ProtocolFactory> | null)?.buildProtocol !==
@@ -594,9 +608,7 @@ export async function serveProtocol(
       );
     }
   };
-  return "path" in address
-    ? await listenUnix(address, handler, listenOptions)
-    : listen(address, handler, listenOptions);
+  return listen(address, handler, listenOptions);
 }
 
 /**
@@ -608,20 +620,20 @@ export async function serveProtocol(
  *
  * @param address Where to connect: `{ hostname, port }` or `{ path }`.
  * @param protocol The protocol instance to run.
- * @param options `codec`, `readTimeout`, `onError`, and everything
- * `connect()` takes.
+ * @param options `codec`, `onError`, and everything `connect()` takes
+ * (`timeout`: the connect, then each wait for data).
  * @returns The running protocol, its transport and `done`.
- * @throws {TimeoutError} If the connect `timeout` passes.
+ * @throws {TimeoutError} If the connect time limit passes.
  * @throws {Deno.errors.ConnectionRefused} If no one listens there.
- * @throws {RangeError} If `readTimeout` is negative.
+ * @throws {RangeError} If a timeout is negative.
  *
  * @example Ask the timestamp server
  * ```ts
- * import { connectProtocol, serveProtocol, type Transport } from "./protocol.ts";
- * import { lines } from "../framing/mod.ts";
+ * import { connectProtocol, serveProtocol, type Transport } from "@sockit/sockit/tcp";
+ * import { lines } from "@sockit/sockit/framing";
  * import { assertEquals } from "@std/assert";
  *
- * await using server = await serveProtocol({ port: 0 }, () => ({
+ * await using server = serveProtocol({ port: 0 }, () => ({
  *   frameReceived: (line, t) => t.write(`[now] ${new TextDecoder().decode(line)}`),
  * }), { codec: lines() });
  *
@@ -642,14 +654,8 @@ export async function connectProtocol<P extends Protocol>(
   protocol: P,
   options: ConnectProtocolOptions = {},
 ): Promise<ProtocolConnection<P>> {
-  const { codec, readTimeout, onError, ...connectOptions } = options;
-  if (readTimeout !== undefined && !(readTimeout >= 0)) {
-    throw new RangeError(
-      `Cannot use readTimeout ${readTimeout}: give milliseconds (>= 0)`,
-    );
-  }
+  const { codec, onError, ...connectOptions } = options;
   const conn = await connect(address, connectOptions);
-  if (readTimeout !== undefined) conn.setTimeout(readTimeout);
   const report = (error: unknown): void => {
     (onError ?? defaultOnError)(error, conn);
   };

@@ -6,12 +6,7 @@
  * @module
  */
 import { type Address, formatAddress, shutdownOnSignals } from "../net/mod.ts";
-import {
-  type Connection,
-  listen,
-  listenUnix,
-  type Server,
-} from "../tcp/mod.ts";
+import { type Connection, listen, type Server } from "../tcp/mod.ts";
 import { EXIT_OK, oneLine, reportError } from "./_cli.ts";
 import type { Flags } from "./_flags.ts";
 import { addressFromFlags, parsePositiveInt, parseSeconds } from "./_values.ts";
@@ -154,7 +149,7 @@ export async function runServer(
         log(
           `closed ${
             peerOf(conn, client)
-          } (${conn.bytesRead} bytes in, ${conn.bytesWritten} out)`,
+          } (${conn.bytesReceived} bytes in, ${conn.bytesSent} out)`,
         );
       }
     }
@@ -170,9 +165,7 @@ export async function runServer(
   };
   let server: Server;
   try {
-    server = "path" in config.address
-      ? await listenUnix(config.address, serve, options)
-      : listen(config.address, serve, options);
+    server = listen(config.address, serve, options);
   } catch (error) {
     return reportError(tool, error);
   }

@@ -303,7 +303,7 @@ async function sendCommand(args: readonly string[]): Promise<number> {
   let replies: number;
   try {
     replies = (await broadcast(message, to, {
-      wait,
+      timeout: wait,
       count,
       interval,
       onReply: ({ data, from }) =>

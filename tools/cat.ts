@@ -85,10 +85,9 @@ import {
   shutdownOnSignals,
   type TcpAddress,
 } from "../net/mod.ts";
-import { connect, listen, listenUnix, type Server } from "../tcp/mod.ts";
+import { connect, listen, type Server } from "../tcp/mod.ts";
 import type { Connection } from "../tcp/mod.ts";
 import {
-  bindClient,
   relay,
   relayDatagrams,
   type RelayDirection,
@@ -98,7 +97,7 @@ import {
   type RelayStreams,
   SharedInput,
 } from "../relay/mod.ts";
-import { bind, type DatagramSocket } from "../udp/mod.ts";
+import { bind, bindClient, type DatagramSocket } from "../udp/mod.ts";
 import { type CatConfig, FRAME_NAMES, parseCatArgs } from "./_cat_args.ts";
 import { EXIT_OK, reportError, versionLine } from "./_cli.ts";
 
@@ -275,7 +274,7 @@ async function relayConnection(
   } catch (error) {
     if (signal?.aborted && error === signal.reason) {
       info(
-        `closed ${peer}: ${conn.bytesWritten} bytes sent, ${conn.bytesRead} received; ${
+        `closed ${peer}: ${conn.bytesSent} bytes sent, ${conn.bytesReceived} received; ${
           endText("stopped", config)
         }`,
       );
@@ -288,7 +287,7 @@ async function relayConnection(
         : error,
     );
     info(
-      `closed ${peer}: ${conn.bytesWritten} bytes sent, ${conn.bytesRead} received; failed`,
+      `closed ${peer}: ${conn.bytesSent} bytes sent, ${conn.bytesReceived} received; failed`,
     );
     return code;
   }
@@ -390,9 +389,7 @@ async function listenTcp(outer: Session): Promise<number> {
       ),
   };
   try {
-    server = "path" in config.address
-      ? await listenUnix(config.address, handler, options)
-      : listen(config.address, handler, options);
+    server = listen(config.address, handler, options);
   } catch (error) {
     return reportError(TOOL, error);
   }

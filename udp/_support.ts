@@ -1,6 +1,5 @@
 /**
- * Private helpers for `udp/`: finding `Deno.listenDatagram`, IP address
- * parsing and comparison, error wrapping and a cancellable delay.
+ * Private helper for `udp/`: finding `Deno.listenDatagram`.
  *
  * @module
  */
@@ -14,38 +13,4 @@ export function listenDatagramApi(): typeof Deno.listenDatagram {
     );
   }
   return api as typeof Deno.listenDatagram;
-}
-
-/** Rewrites a Deno error's message as `Cannot <action> <peer>: <message>`. */
-export function wrapError(
-  error: unknown,
-  action: string,
-  peer: string,
-): unknown {
-  if (!(error instanceof Error)) return error;
-  const Class = error.constructor as new (
-    message: string,
-    options?: ErrorOptions,
-  ) => Error;
-  try {
-    return new Class(`Cannot ${action} ${peer}: ${error.message}`, {
-      cause: error,
-    });
-  } catch {
-    return error;
-  }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; clears its timer. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -16,42 +16,38 @@
  *
  * @module
  */
-import type { SocketAddress } from "../net/mod.ts";
-import { TimeoutError } from "../net/mod.ts";
-import { canonicalIp } from "../_internal/ip.ts";
+import {
+  type SocketAddress,
+  type TcpAddress,
+  TimeoutError,
+} from "../net/mod.ts";
 import { DatagramTooLargeError } from "./errors.ts";
-import { bind, type Datagram, type DatagramSocket } from "./socket.ts";
+import { bindClient, type Datagram, type DatagramSocket } from "./socket.ts";
 
 /** The broadcast address of the local network (`INADDR_BROADCAST`). */
 export const LIMITED_BROADCAST = "255.255.255.255";
 /** The broadcast address of the loopback network: this machine only. */
 export const LOOPBACK_BROADCAST = "127.255.255.255";
 
-/** Where to broadcast: an address (usually a broadcast one) and a port. */
-export interface BroadcastAddress {
-  /** The address to send to, such as `127.255.255.255`; never defaulted. */
-  hostname: string;
-  /** The port the listeners are bound to. */
-  port: number;
-}
-
 /** Options for {@linkcode broadcast}. */
 export interface BroadcastOptions {
   /**
    * The socket to send from and receive replies on. Without it, one is
-   * bound for the occasion (to `127.0.0.1` for a `127.x.x.x` address,
-   * `::1` for `::1`, else to all interfaces, so that replies from the
-   * network reach it) and closed at the end.
+   * bound for the occasion with `bindClient(to)` (to `127.0.0.1` for a
+   * `127.x.x.x` address, `::1` for `::1`, else to all interfaces, so that
+   * replies from the network reach it) and closed at the end.
    *
    * @default {a new socket}
    */
-  socket?: DatagramSocket;
+  socket?: DatagramSocket<"udp">;
   /**
-   * How long to collect replies after the last send, in milliseconds.
+   * How long to collect replies after the last send, in milliseconds: the
+   * Python tutorial's `settimeout()` before its `recvfrom()` loop, which
+   * ends at `socket.timeout`. Reaching it is the normal end, not an error.
    *
    * @default {2000}
    */
-  wait?: number;
+  timeout?: number;
   /**
    * How many times to send the message.
    *
@@ -65,7 +61,7 @@ export interface BroadcastOptions {
    */
   interval?: number;
   /** Called with each reply as it arrives. */
-  onReply?: (reply: Datagram) => void;
+  onReply?: (reply: Datagram<"udp">) => void;
   /** Stops sending and collecting; rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -88,50 +84,44 @@ function checkOption(
   }
 }
 
-function localAddressFor(hostname: string): string {
-  const ip = canonicalIp(hostname);
-  if (ip !== null && ip.startsWith("127.")) return "127.0.0.1";
-  if (ip === "0:0:0:0:0:0:0:1") return "::1";
-  if (ip !== null && ip.includes(":")) return "::";
-  return "0.0.0.0";
-}
-
 /**
  * Sends `data` to `to` (`count` times, `interval` apart) and collects
- * every reply until `wait` milliseconds after the last send. Works for any
+ * every reply until `timeout` milliseconds after the last send. Works for any
  * address — broadcast, multicast group or a single host — and returns the
  * replies in arrival order (several per listener when `count` > 1).
  *
  * @param data The message: bytes, or a string (UTF-8).
- * @param to Where to send it, such as `{ hostname: "127.255.255.255", port }`.
- * @param options `socket`, `wait`, `count`, `interval`, `onReply`, `signal`.
- * @returns The replies with their senders.
+ * @param to Where to send it, such as `{ hostname: "127.255.255.255", port }`:
+ * the address (usually a broadcast one; never defaulted) and the port the
+ * listeners are bound to.
+ * @param options `socket`, `timeout`, `count`, `interval`, `onReply`,
+ * `signal`.
+ * @returns The replies with their senders (`reply.from.hostname`,
+ * `reply.from.port`).
  * @throws {RangeError} On a bad option.
  * @throws {DatagramTooLargeError} If `data` does not fit in one datagram.
  *
  * @example Two listeners on this machine answer one broadcast
  * ```ts
- * import { bind } from "./socket.ts";
- * import { serveDatagrams } from "./serve.ts";
- * import { broadcast, LOOPBACK_BROADCAST } from "./broadcast.ts";
+ * import { bind, broadcast, LOOPBACK_BROADCAST, serveDatagrams } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * using a = bind({ hostname: LOOPBACK_BROADCAST, port: 0 }, { reuseAddress: true });
- * const port = (a.addr as { port: number }).port;
+ * const port = a.addr.port;
  * using b = bind({ hostname: LOOPBACK_BROADCAST, port }, { reuseAddress: true });
  * await using _ackA = serveDatagrams(a, () => "ACK");
  * await using _ackB = serveDatagrams(b, () => "ACK");
  * const replies = await broadcast("Hi there!", { hostname: LOOPBACK_BROADCAST, port }, {
- *   wait: 300,
+ *   timeout: 300,
  * });
  * assertEquals(replies.map((r) => new TextDecoder().decode(r.data)), ["ACK", "ACK"]);
  * ```
  */
 export async function broadcast(
   data: Uint8Array | string,
-  to: BroadcastAddress | SocketAddress,
+  to: Required<TcpAddress> | SocketAddress<"udp">,
   options: BroadcastOptions = {},
-): Promise<Datagram[]> {
+): Promise<Datagram<"udp">[]> {
   if (
     to === null || typeof to !== "object" || !("hostname" in to) ||
     typeof to.hostname !== "string" || to.hostname === ""
@@ -140,23 +130,23 @@ export async function broadcast(
       "Cannot broadcast without an address: give { hostname, port }, such as 127.255.255.255 (this machine) or 255.255.255.255 (the local network)",
     );
   }
-  const wait = options.wait ?? 2000;
+  const wait = options.timeout ?? 2000;
   const count = options.count ?? 1;
   const interval = options.interval ?? 1000;
-  checkOption("wait", wait, 0);
+  checkOption("timeout", wait, 0);
   checkOption("count", count, 1, true);
   checkOption("interval", interval, 0);
   const signal = options.signal;
   signal?.throwIfAborted();
   const own = options.socket === undefined;
   const socket = options.socket ??
-    bind({ hostname: localAddressFor(to.hostname), port: 0 });
-  const replies: Datagram[] = [];
+    bindClient({ hostname: to.hostname, port: to.port });
+  const replies: Datagram<"udp">[] = [];
   const collectUntil = async (until: number): Promise<void> => {
     for (;;) {
       const left = Math.ceil(until - performance.now());
       if (left <= 0) return;
-      let reply: Datagram;
+      let reply: Datagram<"udp">;
       try {
         reply = await socket.receive({
           timeout: left,

@@ -1,5 +1,5 @@
 /**
- * Error classes raised by `udp/`. A timeout is `tcp/`'s `TimeoutError`
+ * Error classes raised by `udp/`. A timeout is `net/`'s `TimeoutError`
  * (re-exported by `udp/mod.ts`), so one `catch` handles both modules.
  *
  * @module
@@ -30,7 +30,7 @@ export interface DatagramTooLargeErrorDetails {
  *
  * @example Reading the facts
  * ```ts
- * import { DatagramTooLargeError } from "./errors.ts";
+ * import { DatagramTooLargeError } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new DatagramTooLargeError({
@@ -113,8 +113,7 @@ export interface RequestTimeoutErrorDetails {
  *
  * @example Reading the facts
  * ```ts
- * import { RequestTimeoutError } from "./errors.ts";
- * import { TimeoutError } from "../net/errors.ts";
+ * import { RequestTimeoutError, TimeoutError } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new RequestTimeoutError({

@@ -1,6 +1,7 @@
 /**
  * UDP and Unix datagram sockets, Python's `socket(AF_INET, SOCK_DGRAM)`
- * the Deno way: {@linkcode bind} a socket, `send` and `receive` datagrams
+ * the Deno way: {@linkcode bind} a socket (or {@linkcode bindClient} one
+ * for talking to a peer), `send` and `receive` datagrams
  * (`sendto`/`recvfrom`) with a timeout that leaves the socket usable,
  * iterate over incoming ones, {@linkcode broadcast} and collect replies,
  * join multicast groups, serve datagrams ({@linkcode serveDatagrams}), and
@@ -10,19 +11,20 @@
  * Needs `--unstable-net` (`Deno.listenDatagram` is unstable); without it
  * {@linkcode bind} throws an error that says so.
  *
- * `TimeoutError` and the address types are `net/`'s, re-exported here.
+ * `TimeoutError`, `ShutdownOptions` and the address types are `net/`'s,
+ * re-exported here.
  *
  * @example Broadcast on this machine and collect the ACKs
  * ```ts
- * import { bind, broadcast, LOOPBACK_BROADCAST, serveDatagrams } from "./mod.ts";
+ * import { bind, broadcast, LOOPBACK_BROADCAST, serveDatagrams } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * using listener = bind({ hostname: LOOPBACK_BROADCAST, port: 0 });
  * await using _server = serveDatagrams(listener, () => "ACK");
- * const port = (listener.addr as { port: number }).port;
- * const replies = await broadcast("Hi there!", { hostname: LOOPBACK_BROADCAST, port }, {
- *   wait: 200,
- * });
+ * const replies = await broadcast("Hi there!", {
+ *   hostname: LOOPBACK_BROADCAST,
+ *   port: listener.addr.port,
+ * }, { timeout: 200 });
  * assertEquals(new TextDecoder().decode(replies[0]!.data), "ACK");
  * ```
  *
@@ -37,6 +39,7 @@ export * from "./socket.ts";
 export {
   type Address,
   formatAddress,
+  type ShutdownOptions,
   type SocketAddress,
   type TcpAddress,
   TimeoutError,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { wrapError } from "./_support.ts";
+import { wrapError } from "../_internal/errors.ts";
 
 /** Options for `DatagramSocket.joinMulticast()`. */
 export interface JoinMulticastOptions {
@@ -20,18 +20,6 @@ export interface JoinMulticastOptions {
   interface?: string | number;
 }
 
-/** What {@linkcode MulticastMembership} needs besides Deno's membership. */
-export interface MulticastMembershipInit {
-  /** The group's address. */
-  group: string;
-  /**
-   * Tells whether the socket has been closed (which ends the membership).
-   *
-   * @default {() => false}
-   */
-  isClosed?: () => boolean;
-}
-
 /**
  * Membership of one multicast group. The loopback and TTL settings are
  * socket options: they apply to everything the socket sends, not only to
@@ -40,7 +28,7 @@ export interface MulticastMembershipInit {
  *
  * @example Join a group on loopback, set TTL and loopback, leave
  * ```ts
- * import { bind } from "./socket.ts";
+ * import { bind } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * using socket = bind({ hostname: "239.255.42.99", port: 0 });
@@ -66,16 +54,19 @@ export class MulticastMembership implements AsyncDisposable {
    * instead.
    *
    * @param membership What `joinMulticastV4`/`joinMulticastV6` returned.
-   * @param init The group, and how to tell that the socket closed.
+   * @param group The group's address.
+   * @param isClosed Tells whether the socket has been closed (which ends
+   * the membership).
    */
   constructor(
     membership: Deno.MulticastV4Membership | Deno.MulticastV6Membership,
-    init: MulticastMembershipInit,
+    group: string,
+    isClosed: () => boolean = () => false,
   ) {
     this.#membership = membership;
-    this.group = init.group;
+    this.group = group;
     this.family = "setTTL" in membership ? "IPv4" : "IPv6";
-    this.#isClosed = init.isClosed ?? (() => false);
+    this.#isClosed = isClosed;
   }
 
   /** Whether the group has been left (or the socket closed). */
@@ -96,7 +87,7 @@ export class MulticastMembership implements AsyncDisposable {
       await this.#membership.leave();
     } catch (error) {
       if (this.#isClosed()) return;
-      throw wrapError(error, "leave multicast group", this.group);
+      throw wrapError(error, `leave multicast group ${this.group}`);
     }
   }
 
@@ -115,7 +106,7 @@ export class MulticastMembership implements AsyncDisposable {
     try {
       await this.#membership.setLoopback(Boolean(loopback));
     } catch (error) {
-      throw wrapError(error, "set multicast loopback for", this.group);
+      throw wrapError(error, `set multicast loopback for ${this.group}`);
     }
   }
 
@@ -145,7 +136,7 @@ export class MulticastMembership implements AsyncDisposable {
     try {
       await membership.setTTL(ttl);
     } catch (error) {
-      throw wrapError(error, "set multicast TTL for", this.group);
+      throw wrapError(error, `set multicast TTL for ${this.group}`);
     }
   }
 

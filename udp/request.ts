@@ -7,13 +7,12 @@
  * ## The header
  *
  * Every request and reply starts with this 10-byte header, in network
- * byte order — `struct` format `"!HBBIH"` ({@linkcode REQUEST_HEADER_FORMAT});
- * the payload follows it:
+ * byte order — `struct` format `"!HBBIH"`; the payload follows it:
  *
  * | offset | size | field | value |
  * | --- | --- | --- | --- |
- * | 0 | 2 | magic | `0x534B`, ASCII `"SK"` ({@linkcode REQUEST_MAGIC}) |
- * | 2 | 1 | version | `1` ({@linkcode REQUEST_VERSION}) |
+ * | 0 | 2 | magic | `0x534B`, ASCII `"SK"` |
+ * | 2 | 1 | version | `1` |
  * | 3 | 1 | kind | `1` request, `2` reply |
  * | 4 | 4 | request id | unsigned 32-bit, chosen by the requester |
  * | 8 | 2 | try | unsigned 16-bit, `1` for the first send of a request, `2` for the first resend…; a reply repeats the try it answers |
@@ -34,6 +33,7 @@
 import {
   type Address,
   formatAddress,
+  type ShutdownOptions,
   type SocketAddress,
   TimeoutError,
 } from "../net/mod.ts";
@@ -53,17 +53,9 @@ import {
 import {
   type DatagramReply,
   DatagramServer,
-  type DatagramShutdownOptions,
   type ServeOptions,
 } from "./serve.ts";
 import type { Datagram, DatagramSocket } from "./socket.ts";
-
-export {
-  REQUEST_HEADER_FORMAT,
-  REQUEST_HEADER_SIZE,
-  REQUEST_MAGIC,
-  REQUEST_VERSION,
-} from "./_header.ts";
 
 const encoder = new TextEncoder();
 
@@ -100,12 +92,19 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** The answer to a {@linkcode request}. */
-export interface RequestReply {
+/**
+ * The answer to a {@linkcode request}.
+ *
+ * @typeParam T The socket's transport, `"udp"` or `"unixpacket"`, which
+ * types `from`.
+ */
+export interface RequestReply<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+> {
   /** The reply's payload (after the header). */
   data: Uint8Array;
   /** Who replied. */
-  from: SocketAddress;
+  from: SocketAddress<T>;
   /** How many times the request was sent. */
   tries: number;
   /** Which try the reply answers (1 for the first). */
@@ -172,8 +171,7 @@ function isPeer(to: Address | SocketAddress, from: SocketAddress): boolean {
  *
  * @example Ask a server, with retries
  * ```ts
- * import { bind } from "./socket.ts";
- * import { request, serveRequests } from "./request.ts";
+ * import { bind, request, serveRequests } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * using serverSocket = bind({ port: 0 });
@@ -187,12 +185,14 @@ function isPeer(to: Address | SocketAddress, from: SocketAddress): boolean {
  * assertEquals(reply.tries, 1);
  * ```
  */
-export async function request(
-  socket: DatagramSocket,
+export async function request<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+>(
+  socket: DatagramSocket<T>,
   data: Uint8Array | string,
   to: Address | SocketAddress,
   options: RequestOptions = {},
-): Promise<RequestReply> {
+): Promise<RequestReply<T>> {
   const timeout = options.timeout ?? 1000;
   const retries = options.retries ?? 3;
   const backoff = options.backoff ?? 2;
@@ -229,7 +229,7 @@ export async function request(
     for (;;) {
       const left = Math.ceil(deadline - performance.now());
       if (left <= 0) break;
-      let datagram: Datagram;
+      let datagram: Datagram<T>;
       try {
         datagram = await socket.receive({
           timeout: left,
@@ -278,23 +278,22 @@ export async function request(
   });
 }
 
-/** What a request handler learns besides the payload and sender. */
-export interface RequestInfo {
-  /** The request id. */
-  id: number;
-  /** The try number of the datagram that got through (1 for the first). */
-  attempt: number;
-}
-
 /**
  * Answers one request: what it returns (bytes or a string) is the reply's
  * payload; `null`/`undefined` sends no reply (the requester will retry,
- * and the handler is asked again).
+ * and the handler is asked again). Besides the payload and the sender it
+ * gets the request's `id` and the `attempt` (try number, 1 for the first)
+ * of the datagram that got through.
+ *
+ * @typeParam T The socket's transport, `"udp"` or `"unixpacket"`, which
+ * types `from`.
  */
-export type RequestHandler = (
+export type RequestHandler<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+> = (
   data: Uint8Array,
-  from: SocketAddress,
-  info: RequestInfo,
+  from: SocketAddress<T>,
+  info: { id: number; attempt: number },
 ) => DatagramReply | Promise<DatagramReply>;
 
 /** Options for {@linkcode serveRequests}. */
@@ -316,8 +315,7 @@ export interface ServeRequestsOptions extends ServeOptions {
  *
  * @example Count what was ignored
  * ```ts
- * import { bind } from "./socket.ts";
- * import { serveRequests } from "./request.ts";
+ * import { bind, serveRequests } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * using socket = bind({ port: 0 });
@@ -329,8 +327,10 @@ export interface ServeRequestsOptions extends ServeOptions {
  * assertEquals([server.malformed, server.requests], [1, 0]);
  * ```
  */
-export class RequestServer implements AsyncDisposable {
-  readonly #server: DatagramServer;
+export class RequestServer<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+> implements AsyncDisposable {
+  readonly #server: DatagramServer<T>;
   readonly #handler: RequestHandler;
   readonly #cacheSize: number;
   readonly #cache = new Map<string, Uint8Array | null>();
@@ -348,8 +348,8 @@ export class RequestServer implements AsyncDisposable {
    * @throws {RangeError} On a bad option.
    */
   constructor(
-    socket: DatagramSocket,
-    handler: RequestHandler,
+    socket: DatagramSocket<T>,
+    handler: RequestHandler<T>,
     options: ServeRequestsOptions = {},
   ) {
     const cacheSize = options.replyCacheSize ?? 256;
@@ -359,7 +359,7 @@ export class RequestServer implements AsyncDisposable {
       );
     }
     this.#cacheSize = cacheSize;
-    this.#handler = handler;
+    this.#handler = handler as RequestHandler;
     const { replyCacheSize: _, ...serveOptions } = options;
     this.#server = new DatagramServer(
       socket,
@@ -369,7 +369,7 @@ export class RequestServer implements AsyncDisposable {
   }
 
   /** The socket being served. */
-  get socket(): DatagramSocket {
+  get socket(): DatagramSocket<T> {
     return this.#server.socket;
   }
 
@@ -384,8 +384,8 @@ export class RequestServer implements AsyncDisposable {
   }
 
   /** Replies sent (first answers and repeated ones). */
-  get replies(): number {
-    return this.#server.replies;
+  get repliesSent(): number {
+    return this.#server.repliesSent;
   }
 
   /** Retries of a request already answered (or being answered). */
@@ -398,7 +398,7 @@ export class RequestServer implements AsyncDisposable {
    * version, a reply instead of a request, or over `maxDatagramSize`.
    */
   get malformed(): number {
-    return this.#malformed + this.#server.dropped;
+    return this.#malformed + this.#server.droppedDatagrams;
   }
 
   /** Handler errors and replies that could not be sent. */
@@ -411,7 +411,7 @@ export class RequestServer implements AsyncDisposable {
    *
    * @param options `gracePeriod`.
    */
-  async shutdown(options: DatagramShutdownOptions = {}): Promise<void> {
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
     await this.#server.shutdown(options);
   }
 
@@ -420,7 +420,7 @@ export class RequestServer implements AsyncDisposable {
     await this.shutdown();
   }
 
-  async #answer(datagram: Datagram): Promise<Uint8Array | null> {
+  async #answer(datagram: Datagram<T>): Promise<Uint8Array | null> {
     const message = decodeMessage(datagram.data);
     if (message === null || message.kind !== KIND_REQUEST) {
       this.#malformed++;
@@ -479,8 +479,7 @@ export class RequestServer implements AsyncDisposable {
  *
  * @example A time server
  * ```ts
- * import { bind } from "./socket.ts";
- * import { request, serveRequests } from "./request.ts";
+ * import { bind, request, serveRequests } from "@sockit/sockit/udp";
  * import { assert } from "@std/assert";
  *
  * using socket = bind({ port: 0 });
@@ -490,10 +489,12 @@ export class RequestServer implements AsyncDisposable {
  * assert(new TextDecoder().decode(data).endsWith("Z"));
  * ```
  */
-export function serveRequests(
-  socket: DatagramSocket,
-  handler: RequestHandler,
+export function serveRequests<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+>(
+  socket: DatagramSocket<T>,
+  handler: RequestHandler<T>,
   options: ServeRequestsOptions = {},
-): RequestServer {
+): RequestServer<T> {
   return new RequestServer(socket, handler, options);
 }

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { formatAddress } from "../net/mod.ts";
-import { delay } from "./_support.ts";
+import { formatAddress, type ShutdownOptions } from "../net/mod.ts";
+import { delay } from "../_internal/std.ts";
 import { hooks } from "./_hooks.ts";
 import { DatagramTooLargeError } from "./errors.ts";
 import type { Datagram, DatagramSocket } from "./socket.ts";
@@ -18,10 +18,13 @@ export type DatagramReply = Uint8Array | string | null | undefined | void;
 /**
  * Handles one datagram; what it returns (bytes or a string) is sent back to
  * the sender, and `null`/`undefined` sends nothing.
+ *
+ * @typeParam T The socket's transport, `"udp"` or `"unixpacket"`, which
+ * types the datagram's sender.
  */
-export type DatagramHandler = (
-  datagram: Datagram,
-) => DatagramReply | Promise<DatagramReply>;
+export type DatagramHandler<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+> = (datagram: Datagram<T>) => DatagramReply | Promise<DatagramReply>;
 
 /** Options for {@linkcode serveDatagrams}. */
 export interface ServeOptions {
@@ -37,17 +40,6 @@ export interface ServeOptions {
   onError?: (error: unknown, datagram: Datagram | undefined) => void;
   /**
    * Grace period for a shutdown started by `signal`, in milliseconds.
-   *
-   * @default {5000}
-   */
-  gracePeriod?: number;
-}
-
-/** Options for {@linkcode DatagramServer.shutdown}. */
-export interface DatagramShutdownOptions {
-  /**
-   * How long a handler that is running may take to finish (its reply is
-   * still sent), in milliseconds.
    *
    * @default {5000}
    */
@@ -81,12 +73,13 @@ function checkGracePeriod(ms: unknown): void {
  * not own the socket: after `shutdown()` the socket stays open (and loses
  * nothing) until you close it. Datagrams over the socket's
  * `maxDatagramSize` are dropped and counted. Its `shutdown()` and
- * `finished` fit `tcp/`'s `shutdownOnSignals()`.
+ * `finished` fit `net/`'s `shutdownOnSignals()`.
+ *
+ * @typeParam T The socket's transport, `"udp"` or `"unixpacket"`.
  *
  * @example Serve, then shut down
  * ```ts
- * import { bind } from "./socket.ts";
- * import { DatagramServer } from "./serve.ts";
+ * import { bind, DatagramServer } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * using socket = bind({ port: 0 });
@@ -95,11 +88,13 @@ function checkGracePeriod(ms: unknown): void {
  * await client.send("hello", socket.addr);
  * await client.receive({ timeout: 1000 });
  * await server.shutdown();
- * assertEquals([server.received, server.replies], [1, 1]);
+ * assertEquals([server.datagramsReceived, server.repliesSent], [1, 1]);
  * ```
  */
-export class DatagramServer implements AsyncDisposable {
-  readonly #socket: DatagramSocket;
+export class DatagramServer<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+> implements AsyncDisposable {
+  readonly #socket: DatagramSocket<T>;
   readonly #handler: DatagramHandler;
   readonly #onError: (error: unknown, datagram: Datagram | undefined) => void;
   readonly #stop = new AbortController();
@@ -121,14 +116,14 @@ export class DatagramServer implements AsyncDisposable {
    * @throws {RangeError} On a bad `gracePeriod`.
    */
   constructor(
-    socket: DatagramSocket,
-    handler: DatagramHandler,
+    socket: DatagramSocket<T>,
+    handler: DatagramHandler<T>,
     options: ServeOptions = {},
   ) {
     const gracePeriod = options.gracePeriod ?? DEFAULT_GRACE_PERIOD;
     checkGracePeriod(gracePeriod);
     this.#socket = socket;
-    this.#handler = handler;
+    this.#handler = handler as DatagramHandler;
     this.#onError = options.onError ?? defaultOnError;
     // One listener stops the loop's waiting receive, rather than a signal
     // (and a listener added and removed) for every datagram.
@@ -151,17 +146,17 @@ export class DatagramServer implements AsyncDisposable {
   }
 
   /** The socket being served. */
-  get socket(): DatagramSocket {
+  get socket(): DatagramSocket<T> {
     return this.#socket;
   }
 
   /** Datagrams received and handed to the handler. */
-  get received(): number {
+  get datagramsReceived(): number {
     return this.#received;
   }
 
   /** Replies sent. */
-  get replies(): number {
+  get repliesSent(): number {
     return this.#replies;
   }
 
@@ -171,7 +166,7 @@ export class DatagramServer implements AsyncDisposable {
   }
 
   /** Datagrams dropped for being over the socket's `maxDatagramSize`. */
-  get dropped(): number {
+  get droppedDatagrams(): number {
     return this.#dropped;
   }
 
@@ -182,14 +177,14 @@ export class DatagramServer implements AsyncDisposable {
    * @param options `gracePeriod`.
    * @throws {RangeError} On a bad `gracePeriod`.
    */
-  async shutdown(options: DatagramShutdownOptions = {}): Promise<void> {
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const gracePeriod = options.gracePeriod ?? DEFAULT_GRACE_PERIOD;
     checkGracePeriod(gracePeriod);
     this.#stop.abort();
     const done = new AbortController();
     await Promise.race([
       this.finished.finally(() => done.abort()),
-      delay(gracePeriod, done.signal),
+      delay(gracePeriod, { signal: done.signal }).catch(() => {}),
     ]);
     done.abort();
   }
@@ -214,7 +209,7 @@ export class DatagramServer implements AsyncDisposable {
           continue;
         }
         this.#report(error, undefined);
-        await delay(backoff, signal);
+        await delay(backoff, { signal }).catch(() => {});
         backoff = Math.min(backoff * 2, 1000);
         continue;
       }
@@ -261,23 +256,27 @@ export class DatagramServer implements AsyncDisposable {
  *
  * @example An ACK listener for loopback broadcasts
  * ```ts
- * import { bind } from "./socket.ts";
- * import { serveDatagrams } from "./serve.ts";
+ * import { bind, serveDatagrams } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * using listener = bind({ hostname: "127.255.255.255", port: 0 });
- * await using _server = serveDatagrams(listener, () => "ACK");
+ * await using _server = serveDatagrams(listener, ({ data, from }) => {
+ *   console.log(`${from.hostname}:${from.port} says ${new TextDecoder().decode(data)}`);
+ *   return "ACK";
+ * });
  * using sender = bind();
- * const port = (listener.addr as { port: number }).port;
+ * const port = listener.addr.port;
  * await sender.send("Hi there!", { hostname: "127.255.255.255", port });
  * const { data } = await sender.receive({ timeout: 1000 });
  * assertEquals(new TextDecoder().decode(data), "ACK");
  * ```
  */
-export function serveDatagrams(
-  socket: DatagramSocket,
-  handler: DatagramHandler,
+export function serveDatagrams<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+>(
+  socket: DatagramSocket<T>,
+  handler: DatagramHandler<T>,
   options: ServeOptions = {},
-): DatagramServer {
+): DatagramServer<T> {
   return new DatagramServer(socket, handler, options);
 }

@@ -22,14 +22,17 @@ import {
   type Address,
   formatAddress,
   type SocketAddress,
+  type TcpAddress,
   TimeoutError,
+  type UnixAddress,
 } from "../net/mod.ts";
 import {
   checkAddress,
   DEFAULT_HOSTNAME,
   toSocketAddress,
 } from "../_internal/address.ts";
-import { listenDatagramApi, wrapError } from "./_support.ts";
+import { wrapError } from "../_internal/errors.ts";
+import { listenDatagramApi } from "./_support.ts";
 import { canonicalIp, isIpv6, parseIpv4, parseIpv6 } from "../_internal/ip.ts";
 import { DatagramTooLargeError } from "./errors.ts";
 import { hooks } from "./_hooks.ts";
@@ -42,21 +45,29 @@ export const MAX_UDP_PAYLOAD_IPV4 = 65507;
 /** The most payload one UDP datagram carries over IPv6: 65,535 − 8. */
 export const MAX_UDP_PAYLOAD_IPV6 = 65527;
 /** The default `maxDatagramSize` of a Unix (`unixpacket`) datagram socket. */
-export const DEFAULT_MAX_UNIX_DATAGRAM = 65536;
+const DEFAULT_MAX_UNIX_DATAGRAM = 65536;
 /** The largest `maxDatagramSize` a Unix datagram socket accepts (16 MiB). */
 const MAX_UNIX_DATAGRAM = 16 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 
-/** One datagram received: its bytes and its sender (Python's `recvfrom` pair). */
-export interface Datagram {
+/**
+ * One datagram received: its bytes and its sender (Python's `recvfrom`
+ * pair).
+ *
+ * @typeParam T The transport, `"udp"` or `"unixpacket"`, which types
+ * `from`: a UDP datagram's `from.port` needs no narrowing.
+ */
+export interface Datagram<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+> {
   /** The payload (a new array you own). */
   data: Uint8Array;
   /**
    * The sender. A Unix sender that never bound a path shows as
    * `{ transport: "unixpacket", path: "" }` and cannot be answered.
    */
-  from: SocketAddress;
+  from: SocketAddress<T>;
 }
 
 /** Options shared by {@linkcode bind} and the {@linkcode DatagramSocket} constructor. */
@@ -124,13 +135,15 @@ function checkTimeout(ms: unknown, what: string): void {
   }
 }
 
-function datagramAddress(addr: Deno.Addr): SocketAddress {
+function datagramAddress(
+  addr: Deno.Addr,
+): SocketAddress<"udp" | "unixpacket"> {
   if (addr.transport === "unixpacket") {
     return { transport: "unixpacket", path: addr.path ?? "" };
   }
   // Deno hands out a fresh { transport, hostname, port } per datagram.
-  if (addr.transport === "udp") return addr;
-  return toSocketAddress(addr);
+  if (addr.transport === "udp") return addr as SocketAddress<"udp">;
+  return toSocketAddress(addr) as SocketAddress<"udp" | "unixpacket">;
 }
 
 /**
@@ -147,14 +160,15 @@ function datagramAddress(addr: Deno.Addr): SocketAddress {
  * @param address Where to bind.
  * @param options `reuseAddress`, `multicastLoopback`, `maxDatagramSize`,
  * `timeout`.
- * @returns The socket.
+ * @returns The socket; its `addr` is typed by the address given
+ * (`socket.addr.port` for UDP), and so are its datagrams' senders.
  * @throws {Deno.errors.NotSupported} Without `--unstable-net`.
  * @throws {RangeError} On a bad port or option.
  * @throws {Deno.errors.AddrInUse} If the address is taken.
  *
  * @example Python's sendto/recvfrom on loopback
  * ```ts
- * import { bind } from "./socket.ts";
+ * import { bind } from "@sockit/sockit/udp";
  * import { assertEquals } from "@std/assert";
  *
  * using a = bind({ port: 0 });
@@ -162,9 +176,32 @@ function datagramAddress(addr: Deno.Addr): SocketAddress {
  * await a.send("ping", b.addr);
  * const { data, from } = await b.receive({ timeout: 1000 });
  * assertEquals(new TextDecoder().decode(data), "ping");
- * assertEquals(from, a.addr);
+ * assertEquals(from.port, a.addr.port);
  * ```
  */
+export function bind(
+  address?: TcpAddress,
+  options?: BindOptions,
+): DatagramSocket<"udp">;
+/**
+ * Binds a Unix datagram socket (`unixpacket`) on `{ path }`.
+ *
+ * @param address The socket file's path.
+ * @param options `maxDatagramSize`, `timeout`.
+ * @returns The socket.
+ */
+export function bind(
+  address: UnixAddress,
+  options?: BindOptions,
+): DatagramSocket<"unixpacket">;
+/**
+ * Binds a UDP or a Unix datagram socket.
+ *
+ * @param address Where to bind.
+ * @param options As above.
+ * @returns The socket.
+ */
+export function bind(address: Address, options?: BindOptions): DatagramSocket;
 export function bind(
   address: Address = { port: 0 },
   options: BindOptions = {},
@@ -183,7 +220,7 @@ export function bind(
     try {
       conn = listenDatagram({ transport: "unixpacket", path: address.path });
     } catch (error) {
-      throw wrapError(error, "bind", formatAddress(address));
+      throw wrapError(error, `bind ${formatAddress(address)}`);
     }
   } else {
     const hostname = address.hostname ?? DEFAULT_HOSTNAME;
@@ -198,8 +235,7 @@ export function bind(
     } catch (error) {
       throw wrapError(
         error,
-        "bind",
-        formatAddress({ hostname, port: address.port }),
+        `bind ${formatAddress({ hostname, port: address.port })}`,
       );
     }
   }
@@ -209,6 +245,54 @@ export function bind(
     conn.close();
     throw error;
   }
+}
+
+/**
+ * Binds a UDP socket for a client that talks to `to`, as Python's first
+ * `sendto()` on a fresh socket does: any free port, on loopback when `to`
+ * is a loopback address (`127.0.0.0/8` — its broadcast `127.255.255.255`
+ * too — or `::1`), else on the wildcard address of `to`'s family
+ * (`0.0.0.0`, or `::` for IPv6), so that replies from the network reach it.
+ * (`bind()` with no address binds `127.0.0.1`, which hears only this
+ * machine.)
+ *
+ * @param to The peer: `{ hostname, port }` (`hostname` `127.0.0.1` by
+ * default).
+ * @param options As for {@linkcode bind}.
+ * @returns The socket.
+ * @throws {RangeError} On a bad port.
+ *
+ * @example A client socket for a remote server, and for a local one
+ * ```ts
+ * import { bindClient } from "@sockit/sockit/udp";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using remote = bindClient({ hostname: "192.0.2.7", port: 9 });
+ * assertEquals(remote.addr.hostname, "0.0.0.0");
+ * using local = bindClient({ hostname: "127.0.0.1", port: 9 });
+ * assertEquals(local.addr.hostname, "127.0.0.1");
+ * ```
+ */
+export function bindClient(
+  to: TcpAddress,
+  options: BindOptions = {},
+): DatagramSocket<"udp"> {
+  if (to === null || typeof to !== "object" || "path" in to) {
+    throw new TypeError(
+      `Cannot bind a UDP client for ${
+        to !== null && typeof to === "object" ? formatAddress(to) : String(to)
+      }: give { hostname, port } (a Unix datagram client binds a path of its own: bind({ path }))`,
+    );
+  }
+  checkAddress(to, "bind a client for");
+  const canonical = canonicalIp(to.hostname ?? DEFAULT_HOSTNAME);
+  const v6 = canonical !== null && canonical.includes(":");
+  const loopback = canonical !== null &&
+    (canonical === "0:0:0:0:0:0:0:1" || canonical.startsWith("127."));
+  const hostname = loopback
+    ? (v6 ? "::1" : "127.0.0.1")
+    : (v6 ? "::" : "0.0.0.0");
+  return bind({ hostname, port: 0 }, options);
 }
 
 /**
@@ -224,10 +308,12 @@ export function bind(
  * resolves to the next `{ data, from }` (never `null`), and on abort
  * rejects with the signal's reason, keeping the datagram for the next call.
  *
+ * @typeParam T The transport, `"udp"` or `"unixpacket"`, which types
+ * {@linkcode DatagramSocket.addr} and the senders of its datagrams.
+ *
  * @example Wait at most 50 ms, then keep using the socket
  * ```ts
- * import { bind } from "./socket.ts";
- * import { TimeoutError } from "../net/errors.ts";
+ * import { bind, TimeoutError } from "@sockit/sockit/udp";
  * import { assertEquals, assertRejects } from "@std/assert";
  *
  * using socket = bind({ port: 0 });
@@ -237,14 +323,15 @@ export function bind(
  * assertEquals(new TextDecoder().decode(data), "still here");
  * ```
  */
-export class DatagramSocket
-  implements AsyncIterable<Datagram>, AsyncDisposable, Disposable {
+export class DatagramSocket<
+  T extends "udp" | "unixpacket" = "udp" | "unixpacket",
+> implements AsyncIterable<Datagram<T>>, AsyncDisposable, Disposable {
   readonly #conn: Deno.DatagramConn;
   readonly #name: string;
   readonly #maxDatagramSize: number;
   readonly #ipv6: boolean;
   /** The local address (Python's `getsockname()`), with the real port. */
-  readonly addr: SocketAddress;
+  readonly addr: SocketAddress<T>;
 
   #buffer: Uint8Array | null = null;
   /** The socket receive in flight (it never rejects), or `null`. */
@@ -279,16 +366,17 @@ export class DatagramSocket
    * @throws {RangeError} On a bad option.
    */
   constructor(conn: Deno.DatagramConn, options: DatagramSocketOptions = {}) {
-    this.addr = datagramAddress(conn.addr);
-    this.#name = formatAddress(this.addr);
-    this.#ipv6 = "hostname" in this.addr && isIpv6(this.addr.hostname);
-    const protocolMax = "path" in this.addr
+    const addr = datagramAddress(conn.addr);
+    this.addr = addr as SocketAddress<T>;
+    this.#name = formatAddress(addr);
+    this.#ipv6 = "hostname" in addr && isIpv6(addr.hostname);
+    const protocolMax = "path" in addr
       ? MAX_UNIX_DATAGRAM
       : this.#ipv6
       ? MAX_UDP_PAYLOAD_IPV6
       : MAX_UDP_PAYLOAD_IPV4;
     const max = options.maxDatagramSize ??
-      ("path" in this.addr ? DEFAULT_MAX_UNIX_DATAGRAM : protocolMax);
+      ("path" in addr ? DEFAULT_MAX_UNIX_DATAGRAM : protocolMax);
     if (!Number.isInteger(max) || max < 1 || max > protocolMax) {
       throw new RangeError(
         `Cannot use maxDatagramSize ${max} on ${this.#name}: give an integer in 1..${protocolMax}`,
@@ -302,8 +390,8 @@ export class DatagramSocket
   }
 
   /** `"udp"` or `"unixpacket"`. */
-  get transport(): "udp" | "unixpacket" {
-    return this.addr.transport === "unixpacket" ? "unixpacket" : "udp";
+  get transport(): T {
+    return (this.addr.transport === "unixpacket" ? "unixpacket" : "udp") as T;
   }
 
   /** The largest datagram this socket sends or receives, in bytes. */
@@ -380,12 +468,12 @@ export class DatagramSocket
    *
    * @example Broadcast on this machine only
    * ```ts
-   * import { bind } from "./socket.ts";
+   * import { bind } from "@sockit/sockit/udp";
    * import { assertEquals } from "@std/assert";
    *
    * using listener = bind({ hostname: "127.255.255.255", port: 0 });
    * using sender = bind();
-   * const port = (listener.addr as { port: number }).port;
+   * const port = listener.addr.port;
    * await sender.send("Hi there!", { hostname: "127.255.255.255", port });
    * const { data } = await listener.receive({ timeout: 1000 });
    * assertEquals(new TextDecoder().decode(data), "Hi there!");
@@ -423,7 +511,7 @@ export class DatagramSocket
     } catch (error) {
       const peer = formatAddress(target);
       if (this.#closed) throw this.#closedError("send to", peer, error);
-      throw wrapError(error, "send to", peer);
+      throw wrapError(error, `send to ${peer}`);
     }
     this.#datagramsSent++;
     this.#bytesSent += bytes.length;
@@ -441,7 +529,7 @@ export class DatagramSocket
    * @throws {TypeError} If another receive is waiting.
    * @throws {Deno.errors.BadResource} If the socket is (or gets) closed.
    */
-  receive(options?: ReceiveOptions): Promise<Datagram> {
+  receive(options?: ReceiveOptions): Promise<Datagram<T>> {
     let timeout = this.#timeout;
     if (options?.timeout !== undefined) {
       timeout = options.timeout;
@@ -463,7 +551,7 @@ export class DatagramSocket
     }
     if (this.#ready) {
       try {
-        return Promise.resolve(this.#consume());
+        return Promise.resolve(this.#consume() as Datagram<T>);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -471,7 +559,7 @@ export class DatagramSocket
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#inflight === null) this.#startReceive();
-    return this.#waiter.wait(
+    return (this.#waiter as unknown as Waiter<Datagram<T>>).wait(
       timeout,
       signal,
       timeout === null ? undefined : (ms) =>
@@ -495,7 +583,7 @@ export class DatagramSocket
    *
    * @example Multicast over loopback
    * ```ts
-   * import { bind } from "./socket.ts";
+   * import { bind } from "@sockit/sockit/udp";
    * import { assertEquals } from "@std/assert";
    *
    * const group = "239.255.42.98";
@@ -504,8 +592,7 @@ export class DatagramSocket
    *   interface: "127.0.0.1",
    * });
    * using sender = bind({ hostname: "127.0.0.1", port: 0 });
-   * const port = (receiver.addr as { port: number }).port;
-   * await sender.send("to the group", { hostname: group, port });
+   * await sender.send("to the group", { hostname: group, port: receiver.addr.port });
    * const { data } = await receiver.receive({ timeout: 1000 });
    * assertEquals(new TextDecoder().decode(data), "to the group");
    * ```
@@ -553,15 +640,13 @@ export class DatagramSocket
       const membership = v4 !== null
         ? await this.#conn.joinMulticastV4(group, iface as string)
         : await this.#conn.joinMulticastV6(group, iface as number);
-      return new MulticastMembership(membership, {
-        group,
-        isClosed: () => this.#closed,
-      });
+      return new MulticastMembership(membership, group, () => this.#closed);
     } catch (error) {
       throw wrapError(
         error,
-        "join multicast group",
-        `${group} on ${this.#name} (interface ${String(iface)})`,
+        `join multicast group ${group} on ${this.#name} (interface ${
+          String(iface)
+        })`,
       );
     }
   }
@@ -575,7 +660,7 @@ export class DatagramSocket
    *
    * @example A server loop that answers every datagram
    * ```ts
-   * import { bind } from "./socket.ts";
+   * import { bind } from "@sockit/sockit/udp";
    * import { assertEquals } from "@std/assert";
    *
    * using server = bind({ port: 0 });
@@ -592,9 +677,13 @@ export class DatagramSocket
    * await serving;
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<
+    Datagram<T>,
+    void,
+    undefined
+  > {
     while (!this.#closed) {
-      let datagram: Datagram;
+      let datagram: Datagram<T>;
       try {
         datagram = await this.receive();
       } catch (error) {
@@ -740,7 +829,7 @@ export class DatagramSocket
       if (this.#closed) {
         throw this.#closedError("receive on", this.#name, error);
       }
-      throw wrapError(error, "receive on", this.#name);
+      throw wrapError(error, `receive on ${this.#name}`);
     }
     const view = this.#view!;
     const from = datagramAddress(this.#addr!);

@@ -56,8 +56,8 @@ if (import.meta.main) {
       const port = (conn.remoteAddr as { port: number }).port;
       report.connections.push([
         port,
-        conn.bytesRead,
-        conn.bytesWritten,
+        conn.bytesReceived,
+        conn.bytesSent,
         Date.now(),
       ]);
     }

@@ -416,8 +416,8 @@ function endSession(
     port: (conn.localAddr as { port: number }).port,
     start,
     end: Date.now(),
-    sent: conn.bytesWritten,
-    received: conn.bytesRead,
+    sent: conn.bytesSent,
+    received: conn.bytesReceived,
   });
   conn.close();
 }

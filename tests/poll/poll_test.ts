@@ -3,16 +3,19 @@ import {
   lengthPrefixed,
   lines,
 } from "../../framing/mod.ts";
-import type { SocketAddress } from "../../net/address.ts";
-import { connect } from "../../tcp/connect.ts";
-import type { Connection, FramedConnection } from "../../tcp/connection.ts";
-import { listen, type Server } from "../../tcp/listen.ts";
+import {
+  connect,
+  type Connection,
+  type FramedConnection,
+  listen,
+  type Server,
+} from "../../tcp/mod.ts";
 import {
   poll,
   Poller,
   type PollEvent,
   type PollSource,
-} from "../../poll/poll.ts";
+} from "../../poll/mod.ts";
 import {
   assert,
   assertEquals,
@@ -21,6 +24,7 @@ import {
   assertStrictEquals,
   assertThrows,
 } from "../_utils.ts";
+import { waitFor } from "../tcp/_helpers.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -30,17 +34,12 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function portOf(addr: SocketAddress): number {
-  assert("port" in addr);
-  return addr.port;
-}
-
 /**
  * A server whose handler hands each accepted connection to the test and
  * keeps it open until the test calls the returned `release`.
  */
 function pairServer(): {
-  server: Server;
+  server: Server<"tcp">;
   accepted: () => Promise<Connection>;
   release: () => void;
 } {
@@ -75,7 +74,7 @@ async function pair(
 
 /** A one-loop echo server built on a Poller, as the classic select() one. */
 function pollEchoServer(): {
-  server: Server;
+  server: Server<"tcp">;
   poller: Poller;
   loop: Promise<PollEvent[]>;
 } {
@@ -135,7 +134,7 @@ while len(data) < 16:
     data += chunk
 sys.stdout.write(data.decode())
 `,
-        String(portOf(server.addr)),
+        String(server.addr.port),
       ],
       stdout: "piped",
     }).output(),
@@ -400,6 +399,35 @@ Deno.test("remove() hands back what was read but not delivered, in order", async
     poller.close();
   }
   assertEquals(handedBack, "first then more");
+  for (const c of [clientA, clientB, serverA, serverB]) c.close();
+  peers.release();
+  await peers.server.shutdown();
+});
+
+Deno.test("what remove() hands back comes first to readInto() and to for await", async () => {
+  const peers = pairServer();
+  const [clientA, serverA] = await pair(peers);
+  const [clientB, serverB] = await pair(peers);
+  const poller = new Poller([serverA, serverB]);
+  await clientA.write("A");
+  let got = "";
+  for await (const event of poller) {
+    assert(event.type === "data");
+    assertStrictEquals(event.source, serverA);
+    await clientB.write("first");
+    await waitFor(() => serverB.bytesReceived === 5, "the poller reading B");
+    poller.remove(serverB); // B's chunk was read, not delivered
+    await clientB.write(" then more");
+    const buffer = new Uint8Array(64);
+    const n = await serverB.readInto(buffer);
+    got = text(buffer.subarray(0, n!));
+    for await (const chunk of serverB) {
+      got += text(chunk);
+      if (got.length === 15) break;
+    }
+    poller.close();
+  }
+  assertEquals(got, "first then more");
   for (const c of [clientA, clientB, serverA, serverB]) c.close();
   peers.release();
   await peers.server.shutdown();

@@ -1,7 +1,8 @@
 /**
  * `connect()` over loopback: refused connections, the connect timeout (on a
  * Python listener whose accept queue is full, so the SYN goes unanswered),
- * `signal`, and argument checks.
+ * `timeout` kept for reads as Python's `create_connection` keeps it and
+ * `connectTimeout` for the connect alone, `signal`, and argument checks.
  *
  * @module
  */
@@ -20,7 +21,7 @@ import {
   assertStringIncludes,
   type ErrorClass,
 } from "../_utils.ts";
-import { closedPort, deferred, echo, portOf, text } from "./_helpers.ts";
+import { closedPort, deferred, echo, text } from "./_helpers.ts";
 import { Python } from "./_python.ts";
 
 Deno.test("connect() to a port no one listens on rejects with ConnectionRefused naming the address", async () => {
@@ -35,11 +36,44 @@ Deno.test("connect() to a port no one listens on rejects with ConnectionRefused 
 
 Deno.test("connect() defaults the hostname to 127.0.0.1 and clears its timer when it connects in time", async () => {
   await using server = listen({ port: 0 }, (conn) => conn.write("hi"));
-  await using conn = await connect({ port: portOf(server) }, {
+  await using conn = await connect({ port: server.addr.port }, {
     timeout: 5000,
   });
   assertEquals(text(await conn.read()), "hi");
   assertEquals(conn.remoteAddr, server.addr);
+});
+
+Deno.test("connect() with a timeout keeps it as the read timeout, as Python's create_connection does", async () => {
+  const go = deferred();
+  await using server = listen({ port: 0 }, async (conn) => {
+    await go.promise;
+    await conn.write("in the end");
+    await conn.read(); // until the client closes
+  });
+  await using conn = await connect(server.addr, { timeout: 60 });
+  assertEquals(conn.timeout, 60);
+  const error = await assertRejects(() => conn.read(), TimeoutError);
+  assertEquals(error.timeout, 60);
+  // The read that timed out lost nothing: the data comes to the next one.
+  conn.setTimeout(null);
+  const pending = conn.readExactly(10);
+  go.resolve();
+  assertEquals(text(await pending), "in the end");
+});
+
+Deno.test("connect() with connectTimeout limits only the connect; it overrides timeout for the connect", async () => {
+  await using server = listen({ port: 0 }, echo);
+  await using plain = await connect(server.addr, { connectTimeout: 1000 });
+  assertEquals(plain.timeout, null);
+  await using both = await connect(server.addr, {
+    connectTimeout: 1000,
+    timeout: 250,
+  });
+  assertEquals(both.timeout, 250);
+  await using none = await connect(server.addr, { timeout: null });
+  assertEquals(none.timeout, null);
+  await both.write("ok");
+  assertEquals(text(await both.readExactly(2)), "ok");
 });
 
 /**
@@ -117,6 +151,17 @@ Deno.test("connect() with a timeout rejects with TimeoutError when the server ne
     );
 
     await t.step(
+      "connectTimeout limits the connect, whatever timeout says",
+      async () => {
+        const error = await attempt(() =>
+          connect({ port }, { connectTimeout: 100, timeout: 60_000 })
+        );
+        assertInstanceOf(error, TimeoutError);
+        assertEquals(error.timeout, 100);
+      },
+    );
+
+    await t.step(
       "timeout: Infinity waits until the signal aborts",
       async () => {
         // Timers fire at once past 2**31 - 1 ms: Infinity must mean no limit.
@@ -179,6 +224,11 @@ Deno.test("connect() rejects bad addresses and options before connecting", async
     [
       "a NaN timeout",
       () => connect({ port: 1 }, { timeout: Number.NaN }),
+      RangeError,
+    ],
+    [
+      "a negative connectTimeout",
+      () => connect({ port: 1 }, { connectTimeout: -5 }),
       RangeError,
     ],
     ["an empty path", () => connect({ path: "" }), TypeError],

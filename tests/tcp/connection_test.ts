@@ -1,8 +1,10 @@
 /**
  * `Connection` over real loopback sockets, with our own `listen()` as the
- * peer: reads (`readExactly`, `readUntil`, limits, EOF), writes (ordering of
- * concurrent writes), shutdown and close, socket options, the Web Streams
- * and the read-while-reading guard.
+ * peer: reads (`read(maxBytes)` as Python's `recv`, `readInto` straight into
+ * the caller's buffer, `readExactly`, `readUntil`, limits, EOF), `for
+ * await`, writes (ordering of concurrent writes, a signal), shutdown
+ * (Python's numbers too) and close, socket options, the Web Streams and the
+ * read-while-reading guard.
  *
  * @module
  */
@@ -10,9 +12,13 @@ import { FrameTooLargeError, lengthPrefixed } from "../../framing/mod.ts";
 import {
   connect,
   type Connection,
+  Connection as ConnectionClass,
   IncompleteReadError,
   LimitOverrunError,
   listen,
+  SHUT_RD,
+  SHUT_RDWR,
+  SHUT_WR,
   TimeoutError,
 } from "../../tcp/mod.ts";
 import {
@@ -60,6 +66,138 @@ Deno.test("every chunk read() hands out stays as it was while later reads go on"
   }
 });
 
+/**
+ * A connection to a server that writes `size` bytes at once, returned when
+ * the bytes have been written (so they wait in the client's socket).
+ */
+async function waitingBytes(
+  size: number,
+): Promise<{ conn: Connection<"tcp">; data: Uint8Array } & AsyncDisposable> {
+  const data = pattern(3, size);
+  const written = deferred();
+  const done = deferred();
+  const server = listen({ port: 0 }, async (conn) => {
+    await conn.write(data);
+    written.resolve();
+    await done.promise;
+  });
+  const conn = await connect(server.addr);
+  await written.promise;
+  return {
+    conn,
+    data,
+    async [Symbol.asyncDispose]() {
+      conn.close();
+      done.resolve();
+      await server.shutdown();
+    },
+  };
+}
+
+Deno.test("read() on a new connection returns all 1,000 bytes the peer sent", async () => {
+  await using peer = await waitingBytes(1000);
+  const chunk = await peer.conn.read();
+  assertEquals(chunk?.length, 1000);
+  assertEquals(chunk, peer.data);
+});
+
+Deno.test("read(maxBytes) is Python's recv(n): up to n bytes of what is there", async () => {
+  await using peer = await waitingBytes(1000);
+  const first = await peer.conn.read(600);
+  const second = await peer.conn.read(600);
+  assertEquals([first?.length, second?.length], [600, 400]);
+  assertEquals(concatBytes([first!, second!]), peer.data);
+  assertEquals(await peer.conn.read(0), new Uint8Array(0));
+});
+
+Deno.test("read(maxBytes) splits what was already read, keeping the rest", async () => {
+  await using peer = await waitingBytes(1000);
+  assertEquals((await peer.conn.readExactly(10)).length, 10); // reads it all
+  assertEquals((await peer.conn.read(100))?.length, 100);
+  assertEquals((await peer.conn.read())?.length, 890);
+});
+
+Deno.test("readInto() on a new connection fills up to its buffer's length", async () => {
+  await using peer = await waitingBytes(1000);
+  const buffer = new Uint8Array(4096);
+  assertEquals(await peer.conn.readInto(buffer), 1000);
+  assertEquals(buffer.subarray(0, 1000), peer.data);
+});
+
+Deno.test("read() rejects a bad maxBytes with RangeError", async () => {
+  await using peer = await waitingBytes(10);
+  for (const bad of [-1, 1.5, Number.NaN, Infinity]) {
+    await assertRejects(() => peer.conn.read(bad), RangeError, "integer");
+  }
+  assertEquals((await peer.conn.read(10))?.length, 10);
+});
+
+/** A `Deno.Conn` that records the buffer of every `read()`. */
+function spyOnReads(conn: Deno.Conn): { conn: Deno.Conn; reads: Uint8Array[] } {
+  const reads: Uint8Array[] = [];
+  const spy = new Proxy(conn, {
+    get(target, key) {
+      if (key === "read") {
+        return (buffer: Uint8Array) => {
+          reads.push(buffer);
+          return target.read(buffer);
+        };
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { conn: spy, reads };
+}
+
+Deno.test("readInto() reads the socket straight into the caller's buffer, unless a timeout could end the wait", async () => {
+  await using server = listen({ port: 0 }, echo);
+  const raw = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  const { conn: spied, reads } = spyOnReads(raw);
+  using conn = new ConnectionClass(spied);
+  const buffer = new Uint8Array(64 * 1024);
+  await conn.write("direct");
+  assertEquals(await conn.readInto(buffer), 6);
+  assertStrictEquals(reads.at(-1), buffer); // no copy: the socket wrote here
+  conn.setTimeout(1000);
+  await conn.write("copied");
+  assertEquals(await conn.readInto(buffer), 6);
+  assert(reads.at(-1) !== buffer, "a timed read used the caller's buffer");
+  assertEquals(text(buffer.subarray(0, 6)), "copied");
+});
+
+Deno.test("for await over a connection yields the chunks until EOF", async () => {
+  const data = pattern(5, 300_000);
+  await using server = sender(data);
+  await using conn = await connect(server.addr);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of conn) chunks.push(chunk);
+  assertEquals(concatBytes(chunks), data);
+  assertEquals(conn.closed, false); // EOF, not a close
+});
+
+Deno.test("break out of for await leaves the connection open, and the next read gets the rest", async () => {
+  const more = deferred();
+  await using server = listen({ port: 0 }, async (conn) => {
+    await conn.write("first");
+    await more.promise;
+    await conn.write("second");
+    await conn.read(); // until the client closes
+  });
+  await using conn = await connect(server.addr);
+  for await (const chunk of conn) {
+    assertEquals(text(chunk), "first");
+    break;
+  }
+  assertEquals(conn.closed, false);
+  more.resolve();
+  assertEquals(text(await conn.readExactly(6)), "second");
+  await conn.write("and writing works");
+});
+
 Deno.test("readInto() fills the caller's buffer, keeps what does not fit, and returns null at EOF", async () => {
   const data = pattern(7, 300_000);
   await using server = sender(data);
@@ -76,7 +214,7 @@ Deno.test("readInto() fills the caller's buffer, keeps what does not fit, and re
   }
   assertEquals(concatBytes(received), data);
   assertEquals(await conn.readInto(buffer), null);
-  assertEquals(conn.bytesRead, data.length);
+  assertEquals(conn.bytesReceived, data.length);
 });
 
 Deno.test("readInto() of an empty buffer is 0 at once; a non-array is a TypeError", async () => {
@@ -321,15 +459,51 @@ Deno.test("concurrent write() calls arrive whole, one after the other", async ()
     "the second block is interleaved with another",
   );
   assertEquals(received.subarray(4_000_000), blocks[2]);
-  assertEquals(conn.bytesWritten, 5_000_000);
+  assertEquals(conn.bytesSent, 5_000_000);
 });
 
-Deno.test("write() takes strings as UTF-8 and counts bytesWritten and bytesRead", async () => {
+Deno.test("write() takes strings as UTF-8 and counts bytesSent and bytesReceived", async () => {
   await using server = listen({ port: 0 }, echo);
   await using conn = await connect(server.addr);
   await conn.write("héllo");
   assertEquals(text(await conn.readExactly(6)), "héllo");
-  assertEquals([conn.bytesWritten, conn.bytesRead], [6, 6]);
+  assertEquals([conn.bytesSent, conn.bytesReceived], [6, 6]);
+});
+
+Deno.test("write() with an aborted signal sends nothing and rejects with its reason", async () => {
+  const got = deferred<Uint8Array>();
+  await using server = listen({ port: 0 }, async (conn) => {
+    got.resolve(await readAll(conn));
+  });
+  const conn = await connect(server.addr);
+  const reason = new Error("changed my mind");
+  const signal = AbortSignal.abort(reason);
+  assertStrictEquals(
+    await conn.write("no", { signal }).catch((e) => e),
+    reason,
+  );
+  await conn.write("yes", { signal: new AbortController().signal });
+  conn.close();
+  assertEquals(text(await got.promise), "yes");
+  assertEquals(conn.bytesSent, 3);
+});
+
+Deno.test("aborting a write that is stuck on a peer that does not read closes the connection", async () => {
+  const stop = deferred();
+  await using server = listen({ port: 0 }, async () => {
+    await stop.promise; // never reads: the client's write fills the buffers
+  });
+  const conn = await connect(server.addr);
+  const controller = new AbortController();
+  const writing = conn.write(new Uint8Array(64 * 1024 * 1024), {
+    signal: controller.signal,
+  });
+  // 64 MiB is more than the socket buffers hold: the write is in flight.
+  controller.abort(new Error("give up"));
+  await assertRejects(() => writing, Error, "give up");
+  assertEquals(conn.closed, true);
+  assert(conn.bytesSent < 64 * 1024 * 1024, `sent ${conn.bytesSent}`);
+  stop.resolve();
 });
 
 // ---------------------------------------------------------------------------
@@ -361,6 +535,46 @@ Deno.test('shutdown("read") makes a pending and every later read return null', a
   go.resolve();
   assertEquals(await conn.read(), null);
   await conn.write("writing still works");
+});
+
+Deno.test("shutdown() takes Python's SHUT_RD, SHUT_WR and SHUT_RDWR (0, 1, 2)", async (t) => {
+  assertEquals([SHUT_RD, SHUT_WR, SHUT_RDWR], [0, 1, 2]);
+  await t.step("SHUT_WR sends EOF and reading goes on", async () => {
+    await using server = listen({ port: 0 }, async (conn) => {
+      const request = await readAll(conn);
+      await conn.write(`${request.length} bytes`);
+    });
+    await using conn = await connect(server.addr);
+    await conn.write("1234");
+    await conn.shutdown(SHUT_WR);
+    await assertRejects(() => conn.write("x"), Deno.errors.BrokenPipe);
+    assertEquals(text(await readAll(conn)), "4 bytes");
+  });
+  await t.step("SHUT_RD ends reading, writing goes on", async () => {
+    const seen = deferred<Uint8Array>();
+    await using server = listen({ port: 0 }, async (conn) => {
+      await conn.write("unread");
+      seen.resolve(await readAll(conn));
+    });
+    await using conn = await connect(server.addr);
+    await conn.shutdown(0);
+    assertEquals(await conn.read(), null);
+    await conn.write("still");
+    await conn.shutdown(1);
+    assertEquals(text(await seen.promise), "still");
+  });
+  await t.step("SHUT_RDWR ends both; 3 is a TypeError", async () => {
+    await using server = listen({ port: 0 }, echo);
+    await using conn = await connect(server.addr);
+    await assertRejects(
+      () => conn.shutdown(3 as 2),
+      TypeError,
+      "SHUT_RDWR",
+    );
+    await conn.shutdown(SHUT_RDWR);
+    assertEquals(await conn.read(), null);
+    await assertRejects(() => conn.write("x"), Deno.errors.BrokenPipe);
+  });
 });
 
 Deno.test('shutdown("both") ends reading and writing; an unknown how is a TypeError', async () => {

@@ -25,7 +25,7 @@ import {
   assertRejects,
   assertStrictEquals,
 } from "../_utils.ts";
-import { deferred, echo, pattern, portOf, readAll, text } from "./_helpers.ts";
+import { deferred, echo, pattern, readAll, text } from "./_helpers.ts";
 import { Python } from "./_python.ts";
 
 /**
@@ -132,7 +132,7 @@ print("ok" if bytes(got) == data else f"mismatch: {len(got)} of {size} bytes")
   ];
   for (const size of sizes) {
     await t.step(`${size} bytes`, async () => {
-      await using python = Python.spawn(script, [portOf(server), size]);
+      await using python = Python.spawn(script, [server.addr.port, size]);
       assertEquals(await python.line(), "ok");
       assertEquals(await python.success(), []);
     });
@@ -220,7 +220,7 @@ while True:
 s.close()
 print(answer.decode())
 `,
-    [portOf(server)],
+    [server.addr.port],
   );
   assertEquals(await python.line(), "answer to the question");
   assertEquals(await seen.promise, "the question");
@@ -293,7 +293,7 @@ except socket.timeout as error:
     print("socket.timeout:", error)
 s.close()
 `,
-    [portOf(server)],
+    [server.addr.port],
   );
   assertEquals(await python.line(), "socket.timeout: timed out");
   assertEquals(await ended.promise, null);
@@ -323,7 +323,10 @@ Deno.test("readExactly() and readUntil() reassemble bytes a Python peer sends on
   );
   assertEquals([error.expected, text(error.partial)], [10, "xyz"]);
   assertEquals(await conn.read(), null);
-  assert(conn.bytesRead === message.length, `bytesRead ${conn.bytesRead}`);
+  assert(
+    conn.bytesReceived === message.length,
+    `bytesReceived ${conn.bytesReceived}`,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -359,7 +362,7 @@ print(*s.getpeername())
 print(*s.getsockname())
 s.close()
 `,
-    [portOf(server)],
+    [server.addr.port],
   );
   const [peerHost, peerPort] = (await python.line()).split(" ");
   const [ownHost, ownPort] = (await python.line()).split(" ");
@@ -435,7 +438,7 @@ s.shutdown(socket.SHUT_WR)
 print("eof" if s.recv(1) == b"" else "more")
 s.close()
 `,
-    [portOf(server)],
+    [server.addr.port],
   );
   assertEquals(await python.success(), ["ok", "ok", "ok", "ok", "ok", "eof"]);
 });
@@ -485,7 +488,7 @@ s.close()
 `;
   {
     await using bad = Python.spawn(script, [
-      portOf(server),
+      server.addr.port,
       "one,two",
       "bad",
     ]);
@@ -495,7 +498,7 @@ s.close()
   assertInstanceOf(error, FrameTooLargeError);
   assertEquals([error.limit, error.size, error.announced], [16, 1000, true]);
   assertEquals(received, ["one", "two"]);
-  await using good = Python.spawn(script, [portOf(server), "three", "good"]);
+  await using good = Python.spawn(script, [server.addr.port, "three", "good"]);
   assertEquals(await good.success(), ["three", "eof"]);
   assertStrictEquals(server.acceptedConnections, 2);
 });

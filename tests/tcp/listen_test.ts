@@ -28,7 +28,6 @@ import {
   deferred,
   echo,
   pattern,
-  portOf,
   readAll,
   readUntilGone,
   text,
@@ -50,7 +49,7 @@ Deno.test("200 concurrent clients each get exactly their own 20 KB back", async 
   assertEquals(server.addr, {
     transport: "tcp",
     hostname: "127.0.0.1",
-    port: portOf(server),
+    port: server.addr.port,
   });
   const results = await Promise.all(
     Array.from({ length: CLIENTS }, async (_, index) => {
@@ -222,7 +221,7 @@ Deno.test("shutdown() lets an in-flight exchange finish, then refuses new client
     await finishWork.promise;
     await conn.write(`done: ${request}`);
   });
-  const port = portOf(server);
+  const port = server.addr.port;
   await using client = await connect(server.addr);
   await client.write("job\n");
   await working.promise;
@@ -361,7 +360,7 @@ Deno.test("shutdown() does not hand a framed handler a half-received frame as if
         const framed = conn.framed(codec);
         for await (const frame of framed) {
           frames.push(text(frame)!);
-          first.resolve(conn.bytesRead);
+          first.resolve(conn.bytesReceived);
         }
       }, { onError: (error) => reported.push(error) });
       await using client = await connect(server.addr);
@@ -383,7 +382,7 @@ Deno.test("aborting the signal shuts the server down gracefully", async () => {
     assertEquals(await pending, null);
     await conn.write("stopping");
   }, { signal: controller.signal, gracePeriod: 1000 });
-  const port = portOf(server);
+  const port = server.addr.port;
   await using client = await connect(server.addr);
   await reading.promise;
   controller.abort();
@@ -406,7 +405,7 @@ Deno.test("await using a server shuts it down at the end of the block", async ()
   let port = 0;
   {
     await using server = listen({ port: 0 }, echo);
-    port = portOf(server);
+    port = server.addr.port;
     await using conn = await connect(server.addr);
     await conn.write("x");
     assertEquals(text(await conn.readExactly(1)), "x");
@@ -419,7 +418,7 @@ Deno.test("await using a server shuts it down at the end of the block", async ()
 
 Deno.test("listen() on a port in use throws AddrInUse naming the address", async () => {
   await using server = listen({ port: 0 }, echo);
-  const port = portOf(server);
+  const port = server.addr.port;
   const error = assertThrows(
     () => listen({ port }, echo),
     Deno.errors.AddrInUse,

@@ -1,21 +1,20 @@
-import { ctime } from "../../tools/_ctime.ts";
-import { lengthPrefixed, lines } from "../../framing/mod.ts";
 import {
   DelimiterInPayloadError,
   FrameTooLargeError,
+  lengthPrefixed,
+  lines,
 } from "../../framing/mod.ts";
-import type { SocketAddress } from "../../net/address.ts";
-import { connect } from "../../tcp/connect.ts";
-import type { Connection } from "../../tcp/connection.ts";
-import { TimeoutError } from "../../net/errors.ts";
-import { listen } from "../../tcp/listen.ts";
+import { ctime, type SocketAddress, TimeoutError } from "../../net/mod.ts";
 import {
+  connect,
+  type Connection,
   connectProtocol,
+  listen,
   type Protocol,
   type ProtocolFactory,
   serveProtocol,
   type Transport,
-} from "../../tcp/protocol.ts";
+} from "../../tcp/mod.ts";
 import {
   assert,
   assertEquals,
@@ -23,6 +22,7 @@ import {
   assertMatch,
   assertRejects,
   assertStrictEquals,
+  assertThrows,
 } from "../_utils.ts";
 
 const enc = new TextEncoder();
@@ -42,11 +42,6 @@ async function python(script: string, ...args: string[]): Promise<string> {
   }).output();
   assertEquals(code, 0, `python failed: ${text(stderr)}`);
   return text(stdout);
-}
-
-function portOf(addr: SocketAddress): number {
-  assert("port" in addr);
-  return addr.port;
 }
 
 /** A protocol that records what happens to it. */
@@ -73,7 +68,7 @@ class Recorder implements Protocol {
 
 Deno.test("serveProtocol() runs the ten-line timestamp server for a Python client", async () => {
   // The seeds' time server, as the tool will write it.
-  await using server = await serveProtocol({ port: 0 }, () => ({
+  await using server = serveProtocol({ port: 0 }, () => ({
     frameReceived(line, transport) {
       transport.write(`[${ctime()}] ${text(line)}`);
     },
@@ -95,7 +90,7 @@ while True:
 print(time.ctime())
 sys.stdout.write(data.decode())
 `,
-    String(portOf(server.addr)),
+    String(server.addr.port),
   );
   const [pythonNow, first, second, rest] = out.split("\n");
   const stamp = /^\[(\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4})\] /;
@@ -109,7 +104,7 @@ sys.stdout.write(data.decode())
 
 Deno.test("serveProtocol() calls connectionMade, dataReceived, connectionLost(null) in order, once", async () => {
   const protocols: Recorder[] = [];
-  await using server = await serveProtocol({ port: 0 }, () => {
+  await using server = serveProtocol({ port: 0 }, () => {
     const protocol = new Recorder();
     protocol.dataReceived = (data: Uint8Array): void => {
       protocol.log.push("data");
@@ -142,7 +137,7 @@ Deno.test("serveProtocol() takes a factory object whose buildProtocol gets the p
       return { connectionMade: (t) => t.write("welcome") };
     },
   };
-  await using server = await serveProtocol({ port: 0 }, factory);
+  await using server = serveProtocol({ port: 0 }, factory);
   await using first = await connect(server.addr);
   assertEquals(text(await first.readExactly(7)), "welcome");
   await using second = await connect(server.addr);
@@ -151,8 +146,8 @@ Deno.test("serveProtocol() takes a factory object whose buildProtocol gets the p
   assertEquals(peers[0], first.localAddr);
 });
 
-Deno.test("serveProtocol() rejects a factory that is neither a function nor a factory", async () => {
-  await assertRejects(
+Deno.test("serveProtocol() throws at once for a factory that is neither a function nor a factory", () => {
+  assertThrows(
     () =>
       serveProtocol(
         { port: 0 },
@@ -166,7 +161,7 @@ Deno.test("serveProtocol() rejects a factory that is neither a function nor a fa
 Deno.test("an exception in dataReceived goes to onError, closes that connection, and the server serves on", async () => {
   const reported: [unknown, Connection | undefined][] = [];
   const protocols: Recorder[] = [];
-  await using server = await serveProtocol({ port: 0 }, () => {
+  await using server = serveProtocol({ port: 0 }, () => {
     const protocol = new Recorder();
     protocol.dataReceived = (data: Uint8Array): void => {
       if (text(data).includes("boom")) throw new RangeError("boom in data");
@@ -196,7 +191,7 @@ Deno.test("an exception in dataReceived goes to onError, closes that connection,
 Deno.test("exceptions in connectionMade and connectionLost are both reported", async () => {
   const reported: unknown[] = [];
   let lostWith: Error | null | undefined;
-  await using server = await serveProtocol({ port: 0 }, () => ({
+  await using server = serveProtocol({ port: 0 }, () => ({
     connectionMade() {
       throw new Error("made failed");
     },
@@ -224,7 +219,7 @@ Deno.test("exceptions in connectionMade and connectionLost are both reported", a
 Deno.test("a framing error loses the connection with the codec's error, not reported as a protocol bug", async () => {
   const reported: unknown[] = [];
   const protocols: Recorder[] = [];
-  await using server = await serveProtocol({ port: 0 }, () => {
+  await using server = serveProtocol({ port: 0 }, () => {
     const protocol = new Recorder();
     protocols.push(protocol);
     return protocol;
@@ -246,7 +241,7 @@ Deno.test("a framing error loses the connection with the codec's error, not repo
 
 Deno.test("idleTimeout loses a quiet connection with TimeoutError", async () => {
   const protocols: Recorder[] = [];
-  await using server = await serveProtocol({ port: 0 }, () => {
+  await using server = serveProtocol({ port: 0 }, () => {
     const protocol = new Recorder();
     protocols.push(protocol);
     return protocol;
@@ -262,7 +257,7 @@ Deno.test("async methods are awaited: frames are handled one at a time, in order
   let most = 0;
   const seen: number[] = [];
   const done = Promise.withResolvers<void>();
-  await using server = await serveProtocol({ port: 0 }, () => ({
+  await using server = serveProtocol({ port: 0 }, () => ({
     async frameReceived(frame, transport) {
       active++;
       most = Math.max(most, active);
@@ -295,7 +290,7 @@ Deno.test("async methods are awaited: frames are handled one at a time, in order
 Deno.test("loseConnection() sends every queued write before closing; later writes are dropped", async () => {
   const big = new Uint8Array(1 << 20).map((_, i) => i % 251);
   const lost = Promise.withResolvers<Error | null>();
-  await using server = await serveProtocol({ port: 0 }, () => ({
+  await using server = serveProtocol({ port: 0 }, () => ({
     connectionMade(transport) {
       transport.write(big);
       transport.write("end");
@@ -315,7 +310,7 @@ Deno.test("loseConnection() sends every queued write before closing; later write
 
 Deno.test("flush() waits for the writes so far", async () => {
   const flushed = Promise.withResolvers<number>();
-  await using server = await serveProtocol({ port: 0 }, () => ({
+  await using server = serveProtocol({ port: 0 }, () => ({
     async connectionMade(transport) {
       transport.write(new Uint8Array(256 * 1024));
       await transport.flush();
@@ -331,7 +326,7 @@ Deno.test("flush() waits for the writes so far", async () => {
 
 Deno.test("abortConnection() closes at once and connectionLost gets ConnectionAborted", async () => {
   const lost = Promise.withResolvers<Error | null>();
-  await using server = await serveProtocol({ port: 0 }, () => ({
+  await using server = serveProtocol({ port: 0 }, () => ({
     dataReceived(_data, transport) {
       transport.abortConnection();
       transport.write("dropped");
@@ -349,7 +344,7 @@ Deno.test("abortConnection() closes at once and connectionLost gets ConnectionAb
 
 Deno.test("with a codec, write() sends one frame, writeSequence() several; a bad payload throws before sending", async () => {
   const thrown = Promise.withResolvers<unknown>();
-  await using server = await serveProtocol({ port: 0 }, () => ({
+  await using server = serveProtocol({ port: 0 }, () => ({
     connectionMade(transport) {
       transport.write("one");
       transport.writeSequence(["two", enc.encode("three")]);
@@ -370,7 +365,7 @@ Deno.test("with a codec, write() sends one frame, writeSequence() several; a bad
 });
 
 Deno.test("eofReceived lets the protocol answer after the peer half-closes", async () => {
-  await using server = await serveProtocol({ port: 0 }, () => {
+  await using server = serveProtocol({ port: 0 }, () => {
     let sum = 0;
     return {
       frameReceived(line) {
@@ -390,7 +385,7 @@ Deno.test("eofReceived lets the protocol answer after the peer half-closes", asy
 
 Deno.test("server shutdown: each protocol reads EOF and gets connectionLost(null)", async () => {
   const protocols: Recorder[] = [];
-  const server = await serveProtocol({ port: 0 }, () => {
+  const server = serveProtocol({ port: 0 }, () => {
     const protocol = new Recorder();
     protocols.push(protocol);
     return protocol;
@@ -409,7 +404,7 @@ Deno.test("server shutdown: each protocol reads EOF and gets connectionLost(null
 
 Deno.test("a reset from a Python peer loses the connection with an error", async () => {
   const protocols: Recorder[] = [];
-  await using server = await serveProtocol({ port: 0 }, () => {
+  await using server = serveProtocol({ port: 0 }, () => {
     const protocol = new Recorder();
     const made = protocol.connectionMade.bind(protocol);
     protocol.connectionMade = (transport: Transport): void => {
@@ -429,7 +424,7 @@ s.sendall(b"bye")
 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 s.close()  # RST, not FIN
 `,
-    String(portOf(server.addr)),
+    String(server.addr.port),
   );
   const reason = await protocols[0]!.lost.promise;
   assertInstanceOf(reason, Deno.errors.ConnectionReset);
@@ -438,7 +433,7 @@ s.close()  # RST, not FIN
 
 Deno.test("transport.peer and transport.host are the connection's addresses", async () => {
   const seen = Promise.withResolvers<[SocketAddress, SocketAddress]>();
-  await using server = await serveProtocol({ port: 0 }, () => ({
+  await using server = serveProtocol({ port: 0 }, () => ({
     connectionMade(transport) {
       seen.resolve([transport.peer, transport.host]);
       transport.loseConnection();
@@ -455,7 +450,7 @@ Deno.test("serveProtocol() serves a Unix socket", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/proto.sock`;
-    await using server = await serveProtocol({ path }, () => ({
+    await using server = serveProtocol({ path }, () => ({
       dataReceived: (data, transport) => transport.write(data),
     }));
     assertEquals(server.addr, { transport: "unix", path });
@@ -486,14 +481,15 @@ Deno.test("connectProtocol() resolves after connectionMade; done resolves with n
   assertEquals(client.log, ["made", "frame:hello", "lost:null"]);
 });
 
-Deno.test("connectProtocol() with readTimeout loses a quiet connection with TimeoutError", async () => {
+Deno.test("connectProtocol() with a timeout loses a quiet connection with TimeoutError", async () => {
   await using server = listen({ port: 0 }, async (conn) => {
     await conn.read(); // says nothing; waits for the client to go
   });
-  const running = await connectProtocol(server.addr, {}, { readTimeout: 30 });
+  // As connect(): the timeout limits the connect, then each wait for data.
+  const running = await connectProtocol(server.addr, {}, { timeout: 30 });
   assertInstanceOf(await running.done, TimeoutError);
   await assertRejects(
-    () => connectProtocol(server.addr, {}, { readTimeout: -1 }),
+    () => connectProtocol(server.addr, {}, { timeout: -1 }),
     RangeError,
   );
 });

@@ -9,7 +9,6 @@ import {
   bind,
   broadcast,
   type Datagram,
-  type DatagramSocket,
   LIMITED_BROADCAST,
   LOOPBACK_BROADCAST,
   serveDatagrams,
@@ -19,9 +18,6 @@ import { PythonPeer } from "./_python.ts";
 
 const decoder = new TextDecoder();
 const text = (data: Uint8Array): string => decoder.decode(data);
-const portOf = (socket: DatagramSocket): number =>
-  (socket.addr as { port: number }).port;
-
 Deno.test("the broadcast addresses", () => {
   assertEquals(LOOPBACK_BROADCAST, "127.255.255.255");
   assertEquals(LIMITED_BROADCAST, "255.255.255.255");
@@ -31,7 +27,7 @@ Deno.test("broadcast() collects a reply from every listener until the deadline",
   using a = bind({ hostname: LOOPBACK_BROADCAST, port: 0 }, {
     reuseAddress: true,
   });
-  const port = portOf(a);
+  const port = a.addr.port;
   using b = bind({ hostname: LOOPBACK_BROADCAST, port }, {
     reuseAddress: true,
   });
@@ -43,7 +39,7 @@ Deno.test("broadcast() collects a reply from every listener until the deadline",
     hostname: LOOPBACK_BROADCAST,
     port,
   }, {
-    wait: 200,
+    timeout: 200,
     onReply: (reply) => seen.push(text(reply.data)),
   });
   const took = performance.now() - started;
@@ -64,19 +60,19 @@ Deno.test("broadcast() with count and interval sends again and collects meanwhil
   await using _server = serveDatagrams(listener, () => `ACK ${++n}`);
   const replies = await broadcast("again", {
     hostname: LOOPBACK_BROADCAST,
-    port: portOf(listener),
-  }, { count: 3, interval: 20, wait: 150 });
+    port: listener.addr.port,
+  }, { count: 3, interval: 20, timeout: 150 });
   assertEquals(replies.map((r) => text(r.data)), ["ACK 1", "ACK 2", "ACK 3"]);
 });
 
 Deno.test("broadcast() with nobody listening returns no replies after the wait", async () => {
   using nobody = bind({ hostname: LOOPBACK_BROADCAST, port: 0 });
-  const port = portOf(nobody);
+  const port = nobody.addr.port;
   nobody.close(); // the port is now (almost certainly) unused
   const replies = await broadcast("anyone?", {
     hostname: LOOPBACK_BROADCAST,
     port,
-  }, { wait: 50 });
+  }, { timeout: 50 });
   assertEquals(replies, []);
 });
 
@@ -86,8 +82,8 @@ Deno.test("broadcast() from a socket of ours, which stays open", async () => {
   using socket = bind();
   const replies: Datagram[] = await broadcast("hi", {
     hostname: LOOPBACK_BROADCAST,
-    port: portOf(listener),
-  }, { socket, wait: 100 });
+    port: listener.addr.port,
+  }, { socket, timeout: 100 });
   assertEquals(replies.length, 1);
   assert(!socket.closed);
   assertEquals(socket.datagramsSent, 1);
@@ -107,7 +103,7 @@ say(data.decode())
   const replies = await broadcast("Hi there!", {
     hostname: LOOPBACK_BROADCAST,
     port,
-  }, { wait: 300 });
+  }, { timeout: 300 });
   assertEquals(replies.map((r) => text(r.data)), ["ACK"]);
   assertEquals(await python.line(), "Hi there!");
   await python.finish();
@@ -126,7 +122,7 @@ Deno.test("broadcast() needs an address and sane options", async () => {
   const to = { hostname: LOOPBACK_BROADCAST, port: 9 };
   for (
     const [options, what] of [
-      [{ wait: -1 }, "wait -1"], // a negative wait
+      [{ timeout: -1 }, "timeout -1"], // a negative timeout
       [{ count: 0 }, "count 0"], // nothing to send
       [{ count: 1.5 }, "count 1.5"], // a fraction of a send
       [{ interval: NaN }, "interval NaN"], // not a number

@@ -18,12 +18,9 @@ import {
 import { PythonPeer } from "./_python.ts";
 
 const decoder = new TextDecoder();
-const portOf = (socket: DatagramSocket): number =>
-  (socket.addr as { port: number }).port;
-
 /** Why IPv6 multicast delivery cannot be tested here, or `null` if it can. */
 async function ipv6MulticastProblem(): Promise<string | null> {
-  let socket: DatagramSocket;
+  let socket: DatagramSocket<"udp">;
   try {
     socket = bind({ hostname: "::", port: 0 });
   } catch (error) {
@@ -37,7 +34,7 @@ async function ipv6MulticastProblem(): Promise<string | null> {
         `import socket
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, 1)
-s.sendto(b"probe", ("ff01::5ec", ${portOf(socket)}))`,
+s.sendto(b"probe", ("ff01::5ec", ${socket.addr.port}))`,
       ],
       stdout: "null",
     }).output();
@@ -69,7 +66,7 @@ Deno.test("IPv4: a member on loopback receives what is sent to the group, until 
   using sender = bind({ hostname: "127.0.0.1", port: 0 }, {
     multicastLoopback: true,
   });
-  const to = { hostname: group, port: portOf(receiver) };
+  const to = { hostname: group, port: receiver.addr.port };
   await sender.send("to the group", to);
   const { data, from } = await receiver.receive({ timeout: 2000 });
   assertEquals(decoder.decode(data), "to the group");
@@ -84,7 +81,9 @@ Deno.test("IPv4: a member on loopback receives what is sent to the group, until 
 Deno.test("IPv4: two members on one port both receive; TTL and loopback can be set", async () => {
   const group = "239.255.77.12";
   using a = bind({ hostname: group, port: 0 }, { reuseAddress: true });
-  using b = bind({ hostname: group, port: portOf(a) }, { reuseAddress: true });
+  using b = bind({ hostname: group, port: a.addr.port }, {
+    reuseAddress: true,
+  });
   await using _ma = await a.joinMulticast(group, { interface: "127.0.0.1" });
   await using _mb = await b.joinMulticast(group, { interface: "127.0.0.1" });
   using sender = bind();
@@ -94,7 +93,7 @@ Deno.test("IPv4: two members on one port both receive; TTL and loopback can be s
   });
   await sending.setTtl(0); // this host only
   await sending.setLoopback(true);
-  await sender.send("both", { hostname: group, port: portOf(a) });
+  await sender.send("both", { hostname: group, port: a.addr.port });
   assertEquals(
     decoder.decode((await a.receive({ timeout: 2000 })).data),
     "both",
@@ -145,7 +144,7 @@ Deno.test("closing the socket ends its memberships", async () => {
 });
 
 Deno.test("IPv6: join and leave a group on the loopback interface; no hop-limit setting in Deno", async () => {
-  let socket: DatagramSocket;
+  let socket: DatagramSocket<"udp">;
   try {
     socket = bind({ hostname: "::", port: 0 });
   } catch (error) {
@@ -175,7 +174,7 @@ s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, 1)
 s.sendto(b"v6 group", ("ff01::5ee", int(sys.argv[1])))
 `,
-      [portOf(receiver)],
+      [receiver.addr.port],
     );
     const { data } = await receiver.receive({ timeout: 2000 });
     assertEquals(decoder.decode(data), "v6 group");

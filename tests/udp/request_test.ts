@@ -6,21 +6,23 @@
  *
  * @module
  */
-import { pack, unpack } from "../../framing/struct.ts";
+import { pack, unpack } from "../../framing/mod.ts";
 import {
   bind,
-  type DatagramSocket,
   DatagramTooLargeError,
   MAX_UDP_PAYLOAD_IPV4,
   request,
-  REQUEST_HEADER_FORMAT,
-  REQUEST_HEADER_SIZE,
-  REQUEST_MAGIC,
-  REQUEST_VERSION,
   RequestTimeoutError,
   serveRequests,
   TimeoutError,
 } from "../../udp/mod.ts";
+// The header's layout, which the module docs give for Python peers.
+import {
+  REQUEST_HEADER_FORMAT,
+  REQUEST_HEADER_SIZE,
+  REQUEST_MAGIC,
+  REQUEST_VERSION,
+} from "../../udp/_header.ts";
 import {
   assert,
   assertEquals,
@@ -34,9 +36,6 @@ import { PythonPeer } from "./_python.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const text = (data: Uint8Array): string => decoder.decode(data);
-const portOf = (socket: DatagramSocket): number =>
-  (socket.addr as { port: number }).port;
-
 /** A header plus payload, packed from the documented layout. */
 function message(
   kind: number,
@@ -77,7 +76,10 @@ Deno.test("request() gets the reply on the first try from serveRequests", async 
   assertEquals([reply.tries, reply.answeredTry], [1, 1]);
   assertEquals(reply.from, serverSocket.addr);
   assertEquals(reply.ignored, { malformed: 0, wrongPeer: 0, stale: 0 });
-  assertEquals([server.requests, server.replies, server.malformed], [1, 1, 0]);
+  assertEquals(
+    [server.requests, server.repliesSent, server.malformed],
+    [1, 1, 0],
+  );
 });
 
 Deno.test("request() retries past a Python peer that drops the first N requests", async () => {
@@ -134,7 +136,7 @@ Deno.test("request() gives up with a TimeoutError that says how many tries were 
   assertEquals(error.name, "TimeoutError");
   assertEquals(error.tries, 4);
   assertEquals(error.timeout, 20 + 40 + 80 + 160);
-  assertEquals(error.address, `127.0.0.1:${portOf(silent)}`);
+  assertEquals(error.address, `127.0.0.1:${silent.addr.port}`);
   assertMatch(
     error.message,
     /^Cannot get a reply from 127\.0\.0\.1:\d+ after 4 tries over 300 ms: no matching reply came \(ignored 0 malformed, 0 from other peers, 0 stale\)$/,
@@ -369,7 +371,10 @@ Deno.test("serveRequests() answers a retry from memory: the handler runs once", 
   assertEquals(text(first.data.subarray(10)), "#1 q");
   assertEquals(text(second.data.subarray(10)), "#1 q");
   assertEquals(calls, 1);
-  assertEquals([server.requests, server.duplicates, server.replies], [1, 1, 2]);
+  assertEquals(
+    [server.requests, server.duplicates, server.repliesSent],
+    [1, 1, 2],
+  );
   // a new id is a new request
   await client.send(message(1, 78, 1, "r"), serverSocket.addr);
   assertEquals(
@@ -429,7 +434,7 @@ s.sendto(pack_msg(1, 4000000000, 3, b"from python"), ("127.0.0.1", int(sys.argv[
 data, addr = s.recvfrom(65535)
 say(*unpack_msg(data))
 `,
-    [portOf(serverSocket)],
+    [serverSocket.addr.port],
   );
   assertEquals(
     await python.line(),

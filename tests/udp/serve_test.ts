@@ -27,7 +27,10 @@ Deno.test("serveDatagrams() sends each handler's reply back to the sender", asyn
   await b.send("from b", socket.addr);
   assertEquals(text((await a.receive({ timeout: 1000 })).data), "ACK from a");
   assertEquals(text((await b.receive({ timeout: 1000 })).data), "ACK from b");
-  assertEquals([server.received, server.replies, server.errors], [2, 2, 0]);
+  assertEquals(
+    [server.datagramsReceived, server.repliesSent, server.errors],
+    [2, 2, 0],
+  );
   assertEquals(server.socket, socket);
 });
 
@@ -46,7 +49,7 @@ Deno.test("a handler may answer nothing, asynchronously, or with bytes", async (
     new Uint8Array([4]),
   );
   await assertRejects(() => client.receive({ timeout: 30 }), TimeoutError);
-  assertEquals([server.received, server.replies], [2, 1]);
+  assertEquals([server.datagramsReceived, server.repliesSent], [2, 1]);
 });
 
 Deno.test("handler errors are reported and counted, and the server keeps serving", async () => {
@@ -74,7 +77,7 @@ Deno.test("oversized datagrams are dropped and counted", async () => {
   await client.send("far too long for it", socket.addr);
   await client.send("short", socket.addr);
   assertEquals(text((await client.receive({ timeout: 1000 })).data), "ok");
-  assertEquals([server.dropped, server.received], [1, 1]);
+  assertEquals([server.droppedDatagrams, server.datagramsReceived], [1, 1]);
 });
 
 Deno.test("shutdown() stops the loop but leaves the socket open, losing nothing", async () => {
@@ -113,7 +116,7 @@ Deno.test("a running handler finishes within the grace period and its reply is s
     text((await client.receive({ timeout: 1000 })).data),
     "late but sent",
   );
-  assertEquals(server.replies, 1);
+  assertEquals(server.repliesSent, 1);
 });
 
 Deno.test("an aborted signal shuts the server down; closing the socket ends it too", async () => {

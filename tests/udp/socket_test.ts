@@ -29,15 +29,12 @@ import { PythonPeer } from "./_python.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const text = (data: Uint8Array): string => decoder.decode(data);
-const portOf = (socket: DatagramSocket): number =>
-  (socket.addr as { port: number }).port;
-
 Deno.test("bind() defaults to 127.0.0.1 and a free port", () => {
   using socket = bind();
   assertEquals(socket.transport, "udp");
   assertEquals(socket.addr.transport, "udp");
-  assertEquals((socket.addr as { hostname: string }).hostname, "127.0.0.1");
-  assert(portOf(socket) > 0);
+  assertEquals(socket.addr.hostname, "127.0.0.1");
+  assert(socket.addr.port > 0);
   assertEquals(socket.maxDatagramSize, MAX_UDP_PAYLOAD_IPV4);
   assertEquals(socket.timeout, null);
 });
@@ -46,7 +43,7 @@ Deno.test("send() and receive() carry a datagram and its sender, with counters",
   using a = bind({ hostname: "127.0.0.1", port: 0 });
   using b = bind({ port: 0 });
   await a.send("hello", b.addr);
-  await a.send(new Uint8Array([0, 1, 2, 255]), { port: portOf(b) });
+  await a.send(new Uint8Array([0, 1, 2, 255]), { port: b.addr.port });
   const first = await b.receive({ timeout: 2000 });
   assertEquals(text(first.data), "hello");
   assertEquals(first.from, a.addr);
@@ -126,7 +123,7 @@ Deno.test("receive() times out with TimeoutError, and the socket stays usable", 
   assertEquals(error.name, "TimeoutError");
   assertEquals(error.timeout, 30);
   assertStringIncludes(error.message, "no datagram for 30 ms");
-  assertStringIncludes(error.message, `127.0.0.1:${portOf(socket)}`);
+  assertStringIncludes(error.message, `127.0.0.1:${socket.addr.port}`);
   // a later datagram is not lost: it goes to the next receive
   await socket.send("after the timeout", socket.addr);
   assertEquals(
@@ -249,7 +246,7 @@ Deno.test("send() refuses more than one UDP datagram holds, before sending anyth
     [error.direction, error.size, error.limit],
     ["send", 65508, 65507],
   );
-  assertEquals(error.address, `127.0.0.1:${portOf(b)}`);
+  assertEquals(error.address, `127.0.0.1:${b.addr.port}`);
   assertMatch(
     error.message,
     /^Cannot send 65508 bytes to 127\.0\.0\.1:\d+ as one datagram holds at most 65507: nothing was sent$/,
@@ -308,7 +305,7 @@ Deno.test("a datagram over maxDatagramSize is reported, never truncated, and the
       size,
       100,
     ]);
-    assertStringIncludes(error.message, `from 127.0.0.1:${portOf(a)}`);
+    assertStringIncludes(error.message, `from 127.0.0.1:${a.addr.port}`);
   }
   assertEquals(b.droppedDatagrams, 2);
   const { data } = await b.receive({ timeout: 2000 });
@@ -368,7 +365,7 @@ Deno.test("bad addresses and options are clear errors", async () => {
   assertThrows(
     () => bind(other.addr as { hostname: string; port: number }),
     Deno.errors.AddrInUse,
-    `127.0.0.1:${portOf(other)}`,
+    `127.0.0.1:${other.addr.port}`,
   );
 });
 
@@ -376,11 +373,14 @@ Deno.test("reuseAddress lets two sockets share a port, and both get a broadcast"
   using a = bind({ hostname: "127.255.255.255", port: 0 }, {
     reuseAddress: true,
   });
-  using b = bind({ hostname: "127.255.255.255", port: portOf(a) }, {
+  using b = bind({ hostname: "127.255.255.255", port: a.addr.port }, {
     reuseAddress: true,
   });
   using sender = bind();
-  await sender.send("to all", { hostname: "127.255.255.255", port: portOf(a) });
+  await sender.send("to all", {
+    hostname: "127.255.255.255",
+    port: a.addr.port,
+  });
   assertEquals(text((await a.receive({ timeout: 2000 })).data), "to all");
   assertEquals(text((await b.receive({ timeout: 2000 })).data), "to all");
 });
@@ -397,7 +397,7 @@ s.sendto(b"Hi there!", ("127.255.255.255", int(sys.argv[1])))
 data, addr = s.recvfrom(1024)
 say(data.decode(), addr[0], addr[1])
 `,
-    [portOf(listener)],
+    [listener.addr.port],
   );
   const pythonPort = await python.port();
   const { data, from } = await listener.receive({ timeout: 5000 });
@@ -408,7 +408,7 @@ say(data.decode(), addr[0], addr[1])
     port: pythonPort,
   });
   await listener.send("ACK", from);
-  assertEquals(await python.line(), `ACK 127.0.0.1 ${portOf(listener)}`);
+  assertEquals(await python.line(), `ACK 127.0.0.1 ${listener.addr.port}`);
   await python.finish();
 });
 
