@@ -64,7 +64,7 @@ print(data.decode(), "%s:%d" % addr, s.getsockname()[1])
 Deno.test("broadcast_sender exits 1 when nobody answers", async () => {
   // A listener that hears the broadcast and keeps quiet.
   using silent = bind({ hostname: LOOPBACK_BROADCAST, port: 0 });
-  const { port } = silent.addr as { port: number };
+  const { port } = silent.addr;
   await using sender = await Example.spawn(
     "broadcast_sender",
     [String(port), "1", "0.1"],

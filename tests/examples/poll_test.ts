@@ -43,7 +43,7 @@ Deno.test("poll_server serves many TCP clients and a UDP socket from one loop an
   assertEquals(await ask(c, "c again"), "c again\nI get it!\n");
 
   // One leaves; the loop notices and keeps serving the others.
-  const cPort = (c.localAddr as { port: number }).port;
+  const cPort = c.localAddr.port;
   c.close();
   await server.stderr.waitFor(new RegExp(`^127\\.0\\.0\\.1:${cPort} left$`));
   assertEquals(await ask(b, "b again"), "b again\nI get it!\n");

@@ -51,7 +51,7 @@ print(data.decode(), addr == ("127.0.0.1", int(sys.argv[1])), s.getsockname()[1]
 Deno.test("udp_client prints timed out when no answer comes, and goes on with the next line", async () => {
   // A peer that drops the first datagram and answers the second.
   using peer = bind({ port: 0 });
-  const { port } = peer.addr as { port: number };
+  const { port } = peer.addr;
   await using client = await Example.spawn(
     "udp_client",
     ["127.0.0.1", String(port), "0.3"],

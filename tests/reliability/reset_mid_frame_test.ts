@@ -141,7 +141,7 @@ interface ResetCase {
 async function runCases(codec: FrameCodec, cases: ResetCase[]): Promise<void> {
   const { server, seen, reported } = framedEcho(codec);
   try {
-    const port = (server.addr as { port: number }).port;
+    const port = server.addr.port;
     const good = Array.from(
       { length: GOOD_CLIENTS },
       (_, i) => goodClient(port, codec, (SEED + i) >>> 0),

@@ -33,8 +33,8 @@ const MAX_DATAGRAM = 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function portOf(socket: DatagramSocket): number {
-  return (socket.addr as { port: number }).port;
+function portOf(socket: DatagramSocket<"udp">): number {
+  return socket.addr.port;
 }
 
 /** A datagram with the documented header: `!HBBIH` then the payload. */

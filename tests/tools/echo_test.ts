@@ -51,7 +51,7 @@ Deno.test("echo sends each chunk back, logs the connection, and exits 0 on SIGTE
     );
     assertEquals(
       from,
-      `127.0.0.1:${(conn.localAddr as { port: number }).port}`,
+      `127.0.0.1:${conn.localAddr.port}`,
     );
     await conn.shutdown("write");
     assertEquals(await conn.read(), null);
@@ -133,7 +133,7 @@ Deno.test("echo --idle-timeout closes a silent client and logs it", async () => 
     // Now silent: the server closes the connection.
     assertEquals(await conn.read(), null);
     assert(performance.now() - started >= 250, "closed too early");
-    const port = (conn.localAddr as { port: number }).port;
+    const port = conn.localAddr.port;
     await echo.stderr.waitFor(
       new RegExp(`^timeout 127\\.0\\.0\\.1:${port} after 0\\.3 s idle$`),
     );
@@ -256,7 +256,7 @@ Deno.test("echo rejects bad flags with one line naming the flag, exit 2", async 
 
 Deno.test("echo exits 1 with one line when the address is in use", async () => {
   await using taken = listen({ port: 0 }, () => {});
-  const port = (taken.addr as { port: number }).port;
+  const port = taken.addr.port;
   const { code, stdout, stderr } = await run(["--port", String(port)]);
   assertEquals(code, 1, stderr);
   assertEquals(stdout, "");

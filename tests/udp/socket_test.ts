@@ -363,7 +363,7 @@ Deno.test("bad addresses and options are clear errors", async () => {
   );
   using other = bind();
   assertThrows(
-    () => bind(other.addr as { hostname: string; port: number }),
+    () => bind(other.addr),
     Deno.errors.AddrInUse,
     `127.0.0.1:${other.addr.port}`,
   );
@@ -426,7 +426,7 @@ say(len(data), data[:9].decode())
   await sender.send("Hi there!", { hostname: "127.255.255.255", port });
   const { data, from } = await sender.receive({ timeout: 5000 });
   assertEquals(text(data), "ACK");
-  assertEquals((from as { port: number }).port, port);
+  assertEquals(from.port, port);
   assertEquals(await python.line(), "9 Hi there!");
   await python.finish();
 });
