@@ -945,6 +945,7 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
         : Math.min(wanted, MAX_READ_BUFFER);
       let buffer = this.#buffer;
       if (buffer === null || buffer.length !== size) {
+        if (buffer !== null) release(buffer);
         buffer = this.#buffer = new Uint8Array(size);
       }
       target = buffer;
@@ -1067,10 +1068,22 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
     } else if (n < size >> 2) {
       this.#bufferSize = MIN_READ_BUFFER;
     }
-    if (this.#buffer !== null && this.#buffer.length !== this.#bufferSize) {
+    const buffer = this.#buffer;
+    if (buffer !== null && buffer.length !== this.#bufferSize) {
       this.#buffer = null;
+      release(buffer);
     }
   }
+}
+
+/**
+ * Frees a read buffer of ours now (nobody else holds it, and no read is in
+ * flight into it) rather than when the garbage collector gets to it: a
+ * burst of new connections, each dropping its 16 KiB first-read buffer for a
+ * 256-byte one, would otherwise raise the peak memory by the garbage.
+ */
+function release(buffer: Uint8Array): void {
+  if (buffer.length > MAX_SHARED) (buffer.buffer as ArrayBuffer).transfer(0);
 }
 
 /** Python's shutdown numbers, as {@linkcode Connection.shutdown} reads them. */
