@@ -8,7 +8,8 @@
  * and graceful shutdown; Twisted-style protocols.
  *
  * `TimeoutError`, `ShutdownOptions` and the address types are `net/`'s,
- * re-exported here.
+ * re-exported here, as is `framing/`'s `FrameCodec`, the type `framed()` and
+ * the protocols take.
  *
  * @example An echo server and its client
  * ```ts
@@ -32,6 +33,7 @@ export * from "./connection.ts";
 export * from "./errors.ts";
 export * from "./listen.ts";
 export * from "./protocol.ts";
+export type { FrameCodec } from "../framing/mod.ts";
 export {
   type Address,
   formatAddress,
