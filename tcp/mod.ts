@@ -31,6 +31,7 @@
 export * from "./connect.ts";
 export * from "./connection.ts";
 export * from "./errors.ts";
+export * from "./framed_connection.ts";
 export * from "./listen.ts";
 export * from "./protocol.ts";
 export type { FrameCodec } from "../framing/mod.ts";

@@ -39,7 +39,8 @@ import {
 } from "../net/mod.ts";
 import { concat } from "../_internal/std.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
-import type { Connection, FramedConnection } from "./connection.ts";
+import type { Connection } from "./connection.ts";
+import type { FramedConnection } from "./framed_connection.ts";
 import { listen, type ListenOptions, type Server } from "./listen.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { lines } from "../../framing/delimiter.ts";
 import { connect } from "../../tcp/connect.ts";
-import type { FramedConnection } from "../../tcp/connection.ts";
+import type { FramedConnection } from "../../tcp/mod.ts";
 import { assertEquals } from "../_utils.ts";
 import { Example } from "./_example.ts";
 

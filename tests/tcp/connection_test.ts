@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { FrameTooLargeError, lengthPrefixed } from "../../framing/mod.ts";
 import {
   connect,
   type Connection,
@@ -713,24 +712,4 @@ Deno.test("aborting writable closes the connection", async () => {
   await writer.abort(new Error("changed my mind"));
   assertEquals(conn.closed, true);
   assertEquals(text(await ended.promise), "partial");
-});
-
-// ---------------------------------------------------------------------------
-// Framed
-
-Deno.test("framed().send() rejects an oversized payload before writing anything", async () => {
-  const got = deferred<Uint8Array>();
-  await using server = listen({ port: 0 }, async (conn) => {
-    got.resolve(await readAll(conn));
-  });
-  await using conn = await connect(server.addr);
-  const framed = conn.framed(lengthPrefixed({ header: "u16be" }));
-  assertStrictEquals(framed.connection, conn);
-  await assertRejects(
-    async () => await framed.send(new Uint8Array(70_000)),
-    FrameTooLargeError,
-  );
-  await framed.send("ok");
-  await conn.shutdown("write");
-  assertEquals(await got.promise, new Uint8Array([0, 2, 0x6f, 0x6b]));
 });
