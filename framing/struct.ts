@@ -16,7 +16,10 @@
  *
  * Values map as in Python: integer codes give and take `number`, the 64-bit
  * ones (`q Q n N P`, and `l L` with native sizes, where they are 8 bytes)
- * give `bigint` and take `bigint` or `number`; `?` is `boolean`; `e f d` are
+ * give `bigint` and take `bigint` or a safe-integer `number` (a number
+ * beyond ±(2**53-1) may already be rounded, so it is refused with a
+ * {@linkcode StructError} that says to pass a `bigint`, as Python refuses a
+ * float); `?` is `boolean`; `e f d` are
  * `number`; `s p c` are `Uint8Array` (unpacked values are copies, never views
  * of the input). When the format is a string literal, TypeScript knows the
  * tuple: `unpack("!HIq", b)` is `[number, number, bigint]`.
@@ -24,7 +27,10 @@
  * Differences from CPython, all forced by JS: a NaN's sign and payload are
  * not kept (JS has one NaN); struct sizes are limited to
  * `Number.MAX_SAFE_INTEGER` bytes (CPython: 2**63-1); an unparsable format
- * raises `SyntaxError` rather than `struct.error`.
+ * raises `SyntaxError` rather than `struct.error`; an integral `number` that
+ * is not a safe integer (`2 ** 60 + 1` is already `2 ** 60`) is refused by
+ * the 64-bit codes, like a Python float, rather than packed as whatever it
+ * rounded to: pass a `bigint`.
  *
  * @example Network byte order
  * ```ts
@@ -151,8 +157,18 @@ function packInteger(
     let big: bigint;
     if (typeof value === "bigint") {
       big = value;
-    } else if (typeof value === "number" && Number.isInteger(value)) {
+    } else if (typeof value === "number" && Number.isSafeInteger(value)) {
       big = BigInt(value);
+    } else if (typeof value === "number" && Number.isInteger(value)) {
+      // Past 2**53 a number may already be rounded (2 ** 60 + 1 is 2 ** 60):
+      // packing it would silently store another integer.
+      throw valueError(
+        compiled,
+        item,
+        index,
+        value,
+        "is not a safe integer (beyond ±(2**53-1) a number may already be rounded): pass a bigint",
+      );
     } else {
       throw valueError(compiled, item, index, value, "is not an integer");
     }
@@ -664,8 +680,9 @@ function doIterUnpack(
  * @param values One value per format item (`s` and `p` take one `Uint8Array`
  * each, whatever their count; `x` takes none).
  * @returns The packed bytes, `calcsize(format)` long.
- * @throws {StructError} If a value is out of range or of the wrong type, or
- * the number of values is wrong.
+ * @throws {StructError} If a value is out of range or of the wrong type (a
+ * `number` that is not a safe integer for a 64-bit code: pass a `bigint`),
+ * or the number of values is wrong.
  * @throws {SyntaxError} If `format` is not a valid struct format.
  *
  * @example A binary header in network byte order

@@ -298,3 +298,46 @@ Deno.test("StructError has a name and a message naming the value", () => {
   assertStringIncludes(error.message, `value 1 ('H' in "!BH")`);
   assertStringIncludes(error.message, "-1 is outside the range 0..65535");
 });
+
+Deno.test("pack() refuses a number that is not a safe integer for a 64-bit code and says to pass a bigint", () => {
+  // Each row: a format with one 64-bit code, and an integral number past
+  // Number.MAX_SAFE_INTEGER that packing would have stored as another integer.
+  const rows: Array<[string, number]> = [
+    ["!q", 2 ** 60 + 1], // the issue's case: the literal is already 2 ** 60
+    ["<q", -(2 ** 60) - 1], // little-endian, negative
+    [">Q", 2 ** 53], // the first integer past the safe range
+    ["<Q", 2 ** 64 - 1], // "max u64" as a number is 2 ** 64
+    ["=q", 2 ** 62], // standard size without a byte-order character
+    ["@n", 2 ** 55], // ssize_t, native only
+    ["@N", 2 ** 55], // size_t, native only
+    ["@P", 2 ** 55], // a pointer
+    ["@l", -(2 ** 55)], // native long is 64-bit
+    ["@L", 2 ** 55], // native unsigned long
+  ];
+  for (const [format, value] of rows) {
+    for (
+      const call of [
+        () => pack(format, value),
+        () => new Struct(format).pack(value),
+        () => packInto(format, new Uint8Array(8), 0, value),
+      ]
+    ) {
+      const error = assertThrows(call, StructError, "pass a bigint", format);
+      assertEquals([error.index, error.char], [0, format[1]], format);
+      assertStringIncludes(error.message, "is not a safe integer");
+    }
+  }
+  // The same values as bigints pack exactly; safe numbers still pack.
+  assertEquals(toHex(pack("!q", 2n ** 60n + 1n)), "1000000000000001");
+  assertEquals(toHex(pack("<Q", 2n ** 64n - 1n)), "ffffffffffffffff");
+  assertEquals(
+    toHex(pack("!q", Number.MAX_SAFE_INTEGER)),
+    "001fffffffffffff",
+  );
+  assertEquals(
+    toHex(pack("!q", -Number.MAX_SAFE_INTEGER)),
+    "ffe0000000000001",
+  );
+  // A 32-bit code cannot hold such a number anyway: its range error stands.
+  assertThrows(() => pack("!I", 2 ** 60), StructError, "outside the range");
+});
