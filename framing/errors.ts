@@ -4,24 +4,6 @@
  * @module
  */
 
-/** The facts carried by a {@linkcode StructError}. */
-export interface StructErrorDetails {
-  /** The format string being used. */
-  format: string;
-  /** Zero-based index of the value (argument or result) the error is about. */
-  index?: number;
-  /** The format character of that value, such as `"H"`. */
-  char?: string;
-  /** The smallest allowed value, for range errors. */
-  min?: number | bigint;
-  /** The largest allowed value, for range errors. */
-  max?: number | bigint;
-  /** The size or count the format needs, for size and count errors. */
-  expected?: number;
-  /** The size or count that was given, for size and count errors. */
-  actual?: number;
-}
-
 /**
  * Raised by `pack`, `unpack` and the other `struct` functions wherever
  * Python's `struct` module raises `struct.error`: a value out of range or of
@@ -67,7 +49,22 @@ export class StructError extends Error {
    */
   constructor(
     message: string,
-    details: StructErrorDetails,
+    details: {
+      /** The format string being used. */
+      format: string;
+      /** Zero-based index of the value (argument or result) the error is about. */
+      index?: number;
+      /** The format character of that value, such as `"H"`. */
+      char?: string;
+      /** The smallest allowed value, for range errors. */
+      min?: number | bigint;
+      /** The largest allowed value, for range errors. */
+      max?: number | bigint;
+      /** The size or count the format needs, for size and count errors. */
+      expected?: number;
+      /** The size or count that was given, for size and count errors. */
+      actual?: number;
+    },
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -80,18 +77,6 @@ export class StructError extends Error {
     this.expected = details.expected;
     this.actual = details.actual;
   }
-}
-
-/** The facts carried by a {@linkcode FrameTooLargeError}. */
-export interface FrameTooLargeErrorDetails {
-  /** The configured `maxFrameSize`. */
-  limit: number;
-  /** The size the header announced, or the bytes seen so far without an end. */
-  size: number;
-  /** Whether `size` was announced by a length header (else it was seen). */
-  announced: boolean;
-  /** Stream byte offset where the frame starts (`undefined` when encoding). */
-  offset?: number;
 }
 
 /**
@@ -132,7 +117,16 @@ export class FrameTooLargeError extends RangeError {
    * @param details The facts, kept as fields.
    * @param message Overrides the standard message.
    */
-  constructor(details: FrameTooLargeErrorDetails, message?: string) {
+  constructor(details: {
+    /** The configured `maxFrameSize`. */
+    limit: number;
+    /** The size the header announced, or the bytes seen so far without an end. */
+    size: number;
+    /** Whether `size` was announced by a length header (else it was seen). */
+    announced: boolean;
+    /** Stream byte offset where the frame starts (`undefined` when encoding). */
+    offset?: number;
+  }, message?: string) {
     const at = details.offset === undefined
       ? ""
       : `: at byte offset ${details.offset}`;
@@ -150,19 +144,6 @@ export class FrameTooLargeError extends RangeError {
     this.announced = details.announced;
     this.offset = details.offset;
   }
-}
-
-/** The facts carried by a {@linkcode TruncatedFrameError}. */
-export interface TruncatedFrameErrorDetails {
-  /**
-   * How many bytes the whole frame needs (header included), when known; for a
-   * delimited frame, `undefined` (it needed its delimiter).
-   */
-  expected?: number;
-  /** How many bytes of the frame arrived before the end of the stream. */
-  received: number;
-  /** Stream byte offset where the frame starts. */
-  offset: number;
 }
 
 /**
@@ -193,7 +174,17 @@ export class TruncatedFrameError extends Error {
    * @param details The facts, kept as fields.
    * @param message Overrides the standard message.
    */
-  constructor(details: TruncatedFrameErrorDetails, message?: string) {
+  constructor(details: {
+    /**
+     * How many bytes the whole frame needs (header included), when known; for a
+     * delimited frame, `undefined` (it needed its delimiter).
+     */
+    expected?: number;
+    /** How many bytes of the frame arrived before the end of the stream. */
+    received: number;
+    /** Stream byte offset where the frame starts. */
+    offset: number;
+  }, message?: string) {
     super(
       message ??
         (details.expected === undefined

@@ -1,8 +1,7 @@
 // How the relays write a frame or a datagram received as one line of
-// output (`FrameFormat`): text or hex. Private to relay/.
-import type { FrameFormat } from "./stream.ts";
+// output (`"text" | "hex"`): text or hex. Private to relay/.
 
-/** Throws a clear error unless `format` is a `FrameFormat`. */
+/** Throws a clear error unless `format` is a `"text" | "hex"`. */
 export function checkFormat(format: unknown, what: string): void {
   if (format !== "text" && format !== "hex") {
     throw new TypeError(
@@ -24,7 +23,7 @@ const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
  */
 export function formatFrame(
   frame: Uint8Array,
-  format: FrameFormat,
+  format: "text" | "hex",
 ): Uint8Array {
   if (format === "hex") {
     const out = new Uint8Array(frame.length * 2 + 1);

@@ -40,12 +40,7 @@ import { DelimiterCodec, FrameTooLargeError } from "../framing/mod.ts";
 import type { Address, SocketAddress } from "../net/mod.ts";
 import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import { checkFormat, formatFrame } from "./_format.ts";
-import type {
-  FrameFormat,
-  RelayDirection,
-  RelayEndReason,
-  RelayStreams,
-} from "./stream.ts";
+import type { RelayEndReason, RelayStreams } from "./stream.ts";
 import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 import { canonicalIp } from "../_internal/ip.ts";
 import { type DatagramSocket, DatagramTooLargeError } from "../udp/mod.ts";
@@ -76,7 +71,7 @@ export interface DatagramRelayOptions {
    *
    * @default {"text"}
    */
-  output?: FrameFormat;
+  output?: "text" | "hex";
   /**
    * End when the input ends, instead of receiving on until the idle
    * timeout or the signal.
@@ -113,7 +108,7 @@ export interface DatagramRelayOptions {
    * @default {none}
    */
   onTraffic?: (
-    direction: RelayDirection,
+    direction: "sent" | "received",
     bytes: Uint8Array,
     peer: Address | SocketAddress,
   ) => void;

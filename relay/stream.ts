@@ -39,9 +39,6 @@ import type { Connection } from "../tcp/mod.ts";
 import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 import { checkFormat, formatFrame } from "./_format.ts";
 
-/** Which way bytes went: to the peer (`"sent"`) or from it (`"received"`). */
-export type RelayDirection = "sent" | "received";
-
 /**
  * Why a relay ended (when it did not fail):
  *
@@ -122,7 +119,7 @@ export interface RelayOptions {
    *
    * @default {none}
    */
-  onTraffic?: (direction: RelayDirection, bytes: Uint8Array) => void;
+  onTraffic?: (direction: "sent" | "received", bytes: Uint8Array) => void;
 }
 
 /** How a relay ended: returned by {@linkcode relay}. */
@@ -134,14 +131,6 @@ export interface RelayResult {
   /** Bytes read from the connection (including any thrown away by `sendOnly`). */
   bytesReceived: number;
 }
-
-/**
- * How {@linkcode relayFrames} (and the datagram relay) writes each frame
- * received as a line: `"text"`, the frame's bytes as they are, then `\n`
- * (unless the frame already ends with one); `"hex"`, the frame in lowercase
- * hex, then `\n` (for binary frames).
- */
-export type FrameFormat = "text" | "hex";
 
 /** Options for {@linkcode relayFrames}. */
 export interface FrameRelayOptions extends RelayOptions {
@@ -156,7 +145,7 @@ export interface FrameRelayOptions extends RelayOptions {
    *
    * @default {"text"}
    */
-  output?: FrameFormat;
+  output?: "text" | "hex";
 }
 
 /** How a framed relay ended: returned by {@linkcode relayFrames}. */
@@ -352,7 +341,7 @@ export async function relayFrames(
 /** Formats `frames` into one buffer of lines, or `null` for none. */
 function formatFrames(
   frames: readonly Uint8Array[],
-  format: FrameFormat,
+  format: "text" | "hex",
 ): Uint8Array | null {
   if (frames.length === 0) return null;
   if (frames.length === 1) return formatFrame(frames[0]!, format);
@@ -420,7 +409,7 @@ class InputLines {
 
 function framedSide(
   codec: FrameCodec,
-  format: FrameFormat,
+  format: "text" | "hex",
   counts: { framesSent: number; framesReceived: number },
 ): Side {
   const input = new InputLines(codec.maxFrameSize);

@@ -4,11 +4,7 @@
  *
  * @module
  */
-import {
-  type FrameCodec,
-  TruncatedFrameError,
-  type TruncatedFrameErrorDetails,
-} from "../framing/mod.ts";
+import { type FrameCodec, TruncatedFrameError } from "../framing/mod.ts";
 import type { Connection, ReadOptions, WriteOptions } from "./connection.ts";
 import { peerOf } from "./_peer.ts";
 
@@ -131,7 +127,8 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
     // frame, or hands out a partial line, which is dropped here.
     const decoder = this.#decoder;
     const before = decoder.bytesRead;
-    let details: TruncatedFrameErrorDetails | null = null;
+    let details: ConstructorParameters<typeof TruncatedFrameError>[0] | null =
+      null;
     try {
       decoder.end((partial) => {
         details = { received: partial.length, offset: before - partial.length };

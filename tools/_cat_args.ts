@@ -13,7 +13,6 @@ import {
   netstrings,
 } from "../framing/mod.ts";
 import type { Address } from "../net/mod.ts";
-import type { FrameFormat } from "../relay/mod.ts";
 import {
   addressFromFlags,
   parseHost,
@@ -110,7 +109,7 @@ export interface CatConfig {
   /** Its codec. */
   codec: FrameCodec | undefined;
   /** How frames and datagrams are printed. */
-  frameOut: FrameFormat;
+  frameOut: "text" | "hex";
 }
 
 /** The command: show help, show the version, or run. */

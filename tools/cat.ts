@@ -90,7 +90,6 @@ import type { Connection } from "../tcp/mod.ts";
 import {
   relay,
   relayDatagrams,
-  type RelayDirection,
   type RelayEndReason,
   relayFrames,
   type RelayOptions,
@@ -193,7 +192,7 @@ function stdin(config: CatConfig): ReadableStream<Uint8Array> {
 /** A `--hex` dump of one connection's traffic, or nothing. */
 function hexHook(
   config: CatConfig,
-): ((direction: RelayDirection, bytes: Uint8Array) => void) | undefined {
+): ((direction: "sent" | "received", bytes: Uint8Array) => void) | undefined {
   if (!config.hex) return undefined;
   const sent = new HexDumper({ prefix: "> " });
   const received = new HexDumper({ prefix: "< " });

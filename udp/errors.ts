@@ -6,18 +6,6 @@
  */
 import { TimeoutError } from "../net/mod.ts";
 
-/** The facts carried by a {@linkcode DatagramTooLargeError}. */
-export interface DatagramTooLargeErrorDetails {
-  /** Whether it happened sending or receiving. */
-  direction: "send" | "receive";
-  /** The datagram's size in bytes (a lower bound when receiving). */
-  size: number;
-  /** The largest size allowed, in bytes. */
-  limit: number;
-  /** The peer, formatted: where it was going to, or where it came from. */
-  address: string;
-}
-
 /**
  * A datagram is larger than a socket can send or receive in one piece.
  *
@@ -65,7 +53,16 @@ export class DatagramTooLargeError extends RangeError {
    * @param details The facts, kept as fields.
    * @param message Overrides the standard message.
    */
-  constructor(details: DatagramTooLargeErrorDetails, message?: string) {
+  constructor(details: {
+    /** Whether it happened sending or receiving. */
+    direction: "send" | "receive";
+    /** The datagram's size in bytes (a lower bound when receiving). */
+    size: number;
+    /** The largest size allowed, in bytes. */
+    limit: number;
+    /** The peer, formatted: where it was going to, or where it came from. */
+    address: string;
+  }, message?: string) {
     super(
       message ??
         (details.direction === "send"
@@ -92,18 +89,6 @@ export interface IgnoredCounts {
   wrongPeer: number;
   /** Well-formed replies for another request id: late answers to earlier requests. */
   stale: number;
-}
-
-/** The facts carried by a {@linkcode RequestTimeoutError}. */
-export interface RequestTimeoutErrorDetails {
-  /** The peer, formatted. */
-  address: string;
-  /** How many times the request was sent. */
-  tries: number;
-  /** The total time waited for replies, in milliseconds. */
-  waited: number;
-  /** What was ignored while waiting. */
-  ignored: Readonly<IgnoredCounts>;
 }
 
 /**
@@ -140,7 +125,16 @@ export class RequestTimeoutError extends TimeoutError {
    * @param details The facts, kept as fields (`waited` becomes `timeout`).
    * @param message Overrides the standard message.
    */
-  constructor(details: RequestTimeoutErrorDetails, message?: string) {
+  constructor(details: {
+    /** The peer, formatted. */
+    address: string;
+    /** How many times the request was sent. */
+    tries: number;
+    /** The total time waited for replies, in milliseconds. */
+    waited: number;
+    /** What was ignored while waiting. */
+    ignored: Readonly<IgnoredCounts>;
+  }, message?: string) {
     const { address, tries, waited, ignored } = details;
     super(
       message ??
