@@ -9,12 +9,7 @@ import type { FrameCodec } from "../../framing/codec.ts";
 import { connect } from "../../tcp/connect.ts";
 import type { Connection } from "../../tcp/connection.ts";
 import { listen } from "../../tcp/listen.ts";
-import {
-  relay,
-  type RelayDirection,
-  relayFrames,
-  SharedInput,
-} from "../../relay/mod.ts";
+import { relay, relayFrames, SharedInput } from "../../relay/mod.ts";
 import {
   assert,
   assertEquals,
@@ -310,7 +305,10 @@ Deno.test("relay() calls onTraffic with every byte, both ways", async () => {
     await conn.write("greeting;");
     await echo(conn);
   });
-  const seen: Record<RelayDirection, Uint8Array[]> = { sent: [], received: [] };
+  const seen: Record<"sent" | "received", Uint8Array[]> = {
+    sent: [],
+    received: [],
+  };
   const out = collector();
   await relay(await connect(server.addr), {
     readable: input("ping;", "pong;"),
