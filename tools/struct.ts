@@ -21,16 +21,28 @@
  * - `-h`, `--help`; `--version`
  *
  * `unpack` reads hex (spaces and colons allowed) or, with `-`, raw bytes
- * from stdin. Errors name the value's index and format character. Exit
- * codes: 0 ok, 1 a struct error (a value out of range, the wrong size), 2
- * bad usage (an unknown command or flag, an unreadable value).
+ * from stdin. Errors name the value's index and format character.
+ *
+ * Limit: `pack` and `unpack` take a format of at most 1 MiB (1048576 bytes,
+ * `calcsize`); a larger one is refused with exit code 2 before anything is
+ * allocated or read (`calcsize` answers for any size). So output is bounded:
+ * at most 2 MiB of hex from `pack`, at most 1048576 values from `unpack`.
+ *
+ * Exit codes: 0 ok, 1 a struct error (a value out of range, the wrong
+ * size), 2 bad usage (an unknown command or flag, an unreadable value, a
+ * format over the size limit).
  *
  * Run it: `deno run tools/struct.ts pack '!I' 20` (no permissions needed;
  * `unpack -` reads stdin). Compile it: `deno task compile struct`.
  *
  * @module
  */
-import { calcsize, Struct, type StructValue } from "../framing/mod.ts";
+import {
+  calcsize,
+  Struct,
+  StructError,
+  type StructValue,
+} from "../framing/mod.ts";
 import { EXIT_OK, EXIT_USAGE, reportError, versionLine } from "./_cli.ts";
 import { UsageError } from "./_flags.ts";
 import {
@@ -40,6 +52,9 @@ import {
 } from "./_python_literals.ts";
 
 const TOOL = "struct";
+
+/** The largest struct `pack` and `unpack` handle: 1 MiB. */
+const MAX_STRUCT_SIZE = 1024 * 1024;
 
 const USAGE = `Usage: struct pack FORMAT VALUE...
        struct unpack FORMAT HEX|-
@@ -60,6 +75,10 @@ Options:
   --raw                   pack: write the raw bytes, not hex
   -h, --help              show this help
   --version               show the version
+
+pack and unpack take a FORMAT of at most 1 MiB (1048576 bytes); a larger
+one is refused (exit 2) before anything is allocated. Exit codes: 0 ok,
+1 a struct error (a value out of range, the wrong size), 2 bad usage.
 
 Examples:
   struct pack '!I' 20                     00000014
@@ -127,16 +146,56 @@ function parse(args: readonly string[]): Command | "help" | "version" {
   return { name, args: rest2, json, raw };
 }
 
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of Deno.stdin.readable) chunks.push(chunk);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
+/**
+ * The size of `format`, refused over {@linkcode MAX_STRUCT_SIZE} before
+ * anything is allocated (calcsize allocates nothing per byte).
+ */
+function checkedSize(command: string, format: string): number {
+  const size = calcsize(format);
+  if (size > MAX_STRUCT_SIZE) {
+    throw new UsageError(
+      `cannot ${command} with format ${
+        JSON.stringify(format)
+      } as its size ${size} bytes exceeds the tool's limit of ${MAX_STRUCT_SIZE} bytes (1 MiB)`,
+    );
   }
-  return out;
+  return size;
+}
+
+/**
+ * Reads stdin, at most `size` bytes: the struct's size. More is an error
+ * (the struct needs exactly `size`), found without reading the rest.
+ */
+async function readStdin(format: string, size: number): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  let at = 0;
+  const reader = Deno.stdin.readable.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (at + value.length > size) {
+        throw new StructError(
+          `Cannot unpack stdin with format ${
+            JSON.stringify(format)
+          } as it holds more than the ${size} bytes the format needs`,
+          { format, expected: size, actual: at + value.length },
+        );
+      }
+      out.set(value, at);
+      at += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return out.subarray(0, at);
+}
+
+/** Writes all of `bytes` to stdout (one write may take only part). */
+async function writeAll(bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) {
+    at += await Deno.stdout.write(bytes.subarray(at));
+  }
 }
 
 async function run(command: Command): Promise<void> {
@@ -155,9 +214,10 @@ async function run(command: Command): Promise<void> {
     return;
   }
   if (name === "pack") {
+    checkedSize(name, format);
     const values = args.slice(1).map((text, i) => parsePythonLiteral(text, i));
     const bytes = new Struct(format).pack(...values);
-    if (command.raw) await Deno.stdout.write(bytes);
+    if (command.raw) await writeAll(bytes);
     else {console.log(
         json ? JSON.stringify({ hex: toHex(bytes) }) : toHex(bytes),
       );}
@@ -165,8 +225,9 @@ async function run(command: Command): Promise<void> {
   }
   if (name === "unpack") {
     if (args.length < 2) throw new UsageError("unpack needs HEX bytes or -");
+    const size = checkedSize(name, format);
     const bytes = args[1] === "-" && args.length === 2
-      ? await readStdin()
+      ? await readStdin(format, size)
       : fromHex(args.slice(1).join(""));
     const struct = new Struct(format);
     const values = struct.unpack(bytes);

@@ -116,3 +116,62 @@ Deno.test("struct --help and --version", async () => {
   const version = await runTool("struct", ["--version"]);
   assertEquals(version.stdout.trim(), `sockit-struct ${denoJson.version}`);
 });
+
+Deno.test("struct pack and unpack refuse a format over 1 MiB with exit code 2 naming the limit, before allocating", async () => {
+  // Each row: args, and the format's size the message names.
+  const rows: Array<[string[], number]> = [
+    [["pack", "!40000000x"], 40_000_000], // the issue's case: was 2.6 GiB and 15 s
+    [["pack", "!1048577x"], 1_048_577], // one byte over the limit
+    [["pack", "--raw", "<2000000s", "b''"], 2_000_000], // raw output too
+    [["unpack", "!1048577x", "-"], 1_048_577], // before reading stdin
+    [["unpack", "--json", "!9007199254740991x", "00"], 9007199254740991], // the largest struct there is
+  ];
+  const results = await Promise.all(
+    rows.map(([args]) => runTool("struct", args)),
+  );
+  rows.forEach(([args, size], i) => {
+    const { code, stdout, stderr } = results[i]!;
+    assertEquals(code, 2, `${args.join(" ")}: ${stderr}`);
+    assertEquals(stdout, "");
+    assertStringIncludes(
+      stderr,
+      `as its size ${size} bytes exceeds the tool's limit of 1048576 bytes (1 MiB); try --help`,
+    );
+    assertEquals(stderr.trim().split("\n").length, 1); // one line
+  });
+  // At the limit it packs; calcsize answers for any size.
+  const atLimit = await runTool("struct", ["pack", "!1048576x"]);
+  assertEquals(atLimit.code, 0, atLimit.stderr);
+  assertEquals(atLimit.stdout, "00".repeat(1_048_576) + "\n");
+  const size = await runTool("struct", ["calcsize", "!40000000x"]);
+  assertEquals(size.stdout, "40000000\n");
+});
+
+Deno.test("struct writes all of a 1 MiB raw pack to a pipe and reads no more stdin than the struct needs", async () => {
+  const deno = `"${Deno.execPath()}" run tools/struct.ts`;
+  const shell = async (script: string) => {
+    const { code, stdout, stderr } = await new Deno.Command("sh", {
+      args: ["-c", script],
+      cwd: new URL("../../", import.meta.url),
+    }).output();
+    const text = new TextDecoder();
+    return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+  };
+  // Every byte reaches the pipe (one write may take only part).
+  const packed = await shell(`${deno} pack --raw '!1048576x' | wc -c`);
+  assertEquals(packed.stdout.trim(), "1048576", packed.stderr);
+  // 50 MB on stdin for a 4-byte struct: refused after the first read.
+  const extra = await shell(
+    `head -c 50000000 /dev/zero | ${deno} unpack '!I' -; echo "exit $?"`,
+  );
+  assertStringIncludes(
+    extra.stderr,
+    'Cannot unpack stdin with format "!I" as it holds more than the 4 bytes the format needs',
+  );
+  assertEquals(extra.stdout.trim(), "exit 1");
+  // Exactly the struct's bytes still unpack.
+  const exact = await shell(
+    `printf '\\000\\000\\000\\024' | ${deno} unpack '!I' -`,
+  );
+  assertEquals(exact.stdout, "20\n", exact.stderr);
+});
