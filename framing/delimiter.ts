@@ -423,10 +423,19 @@ export class DelimiterCodec implements FrameCodec {
    * Ends the stream. A final frame without its delimiter is handed out or
    * raises `TruncatedFrameError`, as `finalFrame` says.
    *
+   * A final frame can exceed `maxFrameSize` here by at most the delimiter's
+   * length minus one byte (in lines mode, one byte: a possible `\r`), which
+   * `push` holds because they may begin the delimiter; a longer one already
+   * failed in `push`. Such a frame raises `TruncatedFrameError` when
+   * `finalFrame` is `"error"` (the missing delimiter is reported first) and
+   * `FrameTooLargeError` (`announced: false`) when it is `"emit"`; in
+   * `"skip"` mode with `"emit"` it is skipped and counted.
+   *
    * @param onFrame Called with the final frame, if any.
    * @throws {TruncatedFrameError} If a final frame lacks its delimiter and
-   * `finalFrame` is `"error"`.
-   * @throws {FrameTooLargeError} If the final frame exceeds `maxFrameSize`.
+   * `finalFrame` is `"error"`, even one just over `maxFrameSize`.
+   * @throws {FrameTooLargeError} If the final frame exceeds `maxFrameSize`
+   * and `finalFrame` is `"emit"` (unless `onOversize` is `"skip"`).
    *
    * @example The last line needs no line ending
    * ```ts

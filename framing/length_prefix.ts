@@ -29,7 +29,22 @@
  * Decoders never trust a header further than `maxFrameSize`: a frame that
  * announces more raises {@linkcode FrameTooLargeError} at the header, before
  * any payload is buffered, and memory for a frame grows only as its bytes
- * arrive.
+ * arrive. When exactly:
+ *
+ * - binary (`u8` … `u64le`), `ascii-fixed` and `varint` headers: when the
+ *   length field is complete (its last byte; a varint's is the first byte
+ *   without the continuation bit). Meanwhile the decoder holds only the
+ *   header so far: `lengthFieldOffset` plus at most 8 bytes (binary), 64
+ *   (`ascii-fixed`) or 10 (`varint`: a continuation bit on the 10th byte is
+ *   a {@linkcode MalformedFrameError}).
+ * - `ascii` and `netstring` headers: as soon as the digits so far exceed it,
+ *   before the separator (more digits only make the length larger).
+ *
+ * A stream that ends inside a frame raises {@linkcode TruncatedFrameError}
+ * at `end()`: a length header without its end (say `"99"` and no separator;
+ * had the digits passed `maxFrameSize`, the `push` that brought them would
+ * already have raised `FrameTooLargeError`), or a payload (or a netstring's
+ * `,`) cut short.
  *
  * @example Frame and unframe with a 16-bit big-endian length
  * ```ts
@@ -103,7 +118,10 @@ export interface LengthPrefixOptions {
   /**
    * Whether the length counts the header too (`lengthFieldOffset` plus the
    * length field itself): the same as an extra adjustment of minus the
-   * header's size.
+   * header's size. With a variable-size field (`varint`, `ascii`,
+   * `netstring`) the field counts itself, so the encoder writes the smallest
+   * length that is consistent with its own size, whatever the separator's
+   * length (`"35"` + 31 `#` + a 2-byte payload).
    *
    * @default {false}
    */
@@ -112,9 +130,11 @@ export interface LengthPrefixOptions {
    * How many bytes to drop from the start of each decoded frame (Netty's
    * `initialBytesToStrip`, tokio's `num_skip`): `0` keeps the header (and a
    * netstring's `,`). With a fixed-size header it may reach past the header
-   * into the payload; a frame shorter than it is malformed. With a
-   * variable-size header (`varint`, `ascii`, `netstring`) only the default
-   * and `0` are allowed.
+   * into the payload; a decoded frame shorter than it is a
+   * {@linkcode MalformedFrameError}, and `encode()` refuses a payload too
+   * short to reach it with a `RangeError` (it would make such a frame).
+   * With a variable-size header (`varint`, `ascii`, `netstring`) only the
+   * default and `0` are allowed.
    *
    * @default {The whole header: `lengthFieldOffset` plus the length field}
    */
@@ -122,8 +142,10 @@ export interface LengthPrefixOptions {
   /**
    * The largest number of bytes that may follow the length field (after the
    * adjustment; a netstring's `,` not counted). Decoders raise
-   * {@linkcode FrameTooLargeError} for a larger frame at its header; encoders
-   * refuse a larger payload.
+   * {@linkcode FrameTooLargeError} for a larger frame at its header (binary,
+   * `ascii-fixed` and `varint` headers once the length field is complete;
+   * `ascii` and `netstring` as soon as the digits so far exceed it), before
+   * any of its payload is held; encoders refuse a larger payload.
    *
    * @default {DEFAULT_MAX_FRAME_SIZE (8 MiB)}
    */
@@ -675,7 +697,10 @@ export class LengthPrefixCodec implements FrameCodec {
    * interface.
    * @throws {TruncatedFrameError} If the stream ended inside a frame, with
    * `expected` (the whole frame's size, when its header was read) and
-   * `received`.
+   * `received`: a payload or a netstring's `,` cut short, or a length header
+   * without its end (ASCII digits and no separator, a varint whose last byte
+   * has the continuation bit). Digits already over `maxFrameSize` never get
+   * here: the `push` that brought them raised `FrameTooLargeError`.
    *
    * @example A cut-off frame
    * ```ts
@@ -1167,8 +1192,11 @@ export class LengthPrefixCodec implements FrameCodec {
    * @returns The frame's bytes.
    * @throws {FrameTooLargeError} If the payload is over `maxFrameSize` or
    * longer than the header can describe.
-   * @throws {RangeError} If `prefix` is not `lengthFieldOffset` bytes, or the
-   * adjustment would make the length negative.
+   * @throws {RangeError} If `prefix` is not `lengthFieldOffset` bytes, the
+   * adjustment would make the length negative, or the payload is shorter
+   * than the `stripBytes` that reach past the header (a fixed header of 2
+   * with `stripBytes: 4` needs at least 2 payload bytes): the decoder would
+   * reject that frame as malformed.
    *
    * @example A netstring, and a type byte before the length
    * ```ts
@@ -1291,13 +1319,18 @@ function lengthValue(config: Config, payload: number): number {
     if (config.fieldSize !== 0) {
       value = base + config.fieldSize;
     } else {
-      // The field's size depends on its value: take the smallest that fits.
+      // The field's size depends on its value: find the size s with
+      // fieldSizeOf(base + s) === s. Going from s to s + 1 grows the field
+      // by at most one byte, so fieldSizeOf(base + s) - s never increases
+      // and steps down by at most 1: from the smallest field (one digit and
+      // the separator, or one varint byte) it reaches 0 — the smallest
+      // self-consistent size — in a few steps, whatever the separator's
+      // length. It starts below 0 only when base + s would be negative.
       value = -1;
-      for (let size = 1; size <= 32; size++) {
-        if (base + size >= 0 && fieldSizeOf(config, base + size) === size) {
-          value = base + size;
-          break;
-        }
+      for (let size = fieldSizeOf(config, 0); base + size >= 0; size++) {
+        const excess = fieldSizeOf(config, base + size) - size;
+        if (excess === 0) value = base + size;
+        if (excess <= 0) break;
       }
     }
   }

@@ -169,6 +169,47 @@ Deno.test("maxFrameSize raises FrameTooLargeError as soon as it is known", () =>
   );
 });
 
+Deno.test("an unterminated final frame just over maxFrameSize: TruncatedFrameError in error mode, FrameTooLargeError in emit mode", () => {
+  // push() holds up to delimiter length - 1 bytes past maxFrameSize (they
+  // may begin the delimiter; in lines mode a \r), so end() meets a final
+  // frame of maxFrameSize 4 + 1 bytes. Each row: options, the final bytes,
+  // the error end() raises.
+  const rows: Array<
+    [
+      DelimiterOptions,
+      string,
+      typeof TruncatedFrameError | typeof FrameTooLargeError,
+    ]
+  > = [
+    // the missing delimiter is reported first
+    [{ delimiter: "\r\n", finalFrame: "error" }, "abcd\r", TruncatedFrameError],
+    [{ delimiter: "\r\n", finalFrame: "error" }, "abcde", TruncatedFrameError],
+    [{ lines: true, finalFrame: "error" }, "abcde", TruncatedFrameError],
+    // a frame that would be handed out is too large
+    [{ delimiter: "\r\n", finalFrame: "emit" }, "abcde", FrameTooLargeError],
+    [{ lines: true }, "abcd\r", FrameTooLargeError], // a \r without \n is data
+  ];
+  for (const [options, final, expected] of rows) {
+    const codec = new DelimiterCodec({ ...options, maxFrameSize: 4 });
+    assertEquals(codec.decode(b(final)), [], final);
+    const error = assertThrows(() => codec.end(() => fail("no frame")));
+    assert(error instanceof expected, `${JSON.stringify(options)}: ${error}`);
+    if (error instanceof FrameTooLargeError) {
+      assertEquals([error.limit, error.size, error.announced], [4, 5, false]);
+    }
+  }
+  // In skip mode an emitted final frame over the limit is skipped, counted.
+  const skip = new DelimiterCodec({
+    delimiter: "\r\n",
+    finalFrame: "emit",
+    maxFrameSize: 4,
+    onOversize: "skip",
+  });
+  assertEquals(skip.decode(b("ok\r\nabcde")).map(s), ["ok"]);
+  skip.end(() => fail("no frame"));
+  assertEquals(skip.skippedFrames, 1);
+});
+
 Deno.test("skip mode discards oversized frames up to the next delimiter and carries on", () => {
   const skipped: FrameTooLargeError[] = [];
   const decoder = new DelimiterCodec({

@@ -805,6 +805,60 @@ Deno.test("an ASCII length fails as soon as its digits pass maxFrameSize", () =>
   assertEquals([error.size, error.limit, error.offset], [10000, 1000, 0]);
 });
 
+Deno.test("binary and varint headers are too large once the field is complete; an unfinished header ends truncated", () => {
+  // Each row: options, the header bytes but the last, and its last byte:
+  // nothing is raised until the field is complete, however large its
+  // first bytes already make it.
+  const rows: Array<[LengthPrefixOptions, number[], number]> = [
+    [{ header: "u32be" }, [0xff, 0xff, 0xff], 0xff], // big-endian: high bytes first
+    [{ header: "u64le" }, [0, 0, 0, 0, 0, 0, 0x10], 0], // little-endian
+    [{ header: "u16be", lengthFieldOffset: 2 }, [7, 7, 0xff], 0xff], // after a prefix
+    [{ header: "varint" }, [0xff, 0xff, 0xff], 0x01], // continuation bits set
+  ];
+  for (const [options, head, last] of rows) {
+    const codec = new LengthPrefixCodec({ ...options, maxFrameSize: 100 });
+    assertEquals(codec.decode(new Uint8Array(head)), []);
+    assertEquals(codec.bufferedBytes <= head.length, true);
+    const error = assertThrows(
+      () => codec.decode(new Uint8Array([last])),
+      FrameTooLargeError,
+    );
+    assertEquals([error.limit, error.announced, error.offset], [100, true, 0]);
+    // The same header cut short is truncated at end(), not too large.
+    const cut = new LengthPrefixCodec({ ...options, maxFrameSize: 100 });
+    cut.decode(new Uint8Array(head));
+    assertThrows(
+      () => cut.end(),
+      TruncatedFrameError,
+      "inside its length header",
+    );
+  }
+  // ASCII digits are too large as soon as they pass the limit (no separator
+  // yet); digits within it and no separator are truncated at end().
+  const ascii = lengthPrefixed({ header: "ascii", maxFrameSize: 99 });
+  assertThrows(() => ascii.decode(text("100")), FrameTooLargeError);
+  const digits = lengthPrefixed({ header: "ascii", maxFrameSize: 99 });
+  assertEquals(digits.decode(text("99")), []);
+  assertThrows(
+    () => digits.end(),
+    TruncatedFrameError,
+    "inside its length header",
+  );
+  // The encoder refuses a payload too short for stripBytes (RangeError),
+  // and the decoder calls such a frame malformed.
+  const strip = lengthPrefixed({ header: "u16be", stripBytes: 4 });
+  assertThrows(
+    () => strip.encode(new Uint8Array(1)),
+    RangeError,
+    "Cannot encode a 1-byte payload: stripBytes 4 reaches 2 bytes past the header",
+  );
+  assertThrows(
+    () => strip.decode(new Uint8Array([0, 1, 9])),
+    MalformedFrameError,
+    "shorter than stripBytes 4",
+  );
+});
+
 Deno.test("a frame exactly at maxFrameSize is accepted", () => {
   for (const header of ALL_HEADERS) {
     const options = { header, maxFrameSize: 200 };
@@ -1208,6 +1262,61 @@ Deno.test("the encoder rejects a length that the adjustment makes negative", () 
     RangeError,
     "stripBytes",
   );
+});
+
+Deno.test("lengthIncludesHeader encodes with a separator of any length, and our decoder reads it back", () => {
+  // The issue's case: a 31-character separator once made every payload
+  // "negative". The length counts "35", the 31 '#' and the 2-byte payload.
+  const issue = new LengthPrefixCodec({
+    header: "ascii",
+    asciiSeparator: "#".repeat(31),
+    lengthIncludesHeader: true,
+  });
+  const frame = issue.encode(text("xy"));
+  assertEquals(new TextDecoder().decode(frame), "35" + "#".repeat(31) + "xy");
+  assertEquals(issue.decode(frame), [text("xy")]);
+  // Every separator length up to 100, both ASCII headers, with and without
+  // a prefix, for payloads that move the length across a digit boundary
+  // (the field grows a byte as the total passes 9, 99, 999…).
+  for (const header of ["ascii", "netstring"] as const) {
+    for (let separator = 1; separator <= 100; separator++) {
+      for (const lengthFieldOffset of [0, 3]) {
+        const codec = new LengthPrefixCodec({
+          header,
+          asciiSeparator: ":".repeat(separator),
+          lengthIncludesHeader: true,
+          lengthFieldOffset,
+        });
+        for (
+          const size of [0, 1, 7, 8, 9, 10, 88, 89, 90, 95, 100, 998, 1000]
+        ) {
+          const payload = new Uint8Array(size).fill(0x61);
+          const bytes = codec.encode(payload);
+          const digits = /^\d+/.exec(
+            new TextDecoder().decode(bytes.subarray(lengthFieldOffset)),
+          )![0];
+          // The length counts the whole header and the payload (not the
+          // netstring's ','), and is the smallest number that does.
+          const trailer = header === "netstring" ? 1 : 0;
+          assertEquals(
+            Number(digits),
+            bytes.length - trailer,
+            `${header} separator ${separator} offset ${lengthFieldOffset} size ${size}`,
+          );
+          assertEquals(codec.clone().decode(bytes), [payload]);
+        }
+      }
+    }
+  }
+  // A varint length that counts itself, across its 1- to 2-byte boundary.
+  const varint = new LengthPrefixCodec({
+    header: "varint",
+    lengthIncludesHeader: true,
+  });
+  for (const size of [0, 125, 126, 127, 128, 16381, 16382, 16383]) {
+    const payload = new Uint8Array(size);
+    assertEquals(varint.clone().decode(varint.encode(payload)), [payload]);
+  }
 });
 
 // ---------------------------------------------------------------------------
