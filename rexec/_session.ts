@@ -72,15 +72,26 @@ async function digest(bytes: Uint8Array): Promise<Uint8Array> {
 /** What the line reader hands out: a line, or news of a skipped one. */
 type LineItem = { line: Uint8Array } | { tooLong: FrameTooLargeError };
 
+/**
+ * The most bytes one socket read takes. Reads go into one buffer of the
+ * session's, so a client streaming an endless line costs no allocation per
+ * read: the decoder keeps at most `maxLineBytes` of a line and discards the
+ * rest of a longer one as it arrives (refusing it as soon as it passes the
+ * limit), and complete lines are copied out, as the buffer is read into
+ * again.
+ */
+const READ_SIZE = 16 * 1024;
+
 /** Reads request lines from a connection, with a deadline per line. */
 class LineReader {
   readonly #conn: Connection;
   readonly #decoder: DelimiterCodec;
+  readonly #buffer = new Uint8Array(READ_SIZE);
   readonly #queue: LineItem[] = [];
   #head = 0;
   #ended = false;
   readonly #sink = (line: Uint8Array) => {
-    this.#queue.push({ line });
+    this.#queue.push({ line: line.slice() });
   };
 
   constructor(conn: Connection, maxLineBytes: number) {
@@ -107,16 +118,8 @@ class LineReader {
         );
       });
       try {
-        while (this.#head === this.#queue.length) {
-          const chunk = await this.#conn.read({ signal: controller.signal });
-          if (chunk === null) {
-            this.#ended = true;
-            // A graceful shutdown stopped reading: a partial line is not a
-            // request. The peer's EOF ends its last line.
-            if (!this.#conn.readingStopped) this.#decoder.end(this.#sink);
-            break;
-          }
-          this.#decoder.push(chunk, this.#sink);
+        while (this.#head === this.#queue.length && !this.#ended) {
+          await this.#read(controller.signal);
         }
       } finally {
         cancel();
@@ -129,6 +132,19 @@ class LineReader {
       this.#head = 0;
     }
     return item;
+  }
+
+  /** One socket read, decoded into the queue; at EOF, the last line. */
+  async #read(signal: AbortSignal): Promise<void> {
+    const n = await this.#conn.readInto(this.#buffer, { signal });
+    if (n === null) {
+      this.#ended = true;
+      // A graceful shutdown stopped reading: a partial line is not a
+      // request. The peer's EOF ends its last line.
+      if (!this.#conn.readingStopped) this.#decoder.end(this.#sink);
+      return;
+    }
+    this.#decoder.push(this.#buffer.subarray(0, n), this.#sink);
   }
 }
 

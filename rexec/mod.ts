@@ -38,7 +38,8 @@
  *
  * A request is refused (an `error` reply; the connection stays open) when it
  * is not valid UTF-8 (`InvalidUtf8`), longer than `maxLineBytes`
- * (`LineTooLong`; the rest of that line is skipped), empty or a bad JSON
+ * (`LineTooLong`, sent as soon as the line passes the limit; the rest of
+ * that line is read and dropped, never held), empty or a bad JSON
  * array (`BadRequest`), has more than `maxArgs` arguments (256), a NUL byte
  * or a lone surrogate in an argument (`BadArguments`), or names a program
  * that is not allowed, or any path (`NotAllowed`). If the program cannot be

@@ -79,7 +79,10 @@ export interface ServeCommandsOptions {
    */
   maxOutput?: number;
   /**
-   * The longest request line, in bytes, without its line end.
+   * The longest request line, in bytes, without its line end. A longer
+   * line is refused (`LineTooLong`) as soon as it passes the limit, and the
+   * rest of it is read and dropped, never held: a connection holds at most
+   * this much of a line.
    *
    * @default {8192}
    */

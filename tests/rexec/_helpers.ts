@@ -6,6 +6,7 @@
  * @module
  */
 import { LengthPrefixCodec } from "../../framing/mod.ts";
+import type { Address } from "../../net/mod.ts";
 import { connect, type Connection, type Server } from "../../tcp/mod.ts";
 import { serveCommands, type ServeCommandsOptions } from "../../rexec/mod.ts";
 import { type CommandReply, decodeReply } from "../../rexec/_protocol.ts";
@@ -32,7 +33,8 @@ export class RawClient implements AsyncDisposable {
     conn.setTimeout(5000); // a broken test fails instead of hanging
   }
 
-  static async open(server: Server): Promise<RawClient> {
+  /** Connects to `server` (anything with an `addr`). */
+  static async open(server: { readonly addr: Address }): Promise<RawClient> {
     return new RawClient(await connect(server.addr));
   }
 

@@ -29,6 +29,7 @@ import {
 } from "../_utils.ts";
 import { portOf, tempDir, waitFor } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
+import { Lines, ROOT } from "../_spawn.ts";
 import { RawClient, serve, verdict } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
@@ -236,6 +237,79 @@ Deno.test("requests sent together are answered one after another, in order", asy
   assertEquals(verdict(await client.outcome()), "BadRequest");
   assertEquals((await client.outcome()).stdout, "three\n");
   assertEquals(await client.reply(), null);
+});
+
+// ---------------------------------------------------------------------------
+// Request lines past the limit
+
+const MIB = 1024 * 1024;
+
+Deno.test("a line past maxLineBytes is refused as soon as it passes the limit, the rest of it is skipped, and the connection serves the next line", async () => {
+  await using server = serve({ maxLineBytes: 8192 });
+  await using client = await RawClient.open(server);
+  const chunk = new Uint8Array(64 * 1024).fill(0x41); // "A": no line end
+  // The limit and more, then nothing: the refusal must come now, not when
+  // the line ends (19 MiB and more of it are still to come).
+  await client.send(chunk);
+  const reply = await client.reply();
+  assertEquals(reply?.kind === "error" && reply.reason, "LineTooLong");
+  for (let sent = chunk.length; sent < 20 * MIB; sent += chunk.length) {
+    await client.send(chunk);
+  }
+  // Its line end ends the skipped line, without a second reply.
+  const next = await client.request("\necho after");
+  assertEquals([verdict(next), next.stdout], ["exit 0", "after\n"]);
+});
+
+Deno.test("fifty 20 MiB request lines leave the server's buffers as they were: each is read into one buffer and dropped", async () => {
+  // Its own process, to collect garbage before measuring.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      "tests/rexec/_memory_server.ts",
+    ],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const out = new Lines(child.stdout);
+  const stdin = child.stdin.getWriter();
+  try {
+    const [, port] = await out.waitFor(/^port (\d+)$/);
+    const external = async () => {
+      await stdin.write(encoder.encode("\n"));
+      return Number((await out.waitFor(/^external (\d+)$/))[1]);
+    };
+    const before = await external();
+    const chunk = new Uint8Array(64 * 1024).fill(0x41);
+    await Promise.all(Array.from({ length: 50 }, async () => {
+      await using client = await RawClient.open({
+        addr: { hostname: "127.0.0.1", port: Number(port) },
+      });
+      const reply = client.reply();
+      for (let sent = 0; sent < 20 * MIB; sent += chunk.length) {
+        await client.send(chunk);
+      }
+      await client.send("\n");
+      const refused = await reply;
+      assertEquals(refused?.kind === "error" && refused.reason, "LineTooLong");
+    }));
+    const grown = (await external()) - before;
+    // Before: each read took a new buffer of up to 256 KiB; a collection
+    // right after still found some 90 MiB of them.
+    assertLessOrEqual(
+      grown,
+      16 * MIB,
+      `external memory grew by ${(grown / MIB).toFixed(1)} MiB`,
+    );
+  } finally {
+    await stdin.close();
+    await child.status;
+    await out.done;
+  }
 });
 
 // ---------------------------------------------------------------------------
