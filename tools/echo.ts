@@ -70,12 +70,36 @@ Examples:
   echo --suffix '\\nI get it!\\n' --idle-timeout 5  the Python tutorial's server
   echo --unix /tmp/echo.sock`;
 
-/** Echoes each chunk, then the suffix (in one write), until EOF. */
+/** A streaming client's chunks are read into a buffer of this size. */
+const STREAM_BUFFER = 64 * 1024;
+
+/**
+ * Echoes each chunk, then the suffix (in one write), until EOF. An idle
+ * client parks a small `read()`; once a client streams (a chunk of 16 KiB
+ * or more), its chunks are read into one buffer of its own, reused for
+ * every chunk (`readInto`: nothing allocated per chunk, so a fast stream
+ * leaves no garbage behind), until it goes quiet again.
+ */
 function echoHandler(
   suffix: Uint8Array,
 ): (conn: Connection) => Promise<void> {
   return async (conn) => {
-    for (let data; (data = await conn.read()) !== null;) {
+    let buffer: Uint8Array | null = null;
+    for (;;) {
+      let data: Uint8Array;
+      if (buffer === null) {
+        const chunk = await conn.read();
+        if (chunk === null) return;
+        data = chunk;
+        if (chunk.length >= STREAM_BUFFER / 4) {
+          buffer = new Uint8Array(STREAM_BUFFER);
+        }
+      } else {
+        const n = await conn.readInto(buffer);
+        if (n === null) return;
+        data = buffer.subarray(0, n);
+        if (n < STREAM_BUFFER / 16) buffer = null;
+      }
       if (suffix.length === 0) {
         await conn.write(data);
       } else {
