@@ -83,13 +83,25 @@ export function parsePort(text: string, flag = "port"): number {
 }
 
 /**
- * Parses a duration in seconds (decimals allowed) into milliseconds.
+ * The longest duration a flag takes: 2**31 - 1 ms (about 24.8 days), the
+ * longest timer there is (a longer `setTimeout` or `AbortSignal.timeout`
+ * fires at once).
+ */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/**
+ * Parses a duration in seconds (decimals allowed) into whole milliseconds.
+ * What rounds to 0 ms (`0.0001`) is refused rather than taken as 0 (no
+ * timeout, or none at all); with `allowZero`, only `0` itself means 0 (the
+ * flag documents it as "none"). Longer than {@linkcode MAX_DURATION_MS} is
+ * refused too, as the timer would fire at once.
  *
  * @param text The flag's value.
  * @param flag The flag's name.
  * @param allowZero Whether 0 is allowed.
- * @returns Milliseconds.
- * @throws {UsageError} If it is not a number, or too small.
+ * @returns Milliseconds: at least 1 (or exactly 0 with `allowZero`), at
+ * most {@linkcode MAX_DURATION_MS}.
+ * @throws {UsageError} If it is not a number, or too small or too large.
  */
 export function parseSeconds(
   text: string,
@@ -97,16 +109,30 @@ export function parseSeconds(
   allowZero = false,
 ): number {
   const seconds = /^\s*$/.test(text) ? NaN : Number(text);
+  const expected = `--${flag} must be a number of seconds ${
+    allowZero ? ">= 0" : "> 0"
+  }`;
   if (
     !Number.isFinite(seconds) || seconds < 0 || (!allowZero && seconds === 0)
   ) {
+    throw new UsageError(`${expected}, not ${JSON.stringify(text)}`);
+  }
+  const ms = Math.round(seconds * 1000);
+  if (ms === 0 && seconds !== 0) {
     throw new UsageError(
-      `--${flag} must be a number of seconds ${
-        allowZero ? ">= 0" : "> 0"
-      }, not ${JSON.stringify(text)}`,
+      `${expected}, not ${JSON.stringify(text)}: it rounds to 0 ms (${
+        allowZero ? "0 means none; " : ""
+      }the shortest is 0.001)`,
     );
   }
-  return Math.round(seconds * 1000);
+  if (ms > MAX_DURATION_MS) {
+    throw new UsageError(
+      `${expected}, not ${
+        JSON.stringify(text)
+      }: the longest is 2147483.647 (about 24.8 days)`,
+    );
+  }
+  return ms;
 }
 
 /**

@@ -31,7 +31,8 @@
  * - `--wait SECONDS` — how long to collect replies after the last send
  *   (default 2; 0 sends without waiting)
  * - `--count N` — how many times to send (default 1)
- * - `--interval MS` — milliseconds between sends (default 1000)
+ * - `--interval MS` — whole milliseconds between sends (default 1000; 0:
+ *   back to back)
  *
  * Both: `-h`, `--help`; `--version`.
  *
@@ -104,7 +105,8 @@ send options:
   --wait SECONDS    collect replies this long after the last send
                     (default 2; 0: do not wait)
   --count N         send N times (default 1)
-  --interval MS     milliseconds between sends (default 1000)
+  --interval MS     milliseconds between sends (default 1000; 0: back
+                    to back)
 
   -h, --help        show this help
   --version         show the version
