@@ -15,6 +15,14 @@ import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import { wrapError } from "../_internal/errors.ts";
 import { Connection } from "./connection.ts";
 import { after } from "../_internal/timer.ts";
+import {
+  clientTls,
+  connectTlsOptions,
+  rememberName,
+  secureClient,
+  usesConnectTls,
+} from "./_tls.ts";
+import type { TlsClientOptions } from "./tls.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
@@ -37,34 +45,56 @@ export interface ConnectOptions {
    * @default {timeout}
    */
   connectTimeout?: number;
-  /** Aborts the attempt to connect (not the connection once made). */
+  /**
+   * Aborts the attempt to connect, TLS handshake included (not the
+   * connection once made).
+   */
   signal?: AbortSignal;
   /**
-   * Turn Nagle's algorithm off (`true`) or on; TCP only.
+   * Turn Nagle's algorithm off (`true`) or on; TCP only. Over TLS it is set
+   * before the handshake and stays (Deno's TLS connections cannot change
+   * it); a TLS connection with a client certificate keeps the system
+   * default.
    *
-   * @default {the system default: Nagle on, as in Python}
+   * @default {the system default: Nagle on, as in Python; off over TLS}
    */
   noDelay?: boolean;
   /**
-   * Turn TCP keep-alive on or off; TCP only.
+   * Turn TCP keep-alive on or off; TCP only (over TLS, set before the
+   * handshake; not with a client certificate).
    *
    * @default {off}
    */
   keepAlive?: boolean;
+  /**
+   * Speak TLS: `true` verifies the server's certificate against the
+   * system's roots for the hostname; {@linkcode TlsClientOptions} add CAs,
+   * a server name, ALPN, a client certificate, a handshake timeout. The
+   * handshake finishes inside `connect()`, so a refused certificate or a
+   * plain-text server is a `TlsError` here. TCP only.
+   *
+   * @default {false}
+   */
+  tls?: boolean | TlsClientOptions;
 }
 
 /**
  * Connects to a TCP server (`{ hostname, port }`, `hostname` defaulting to
  * `127.0.0.1`) or a Unix socket (`{ path }`): Python's
- * `socket.create_connection(address, timeout)`.
+ * `socket.create_connection(address, timeout)`. With `tls`, the same over
+ * TLS (Python's `context.wrap_socket(socket.create_connection(...))`): the
+ * handshake finishes before it returns.
  *
  * @param address Where to connect.
  * @param options `timeout` (connect and reads, as in Python),
- * `connectTimeout` (the connect only), signal and socket options.
+ * `connectTimeout` (the connect only), signal, socket options and `tls`.
  * @returns The connection; `await using` closes it.
  * @throws {TimeoutError} If the connect time limit passes first.
  * @throws {Deno.errors.ConnectionRefused} If no one listens there; the
  * message names the address (so do other network errors).
+ * @throws {TlsError} If the TLS handshake fails: `kind` says why
+ * (`"unknown-issuer"`, `"name-mismatch"`, `"not-tls"`,
+ * `"handshake-timeout"`…) and the message what to do.
  *
  * @example Python's create_connection(address, timeout)
  * ```ts
@@ -80,6 +110,21 @@ export interface ConnectOptions {
  * await assertRejects(() => conn.read(), TimeoutError);
  * await conn.write("?");
  * assertEquals(new TextDecoder().decode((await conn.read())!), "hi");
+ * ```
+ *
+ * @example TLS: a server that never answers the handshake
+ * ```ts
+ * import { connect, listen, TlsError } from "@sockit/sockit/tcp";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * await using server = listen({ port: 0 }, async (conn) => {
+ *   await Array.fromAsync(conn); // reads everything, never answers
+ * });
+ * const error = await assertRejects(
+ *   () => connect(server.addr, { tls: { handshakeTimeout: 100 } }),
+ *   TlsError,
+ * );
+ * assertEquals(error.kind, "handshake-timeout");
  * ```
  */
 export function connect(
@@ -116,6 +161,16 @@ export async function connect(
   checkAddress(address, "connect to");
   const where = formatAddress(address);
   const { signal } = options;
+  const tls = options.tls === undefined || options.tls === false
+    ? undefined
+    : clientTls(options.tls);
+  if (tls !== undefined && "path" in address) {
+    throw new TypeError(`Cannot connect to ${where} with TLS: TLS is TCP only`);
+  }
+  const hostname = "path" in address
+    ? ""
+    : address.hostname ?? DEFAULT_HOSTNAME;
+  const viaConnectTls = tls !== undefined && usesConnectTls(tls, hostname);
   const timeout = options.timeout ?? null;
   checkTimeout("timeout", timeout);
   checkTimeout("connectTimeout", options.connectTimeout);
@@ -133,8 +188,10 @@ export async function connect(
   try {
     const attempt = "path" in address
       ? Deno.connect({ transport: "unix", path: address.path })
+      : viaConnectTls
+      ? Deno.connectTls(connectTlsOptions(tls!, hostname, address.port))
       : Deno.connect({
-        hostname: address.hostname ?? DEFAULT_HOSTNAME,
+        hostname,
         port: address.port,
         signal: controller.signal,
       });
@@ -153,6 +210,18 @@ export async function connect(
     cancelTimer();
     signal?.removeEventListener("abort", onAbort);
   }
+  if (tls !== undefined) {
+    if (!viaConnectTls) {
+      const tcp = conn as Deno.TcpConn;
+      tcp.setNoDelay(options.noDelay ?? true); // see _tls.ts
+      if (options.keepAlive !== undefined) tcp.setKeepAlive(options.keepAlive);
+    }
+    const socket = await secureClient(conn, tls, hostname, where, signal);
+    const connection = new Connection(socket);
+    if (timeout !== null) connection.setTimeout(timeout);
+    return connection;
+  }
+  if (hostname !== "") rememberName(conn, hostname);
   const connection = new Connection(conn);
   if (timeout !== null) connection.setTimeout(timeout);
   if ("hostname" in conn.remoteAddr) {

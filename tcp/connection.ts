@@ -15,6 +15,16 @@ import { copyOut, MAX_SHARED } from "../_internal/slab.ts";
 import { IncompleteReadError, LimitOverrunError } from "./errors.ts";
 import { FramedConnection } from "./framed_connection.ts";
 import { peerOf } from "./_peer.ts";
+import {
+  clientTls,
+  connectedName,
+  secureClient,
+  secureServer,
+  serverSideOf,
+  tlsReadError,
+  tlsStateOf,
+} from "./_tls.ts";
+import type { TlsClientOptions, TlsInfo } from "./tls.ts";
 
 /** The read buffer after small reads: what an idle connection parks. */
 const MIN_READ_BUFFER = 256;
@@ -32,6 +42,15 @@ const DRAIN_WAIT = 50;
 const MAX_READ_BUFFER = 256 * 1024;
 
 const encoder = new TextEncoder();
+
+/** What a Connection uses of its socket: a `Deno.Conn`, or our TLS adapter. */
+type Socket = Pick<
+  Deno.Conn,
+  "read" | "write" | "closeWrite" | "close" | "localAddr" | "remoteAddr"
+>;
+
+/** A connection whose socket `startTls()` handed on, and the one it went to. */
+const successors = new WeakMap<Connection, Connection>();
 
 /** Options for reads: {@linkcode Connection.read} and friends. */
 export interface ReadOptions {
@@ -123,7 +142,7 @@ export interface ConnectionOptions {
  */
 export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
   implements AsyncIterable<Uint8Array>, AsyncDisposable, Disposable {
-  readonly #conn: Deno.Conn;
+  readonly #conn: Socket;
   #localAddr: SocketAddress | undefined;
   #remoteAddr: SocketAddress | undefined;
 
@@ -178,12 +197,20 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
   /**
    * Wraps a Deno connection. Usually you get a `Connection` from
    * `connect()` or a server's handler instead; wrap one yourself for a
-   * `Deno.Conn` made elsewhere (`Deno.connectTls()`, say).
+   * `Deno.Conn` made elsewhere (`Deno.connectTls()`, say — its `tls` is
+   * then `null`: TLS made by `connect()` and `listen()` reports it).
    *
-   * @param conn A TCP or Unix `Deno.Conn`.
+   * @param conn A TCP or Unix `Deno.Conn` (what it uses of one: `read`,
+   * `write`, `closeWrite`, `close` and the addresses).
    * @param options `idleTimeout`.
    */
-  constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
+  constructor(
+    conn: Pick<
+      Deno.Conn,
+      "read" | "write" | "closeWrite" | "close" | "localAddr" | "remoteAddr"
+    >,
+    options: ConnectionOptions = {},
+  ) {
     this.#conn = conn;
     const idleTimeout = options.idleTimeout;
     if (idleTimeout !== undefined) {
@@ -206,6 +233,15 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
     return (this.#remoteAddr ??= toSocketAddress(
       this.#conn.remoteAddr,
     )) as SocketAddress<T>;
+  }
+
+  /**
+   * The TLS session — protocol, ALPN protocol, the peer's certificate and
+   * whether it was verified (see `TlsInfo` for what each engine tells) — or
+   * `null` for a plain connection.
+   */
+  get tls(): TlsInfo | null {
+    return tlsStateOf(this.#conn)?.info ?? null;
   }
 
   /** How errors name the other end (made when needed, not per connection). */
@@ -768,24 +804,146 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
 
   /**
    * Turns Nagle's algorithm off (`true`) or on: Python's
-   * `setsockopt(IPPROTO_TCP, TCP_NODELAY, …)`. TCP only.
+   * `setsockopt(IPPROTO_TCP, TCP_NODELAY, …)`. TCP only. On a connection
+   * over Deno's TLS, which offers no way to change it, this does nothing:
+   * the setting made when it connected stays (`connect()`'s TLS turns
+   * Nagle off unless `noDelay: false`).
    *
    * @param noDelay Whether to send small writes at once.
    * @throws {TypeError} On a Unix socket.
    */
   setNoDelay(noDelay = true): void {
-    this.#tcp("setNoDelay").setNoDelay(noDelay);
+    const conn = this.#tcp("setNoDelay");
+    if (typeof conn.setNoDelay === "function") conn.setNoDelay(noDelay);
   }
 
   /**
    * Turns TCP keep-alive probes on or off: Python's
-   * `setsockopt(SOL_SOCKET, SO_KEEPALIVE, …)`. TCP only.
+   * `setsockopt(SOL_SOCKET, SO_KEEPALIVE, …)`. TCP only. On a connection
+   * over Deno's TLS this does nothing (as `setNoDelay()`).
    *
    * @param keepAlive Whether to probe idle connections.
    * @throws {TypeError} On a Unix socket.
    */
   setKeepAlive(keepAlive = true): void {
-    this.#tcp("setKeepAlive").setKeepAlive(keepAlive);
+    const conn = this.#tcp("setKeepAlive");
+    if (typeof conn.setKeepAlive === "function") conn.setKeepAlive(keepAlive);
+  }
+
+  /**
+   * Starts TLS on this plain connection (STARTTLS, Python's
+   * `context.wrap_socket(sock)`): after the protocol's "go ahead", the
+   * handshake runs on the same socket and the TLS connection is returned.
+   * This `Connection` is consumed: it reads and writes no more, and closing
+   * it closes the TLS connection.
+   *
+   * On a client the server's certificate is verified for `serverName`
+   * (default: the hostname given to `connect()`). On a server's connection
+   * — `listen()` with the `startTls` option — it runs the server side of the
+   * handshake with those options (`options.signal` still applies).
+   *
+   * The socket must be idle: everything the peer sent before the handshake
+   * has been read (bytes left unread mean the peer did not wait, which
+   * STARTTLS protocols forbid) and no read is in flight (a read that timed
+   * out still is). Queued writes are sent first.
+   *
+   * @param options TLS client options, or `true` for the defaults.
+   * @returns The TLS connection, with this one's timeout and idle timeout.
+   * @throws {TlsError} If the handshake fails (this connection is closed).
+   * @throws {TypeError} If bytes are buffered unread, a read is in flight,
+   * the connection is TLS already or a Unix socket, or a server's
+   * connection comes from `listen()` without `startTls`.
+   *
+   * @example STARTTLS as an SMTP client does it
+   * ```ts ignore
+   * import { connect } from "@sockit/sockit/tcp";
+   *
+   * const plain = await connect({ hostname: "mail.example", port: 587 });
+   * await plain.readUntil("\r\n"); // 220 greeting
+   * await plain.write("STARTTLS\r\n");
+   * await plain.readUntil("\r\n"); // 220 go ahead
+   * await using conn = await plain.startTls({ caCerts: [await Deno.readTextFile("ca.crt")] });
+   * await conn.write("EHLO me\r\n");
+   * ```
+   */
+  async startTls(
+    options: TlsClientOptions | true = true,
+  ): Promise<Connection<"tcp">> {
+    const peer = this.#peer;
+    if (tlsStateOf(this.#conn) !== undefined) {
+      throw new TypeError(
+        `Cannot start TLS with ${peer}: the connection is TLS already`,
+      );
+    }
+    if (this.#conn.localAddr.transport !== "tcp") {
+      throw new TypeError(`Cannot start TLS on ${peer}: TLS is TCP only`);
+    }
+    const server = serverSideOf(this);
+    if (server === null) {
+      throw new TypeError(
+        `Cannot start TLS as the server of ${peer}: listen() was given no startTls option (the certificate and key)`,
+      );
+    }
+    const tls = clientTls(options);
+    this.#checkIdle(peer);
+    await this.#whenWritten(); // what was written in plain text goes first
+    this.#checkIdle(peer);
+    // Hand the socket on: this Connection is done with it.
+    const conn = this.#conn as Deno.TcpConn;
+    this.#closed = true;
+    this.#buffer = null;
+    if (this.#idleWatch !== null) unwatchIdle(this.#idleWatch);
+    const signal = tls.signal;
+    const socket = server === undefined
+      ? await secureClient(conn, tls, connectedName(conn), peer)
+      : await secureServer(conn, server, peer, signal);
+    const idleTimeout = this.#idleWatch?.timeout;
+    const upgraded = new Connection<"tcp">(
+      socket,
+      idleTimeout === undefined ? {} : { idleTimeout },
+    );
+    if (this.#timeout !== null) upgraded.setTimeout(this.#timeout);
+    successors.set(this, upgraded);
+    return upgraded;
+  }
+
+  /** Throws unless the socket is free for a TLS handshake. */
+  #checkIdle(peer: string): void {
+    const cannot = `Cannot start TLS with ${peer}`;
+    if (this.#closed) {
+      throw new Deno.errors.BadResource(`${cannot}: the connection is closed`);
+    }
+    if (this.#writeShut || this.#writing > 0) {
+      throw new TypeError(
+        `${cannot}: ${
+          this.#writeShut
+            ? "it is shut down for writing"
+            : "a write is in progress"
+        }`,
+      );
+    }
+    if (this.#inRead || this.#waiter.waiting || this.#handedBack !== null) {
+      throw new TypeError(
+        `${cannot} as a read is in progress (or one that timed out is still in flight): the handshake needs the socket to itself`,
+      );
+    }
+    if (
+      this.#leftover !== null || this.#ready || this.#pendingError !== null
+    ) {
+      const what = this.#leftover !== null
+        ? `${this.#leftover.length} bytes arrived that were not read yet`
+        : "a read finished that was not taken yet";
+      throw new TypeError(
+        `${cannot} as ${what}: the peer spoke before the handshake (read them first)`,
+      );
+    }
+    if (this.#eof || this.#readShut) {
+      throw new TypeError(
+        `${cannot}: ${
+          this.#eof ? "the peer ended the stream" : "reading was shut down"
+        }`,
+      );
+    }
   }
 
   /**
@@ -849,7 +1007,10 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
    * with `null` if `shutdown("read")` came first, else with an error.
    */
   close(): void {
-    if (this.#closed) return;
+    if (this.#closed) {
+      successors.get(this)?.close(); // startTls() handed the socket on
+      return;
+    }
     this.#closed = true;
     this.#buffer = null;
     this.#leftover = null;
@@ -863,6 +1024,8 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
 
   /** Waits for queued writes to finish, then closes (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
+    const successor = successors.get(this);
+    if (successor !== undefined) return successor[Symbol.asyncDispose]();
     await this.#whenWritten();
     this.close();
   }
@@ -883,6 +1046,8 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
    * until the connection closes.)
    */
   stopReading(): void {
+    const successor = successors.get(this);
+    if (successor !== undefined) return successor.stopReading();
     if (this.#draining || this.#readShut) return;
     this.#draining = true;
     if (this.#waiter.waiting) {
@@ -997,6 +1162,18 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
       this.#readError = undefined;
       if (this.#readShut) return null;
       if (this.#idleExpired) throw this.#idleError();
+      const tls = tlsStateOf(this.#conn);
+      if (tls !== undefined) {
+        const failure = tlsReadError(error, tls, this.#bytesReceived);
+        if (failure === null) {
+          // A TLS peer that closed without close_notify: EOF, as Python's
+          // suppress_ragged_eofs (framing tells a message cut short).
+          this.#eof = true;
+          this.#buffer = null;
+          return null;
+        }
+        if (failure !== undefined) throw failure;
+      }
       throw wrapError(error, `read from ${this.#peer}`);
     }
     const n = this.#readN;

@@ -22,6 +22,14 @@ import { wrapError } from "../_internal/errors.ts";
 import { delay } from "../_internal/std.ts";
 import { Connection } from "./connection.ts";
 import { after } from "../_internal/timer.ts";
+import {
+  listenTlsOptions,
+  markServerSide,
+  secureServer,
+  type ServerTls,
+  serverTls,
+} from "./_tls.ts";
+import type { TlsServerOptions } from "./tls.ts";
 
 /**
  * Runs for each accepted connection; the connection closes when it returns
@@ -49,8 +57,10 @@ export interface ListenOptions {
   /** Shuts the server down gracefully when aborted. */
   signal?: AbortSignal;
   /**
-   * Called when a handler throws or accepting fails; the server keeps
-   * serving. By default the error is logged to stderr.
+   * Called when a handler throws, accepting fails or a client's TLS
+   * handshake fails (a `TlsError`, whose `peer` names the client; there is
+   * no connection yet); the server keeps serving. By default the error is
+   * logged to stderr.
    */
   onError?: (error: unknown, conn: Connection | undefined) => void;
   /**
@@ -80,10 +90,32 @@ export interface ListenOptions {
    * a reply written in pieces can wait for the peer's delayed ACK, up to
    * 40 ms on Linux, whenever the client is not sending.
    *
+   * Over TLS it applies to `node:tls` servers (`clientCa`, `startTls`);
+   * `Deno.listenTls` offers no way to set it (see `docs/tls.md`).
+   *
    * @default {true}
    */
   noDelay?: boolean;
+  /**
+   * Serve TLS: every client's handshake runs (within its
+   * `handshakeTimeout`) before the handler gets the connection; a failed
+   * one goes to `onError` as a `TlsError` and the server keeps serving.
+   * TCP only.
+   */
+  tls?: TlsServerOptions;
+  /**
+   * Serve STARTTLS: connections start in plain text, and the handler
+   * upgrades one with `conn.startTls()` (the server side of the handshake,
+   * with these options) when the protocol says so. TCP only.
+   */
+  startTls?: TlsServerOptions;
 }
+
+/** TLS of the listeners that `listen()` opened with `tls` or `startTls`. */
+const listenerTls = new WeakMap<
+  Deno.Listener,
+  { tls: ServerTls | null; startTls: ServerTls | null }
+>();
 
 const DEFAULT_GRACE_PERIOD = 5000;
 
@@ -213,6 +245,14 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
   readonly #cutOff = new WeakSet<Connection>();
   readonly #unixPath: string | undefined;
   readonly #noDelay: boolean;
+  /** The handshake each client runs before its handler, for `tls`. */
+  readonly #tls: ServerTls | null;
+  /** What `conn.startTls()` upgrades with, for `startTls`. */
+  readonly #startTls: ServerTls | null;
+  /** Handshakes running: they count against `maxConnections`. */
+  readonly #handshakes = new Map<Deno.Conn, Promise<void>>();
+  /** Ends the running handshakes at shutdown. */
+  readonly #stopHandshakes = new AbortController();
   #stopping: Promise<void> | undefined;
   #accepted = 0;
   #rejected = 0;
@@ -226,7 +266,8 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
    *
    * @param listener A listening Deno socket (TCP or Unix).
    * @param handler Runs for each connection.
-   * @param options Server options (`replaceStaleSocket` is `listen()`'s).
+   * @param options Server options (`replaceStaleSocket`, `tls` and
+   * `startTls` are `listen()`'s).
    */
   constructor(
     listener: Deno.Listener,
@@ -238,6 +279,9 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
     this.#options = options;
     this.#onError = options.onError ?? defaultOnError;
     this.#noDelay = options.noDelay ?? true;
+    const tls = listenerTls.get(listener);
+    this.#tls = tls?.tls ?? null;
+    this.#startTls = tls?.startTls ?? null;
     const addr = toSocketAddress(listener.addr);
     this.addr = addr as SocketAddress<T>;
     this.#unixPath = "path" in addr ? addr.path : undefined;
@@ -260,9 +304,12 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
     }
   }
 
-  /** Connections being served right now. */
+  /**
+   * Connections being served right now (over TLS, with those still in
+   * their handshake).
+   */
   get connections(): number {
-    return this.#live.size;
+    return this.#live.size + this.#handshakes.size;
   }
 
   /** Connections accepted so far (rejected ones not counted). */
@@ -313,6 +360,9 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
     await this.#loop;
+    // Clients still in their TLS handshake have sent no request: drop them.
+    this.#stopHandshakes.abort();
+    await Promise.all(this.#handshakes.values());
     for (const conn of this.#live.keys()) conn.stopReading();
     const handlers = Promise.all(this.#live.values());
     let cancelTimer = () => {};
@@ -361,7 +411,7 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
         continue;
       }
       const max = this.#options.maxConnections;
-      if (max !== undefined && this.#live.size >= max) {
+      if (max !== undefined && this.connections >= max) {
         this.#rejected++;
         try {
           conn.close();
@@ -369,8 +419,15 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
         continue;
       }
       this.#accepted++;
-      if (this.#noDelay && conn.localAddr.transport === "tcp") {
+      if (
+        this.#noDelay && conn.localAddr.transport === "tcp" &&
+        typeof (conn as Deno.TcpConn).setNoDelay === "function" // not TLS's
+      ) {
         (conn as Deno.TcpConn).setNoDelay(true);
+      }
+      if (this.#tls !== null) {
+        this.#handshakes.set(conn, this.#secure(conn, this.#tls));
+        continue;
       }
       const connection = new Connection(
         conn,
@@ -378,8 +435,38 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
           ? {}
           : { idleTimeout: this.#options.idleTimeout },
       );
+      markServerSide(connection, this.#startTls);
       this.#live.set(connection, this.#serve(connection));
     }
+  }
+
+  /** Runs a client's TLS handshake, then its handler. */
+  async #secure(conn: Deno.Conn, tls: ServerTls): Promise<void> {
+    let socket;
+    try {
+      socket = await secureServer(
+        conn,
+        tls,
+        formatAddress(toSocketAddress(conn.remoteAddr)),
+        this.#stopHandshakes.signal,
+      );
+    } catch (error) {
+      if (this.#stopping === undefined) this.#onError(error, undefined);
+      return;
+    } finally {
+      this.#handshakes.delete(conn);
+    }
+    if (this.#stopping !== undefined) {
+      socket.close(); // shutdown began as the handshake ended
+      return;
+    }
+    const connection = new Connection(
+      socket,
+      this.#options.idleTimeout === undefined
+        ? {}
+        : { idleTimeout: this.#options.idleTimeout },
+    );
+    this.#live.set(connection, this.#serve(connection));
   }
 
   async #serve(conn: Connection): Promise<void> {
@@ -418,15 +505,24 @@ function isClosedError(error: unknown): boolean {
  * file (or removes it, with `replaceStaleSocket`) and a missing directory;
  * the server's shutdown removes the socket file.
  *
+ * With `tls`, every client's TLS handshake runs before its handler (a
+ * client that fails it, or stays silent past `handshakeTimeout`, never
+ * reaches the handler: `onError` gets the `TlsError`); with `startTls`, the
+ * handler upgrades when its protocol says so, with `conn.startTls()`. The
+ * certificate and key are read and checked here, at start-up.
+ *
  * @param address Where to listen.
  * @param handler Runs for each connection.
- * @param options Timeouts, limits, signal, error reporting.
+ * @param options Timeouts, limits, signal, error reporting, TLS.
  * @returns The running server; its `addr` is typed by the address given
  * (`server.addr.port` for TCP, `server.addr.path` for Unix).
  * @throws {Deno.errors.AddrInUse} If the address is taken (the message names
  * it), or a Unix socket file is in the way.
  * @throws {Deno.errors.NotFound} If a Unix socket's directory does not
  * exist.
+ * @throws {TlsError} Of kind `"config"`, naming the file, if a certificate
+ * or key file is missing or unusable, or the key does not match the
+ * certificate.
  *
  * @example An echo server
  * ```ts
@@ -440,6 +536,21 @@ function isClosedError(error: unknown): boolean {
  * await using conn = await connect(server.addr);
  * await conn.write("ping");
  * assertEquals(new TextDecoder().decode(await conn.readExactly(4)), "ping");
+ * ```
+ *
+ * @example TLS: a missing certificate file stops the start
+ * ```ts
+ * import { listen, TlsError } from "@sockit/sockit/tcp";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ *
+ * const error = assertThrows(
+ *   () =>
+ *     listen({ port: 0 }, () => {}, {
+ *       tls: { certFile: "no-such.crt", keyFile: "no-such.key" },
+ *     }),
+ *   TlsError,
+ * );
+ * assertEquals([error.kind, error.file], ["config", "no-such.crt"]);
  * ```
  *
  * @example A Unix echo server
@@ -496,6 +607,23 @@ export function listen(
 ): Server {
   checkAddress(address, "listen on");
   checkOptions(options);
+  const where = formatAddress(address);
+  if (options.tls !== undefined || options.startTls !== undefined) {
+    if ("path" in address) {
+      throw new TypeError(
+        `Cannot listen on ${where} with TLS: TLS is TCP only`,
+      );
+    }
+    if (options.tls !== undefined && options.startTls !== undefined) {
+      throw new TypeError(
+        `Cannot listen on ${where} with both tls and startTls: give one`,
+      );
+    }
+  }
+  const tls = options.tls === undefined ? null : serverTls(options.tls, where);
+  const startTls = options.startTls === undefined
+    ? null
+    : serverTls(options.startTls, where, "node");
   let listener: Deno.Listener;
   if ("path" in address) {
     listener = openUnixListener(
@@ -503,13 +631,16 @@ export function listen(
       options.replaceStaleSocket ?? false,
     );
   } else {
+    const hostname = address.hostname ?? DEFAULT_HOSTNAME;
     try {
-      listener = Deno.listen({
-        hostname: address.hostname ?? DEFAULT_HOSTNAME,
-        port: address.port,
-      });
+      listener = tls?.engine === "deno"
+        ? Deno.listenTls(listenTlsOptions(tls, hostname, address.port))
+        : Deno.listen({ hostname, port: address.port });
     } catch (error) {
       throw renameListenError(error, address);
+    }
+    if (tls !== null || startTls !== null) {
+      listenerTls.set(listener, { tls, startTls });
     }
   }
   return new Server(listener, handler as ConnectionHandler, options);

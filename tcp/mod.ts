@@ -34,6 +34,7 @@ export * from "./errors.ts";
 export * from "./framed_connection.ts";
 export * from "./listen.ts";
 export * from "./protocol.ts";
+export * from "./tls.ts";
 export type { FrameCodec } from "../framing/mod.ts";
 export {
   type Address,
