@@ -4,27 +4,30 @@
 // Connection uses. Private to tcp/.
 //
 // node:tls and node:stream load on first use (about 20 ms, once), not when
-// sockit is imported: plain TCP and Deno's own TLS never load them.
-import type * as NodeStream from "node:stream";
-import type * as NodeTls from "node:tls";
+// sockit is imported: plain TCP and Deno's own TLS never load them. They
+// come from process.getBuiltinModule(), typed by the runtime, so no import
+// names them.
 import { after } from "../_internal/timer.ts";
 
-/** The Node modules the TLS engine uses. */
-export interface NodeModules {
-  tls: typeof NodeTls;
-  stream: { Duplex: typeof NodeStream.Duplex };
+function load() {
+  return {
+    tls: process.getBuiltinModule("node:tls"),
+    stream: process.getBuiltinModule("node:stream"),
+  };
 }
+
+/** The Node modules the TLS engine uses. */
+export type NodeModules = ReturnType<typeof load>;
+/** A `node:tls` TLSSocket. */
+export type NodeTlsSocket = InstanceType<NodeModules["tls"]["TLSSocket"]>;
+/** A `node:stream` Duplex. */
+type NodeDuplex = InstanceType<NodeModules["stream"]["Duplex"]>;
 
 let modules: NodeModules | undefined;
 
 /** Loads `node:tls` and `node:stream` (synchronously: `listen()` is). */
 export function nodeModules(): NodeModules {
-  return modules ??= {
-    tls: process.getBuiltinModule("node:tls"),
-    stream: process.getBuiltinModule("node:stream") as {
-      Duplex: typeof NodeStream.Duplex;
-    },
-  };
+  return modules ??= load();
 }
 
 /** The most bytes one read of the TCP socket under node:tls takes. */
@@ -45,7 +48,7 @@ const CLOSE_WAIT = 1000;
  * `destroy()` closes — after the write in flight, if any (the TLS alert
  * that explains a refused handshake), for at most a second.
  */
-export function transportOf(conn: Deno.Conn): NodeStream.Duplex {
+export function transportOf(conn: Deno.Conn): NodeDuplex {
   const { stream } = nodeModules();
   const buffer = new Uint8Array(TRANSPORT_READ);
   let writing: Promise<void> | null = null;
@@ -116,7 +119,7 @@ interface PendingRead {
  * `destroy()`. Addresses and socket options are the TCP connection's.
  */
 export class NodeConn {
-  readonly #socket: NodeTls.TLSSocket;
+  readonly #socket: NodeTlsSocket;
   readonly #tcp: Deno.TcpConn;
   readonly #queue: Uint8Array[] = [];
   #head = 0;
@@ -133,7 +136,7 @@ export class NodeConn {
    * @param socket A TLSSocket that finished its handshake.
    * @param tcp The TCP connection underneath.
    */
-  constructor(socket: NodeTls.TLSSocket, tcp: Deno.TcpConn) {
+  constructor(socket: NodeTlsSocket, tcp: Deno.TcpConn) {
     this.#socket = socket;
     this.#tcp = tcp;
     socket.on("data", (chunk: Uint8Array) => {

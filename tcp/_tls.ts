@@ -12,9 +12,14 @@
 //   other than the hostname.
 // - server: Deno.listenTls; node:tls over Deno's TCP connections for clientCa
 //   (mutual TLS) and for startTls servers.
-import type * as NodeTls from "node:tls";
 import { after } from "../_internal/timer.ts";
-import { NodeConn, nodeModules, transportOf } from "./_node_conn.ts";
+import {
+  NodeConn,
+  type NodeModules,
+  nodeModules,
+  type NodeTlsSocket,
+  transportOf,
+} from "./_node_conn.ts";
 import {
   type TlsClientOptions,
   TlsError,
@@ -319,7 +324,7 @@ export interface ServerTls {
   clientCa: string[];
   handshakeTimeout: number;
   /** node:tls's context, made on first use. */
-  context: NodeTls.SecureContext | undefined;
+  context: ReturnType<NodeModules["tls"]["createSecureContext"]> | undefined;
 }
 
 /**
@@ -579,7 +584,7 @@ function nodeServer(
 }
 
 /** The verification error of a server TLSSocket's client certificate. */
-function verifyError(socket: NodeTls.TLSSocket): string | null {
+function verifyError(socket: NodeTlsSocket): string | null {
   const handle = socket as unknown as {
     _handle?: { verifyError?: () => unknown };
     ssl?: { verifyError?: () => unknown };
@@ -664,7 +669,7 @@ function denoInfo(alpnProtocol: string | null, verified: boolean): TlsInfo {
   return { protocol: null, alpnProtocol, peerCertificate: null, verified };
 }
 
-function nodeInfo(socket: NodeTls.TLSSocket, verified: boolean): TlsInfo {
+function nodeInfo(socket: NodeTlsSocket, verified: boolean): TlsInfo {
   const cert = socket.getPeerCertificate();
   const known = cert !== null && typeof cert === "object" &&
     cert.subject !== undefined && Object.keys(cert.subject).length > 0;
@@ -743,11 +748,11 @@ function alertOf(message: string, code: string): string | null {
 }
 
 /** A node:tls certificate error with the dates of the certificate. */
-function refine(error: unknown, socket: NodeTls.TLSSocket): unknown {
+function refine(error: unknown, socket: NodeTlsSocket): unknown {
   if (!(error instanceof Error)) return error;
   const code = String((error as { code?: unknown }).code ?? "");
   if (!/^(UNABLE_TO_|CERT_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) return error;
-  let cert: NodeTls.PeerCertificate | undefined;
+  let cert: ReturnType<NodeTlsSocket["getPeerCertificate"]> | undefined;
   try {
     cert = socket.getPeerCertificate();
   } catch { /* none */ }
