@@ -134,6 +134,16 @@ export function encodeOutput(
   return out;
 }
 
+/**
+ * An empty `stdout` frame: what a server writes now and then while a
+ * command runs silently and reading cannot tell whether the client is still
+ * there (it sent EOF, or more requests); a write that fails says it is not.
+ */
+export const PROBE_FRAME: Uint8Array = encodeOutput(
+  "stdout",
+  new Uint8Array(0),
+);
+
 /** A whole `exit` frame. */
 export function encodeExit(exit: CommandExit): Uint8Array {
   const flags = (exit.timedOut ? EXIT_TIMED_OUT : 0) |

@@ -6,16 +6,28 @@
 //   nothing here looks at PATH.
 // - The child gets exactly `env` (clearEnv: nothing of ours is inherited),
 //   stdin from /dev/null, and `cwd`.
-// - `timeout` ms after the start the child is killed with SIGKILL and its
-//   pipes are no longer read (a grandchild holding them cannot stall us).
+// - It runs in a process group of its own (a new session, so a terminal's
+//   Ctrl-C does not reach it either), and it is always ended as a group
+//   (`_process_group.ts`): killing it kills what it started too, and when
+//   the program exits, whatever it left running in its group is killed —
+//   a command is over when its program is.
+// - `timeout` ms after the start the group is killed with SIGKILL and the
+//   pipes are no longer read (a process that left the group and holds them
+//   cannot stall us).
 // - Once `maxOutput` bytes of stdout and stderr together have been handed
-//   out, the child is killed the same way and `truncated` is set: the caller
-//   got exactly `maxOutput` bytes.
+//   out, the group is killed the same way and `truncated` is set: the
+//   caller got exactly `maxOutput` bytes.
 // - `onOutput` is awaited, so a slow client slows the child down (the pipes
 //   fill and it blocks) instead of growing our memory; if it throws (the
-//   client went away) the child is killed and the error is rethrown.
-// - An aborted `signal` kills the child too.
+//   client went away) the group is killed and the error is rethrown.
+// - An aborted `signal` (the client is gone, the server stops) kills the
+//   group too.
 import { after } from "../_internal/timer.ts";
+import {
+  killProcessGroups,
+  trackProcessGroup,
+  untrackProcessGroup,
+} from "./_process_group.ts";
 
 /** Which pipe a chunk of output came from. */
 export type OutputStream = "stdout" | "stderr";
@@ -32,7 +44,7 @@ export interface CommandRunOptions {
   timeout: number;
   /** The most bytes of stdout and stderr together to hand out. */
   maxOutput: number;
-  /** Kills the child when aborted. */
+  /** Kills the child (its whole process group) when aborted. */
   signal?: AbortSignal;
   /** Receives each chunk of output, in order per stream; awaited. */
   onOutput: (stream: OutputStream, data: Uint8Array) => Promise<void>;
@@ -74,8 +86,9 @@ export class SpawnError extends Error {
 }
 
 /**
- * Runs `program` (an absolute path) with `options.args` and resolves when
- * it has exited and its output has been handed out (or cut off).
+ * Runs `program` (an absolute path) with `options.args` in a process group
+ * of its own, and resolves when it has exited, its group has been killed
+ * and its output has been handed out (or cut off).
  *
  * @throws {SpawnError} If it cannot be started.
  * @throws Whatever `onOutput` throws, after killing the child.
@@ -97,32 +110,54 @@ export async function runCommand(
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      detached: true, // setsid(): its own session and process group
     }).spawn();
   } catch (error) {
     throw new SpawnError(program, error);
   }
+  const group = child.pid;
+  trackProcessGroup(group);
+
+  let killed: Promise<void> | undefined;
+  /**
+   * Kills the whole group, once: the program at once through its handle,
+   * then every process of its group. After the program has exited and been
+   * reaped, its group lives on as long as a process of it does, so the
+   * number cannot name another group then — unless the PIDs wrap around in
+   * the moment between, which takes tens of thousands of new processes.
+   */
+  const killGroup = (): Promise<void> => {
+    if (killed === undefined) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It has exited already.
+      }
+      killed = killProcessGroups([group]).finally(() => {
+        untrackProcessGroup(group);
+      });
+    }
+    return killed;
+  };
 
   const readers = [child.stdout.getReader(), child.stderr.getReader()];
   let timedOut = false;
   let truncated = false;
   let stopped = false;
   let total = 0;
-  /** Kills the child (if it still runs) and stops reading its pipes. */
+  /** Kills the group (if it still runs) and stops reading its pipes. */
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // It has exited already.
-    }
+    killGroup();
     for (const reader of readers) reader.cancel().catch(() => {});
   };
   const cancelTimer = after(timeout, () => {
     timedOut = true;
     stop();
   });
-  signal?.addEventListener("abort", stop, { once: true });
+  if (signal?.aborted) stop();
+  else signal?.addEventListener("abort", stop, { once: true });
 
   const pump = async (
     reader: ReadableStreamDefaultReader<Uint8Array>,
@@ -155,11 +190,15 @@ export async function runCommand(
   };
   let status: Deno.CommandStatus;
   try {
-    await Promise.all([
+    const pumps = Promise.all([
       pump(readers[0]!, "stdout").catch(fail),
       pump(readers[1]!, "stderr").catch(fail),
     ]);
     status = await child.status;
+    // The program has exited: what it left in its group goes too, and then
+    // the pipes end (what it wrote before exiting is still read).
+    await killGroup();
+    await pumps;
   } finally {
     cancelTimer();
     signal?.removeEventListener("abort", stop);

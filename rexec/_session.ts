@@ -3,11 +3,12 @@
 // (with a deadline for each), checks the token, turns each line into argv,
 // looks the program up in the allow-list, runs it (`_runner.ts`) and writes
 // the replies (`_protocol.ts`); a refused request gets an `error` reply and
-// the connection goes on.
+// the connection goes on. While a command runs it watches the client, and
+// kills the command as soon as the client is gone (see #watch).
 import { DelimiterCodec, type FrameTooLargeError } from "../framing/mod.ts";
 import { formatAddress, TimeoutError } from "../net/mod.ts";
 import type { Connection, ConnectionHandler } from "../tcp/mod.ts";
-import { timingSafeEqual } from "../_internal/std.ts";
+import { delay, timingSafeEqual } from "../_internal/std.ts";
 import { after } from "../_internal/timer.ts";
 import type { CommandAllowList } from "./allow_list.ts";
 import type { CommandExit } from "./client.ts";
@@ -19,6 +20,7 @@ import {
   encodeExit,
   encodeOutput,
   MAX_OUTPUT_FRAME,
+  PROBE_FRAME,
   READY_FRAME,
 } from "./_protocol.ts";
 import { type CommandRunResult, runCommand, SpawnError } from "./_runner.ts";
@@ -42,6 +44,15 @@ export interface SessionConfig {
 
 /** After refusing a client, how long to wait for its EOF before closing. */
 const LINGER = 500;
+
+/**
+ * While a command runs silently and reading cannot tell whether its client
+ * is still there, an empty frame goes out this often (ms): a client that
+ * closed answers the first with a reset, and the next write fails. So a
+ * command outlives its client by at most about this long, and a shutdown's
+ * grace period by as much.
+ */
+const PROBE_INTERVAL = 250;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -132,6 +143,19 @@ class LineReader {
       this.#head = 0;
     }
     return item;
+  }
+
+  /**
+   * Reads on while a command runs, without a deadline: resolves once a
+   * complete request is waiting (the client pipelines: reading more would
+   * only queue more), at EOF, or when reading was stopped (a graceful
+   * shutdown); rejects when `signal` aborts (the command ended: what is on
+   * its way stays for the next read) or the connection fails.
+   */
+  async readAhead(signal: AbortSignal): Promise<void> {
+    while (this.#head === this.#queue.length && !this.#ended) {
+      await this.#read(signal);
+    }
   }
 
   /** One socket read, decoded into the queue; at EOF, the last line. */
@@ -314,6 +338,9 @@ class CommandSession {
 
   async #run(program: string, argv: readonly string[]): Promise<void> {
     const config = this.#config;
+    const gone = new AbortController(); // kills the command
+    const ended = new AbortController(); // ends the watch
+    const watching = this.#watch(ended.signal, () => gone.abort());
     let result: CommandRunResult;
     try {
       result = await runCommand(program, {
@@ -322,6 +349,7 @@ class CommandSession {
         env: config.env,
         timeout: config.timeout,
         maxOutput: config.maxOutput,
+        signal: gone.signal,
         onOutput: async (stream, data) => {
           for (let at = 0; at < data.length; at += MAX_OUTPUT_FRAME) {
             await this.#send(
@@ -331,6 +359,8 @@ class CommandSession {
         },
       });
     } catch (error) {
+      ended.abort();
+      await watching;
       if (!(error instanceof SpawnError)) throw error;
       await this.#refuse(
         "SpawnFailed",
@@ -341,21 +371,51 @@ class CommandSession {
       );
       return;
     }
+    ended.abort();
+    await watching;
     const exit: CommandExit = {
       code: result.code,
       signal: result.signal,
       timedOut: result.timedOut,
       truncated: result.truncated,
     };
-    await this.#send(encodeExit(exit));
+    // Told before the reply goes out, which fails if the client is gone.
     config.onCommand?.({
       type: "exit",
       peer: this.#peer,
       argv,
       exit,
+      clientGone: gone.signal.aborted,
       outputBytes: result.outputBytes,
       duration: result.duration,
     });
+    await this.#send(encodeExit(exit));
+  }
+
+  /**
+   * Watches the client while its command runs, until `ended` aborts, and
+   * calls `onGone` if it goes away. Reading on notices a reset at once. Once
+   * reading can tell no more — the client sent EOF (it may have half-closed
+   * and still wait for the reply, or closed for good), or more requests, or
+   * a graceful shutdown stopped reading — an empty frame goes out every
+   * {@linkcode PROBE_INTERVAL} ms in which nothing else did: a write that
+   * fails means the client is gone, or the shutdown's grace period is over
+   * and the server closed the connection.
+   */
+  async #watch(ended: AbortSignal, onGone: () => void): Promise<void> {
+    try {
+      await this.#lines.readAhead(ended);
+      let sent = this.#conn.bytesSent;
+      for (;;) {
+        if (this.#conn.bytesSent === sent) await this.#send(PROBE_FRAME);
+        sent = this.#conn.bytesSent;
+        await delay(PROBE_INTERVAL, { signal: ended });
+      }
+    } catch (error) {
+      if (ended.aborted) return;
+      onGone();
+      if (!isGone(error)) throw error;
+    }
   }
 
   async #refuse(

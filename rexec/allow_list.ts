@@ -6,6 +6,8 @@
  * @module
  */
 
+import { killProgram, mayKillAnyProcess } from "./_process_group.ts";
+
 /** Options for {@linkcode CommandAllowList.resolve}. */
 export interface ResolveAllowListOptions {
   /**
@@ -68,7 +70,7 @@ export class CommandAllowList {
    * import { assertEquals } from "@std/assert";
    *
    * const allow = new CommandAllowList([["report", "/opt/tools/report"]]);
-   * assertEquals(allow.runFlag, "--allow-run=/opt/tools/report");
+   * assertEquals(allow.pathOf("report"), "/opt/tools/report");
    * ```
    */
   constructor(programs: Iterable<readonly [string, string]>) {
@@ -199,11 +201,26 @@ export class CommandAllowList {
   }
 
   /**
-   * The `--allow-run` flag that grants exactly these programs:
-   * `--allow-run=/usr/bin/date,/usr/bin/echo`.
+   * The `--allow-run` flag that grants exactly these programs and the
+   * system's `kill` program, which a server uses to end a command's whole
+   * process group (Deno lets `Deno.kill` signal a group only under an
+   * unscoped `--allow-run`): `--allow-run=/usr/bin/date,/usr/bin/echo,/usr/bin/kill`.
+   *
+   * @example The flag to start a server with
+   * ```ts
+   * import { CommandAllowList } from "@sockit/sockit/rexec";
+   * import { assert } from "@std/assert";
+   *
+   * const allow = new CommandAllowList([["report", "/opt/tools/report"]]);
+   * // "--allow-run=/opt/tools/report,/usr/bin/kill" on Linux
+   * assert(allow.runFlag.startsWith("--allow-run=/opt/tools/report,"));
+   * ```
    */
   get runFlag(): string {
-    return `--allow-run=${[...new Set(this.#programs.values())].join(",")}`;
+    const kill = killProgram();
+    const paths = new Set(this.#programs.values());
+    if (kill !== undefined) paths.add(kill);
+    return `--allow-run=${[...paths].join(",")}`;
   }
 
   /**
@@ -231,12 +248,15 @@ export class CommandAllowList {
   /**
    * Checks that Deno's permissions let this process run every allowed
    * program (`Deno.permissions.querySync`, no prompt), so a command never
-   * fails for want of `--allow-run`; with `requireScoped`, also that
-   * `--allow-run` is not unscoped. `serveCommands()` does this at startup.
+   * fails for want of `--allow-run`, and end a command's process group: an
+   * unscoped `--allow-run`, or the system's `kill` program granted too.
+   * With `requireScoped`, also that `--allow-run` is not unscoped.
+   * `serveCommands()` does this at startup.
    *
    * @param options Whether to refuse an unscoped `--allow-run`.
    * @throws {Deno.errors.NotCapable} Naming the flag to use,
-   * {@linkcode CommandAllowList.runFlag}.
+   * {@linkcode CommandAllowList.runFlag}, or saying that there is no `kill`
+   * program to end process groups with.
    *
    * @example Under `-A`, an unscoped `--allow-run` is refused when asked
    * ```ts
@@ -254,14 +274,24 @@ export class CommandAllowList {
    * ```
    */
   checkRunPermission(options: CheckRunPermissionOptions = {}): void {
-    const missing = [...new Set(this.#programs.values())].filter((command) =>
+    const needed = new Set(this.#programs.values());
+    if (!mayKillAnyProcess()) {
+      const kill = killProgram();
+      if (kill === undefined) {
+        throw new Deno.errors.NotCapable(
+          "Cannot serve commands as there is no kill program (/usr/bin/kill or /bin/kill) to end a command's process group with: install one (procps or util-linux)",
+        );
+      }
+      needed.add(kill);
+    }
+    const missing = [...needed].filter((command) =>
       Deno.permissions.querySync({ name: "run", command }).state !== "granted"
     );
     if (missing.length > 0) {
       throw new Deno.errors.NotCapable(
         `Cannot serve commands as Deno may not run ${
           missing.join(", ")
-        }: start with ${this.runFlag} (exactly the allowed programs)`,
+        }: start with ${this.runFlag} (exactly the allowed programs, and kill)`,
       );
     }
     if (
@@ -269,7 +299,7 @@ export class CommandAllowList {
       Deno.permissions.querySync({ name: "run" }).state === "granted"
     ) {
       throw new Deno.errors.NotCapable(
-        `Cannot serve commands with an unscoped --allow-run, which lets Deno run any program: start with ${this.runFlag} (exactly the allowed programs)`,
+        `Cannot serve commands with an unscoped --allow-run, which lets Deno run any program: start with ${this.runFlag} (exactly the allowed programs, and kill)`,
       );
     }
   }

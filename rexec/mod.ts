@@ -16,6 +16,13 @@
  * - Each command gets a minimal environment (nothing of the server's is
  *   inherited), stdin from `/dev/null`, a time limit (then SIGKILL) and an
  *   output limit (then SIGKILL, and the reply says the output was cut).
+ * - No command outlives its client: each runs in a process group of its
+ *   own, and the whole group — the program and whatever it started that
+ *   stayed in the group — is killed with SIGKILL at either limit, as soon
+ *   as the client goes away, when a graceful shutdown's grace period ends,
+ *   and when the process exits; what a program leaves running in its group
+ *   when it exits is killed then. (A process that leaves the group, with
+ *   `setsid`, escapes: only the kernel's cgroups could follow it.)
  * - A bad request gets an error reply naming the error, and the connection
  *   keeps serving the next request.
  * - A host other than loopback needs a shared-secret token (or an explicit
@@ -66,7 +73,12 @@
  * | 5 | `ready` | `!BB`: kind, protocol version (1) |
  *
  * Every request gets zero or more `stdout`/`stderr` frames (in the order the
- * output arrived) and then exactly one `exit` or `error` frame.
+ * output arrived) and then exactly one `exit` or `error` frame. A `stdout`
+ * frame may be empty: while a command runs silently after the client sent
+ * EOF (or its next requests), the server writes one every 250 ms to learn
+ * whether the client is still there, and kills the command when a write
+ * fails. A client may half-close after its requests and read the replies;
+ * a client that closes the connection has its command killed.
  *
  * A Python client:
  *

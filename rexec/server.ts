@@ -25,6 +25,11 @@ export type CommandEvent =
     argv: readonly string[];
     /** How it ended. */
     exit: CommandExit;
+    /**
+     * Whether its client went away while it ran (or a shutdown's grace
+     * period ended), so that it was killed.
+     */
+    clientGone: boolean;
     /** Bytes of output sent. */
     outputBytes: number;
     /** Milliseconds it ran. */
@@ -145,7 +150,9 @@ export interface ServeCommandsOptions {
   signal?: AbortSignal;
   /**
    * How long running commands may finish in a shutdown started by
-   * `signal`, in milliseconds.
+   * `signal`, in milliseconds; then what still runs is killed (the whole
+   * process group of each). `server.shutdown({ gracePeriod })` does the
+   * same.
    *
    * @default {5000}
    */
@@ -186,7 +193,9 @@ const encoder = new TextEncoder();
  * (`{ path }`) and serves the rexec protocol to every client: only
  * allow-listed programs run, each started directly by its absolute path —
  * never through a shell —, with an empty environment, stdin from
- * `/dev/null`, a time limit and an output limit.
+ * `/dev/null`, a time limit and an output limit, in a process group of its
+ * own that is killed whole when the command ends, its client goes away or
+ * a shutdown's grace period runs out.
  *
  * @param address Where to listen.
  * @param options The allow-list, limits, token and server options.
@@ -197,7 +206,8 @@ const encoder = new TextEncoder();
  * @throws {RangeError} If a limit is out of range.
  * @throws {Deno.errors.NotFound} If an allowed program does not exist, or
  * `cwd` is not a directory.
- * @throws {Deno.errors.NotCapable} If Deno may not run an allowed program.
+ * @throws {Deno.errors.NotCapable} If Deno may not run an allowed program,
+ * or end a process group (the `kill` program, or an unscoped `--allow-run`).
  * @throws {Deno.errors.AddrInUse} If the address is taken.
  *
  * @example A token-protected server

@@ -5,8 +5,12 @@
  * programs named in `--allow`, each started directly (never through a
  * shell, so `;`, `$(…)`, backticks, `|`, `&&`, `>` and globs are plain
  * argument text), with a time limit, an output limit and an empty
- * environment, and answers with framed output and the exit status. The
- * protocol is described in `rexec/`.
+ * environment, and answers with framed output and the exit status. Each
+ * command runs in a process group of its own and is killed with everything
+ * it started (the whole group) when its time or output runs out, as soon as
+ * its client goes away, when `--grace` ends, and on a second signal: no
+ * command outlives its client or the server. The protocol is described in
+ * `rexec/`.
  *
  * Server: `rexec --allow date,uptime,echo --port P [flags]`
  *
@@ -27,8 +31,9 @@
  * - `--idle-timeout SECONDS` — time to send each request (default 60)
  * - `--cwd DIR` — the commands' working directory (default: the server's)
  * - `--max-conns N` — serve at most `N` clients at once
- * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long
- *   (default 5)
+ * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long,
+ *   then kill what still runs (default 5); a second signal kills them and
+ *   exits at once
  * - `--quiet` — do not log the allow-list and the commands
  *
  * Client: `rexec --connect HOST:PORT [--token-file FILE] COMMAND [ARGS...]`
@@ -44,14 +49,17 @@
  * do not match the allow-list.
  *
  * Permissions: `--allow-run` must name exactly the allowed programs, by the
- * absolute paths they resolve to; the server checks this at startup
- * (`Deno.permissions`) and refuses to start under an unscoped
- * `--allow-run` or `-A`, printing the flag to use. So the shebang grants no
- * run permission at all; run the server with the programs named:
+ * absolute paths they resolve to, and the system's `kill` program
+ * (`/usr/bin/kill`), with which the server ends a command's process group
+ * (Deno lets a program signal a process group itself only under an unscoped
+ * `--allow-run`); the server checks this at startup (`Deno.permissions`)
+ * and refuses to start under an unscoped `--allow-run` or `-A`, printing
+ * the flag to use. So the shebang grants no run permission at all; run the
+ * server with the programs named:
  *
  * ```sh
  * deno run --allow-net --allow-read --allow-write --allow-env=PATH \
- *   --allow-run=/usr/bin/date,/usr/bin/uptime,/usr/bin/echo \
+ *   --allow-run=/usr/bin/date,/usr/bin/uptime,/usr/bin/echo,/usr/bin/kill \
  *   tools/rexec.ts --allow date,uptime,echo --port 7070
  * deno run --allow-net --allow-read tools/rexec.ts --connect 127.0.0.1:7070 echo 'hi; rm -rf /'
  * ```
@@ -63,7 +71,7 @@
  *
  * ```sh
  * deno compile --allow-net --allow-read --allow-write --allow-env=PATH \
- *   --allow-run=/usr/bin/date,/usr/bin/uptime --output dist/sockit-rexec tools/rexec.ts
+ *   --allow-run=/usr/bin/date,/usr/bin/uptime,/usr/bin/kill --output dist/sockit-rexec tools/rexec.ts
  * ```
  *
  * @module
@@ -99,7 +107,8 @@ const USAGE = `Usage:
 
 A restricted remote-command server: it runs only the programs named in
 --allow, directly (never through a shell: ; $(...) \` | && > * are plain
-text), with a time limit, an output limit and an empty environment.
+text), with a time limit, an output limit and an empty environment. A
+command is killed with all it started when its client goes away.
 
 Server options:
   --allow NAMES           comma-separated programs that may run (required):
@@ -117,8 +126,9 @@ Server options:
   --idle-timeout SECONDS  time a client has to send each request (default 60)
   --cwd DIR               the commands' working directory
   --max-conns N           serve at most N clients at once; close the others
-  --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long
-                          (default 5); a second signal stops at once
+  --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long,
+                          then kill them (default 5); a second signal kills
+                          them and stops at once
   --quiet                 do not log the allow-list and the commands
 
 Client options:
@@ -132,9 +142,11 @@ Client options:
 The client prints the command's stdout and stderr and exits with its exit
 code (128+N after signal N); 1 on a network error or a refused command.
 
---allow-run must name exactly the allowed programs, by absolute path:
+--allow-run must name exactly the allowed programs, by absolute path, and
+kill (which ends a command's process group):
   deno run --allow-net --allow-read --allow-write --allow-env=PATH \\
-    --allow-run=/usr/bin/date,/usr/bin/echo tools/rexec.ts --allow date,echo --port 7070`;
+    --allow-run=/usr/bin/date,/usr/bin/echo,/usr/bin/kill \\
+    tools/rexec.ts --allow date,echo --port 7070`;
 
 /** Turns a library refusal to start into a usage error (exit 2). */
 function asUsage(error: unknown): never {
@@ -165,6 +177,7 @@ function logCommand(event: CommandEvent): void {
   const notes = [
     ...(exit.timedOut ? ["timed out"] : []),
     ...(exit.truncated ? ["output truncated"] : []),
+    ...(event.clientGone ? ["client gone"] : []),
   ];
   console.error(
     `${event.peer}: ran ${JSON.stringify(event.argv)}: ${how}${

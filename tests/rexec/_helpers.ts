@@ -97,3 +97,87 @@ export function verdict(outcome: Outcome): string {
 export function serve(options: Partial<ServeCommandsOptions> = {}): Server {
   return serveCommands({ port: 0 }, { allow: ["echo"], ...options });
 }
+
+/**
+ * A script that starts a grandchild (`sleep 60`, in its process group),
+ * prints its own PID and the grandchild's, then waits silently.
+ */
+export const FORKER = `#!/bin/sh
+sleep 60 &
+echo "$$ $!"
+wait
+`;
+
+/**
+ * A script that starts a grandchild detached from its output, prints both
+ * PIDs, and exits at once, leaving the grandchild running in its group.
+ */
+export const LEAVER = `#!/bin/sh
+sleep 60 >/dev/null 2>&1 &
+echo "$$ $!"
+`;
+
+/** Writes an executable script `name` into `dir`; returns its path. */
+export async function writeScript(
+  dir: string,
+  name: string,
+  text: string,
+): Promise<string> {
+  const path = `${dir}/${name}`;
+  await Deno.writeTextFile(path, text);
+  await Deno.chmod(path, 0o755);
+  return path;
+}
+
+/** The PIDs a {@linkcode FORKER} or {@linkcode LEAVER} printed. */
+export function pidsOf(stdout: string): number[] {
+  const pids = stdout.trim().split(" ").map(Number);
+  if (pids.length !== 2 || !pids.every((pid) => Number.isSafeInteger(pid))) {
+    throw new Error(`Expected two PIDs, got ${JSON.stringify(stdout)}`);
+  }
+  return pids;
+}
+
+/**
+ * Whether process `pid` runs: `/proc/PID` exists and is not a zombie (a
+ * killed process whose parent has not reaped it yet is dead too).
+ */
+export async function isRunning(pid: number): Promise<boolean> {
+  let stat: string;
+  try {
+    stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  const state = stat.slice(
+    stat.lastIndexOf(")") + 2,
+    stat.lastIndexOf(")") + 3,
+  );
+  return state !== "Z" && state !== "X";
+}
+
+/**
+ * Waits until none of `pids` runs, for at most `timeout` ms. Nothing tells
+ * one process of another's death (it is not our child), so this polls
+ * `/proc` every 10 ms, with a bounded deadline.
+ *
+ * @throws {Error} Naming the survivors, when the time runs out.
+ */
+export async function waitForExit(
+  pids: readonly number[],
+  timeout = 5000,
+): Promise<void> {
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    const alive = [];
+    for (const pid of pids) if (await isRunning(pid)) alive.push(pid);
+    if (alive.length === 0) return;
+    if (performance.now() > deadline) {
+      throw new Error(
+        `Processes ${alive.join(", ")} still run after ${timeout} ms`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -14,6 +14,7 @@ import {
   assertThrows,
 } from "../_utils.ts";
 import { tempDir } from "../tcp/_helpers.ts";
+import { killProgram } from "../../rexec/_process_group.ts";
 import { serve } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -57,7 +58,10 @@ Deno.test("CommandAllowList.resolve() takes bare names and normalized absolute p
   const absolute = CommandAllowList.resolve([echo.pathOf("echo")!]);
   assertEquals(absolute.names, ["echo"]); // allowed as its last component
   assertEquals(absolute.pathOf(echo.pathOf("echo")!), undefined);
-  assertEquals(absolute.runFlag, `--allow-run=${echo.pathOf("echo")}`);
+  assertEquals(
+    absolute.runFlag,
+    `--allow-run=${echo.pathOf("echo")},${killProgram()}`,
+  );
 });
 
 Deno.test("new CommandAllowList() refuses a name with two paths, a relative path and an empty list", () => {
@@ -77,7 +81,10 @@ Deno.test("new CommandAllowList() refuses a name with two paths, a relative path
     "echo",
     "/bin/echo",
   ]]);
-  assertEquals(same.runFlag, "--allow-run=/bin/echo"); // each path once
+  // Each path once, and the kill program that ends process groups.
+  assertEquals(same.runFlag, `--allow-run=/bin/echo,${killProgram()}`);
+  const kill = new CommandAllowList([["kill", killProgram()!]]);
+  assertEquals(kill.runFlag, `--allow-run=${killProgram()}`);
 });
 
 Deno.test("bare names are looked up once, in the absolute directories of PATH only", async () => {

@@ -12,6 +12,7 @@
  */
 import { connect } from "../../tcp/mod.ts";
 import {
+  type CommandEvent,
   CommandRefusedError,
   runRemoteCommand,
   serveCommands,
@@ -27,10 +28,20 @@ import {
   assertThrows,
   type ErrorClass,
 } from "../_utils.ts";
-import { portOf, tempDir, waitFor } from "../tcp/_helpers.ts";
+import { portOf, tempDir, waitFor, within } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
 import { Lines, ROOT } from "../_spawn.ts";
-import { RawClient, serve, verdict } from "./_helpers.ts";
+import {
+  FORKER,
+  isRunning,
+  LEAVER,
+  pidsOf,
+  RawClient,
+  serve,
+  verdict,
+  waitForExit,
+  writeScript,
+} from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -426,6 +437,79 @@ Deno.test("a program that cannot be started gets SpawnFailed and the connection 
   await using client = await RawClient.open(server);
   assertEquals(verdict(await client.request("gone")), "SpawnFailed");
   assertEquals(verdict(await client.request("echo ok")), "exit 0");
+});
+
+// ---------------------------------------------------------------------------
+// No command outlives its client: each runs in a process group of its own,
+// and the whole group is killed
+
+Deno.test("a command whose client closes the connection is killed at once, with what it started", async () => {
+  await using dir = await tempDir();
+  const forker = await writeScript(dir.path, "forker", FORKER);
+  const events: CommandEvent[] = [];
+  await using server = serve({
+    allow: [forker],
+    timeout: 60_000,
+    onCommand: (event) => events.push(event),
+  });
+  const client = await RawClient.open(server);
+  await client.send("forker\n");
+  const output = await client.reply(); // then silence
+  assert(output?.kind === "stdout");
+  const pids = pidsOf(decoder.decode(output.data));
+  for (const pid of pids) assert(await isRunning(pid), `${pid} runs`);
+  client.conn.close();
+  await waitForExit(pids, 5000);
+  await waitFor(() => server.connections === 0, "the session's end");
+  const [event] = events;
+  assert(event?.type === "exit");
+  assertEquals([event.clientGone, event.exit.signal], [true, "SIGKILL"]);
+});
+
+Deno.test("a client that half-closes still gets the whole reply to its command", async () => {
+  await using server = serve({ allow: ["sleep", "echo"] });
+  await using client = await RawClient.open(server);
+  await client.send("sleep 0.6\necho done\n");
+  await client.conn.shutdown("write"); // EOF: no more requests, still reading
+  const slept = await client.outcome(); // with empty frames while it sleeps
+  assertEquals([verdict(slept), slept.stdout], ["exit 0", ""]);
+  assertEquals((await client.outcome()).stdout, "done\n");
+  assertEquals(await client.reply(), null);
+});
+
+Deno.test("what a command leaves running in its process group is killed when its program exits", async () => {
+  await using dir = await tempDir();
+  const leaver = await writeScript(dir.path, "leaver", LEAVER);
+  await using server = serve({ allow: [leaver] });
+  await using client = await RawClient.open(server);
+  const outcome = await client.request("leaver");
+  assertEquals(verdict(outcome), "exit 0");
+  await waitForExit(pidsOf(outcome.stdout), 5000);
+});
+
+Deno.test("a command over its time limit is killed with what it started", async () => {
+  await using dir = await tempDir();
+  const forker = await writeScript(dir.path, "forker", FORKER);
+  await using server = serve({ allow: [forker], timeout: 300 });
+  await using client = await RawClient.open(server);
+  const outcome = await client.request("forker");
+  assertEquals(outcome.end.kind === "exit" && outcome.end.timedOut, true);
+  await waitForExit(pidsOf(outcome.stdout), 5000);
+});
+
+Deno.test("a graceful shutdown kills what still runs when its grace period ends", async () => {
+  await using dir = await tempDir();
+  const forker = await writeScript(dir.path, "forker", FORKER);
+  const server = serve({ allow: [forker], timeout: 60_000 });
+  await using client = await RawClient.open(server);
+  await client.send("forker\n");
+  const output = await client.reply();
+  assert(output?.kind === "stdout");
+  const pids = pidsOf(decoder.decode(output.data));
+  const started = performance.now();
+  await within(server.shutdown({ gracePeriod: 300 }), 3000, "the shutdown");
+  assertLessOrEqual(performance.now() - started, 2000);
+  await waitForExit(pids, 5000);
 });
 
 // ---------------------------------------------------------------------------

@@ -14,10 +14,19 @@ import { Lines, ROOT } from "../_spawn.ts";
 import {
   assert,
   assertEquals,
+  assertLessOrEqual,
   assertMatch,
   assertStringIncludes,
 } from "../_utils.ts";
-import { closedPort, tempDir } from "../tcp/_helpers.ts";
+import { closedPort, tempDir, within } from "../tcp/_helpers.ts";
+import {
+  FORKER,
+  isRunning,
+  pidsOf,
+  RawClient,
+  waitForExit,
+  writeScript,
+} from "../rexec/_helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -329,6 +338,84 @@ Deno.test("rexec serves commands end to end: shell syntax stays text, statuses a
   assertStringIncludes(log, `refused NotAllowed ["rm","-rf","/"]`);
   assertStringIncludes(log, `ran ["sleep","5"]: killed by SIGKILL (timed out)`);
   assertEquals(server.stderr.seen.at(-1), "shut down");
+});
+
+/** A raw protocol client connected to a tool's `HOST:PORT`. */
+function openClient(address: string): Promise<RawClient> {
+  const at = address.lastIndexOf(":");
+  return RawClient.open({
+    addr: {
+      hostname: address.slice(0, at),
+      port: Number(address.slice(at + 1)),
+    },
+  });
+}
+
+/**
+ * Starts `rexec` allowing a {@linkcode FORKER} script, runs it on a raw
+ * client, and returns the server, the client and the script's two PIDs
+ * (both running, the command now silent).
+ */
+async function startForker(
+  dir: string,
+  args: readonly string[],
+): Promise<{ server: RexecServer; client: RawClient; pids: number[] }> {
+  const forker = await writeScript(dir, "forker", FORKER);
+  const server = await RexecServer.start(
+    [forker],
+    ["--port", "0", "--timeout", "60", ...args],
+  );
+  const client = await openClient(server.address);
+  await client.send("forker\n");
+  const output = await client.reply();
+  assert(output?.kind === "stdout", JSON.stringify(output));
+  const pids = pidsOf(decoder.decode(output.data));
+  for (const pid of pids) assert(await isRunning(pid), `${pid} runs`);
+  return { server, client, pids };
+}
+
+Deno.test("rexec kills a command and what it started as soon as its client disconnects", async () => {
+  await using dir = await tempDir();
+  const { server, client, pids } = await startForker(dir.path, []);
+  await using _server = server;
+  client.conn.close();
+  await waitForExit(pids, 5000);
+  await server.stderr.waitFor(
+    /ran \[".*forker"\]: killed by SIGKILL \(client gone\)/,
+  );
+  assertEquals((await server.stop()).code, 0);
+});
+
+Deno.test("rexec on SIGTERM kills what still runs when --grace ends, and exits", async () => {
+  await using dir = await tempDir();
+  const { server, client, pids } = await startForker(dir.path, [
+    "--grace",
+    "0.5",
+  ]);
+  await using _server = server;
+  await using _client = client; // connected and waiting: only --grace ends it
+  const started = performance.now();
+  const status = await within(server.stop(), 5000, "the exit");
+  assertEquals(status.code, 0);
+  assertLessOrEqual(performance.now() - started, 2500);
+  await waitForExit(pids, 2000);
+  assertEquals(server.stderr.seen.at(-1), "shut down");
+});
+
+Deno.test("rexec on a second SIGTERM exits at once and leaves no command behind", async () => {
+  await using dir = await tempDir();
+  const { server, client, pids } = await startForker(dir.path, [
+    "--grace",
+    "30",
+  ]);
+  await using _server = server;
+  await using _client = client;
+  server.child.kill("SIGTERM");
+  await server.stderr.waitFor(/^shutting down/);
+  server.child.kill("SIGTERM");
+  const status = await within(server.child.status, 5000, "the exit");
+  assertEquals(status.code, 143);
+  await waitForExit(pids, 2000);
 });
 
 Deno.test("rexec --token-file: the client must present the same token", async () => {
