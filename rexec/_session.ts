@@ -33,6 +33,7 @@ export interface SessionConfig {
   maxOutput: number;
   maxLineBytes: number;
   maxArgs: number;
+  maxCommands: number;
   token: Uint8Array | undefined;
   tokenTimeout: number;
   idleTimeout: number;
@@ -65,7 +66,13 @@ export function commandHandler(config: SessionConfig): ConnectionHandler {
   const want = token === undefined
     ? undefined
     : () => expected ??= digest(token);
-  return (conn) => new CommandSession(conn, config, want).serve();
+  const commands: Commands = { running: 0 };
+  return (conn) => new CommandSession(conn, config, want, commands).serve();
+}
+
+/** The commands running on one server, across its connections. */
+interface Commands {
+  running: number;
 }
 
 /**
@@ -194,6 +201,7 @@ class CommandSession {
   readonly #conn: Connection;
   readonly #config: SessionConfig;
   readonly #expected: (() => Promise<Uint8Array>) | undefined;
+  readonly #commands: Commands;
   readonly #lines: LineReader;
   readonly #peer: string;
 
@@ -201,10 +209,12 @@ class CommandSession {
     conn: Connection,
     config: SessionConfig,
     expected: (() => Promise<Uint8Array>) | undefined,
+    commands: Commands,
   ) {
     this.#conn = conn;
     this.#config = config;
     this.#expected = expected;
+    this.#commands = commands;
     this.#lines = new LineReader(conn, config.maxLineBytes);
     this.#peer = formatPeer(conn);
     // Replies are whole frames, and an exit frame often follows an output
@@ -333,7 +343,26 @@ class CommandSession {
       );
       return;
     }
-    await this.#run(program, argv);
+    // Refused at once rather than queued: a client that is told can retry,
+    // and one that waits holds nothing of ours meanwhile.
+    const commands = this.#commands;
+    const max = this.#config.maxCommands;
+    if (commands.running >= max) {
+      await this.#refuse(
+        "Busy",
+        `Cannot run ${name} now: ${max} ${
+          max === 1 ? "command is" : "commands are"
+        } running, the server's limit; try again later`,
+        argv,
+      );
+      return;
+    }
+    commands.running++;
+    try {
+      await this.#run(program, argv);
+    } finally {
+      commands.running--;
+    }
   }
 
   async #run(program: string, argv: readonly string[]): Promise<void> {

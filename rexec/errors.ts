@@ -15,6 +15,7 @@
  * - `InvalidUtf8`: the line is not UTF-8
  * - `NotAllowed`: the program is not on the allow-list (or is a path)
  * - `SpawnFailed`: the program could not be started
+ * - `Busy`: `maxCommands` commands are running already; try again later
  * - `Unauthorized`: no token, or a wrong one (the connection is closed)
  * - `TokenTimeout`: no token line in time (the connection is closed)
  * - `IdleTimeout`: no request in time (the connection is closed)
@@ -37,6 +38,7 @@ export type CommandErrorReason =
   | "InvalidUtf8"
   | "NotAllowed"
   | "SpawnFailed"
+  | "Busy"
   | "Unauthorized"
   | "TokenTimeout"
   | "IdleTimeout";

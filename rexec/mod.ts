@@ -23,6 +23,8 @@
  *   and when the process exits; what a program leaves running in its group
  *   when it exits is killed then. (A process that leaves the group, with
  *   `setsid`, escapes: only the kernel's cgroups could follow it.)
+ * - At most `maxCommands` (16) commands run at once, across all clients; a
+ *   request beyond it is refused at once with `Busy`.
  * - A bad request gets an error reply naming the error, and the connection
  *   keeps serving the next request.
  * - A host other than loopback needs a shared-secret token (or an explicit
@@ -50,7 +52,9 @@
  * array (`BadRequest`), has more than `maxArgs` arguments (256), a NUL byte
  * or a lone surrogate in an argument (`BadArguments`), or names a program
  * that is not allowed, or any path (`NotAllowed`). If the program cannot be
- * started, the reply is `SpawnFailed`. Requests are served one at a time, in
+ * started, the reply is `SpawnFailed`; if `maxCommands` (16) commands of
+ * any clients are running already, it is `Busy`, at once (requests are not
+ * queued: try again later). Requests are served one at a time, in
  * order; a client may send several before reading the replies.
  *
  * With a token, the first line must be `AUTH <token>` (the token is the rest

@@ -99,6 +99,18 @@ export interface ServeCommandsOptions {
    */
   maxArgs?: number;
   /**
+   * The most commands running at once, across all clients; a request
+   * beyond it is refused at once with `Busy` (not queued), and its
+   * connection keeps serving. Each command is a process group and two
+   * pipes, so this bounds the processes and file descriptors a flood of
+   * requests can cost. 16 is plenty for people and scripts running short
+   * commands, and far below the process and descriptor limits of a default
+   * system (ncat's `--exec` allows 100 clients, each a shell).
+   *
+   * @default {16}
+   */
+  maxCommands?: number;
+  /**
    * How long a client has to send its whole `AUTH` line, in milliseconds.
    *
    * @default {5000}
@@ -178,6 +190,7 @@ const DEFAULT_COMMAND_ENV: Readonly<Record<string, string>> = Object.freeze({
 const DEFAULT_TIMEOUT = 10_000;
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const DEFAULT_MAX_LINE_BYTES = 8192;
+const DEFAULT_MAX_COMMANDS = 16;
 const DEFAULT_TOKEN_TIMEOUT = 5000;
 const DEFAULT_IDLE_TIMEOUT = 60_000;
 const DEFAULT_WRITE_TIMEOUT = 10_000;
@@ -320,6 +333,12 @@ function sessionConfig(
     ),
     maxLineBytes,
     maxArgs: checkCount(options.maxArgs, "maxArgs", DEFAULT_MAX_ARGS, 1),
+    maxCommands: checkCount(
+      options.maxCommands,
+      "maxCommands",
+      DEFAULT_MAX_COMMANDS,
+      1,
+    ),
     token: token === undefined ? undefined : encoder.encode(token),
     tokenTimeout: checkMs(
       options.tokenTimeout,

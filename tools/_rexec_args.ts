@@ -30,6 +30,7 @@ export const DEFAULTS = {
   idleTimeout: 60_000,
   tokenTimeout: 5000,
   connectTimeout: 10_000,
+  maxCommands: 16,
 } as const;
 
 /** Flags with a value that only the server takes. */
@@ -38,6 +39,7 @@ const SERVER_ONLY_STRINGS: readonly string[] = [
   "allow",
   "timeout",
   "max-output",
+  "max-commands",
   "token-timeout",
   "cwd",
 ];
@@ -67,6 +69,8 @@ export interface ServeInvocation {
   timeout: number;
   /** Output limit per command, bytes. */
   maxOutput: number;
+  /** The most commands running at once. */
+  maxCommands: number;
   /** Time to wait for each request line, ms. */
   idleTimeout: number;
   /** Time to wait for the token line, ms. */
@@ -206,6 +210,7 @@ export function parseRexecArgs(args: readonly string[]): RexecInvocation {
   const server = serverConfig(TOOL, flags, 0);
   const timeout = flags.values.get("timeout");
   const maxOutput = flags.values.get("max-output");
+  const maxCommands = flags.values.get("max-commands");
   const tokenTimeout = flags.values.get("token-timeout");
   const cwd = flags.values.get("cwd");
   if (cwd === "") throw new UsageError("--cwd needs a directory");
@@ -219,6 +224,9 @@ export function parseRexecArgs(args: readonly string[]): RexecInvocation {
     maxOutput: maxOutput === undefined
       ? DEFAULTS.maxOutput
       : parsePositiveInt(maxOutput, "max-output"),
+    maxCommands: maxCommands === undefined
+      ? DEFAULTS.maxCommands
+      : parsePositiveInt(maxCommands, "max-commands"),
     idleTimeout: server.idleTimeout ?? DEFAULTS.idleTimeout,
     tokenTimeout: tokenTimeout === undefined
       ? DEFAULTS.tokenTimeout

@@ -24,6 +24,9 @@
  * - `--timeout SECONDS` — kill a command after this long (default 10)
  * - `--max-output BYTES` — stdout and stderr together per command; past it
  *   the command is killed and the reply says so (default 1048576)
+ * - `--max-commands N` — the most commands running at once, across all
+ *   clients; a request beyond it is refused at once with `Busy`
+ *   (default 16)
  * - `--token-file FILE` — a shared secret (one line) each client must send
  *   first
  * - `--insecure` — allow a host other than loopback without a token
@@ -120,6 +123,8 @@ Server options:
   --timeout SECONDS       kill a command after this long (default 10)
   --max-output BYTES      stdout+stderr per command; past it the command is
                           killed and the reply says so (default 1048576)
+  --max-commands N        commands running at once, for all clients; more
+                          are refused at once with Busy (default 16)
   --token-file FILE       a shared secret clients must send first
   --insecure              serve a non-loopback host without a token
   --token-timeout SECONDS time a client has to send the token (default 5)
@@ -229,6 +234,7 @@ async function serve(invocation: ServeInvocation): Promise<number> {
       insecure: invocation.insecure,
       timeout: invocation.timeout,
       maxOutput: invocation.maxOutput,
+      maxCommands: invocation.maxCommands,
       idleTimeout: invocation.idleTimeout,
       tokenTimeout: invocation.tokenTimeout,
       ...(token === undefined ? {} : { token }),

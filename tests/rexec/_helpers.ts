@@ -117,6 +117,16 @@ sleep 60 >/dev/null 2>&1 &
 echo "$$ $!"
 `;
 
+/**
+ * A script that creates the file named by its argument (one per process
+ * started), prints `started`, and becomes `sleep 60`.
+ */
+export const HOLDER = `#!/bin/sh
+: > "$1"
+echo started
+exec sleep 60
+`;
+
 /** Writes an executable script `name` into `dir`; returns its path. */
 export async function writeScript(
   dir: string,

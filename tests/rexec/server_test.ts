@@ -28,11 +28,12 @@ import {
   assertThrows,
   type ErrorClass,
 } from "../_utils.ts";
-import { portOf, tempDir, waitFor, within } from "../tcp/_helpers.ts";
+import { deferred, portOf, tempDir, waitFor, within } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
 import { Lines, ROOT } from "../_spawn.ts";
 import {
   FORKER,
+  HOLDER,
   isRunning,
   LEAVER,
   pidsOf,
@@ -512,6 +513,52 @@ Deno.test("a graceful shutdown kills what still runs when its grace period ends"
   await waitForExit(pids, 5000);
 });
 
+Deno.test("at most maxCommands commands run at once: more are refused at once with Busy, and a freed place is taken again", async () => {
+  await using dir = await tempDir();
+  const holder = await writeScript(dir.path, "holder", HOLDER);
+  const events: CommandEvent[] = [];
+  const freed = deferred();
+  await using server = serve({
+    allow: [holder],
+    maxCommands: 3,
+    timeout: 60_000,
+    onCommand: (event) => {
+      events.push(event);
+      if (event.type === "exit") freed.resolve();
+    },
+  });
+  const clients = await Promise.all(
+    Array.from({ length: 10 }, () => RawClient.open(server)),
+  );
+  try {
+    await Promise.all(
+      clients.map((client, i) =>
+        client.send(`holder ${dir.path}/started-${i}\n`)
+      ),
+    );
+    // Each gets its first reply now: output of a command that runs, or Busy.
+    const verdicts = (await Promise.all(clients.map((c) => c.reply())))
+      .map((reply) => reply?.kind === "error" ? reply.reason : reply?.kind);
+    assertEquals(verdicts.filter((v) => v === "stdout").length, 3);
+    assertEquals(verdicts.filter((v) => v === "Busy").length, 7);
+    const started = (await Array.fromAsync(Deno.readDir(dir.path)))
+      .filter((entry) => entry.name.startsWith("started-"));
+    assertEquals(started.length, 3); // processes started: one file each
+    assertEquals(
+      events.filter((e) => e.type === "refused" && e.reason === "Busy").length,
+      7,
+    );
+    // One that runs leaves; its command is killed, and a retry runs.
+    clients[verdicts.indexOf("stdout")]!.conn.close();
+    await freed.promise;
+    const retry = clients[verdicts.indexOf("Busy")]!;
+    await retry.send(`holder ${dir.path}/retried\n`);
+    assertEquals((await retry.reply())?.kind, "stdout");
+  } finally {
+    for (const client of clients) client.conn.close();
+  }
+});
+
 // ---------------------------------------------------------------------------
 // Tokens and deadlines
 
@@ -693,6 +740,8 @@ Deno.test("serveCommands() refuses bad limits, tokens, environments and director
     ["a fractional maxLineBytes", { maxLineBytes: 1.5 }, RangeError],
     ["a tiny maxLineBytes", { maxLineBytes: 8 }, RangeError],
     ["no arguments at all", { maxArgs: 0 }, RangeError],
+    ["no commands at all", { maxCommands: 0 }, RangeError],
+    ["a fractional maxCommands", { maxCommands: 2.5 }, RangeError],
     ["a NaN idleTimeout", { idleTimeout: NaN }, RangeError],
     ["an empty token", { token: "" }, TypeError],
     ["a token with a newline", { token: "a\nb" }, TypeError],

@@ -21,6 +21,7 @@ import {
 import { closedPort, tempDir, within } from "../tcp/_helpers.ts";
 import {
   FORKER,
+  HOLDER,
   isRunning,
   pidsOf,
   RawClient,
@@ -138,6 +139,7 @@ Deno.test("rexec --help names every flag, --version prints the package version",
       "--unix",
       "--timeout",
       "--max-output",
+      "--max-commands",
       "--token-file",
       "--insecure",
       "--token-timeout",
@@ -175,6 +177,10 @@ Deno.test("rexec refuses to start without --allow and on bad flags, with exit 2 
     [["--allow", "echo", "--port", "99999"], "--port must be"],
     [["--allow", "echo", "--port", "0", "--timeout", "abc"], "--timeout must"],
     [["--allow", "echo", "--port", "0", "--max-output", "0"], "--max-output"],
+    [
+      ["--allow", "echo", "--port", "0", "--max-commands", "0"],
+      "--max-commands",
+    ],
     [
       ["--allow", "echo", "--port", "0", "--timeout"],
       "--timeout needs a value",
@@ -416,6 +422,34 @@ Deno.test("rexec on a second SIGTERM exits at once and leaves no command behind"
   const status = await within(server.child.status, 5000, "the exit");
   assertEquals(status.code, 143);
   await waitForExit(pids, 2000);
+});
+
+Deno.test("rexec --max-commands: a request beyond the limit is refused at once with Busy", async () => {
+  await using dir = await tempDir();
+  const holder = await writeScript(dir.path, "holder", HOLDER);
+  await using server = await RexecServer.start(["echo", holder], [
+    "--port",
+    "0",
+    "--max-commands",
+    "1",
+  ]);
+  await using client = await openClient(server.address);
+  await client.send(`holder ${dir.path}/started\n`);
+  assertEquals((await client.reply())?.kind, "stdout"); // it runs, and holds
+  const busy = await rexec(["--connect", server.address, "echo", "hi"]);
+  assertEquals([busy.code, busy.stdout], [1, ""]);
+  assertMatch(
+    busy.stderr,
+    /^rexec: Busy: Cannot run echo now: 1 command is running/,
+  );
+  client.conn.close();
+  await server.stderr.waitFor(/ran \[".*holder",.*\(client gone\)/);
+  const ok = await rexec(["--connect", server.address, "echo", "hi"]);
+  assertEquals([ok.code, ok.stdout], [0, "hi\n"]);
+  assertStringIncludes(
+    server.stderr.seen.join("\n"),
+    `refused Busy ["echo","hi"]`,
+  );
 });
 
 Deno.test("rexec --token-file: the client must present the same token", async () => {
