@@ -55,9 +55,10 @@
  *
  * Data goes to stdout; logs, errors and hex dumps go to stderr. Exit codes:
  * 0 on a clean end (the peer closed, stdin ended with `--no-half-close`,
- * the idle timeout, a signal in listen mode), 1 on a network error
- * (refused, reset, connect timeout) or a bad frame, with a one-line
- * reason, 2 on bad usage.
+ * the idle timeout, a signal in listen mode, stdout closed by its reader as
+ * in `cat HOST PORT | head -c 10`: cat then ends quietly, as netcat does),
+ * 1 on a network error (refused, reset, connect timeout) or a bad frame,
+ * with a one-line reason, 2 on bad usage.
  *
  * Run it:
  *
@@ -162,8 +163,9 @@ Output:
   -h, --help              show this help
   --version               show the version
 
-Exit codes: 0 clean end, 1 network error (refused, reset, connect timeout)
-or bad frame, 2 bad usage.
+Exit codes: 0 clean end (also when stdout is closed by its reader, as in
+cat HOST PORT | head -c 10: cat ends quietly, like nc), 1 network error
+(refused, reset, connect timeout) or bad frame, 2 bad usage.
 
 Examples:
   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | cat example.com 80
@@ -173,11 +175,47 @@ Examples:
 
 const log = (line: string) => console.error(line);
 
+/**
+ * stdout for the relays. When its reader goes away (`cat HOST PORT | head
+ * -c 10`), a write fails with EPIPE (`Deno.errors.BrokenPipe`): the sink
+ * notes it, so that cat ends quietly with exit code 0, as netcat does,
+ * rather than reporting a network error. A `BrokenPipe` from the socket is
+ * not this: only stdout's own writes set `closed`.
+ */
+class Stdout {
+  /** Whether stdout's reader has gone away. */
+  closed = false;
+  /** Called once when it has. */
+  onClosed: (() => void) | undefined = undefined;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+
+  /** A writable for one relay; several may share stdout (`--keep-open`). */
+  writable(): WritableStream<Uint8Array> {
+    this.#writer ??= Deno.stdout.writable.getWriter();
+    const writer = this.#writer;
+    return new WritableStream({
+      write: async (chunk) => {
+        try {
+          await writer.write(chunk);
+        } catch (error) {
+          if (error instanceof Deno.errors.BrokenPipe && !this.closed) {
+            this.closed = true;
+            this.onClosed?.();
+          }
+          throw error;
+        }
+      },
+    });
+  }
+}
+
 /** What the relay needs from the command line, with the logs. */
 interface Session {
   config: CatConfig;
   /** Logs when `--verbose`. */
   info: (line: string) => void;
+  /** Where received data goes. */
+  stdout: Stdout;
   /** Aborted when a listener's shutdown cuts relays off. */
   signal?: AbortSignal;
 }
@@ -233,7 +271,7 @@ async function relayConnection(
   conn: Connection,
   streams: RelayStreams,
   peer: string,
-  { config, info, signal }: Session,
+  { config, info, stdout, signal }: Session,
 ): Promise<number> {
   const onTraffic = hexHook(config);
   const options: RelayOptions = {
@@ -279,6 +317,12 @@ async function relayConnection(
       );
       return EXIT_OK;
     }
+    if (stdout.closed) {
+      info(
+        `closed ${peer}: ${conn.bytesSent} bytes sent, ${conn.bytesReceived} received; stdout closed`,
+      );
+      return EXIT_OK;
+    }
     const code = reportError(
       TOOL,
       isPeerFrameError(error)
@@ -317,7 +361,7 @@ async function connectTcp(session: Session): Promise<number> {
     conn,
     {
       readable: stdin(config),
-      writable: Deno.stdout.writable,
+      writable: session.stdout.writable(),
     },
     peer,
     session,
@@ -339,7 +383,6 @@ async function listenTcp(outer: Session): Promise<number> {
   const shared = keepOpen && !config.recvOnly
     ? new SharedInput(Deno.stdin.readable)
     : undefined;
-  const stdout = keepOpen ? Deno.stdout.writable.getWriter() : undefined;
 
   const handler = async (conn: Connection): Promise<void> => {
     clients++;
@@ -353,7 +396,7 @@ async function listenTcp(outer: Session): Promise<number> {
         conn,
         {
           readable: stdin(config),
-          writable: Deno.stdout.writable,
+          writable: session.stdout.writable(),
         },
         peer,
         session,
@@ -367,9 +410,7 @@ async function listenTcp(outer: Session): Promise<number> {
         conn,
         {
           readable: input,
-          writable: new WritableStream({
-            write: (chunk) => stdout!.write(chunk),
-          }),
+          writable: session.stdout.writable(),
         },
         peer,
         session,
@@ -392,9 +433,14 @@ async function listenTcp(outer: Session): Promise<number> {
   } catch (error) {
     return reportError(TOOL, error);
   }
+  // With stdout gone, nothing received can be shown: stop serving, quietly.
+  const listening = server;
+  session.stdout.onClosed = () => {
+    stopping.abort();
+    listening.shutdown({ gracePeriod: 0 }).catch(() => {});
+  };
   // Handle signals before saying we listen: whoever waits for that line
   // may signal us at once.
-  const listening = server;
   using _signals = shutdownOnSignals({
     shutdown: async (options) => {
       const cutOff = setTimeout(() => stopping.abort(), GRACE_PERIOD);
@@ -426,7 +472,7 @@ async function runUdp(session: Session): Promise<number> {
   const controller = new AbortController();
   const relaying = relayDatagrams(socket, {
     readable: stdin(config),
-    writable: Deno.stdout.writable,
+    writable: session.stdout.writable(),
   }, {
     ...(config.listen ? {} : {
       to: address,
@@ -478,6 +524,10 @@ async function runUdp(session: Session): Promise<number> {
     return EXIT_OK;
   } catch (error) {
     if (controller.signal.aborted) return EXIT_OK;
+    if (session.stdout.closed) {
+      info("done: stdout closed");
+      return EXIT_OK;
+    }
     return reportError(TOOL, error);
   }
 }
@@ -519,6 +569,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const session: Session = {
     config,
     info: config.verbose ? log : () => {},
+    stdout: new Stdout(),
   };
   try {
     if (config.udp) return await runUdp(session);

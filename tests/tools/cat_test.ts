@@ -814,3 +814,114 @@ Deno.test("cat --help, --version, and bad usage (exit 2, one line naming the pro
     assertMatch(stderr, /^cat: [^\n]*; try --help\n$/, what);
   });
 });
+
+/** Sends 16 KiB chunks to `conn` until it fails (cat has gone). */
+async function flood(conn: Deno.Conn): Promise<void> {
+  const chunk = new Uint8Array(16 * 1024).fill(0x61);
+  try {
+    for (;;) await conn.write(chunk);
+  } catch {
+    /* cat has gone: the end of the flood */
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed already */ }
+  }
+}
+
+Deno.test("cat ends quietly with exit code 0 when its stdout is closed, like nc (cat HOST PORT | head -c 10)", async (t) => {
+  // Each row: the mode, cat's arguments (PORT: the flooding server's port),
+  // and how the test floods cat with data to print once it listens (or,
+  // for connect mode, the server it connects to does).
+  type Flood = (port: number, done: Promise<unknown>) => Promise<void>;
+  const tcpClient: Flood = async (port) => {
+    await flood(await Deno.connect({ hostname: "127.0.0.1", port }));
+  };
+  const udpClient: Flood = async (port, done) => {
+    const socket = Deno.listenDatagram({
+      transport: "udp",
+      hostname: "127.0.0.1",
+      port: 0,
+    });
+    let exited = false;
+    done.then(() => exited = true);
+    const datagram = encoder.encode("0123456789abcdef\n");
+    try {
+      // Datagrams until cat has exited: UDP never says the peer has gone.
+      // The pause only paces them.
+      while (!exited) {
+        await socket.send(datagram, {
+          transport: "udp",
+          hostname: "127.0.0.1",
+          port,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    } finally {
+      socket.close();
+    }
+  };
+  const rows: Array<[string, string[], Flood | "server"]> = [
+    ["connect", ["127.0.0.1", "PORT"], "server"], // the issue's case
+    ["listen", ["--listen", "--port", "0"], tcpClient],
+    [
+      "listen --keep-open",
+      ["--listen", "--keep-open", "--port", "0"],
+      tcpClient,
+    ], // stops serving
+    ["udp listen", ["--udp", "--listen", "--port", "0"], udpClient],
+  ];
+  for (const [mode, args, how] of rows) {
+    await t.step(mode, async () => {
+      using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const serving = how === "server"
+        ? server.accept().then(flood, () => {})
+        : Promise.resolve();
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          ...TOOL_PERMISSIONS,
+          "tools/cat.ts",
+          ...args.map((arg) => arg === "PORT" ? String(server.addr.port) : arg),
+        ],
+        cwd: ROOT,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = new Lines(child.stderr);
+      const status = child.status;
+      let flooding: Promise<void> = Promise.resolve();
+      if (how !== "server") {
+        const [, port] = await stderr.waitFor(/^listening on .*:(\d+)$/);
+        flooding = how(Number(port), status);
+      }
+      // head -c 10: read 10 bytes, then close the pipe.
+      const reader = child.stdout.getReader();
+      let got = 0;
+      while (got < 10) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        got += value.length;
+      }
+      await reader.cancel();
+      // A cat that goes on serving would never exit: killed after 20 s, so
+      // that the test fails rather than hangs.
+      let killed = false;
+      const guard = setTimeout(() => {
+        killed = true;
+        child.kill("SIGKILL");
+      }, 20_000);
+      const { code } = await status.finally(() => clearTimeout(guard));
+      server.close();
+      assert(!killed, `${mode}: cat still ran 20 s after its stdout closed`);
+      await Promise.all([serving, flooding, stderr.done]);
+      assertGreaterOrEqual(got, 10);
+      assertEquals(code, 0, stderr.seen.join("\n"));
+      assertEquals(
+        stderr.seen.filter((line) => !line.startsWith("listening on ")),
+        [],
+      );
+    });
+  }
+});
