@@ -37,8 +37,9 @@
  * Both: `-h`, `--help`; `--version`.
  *
  * Output: one line per datagram on stdout, `SENDER TEXT` (`127.0.0.1:40001
- * Hi there!`), with `\` and control characters escaped (`\n`, `\xHH`) so
- * that each datagram stays on one line. Logs go to stderr (`listening on
+ * Hi there!`), with `\` and control characters (C0, DEL and C1: U+0000–U+001F,
+ * U+007F–U+009F) escaped (`\n`, `\xHH`) so that each datagram stays on one
+ * line and none drives the terminal. Logs go to stderr (`listening on
  * 127.255.255.255:37020`, `sent 9 bytes to …`, `2 replies`). Exit codes:
  * `send` 0 when at least one reply came, 1 when none did; `listen` 0 after
  * SIGINT/SIGTERM; 1 when the network fails (cannot bind); 2 on bad usage.
@@ -112,9 +113,10 @@ send options:
   --version         show the version
 
 Each datagram is one line on stdout: SENDER TEXT, with \\ and control
-characters escaped. Logs go to stderr. Exit codes: send 0 when a reply
-came, 1 when none did; listen 0 after SIGINT/SIGTERM; 1 when the network
-fails; 2 on bad usage.
+characters (C0, DEL, C1: U+0000-U+001F, U+007F-U+009F) escaped as \\n or
+\\xHH. Logs go to stderr. Exit codes: send 0 when a reply came, 1 when
+none did; listen 0 after SIGINT/SIGTERM; 1 when the network fails; 2 on
+bad usage.
 
 Examples:
   broadcast listen --port 37020
@@ -134,7 +136,9 @@ const decoder = new TextDecoder();
 
 /**
  * A datagram as one line of text: UTF-8 (bad bytes become U+FFFD), with
- * `\` and control characters escaped.
+ * `\` and control characters escaped — C0 (U+0000–U+001F), DEL and C1
+ * (U+0080–U+009F: U+009B is a terminal's CSI, as `ESC [` is) — so that no
+ * peer can drive the terminal.
  */
 function escapeText(data: Uint8Array): string {
   const named: Record<string, string> = {
@@ -145,7 +149,7 @@ function escapeText(data: Uint8Array): string {
   };
   return decoder.decode(data).replace(
     // deno-lint-ignore no-control-regex
-    /[\\\x00-\x1f\x7f]/g,
+    /[\\\x00-\x1f\x7f-\x9f]/g,
     (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
 }

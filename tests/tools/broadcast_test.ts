@@ -138,6 +138,52 @@ Deno.test("broadcast listen --ack TEXT replies with TEXT, and escapes control ch
   assertEquals((await listener.stop()).code, 0);
 });
 
+Deno.test("broadcast listen and send escape C1 control characters (U+009B, a terminal's CSI) as they do C0", async () => {
+  await using listener = await Listener.start(["--port", "0"]);
+  // PYTHON_SENDER encodes its message as latin-1: "\u00c2\u009b" is the
+  // UTF-8 of U+009B (C2 9B). Then U+0085 (NEL), U+009F, ESC, DEL, and a
+  // lone 0x9b byte, which is not UTF-8 (U+FFFD, harmless).
+  await using python = PythonPeer.start(PYTHON_SENDER, [
+    listener.port,
+    "a\u00c2\u009b2Jb\u00c2\u0085\u00c2\u009f\x1b[0m\x7f\u009bz",
+    5,
+  ]);
+  const pythonPort = await python.port();
+  await python.line();
+  await python.finish();
+  const [line] = await listener.stdout.waitFor(/^127\.0\.0\.1:.*$/);
+  assertEquals(
+    line,
+    `127.0.0.1:${pythonPort} a\\x9b2Jb\\x85\\x9f\\x1b[0m\\x7f\ufffdz`,
+  );
+  assertEquals((await listener.stop()).code, 0);
+
+  // send prints a reply with the same escapes.
+  await using receiver = PythonPeer.start(`
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.255.255.255", 0))
+say(s.getsockname()[1])
+data, addr = s.recvfrom(1024)
+s.sendto("ACK \u009b31mred".encode(), addr)
+say(data.decode())
+`);
+  const port = await receiver.port();
+  const { code, stdout, stderr } = await runTool("broadcast", [
+    "send",
+    "hi",
+    "--to",
+    "127.255.255.255",
+    "--port",
+    String(port),
+    "--wait",
+    "0.5",
+  ]);
+  assertEquals(code, 0, stderr);
+  assertEquals(stdout, `127.0.0.1:${port} ACK \\x9b31mred\n`);
+  assertEquals(await receiver.line(), "hi");
+  await receiver.finish();
+});
+
 Deno.test("broadcast listen --no-ack stays silent", async () => {
   await using listener = await Listener.start(["--port", "0", "--no-ack"]);
   await using python = PythonPeer.start(PYTHON_SENDER, [
