@@ -5,6 +5,14 @@
  * `ACK`; `send` shouts a message to a broadcast address and prints every
  * reply until its wait ends.
  *
+ * Replies are recognisable: a reply is the text `ACK`, or `ACK`, a space
+ * and more text (`ACK Got it`). `listen` never answers a datagram that is
+ * itself a reply — so two listeners, or a listener and the Python
+ * tutorial's, cannot be made to answer each other forever by one forged
+ * datagram — and sends at most 10 replies a second to one address (the IP
+ * address, whatever the port; 1,024 addresses tracked at once): what a
+ * forged sender address can make it send is bounded.
+ *
  * ```
  * broadcast listen --port PORT [--host HOST] [--ack TEXT | --no-ack]
  * broadcast send MESSAGE --to ADDRESS --port PORT [--wait SECONDS] [--count N] [--interval MS]
@@ -17,7 +25,7 @@
  *   from this machine only; `0.0.0.0` for broadcasts from the network).
  *   Linux does not deliver broadcasts to a socket bound to `127.0.0.1`.
  *   The port is bound with `SO_REUSEADDR`, so several listeners can share it
- * - `--ack TEXT` — the reply to each datagram (default `ACK`)
+ * - `--ack TEXT` — reply `ACK TEXT` to each datagram (default: `ACK`)
  * - `--no-ack` — stay silent
  *
  * `send` flags:
@@ -86,6 +94,11 @@ const USAGE =
 UDP broadcast: listen prints each datagram with its sender and answers it
 with a unicast ACK; send broadcasts MESSAGE and prints every reply.
 
+Replies: a reply is the text ACK, or ACK, a space and more (ACK Got it).
+listen never answers a datagram that is itself a reply (no two listeners
+answer each other forever), and sends at most 10 replies a second to one
+address (IP address, whatever the port).
+
 Broadcast addresses:
   255.255.255.255   every host on the local network
   127.255.255.255   this machine only (nothing leaves it)
@@ -95,7 +108,7 @@ listen options:
   --host HOST       address to bind (default 127.255.255.255: broadcasts
                     from this machine only; 0.0.0.0 for the network's);
                     127.0.0.1 never sees a broadcast
-  --ack TEXT        reply to each datagram with TEXT (default ACK)
+  --ack TEXT        reply "ACK TEXT" to each datagram (default: ACK)
   --no-ack          do not reply
 
 send options:
@@ -133,6 +146,18 @@ const SEND_FLAGS: readonly string[] = [
 const BOOLEAN_FLAGS: readonly string[] = ["help", "version"];
 
 const decoder = new TextDecoder();
+
+/** The most replies per second `listen` sends to one address. */
+const MAX_REPLIES_PER_SECOND = 10;
+
+/**
+ * Whether `data` is a reply — `ACK`, or `ACK`, a space and more — which
+ * `listen` never answers.
+ */
+function isReply(data: Uint8Array): boolean {
+  return data.length >= 3 && data[0] === 0x41 && data[1] === 0x43 &&
+    data[2] === 0x4b && (data.length === 3 || data[3] === 0x20);
+}
 
 /**
  * A datagram as one line of text: UTF-8 (bad bytes become U+FFFD), with
@@ -225,7 +250,11 @@ async function listenCommand(args: readonly string[]): Promise<number> {
   if (ackText !== undefined && flags.set.has("no-ack")) {
     throw new UsageError("--ack and --no-ack exclude each other");
   }
-  const ack = flags.set.has("no-ack") ? null : ackText ?? "ACK";
+  const ack = flags.set.has("no-ack")
+    ? null
+    : ackText === undefined || ackText === ""
+    ? "ACK"
+    : `ACK ${ackText}`;
 
   let socket: DatagramSocket;
   try {
@@ -237,8 +266,9 @@ async function listenCommand(args: readonly string[]): Promise<number> {
   console.error(`listening on ${formatAddress(socket.addr)}`);
   const server = serveDatagrams(socket, ({ data, from }) => {
     console.log(`${formatAddress(from)} ${escapeText(data)}`);
-    return ack;
+    return isReply(data) ? null : ack;
   }, {
+    maxRepliesPerSecond: MAX_REPLIES_PER_SECOND,
     onError: (error) =>
       console.error(
         `${TOOL}: ${error instanceof Error ? error.message : String(error)}`,
@@ -246,6 +276,14 @@ async function listenCommand(args: readonly string[]): Promise<number> {
   });
   using _signals = shutdownOnSignals(server, { gracePeriod: 1000 });
   await server.finished;
+  const withheld = server.repliesLimited;
+  if (withheld > 0) {
+    console.error(
+      `${withheld} ${
+        withheld === 1 ? "reply" : "replies"
+      } not sent: at most ${MAX_REPLIES_PER_SECOND} a second go to one address`,
+    );
+  }
   console.error("shut down");
   return EXIT_OK;
 }
@@ -300,7 +338,13 @@ async function sendCommand(args: readonly string[]): Promise<number> {
   const interval = Number(intervalText);
 
   const to = { hostname, port };
-  const size = new TextEncoder().encode(message).length;
+  const bytes = new TextEncoder().encode(message);
+  const size = bytes.length;
+  if (isReply(bytes)) {
+    console.error(
+      "note: a message that looks like a reply (ACK, or ACK and a space) gets no answer from broadcast listen",
+    );
+  }
   console.error(
     `sending ${size} bytes to ${formatAddress(to)}${
       count > 1 ? ` ${count} times, ${interval} ms apart` : ""

@@ -14,6 +14,15 @@
  *   listener receives it when bound to `127.255.255.255` or `0.0.0.0`,
  *   not when bound to `127.0.0.1`.
  *
+ * A listener that answers every datagram (`serveDatagrams(socket, () =>
+ * "ACK")`) can be turned against others: a datagram whose sender address
+ * is forged to be another such listener's makes the two answer each other
+ * forever. A listener facing the network should answer nothing to a
+ * datagram that is itself a reply, and bound its replies with
+ * `serveDatagrams`' `maxRepliesPerSecond` — as the `broadcast` tool does:
+ * its replies are `ACK` or `ACK …`, it answers none of those, and it sends
+ * at most 10 replies a second to one address.
+ *
  * @module
  */
 import {

@@ -4,6 +4,13 @@
  * of the Python broadcast tutorial, whose listener prints each message and
  * answers `"ACK"`.
  *
+ * A UDP sender's address can be forged, so a server that answers whatever
+ * arrives can be made to send to anyone — or to another server that
+ * answers back, forever (two ACK listeners answering each other's ACKs).
+ * Two defences: a handler that returns nothing for a datagram that is
+ * itself a reply, and `maxRepliesPerSecond`, which bounds the replies to
+ * any one source address.
+ *
  * @module
  */
 import { formatAddress, type ShutdownOptions } from "../net/mod.ts";
@@ -44,9 +51,80 @@ export interface ServeOptions {
    * @default {5000}
    */
   gracePeriod?: number;
+  /**
+   * At most this many replies per second to one source address (the IP
+   * address for UDP, whatever the port; the path for Unix datagram
+   * sockets): a token bucket per source that holds this many replies (at
+   * least 1) and refills continuously. A datagram over it still reaches the
+   * handler, but its reply is not sent; {@linkcode DatagramServer.repliesLimited}
+   * counts those. This bounds what a forged source address can make the
+   * server send, to a victim or to another server that answers back. At
+   * most 1,024 sources are tracked at once (about 100 KiB): a new one
+   * makes the server forget the one it heard from least recently, which
+   * then starts again with a full bucket.
+   *
+   * @default {Infinity} (no limit)
+   */
+  maxRepliesPerSecond?: number;
 }
 
 const DEFAULT_GRACE_PERIOD = 5000;
+/** How many sources `maxRepliesPerSecond` tracks at once. */
+const MAX_TRACKED_SOURCES = 1024;
+
+/**
+ * The replies per source address allowed by `maxRepliesPerSecond`: a token
+ * bucket per source, in a Map whose order is least recently seen first, so
+ * that the oldest is forgotten when the table is full.
+ */
+class ReplyLimit {
+  readonly #perMs: number;
+  readonly #burst: number;
+  readonly #sources = new Map<string, { tokens: number; at: number }>();
+
+  constructor(perSecond: number) {
+    this.#perMs = perSecond / 1000;
+    this.#burst = Math.max(1, perSecond);
+  }
+
+  /** Whether a reply to `source` may go now; takes a token if so. */
+  allow(source: string, now: number): boolean {
+    const sources = this.#sources;
+    let bucket = sources.get(source);
+    if (bucket === undefined) {
+      if (sources.size >= MAX_TRACKED_SOURCES) {
+        sources.delete(sources.keys().next().value!);
+      }
+      bucket = { tokens: this.#burst, at: now };
+    } else {
+      sources.delete(source); // set again below, as the most recent
+      bucket.tokens = Math.min(
+        this.#burst,
+        bucket.tokens + (now - bucket.at) * this.#perMs,
+      );
+      bucket.at = now;
+    }
+    sources.set(source, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+/** The source a reply limit counts: the IP address, or the Unix path. */
+function sourceOf(from: Datagram["from"]): string {
+  return "hostname" in from ? from.hostname : from.path;
+}
+
+function checkRepliesPerSecond(rate: unknown): void {
+  if (typeof rate !== "number" || !(rate > 0)) {
+    throw new RangeError(
+      `Cannot use maxRepliesPerSecond ${
+        String(rate)
+      }: give a number > 0 (Infinity for no limit)`,
+    );
+  }
+}
 
 /** The loop's receive: no timeout, whatever the socket's own is. */
 const WAIT_FOREVER = { timeout: null } as const;
@@ -102,6 +180,8 @@ export class DatagramServer<
   #replies = 0;
   #errors = 0;
   #dropped = 0;
+  #limited = 0;
+  readonly #replyLimit: ReplyLimit | undefined;
   /** Settles (never rejects) when the loop has stopped and its handler finished. */
   readonly finished: Promise<void>;
 
@@ -112,8 +192,9 @@ export class DatagramServer<
    * @param socket The socket to receive on; it must not be receiving
    * elsewhere.
    * @param handler Answers each datagram.
-   * @param options `signal`, `onError`, `gracePeriod`.
-   * @throws {RangeError} On a bad `gracePeriod`.
+   * @param options `signal`, `onError`, `gracePeriod`,
+   * `maxRepliesPerSecond`.
+   * @throws {RangeError} On a bad `gracePeriod` or `maxRepliesPerSecond`.
    */
   constructor(
     socket: DatagramSocket<T>,
@@ -122,6 +203,9 @@ export class DatagramServer<
   ) {
     const gracePeriod = options.gracePeriod ?? DEFAULT_GRACE_PERIOD;
     checkGracePeriod(gracePeriod);
+    const rate = options.maxRepliesPerSecond ?? Infinity;
+    checkRepliesPerSecond(rate);
+    this.#replyLimit = rate === Infinity ? undefined : new ReplyLimit(rate);
     this.#socket = socket;
     this.#handler = handler as DatagramHandler;
     this.#onError = options.onError ?? defaultOnError;
@@ -168,6 +252,33 @@ export class DatagramServer<
   /** Datagrams dropped for being over the socket's `maxDatagramSize`. */
   get droppedDatagrams(): number {
     return this.#dropped;
+  }
+
+  /**
+   * Replies not sent because their source was over `maxRepliesPerSecond`.
+   *
+   * @example Five replies a second to one sender
+   * ```ts
+   * import { bind, serveDatagrams } from "@sockit/sockit/udp";
+   * import { assert, assertEquals } from "@std/assert";
+   *
+   * using socket = bind({ port: 0 });
+   * let handled = 0;
+   * const allHandled = Promise.withResolvers<void>();
+   * const server = serveDatagrams(socket, () => {
+   *   if (++handled === 8) allHandled.resolve();
+   *   return "ACK";
+   * }, { maxRepliesPerSecond: 5 });
+   * using client = bind();
+   * for (let i = 0; i < 8; i++) await client.send("ping", socket.addr);
+   * await allHandled.promise;
+   * await server.shutdown(); // the last reply decided
+   * assertEquals(server.repliesSent + server.repliesLimited, 8);
+   * assert(server.repliesLimited >= 2); // a burst of 5, and a little refill
+   * ```
+   */
+  get repliesLimited(): number {
+    return this.#limited;
   }
 
   /**
@@ -225,6 +336,13 @@ export class DatagramServer<
         continue;
       }
       if (reply === null || reply === undefined || socket.closed) continue;
+      if (
+        this.#replyLimit !== undefined &&
+        !this.#replyLimit.allow(sourceOf(datagram.from), performance.now())
+      ) {
+        this.#limited++;
+        continue;
+      }
       try {
         await socket.send(reply, datagram.from);
         this.#replies++;
@@ -248,11 +366,15 @@ export class DatagramServer<
  * sent back to the sender. Python's `while True: data, addr =
  * s.recvfrom(…); s.sendto(b"ACK", addr)`.
  *
+ * Facing the network, answer nothing to a datagram that is itself a reply
+ * (or two such servers, one forged datagram away, answer each other
+ * forever), and set `maxRepliesPerSecond`: see the module doc.
+ *
  * @param socket The socket to receive on.
  * @param handler Answers each datagram (`null`/`undefined`: no reply).
- * @param options `signal`, `onError`, `gracePeriod`.
+ * @param options `signal`, `onError`, `gracePeriod`, `maxRepliesPerSecond`.
  * @returns The running server.
- * @throws {RangeError} On a bad `gracePeriod`.
+ * @throws {RangeError} On a bad `gracePeriod` or `maxRepliesPerSecond`.
  *
  * @example An ACK listener for loopback broadcasts
  * ```ts

@@ -112,7 +112,7 @@ Deno.test("broadcast listen answers a Python broadcast with ACK, prints it, and 
   assertEquals(listener.stdout.seen.length, 1);
 });
 
-Deno.test("broadcast listen --ack TEXT replies with TEXT, and escapes control characters on stdout", async () => {
+Deno.test("broadcast listen --ack TEXT replies with ACK TEXT, and escapes control characters on stdout", async () => {
   await using listener = await Listener.start([
     "--port",
     "0",
@@ -127,7 +127,7 @@ Deno.test("broadcast listen --ack TEXT replies with TEXT, and escapes control ch
   const pythonPort = await python.port();
   assertEquals(
     await python.line(),
-    `reply Got it 127.0.0.1 ${listener.port}`,
+    `reply ACK Got it 127.0.0.1 ${listener.port}`,
   );
   await python.finish();
   const [line] = await listener.stdout.waitFor(/^127\.0\.0\.1:.*$/);
@@ -266,6 +266,25 @@ Deno.test("broadcast send exits 1 when no reply comes", async () => {
   assertEquals(code, 1, stderr);
   assertEquals(stdout, "");
   assertStringIncludes(stderr, "0 replies");
+});
+
+Deno.test("broadcast send warns that a message in reply format gets no answer from listen", async () => {
+  await using listener = await Listener.start(["--port", "0"]);
+  const { code, stdout, stderr } = await runTool("broadcast", [
+    "send",
+    "ACK anyone?",
+    "--to",
+    "127.255.255.255",
+    "--port",
+    String(listener.port),
+    "--wait",
+    "0.2",
+  ]);
+  assertEquals(code, 1, stderr); // no reply
+  assertEquals(stdout, "");
+  assertStringIncludes(stderr, "looks like a reply");
+  await listener.stdout.waitFor(/ ACK anyone\?$/); // printed, not answered
+  assertEquals((await listener.stop()).code, 0);
 });
 
 Deno.test("broadcast listen exits 1 when it cannot bind", async () => {

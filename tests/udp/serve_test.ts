@@ -10,7 +10,12 @@ import {
   serveDatagrams,
   TimeoutError,
 } from "../../udp/mod.ts";
-import { assertEquals, assertRejects, assertThrows } from "../_utils.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "../_utils.ts";
 
 const decoder = new TextDecoder();
 const text = (data: Uint8Array): string => decoder.decode(data);
@@ -136,4 +141,99 @@ Deno.test("an aborted signal shuts the server down; closing the socket ends it t
     RangeError,
     "gracePeriod",
   );
+});
+
+Deno.test("maxRepliesPerSecond bounds the replies to one source address, whatever its port, and not to another", async () => {
+  using socket = bind({ hostname: "127.0.0.1", port: 0 });
+  // Two ports of one address share a budget; 127.0.0.2 has its own.
+  using a = bind({ hostname: "127.0.0.1", port: 0 });
+  using b = bind({ hostname: "127.0.0.1", port: 0 });
+  using other = bind({ hostname: "127.0.0.2", port: 0 });
+  const sends = [...Array(12).fill(a), ...Array(12).fill(b), other];
+  let handled = 0;
+  const allHandled = Promise.withResolvers<void>();
+  const server = serveDatagrams(socket, () => {
+    if (++handled === sends.length) allHandled.resolve();
+    return "ACK";
+  }, { maxRepliesPerSecond: 5 });
+  const started = performance.now();
+  for (const client of sends) await client.send("ping", socket.addr);
+  await allHandled.promise;
+  await server.shutdown(); // the last reply decided
+  const elapsed = performance.now() - started;
+  // 127.0.0.1: a burst of 5, plus what 5 a second refilled meanwhile.
+  const bound = 5 + Math.floor((5 * elapsed) / 1000);
+  const loopback = server.repliesSent - 1; // other's one reply aside
+  assertEquals(server.datagramsReceived, sends.length);
+  assertEquals(server.repliesSent + server.repliesLimited, sends.length);
+  assert(
+    loopback >= 5 && loopback <= bound,
+    `${loopback} replies, bound ${bound}`,
+  );
+  assertEquals(text((await other.receive({ timeout: 1000 })).data), "ACK");
+});
+
+Deno.test("maxRepliesPerSecond refills: a source over it is answered again a little later", async () => {
+  using socket = bind({ hostname: "127.0.0.1", port: 0 });
+  using client = bind({ hostname: "127.0.0.1", port: 0 });
+  // 50 a second: a burst of 50, then one every 20 ms.
+  await using server = serveDatagrams(socket, ({ data }) => data, {
+    maxRepliesPerSecond: 50,
+  });
+  for (let i = 0; i < 60; i++) await client.send("ping", socket.addr);
+  for (let i = 0; i < 50; i++) await client.receive({ timeout: 1000 });
+  // The burst is spent; 40 ms refill 2 tokens (the pause is the point).
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  await client.send("again", socket.addr);
+  // At most one late "ping" (a token refilled while they arrived) first.
+  let reply = text((await client.receive({ timeout: 1000 })).data);
+  if (reply === "ping") {
+    reply = text((await client.receive({ timeout: 1000 })).data);
+  }
+  assertEquals(reply, "again");
+  assert(server.repliesLimited >= 9 && server.repliesLimited <= 10);
+});
+
+Deno.test("two servers that answer everything, one forged datagram apart, exchange a bounded number with maxRepliesPerSecond", async () => {
+  // A and B answer every datagram (as the Python tutorial's listener does):
+  // one datagram sent from B's socket to A starts an exchange that, without
+  // a limit, never ends. With 10 replies a second each, the chain breaks
+  // at the first reply withheld: a burst of 10 each.
+  using a = bind({ hostname: "127.0.0.1", port: 0 });
+  using b = bind({ hostname: "127.0.0.1", port: 0 });
+  const options = { maxRepliesPerSecond: 10 };
+  const serverA = serveDatagrams(a, () => "ACK", options);
+  const serverB = serveDatagrams(b, () => "ACK", options);
+  const started = performance.now();
+  await b.send("hello", a.addr);
+  // The window in which a storm would run flat out.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await Promise.all([serverA.shutdown(), serverB.shutdown()]);
+  const elapsed = performance.now() - started;
+  const exchanged = serverA.datagramsReceived + serverB.datagramsReceived;
+  console.log(
+    `  two answer-everything servers, ${
+      Math.round(elapsed)
+    } ms: ${exchanged} datagrams, ${
+      serverA.repliesLimited + serverB.repliesLimited
+    } replies withheld`,
+  );
+  // Each sends at most its burst plus the refill over the window.
+  const bound = 2 * (10 + Math.floor((10 * elapsed) / 1000)) + 1;
+  assert(exchanged <= bound, `${exchanged} datagrams, bound ${bound}`);
+  assertEquals(serverA.repliesLimited + serverB.repliesLimited, 1);
+});
+
+Deno.test("maxRepliesPerSecond must be a number > 0", () => {
+  using socket = bind();
+  for (const rate of [0, -1, NaN, "10"]) {
+    assertThrows(
+      () =>
+        serveDatagrams(socket, () => "x", {
+          maxRepliesPerSecond: rate as number,
+        }),
+      RangeError,
+      `Cannot use maxRepliesPerSecond ${String(rate)}: give a number > 0`,
+    );
+  }
 });
