@@ -36,4 +36,5 @@ export * from "./delimiter.ts";
 export * from "./errors.ts";
 export * from "./hexdump.ts";
 export * from "./length_prefix.ts";
+export * from "./proxy_protocol.ts";
 export * from "./struct.ts";
