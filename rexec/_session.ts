@@ -66,13 +66,16 @@ export function commandHandler(config: SessionConfig): ConnectionHandler {
   const want = token === undefined
     ? undefined
     : () => expected ??= digest(token);
-  const commands: Commands = { running: 0 };
-  return (conn) => new CommandSession(conn, config, want, commands).serve();
+  const server: ServerState = { running: 0, clients: 0 };
+  return (conn) => new CommandSession(conn, config, want, server).serve();
 }
 
-/** The commands running on one server, across its connections. */
-interface Commands {
+/** What the sessions of one server share. */
+interface ServerState {
+  /** Commands running, across its connections. */
   running: number;
+  /** Clients served so far: numbers Unix peers, which have no address. */
+  clients: number;
 }
 
 /**
@@ -190,9 +193,10 @@ function isGone(error: unknown): boolean {
     error instanceof Deno.errors.Interrupted;
 }
 
-function formatPeer(conn: Connection): string {
+/** `127.0.0.1:50000`, or `unix:PATH #3` (the third client). */
+function formatPeer(conn: Connection, client: number): string {
   return conn.remoteAddr.transport === "unix"
-    ? formatAddress(conn.localAddr)
+    ? `${formatAddress(conn.localAddr)} #${client}`
     : formatAddress(conn.remoteAddr);
 }
 
@@ -201,7 +205,7 @@ class CommandSession {
   readonly #conn: Connection;
   readonly #config: SessionConfig;
   readonly #expected: (() => Promise<Uint8Array>) | undefined;
-  readonly #commands: Commands;
+  readonly #server: ServerState;
   readonly #lines: LineReader;
   readonly #peer: string;
 
@@ -209,21 +213,37 @@ class CommandSession {
     conn: Connection,
     config: SessionConfig,
     expected: (() => Promise<Uint8Array>) | undefined,
-    commands: Commands,
+    server: ServerState,
   ) {
     this.#conn = conn;
     this.#config = config;
     this.#expected = expected;
-    this.#commands = commands;
+    this.#server = server;
     this.#lines = new LineReader(conn, config.maxLineBytes);
-    this.#peer = formatPeer(conn);
+    this.#peer = formatPeer(conn, ++server.clients);
     // Replies are whole frames, and an exit frame often follows an output
     // frame at once: Nagle's algorithm would hold it for the client's
     // delayed ACK (40 ms a command).
     if (conn.localAddr.transport === "tcp") conn.setNoDelay(true);
   }
 
+  /** Serves the client, telling `onCommand` of its start and end. */
   async serve(): Promise<void> {
+    const { onCommand } = this.#config;
+    onCommand?.({ type: "connection", peer: this.#peer });
+    try {
+      await this.#serve();
+    } finally {
+      onCommand?.({
+        type: "closed",
+        peer: this.#peer,
+        bytesReceived: this.#conn.bytesReceived,
+        bytesSent: this.#conn.bytesSent,
+      });
+    }
+  }
+
+  async #serve(): Promise<void> {
     try {
       let first = true;
       if (this.#expected !== undefined) {
@@ -345,7 +365,7 @@ class CommandSession {
     }
     // Refused at once rather than queued: a client that is told can retry,
     // and one that waits holds nothing of ours meanwhile.
-    const commands = this.#commands;
+    const commands = this.#server;
     const max = this.#config.maxCommands;
     if (commands.running >= max) {
       await this.#refuse(

@@ -14,12 +14,28 @@ import type { CommandErrorReason } from "./errors.ts";
 import { checkExposure } from "./_exposure.ts";
 import { commandHandler, type SessionConfig } from "./_session.ts";
 
-/** What happened to one request: for logs. */
+/** What happened to a client or one of its requests: for logs. */
 export type CommandEvent =
+  | {
+    /** A client connected. */
+    type: "connection";
+    /** The client: `127.0.0.1:50000`, or `unix:PATH #N` for a Unix socket's Nth. */
+    peer: string;
+  }
+  | {
+    /** A client's connection ended (after its last request). */
+    type: "closed";
+    /** The client. */
+    peer: string;
+    /** Bytes received from it. */
+    bytesReceived: number;
+    /** Bytes sent to it. */
+    bytesSent: number;
+  }
   | {
     /** The command ran. */
     type: "exit";
-    /** The client: `127.0.0.1:50000`, or `unix:PATH` for a Unix socket. */
+    /** The client. */
     peer: string;
     /** The command. */
     argv: readonly string[];
@@ -143,7 +159,10 @@ export interface ServeCommandsOptions {
    * @default {{ PATH: "/usr/bin:/bin" }}
    */
   env?: Readonly<Record<string, string>>;
-  /** Told of each request's outcome (for logs). */
+  /**
+   * Told of each client's connection and its end, and of each request's
+   * outcome (for logs).
+   */
   onCommand?: (event: CommandEvent) => void;
   /**
    * Refuse to start under an unscoped `--allow-run` (see

@@ -37,7 +37,8 @@
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long,
  *   then kill what still runs (default 5); a second signal kills them and
  *   exits at once
- * - `--quiet` — do not log the allow-list and the commands
+ * - `--quiet` — do not log the allow-list, the connections and the
+ *   commands
  *
  * Client: `rexec --connect HOST:PORT [--token-file FILE] COMMAND [ARGS...]`
  * prints the command's stdout to stdout and its stderr to stderr and exits
@@ -134,7 +135,7 @@ Server options:
   --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long,
                           then kill them (default 5); a second signal kills
                           them and stops at once
-  --quiet                 do not log the allow-list and the commands
+  --quiet                 do not log the allow-list, connections and commands
 
 Client options:
   --connect HOST:PORT     the server ([IPv6]:PORT, or unix:PATH)
@@ -165,8 +166,21 @@ function asUsage(error: unknown): never {
   throw error;
 }
 
-/** One log line per request; JSON escapes control characters in argv. */
+/**
+ * One log line per client's connection and end (as the other server tools
+ * write them) and per request; JSON escapes control characters in argv.
+ */
 function logCommand(event: CommandEvent): void {
+  if (event.type === "connection") {
+    console.error(`connection from ${event.peer}`);
+    return;
+  }
+  if (event.type === "closed") {
+    console.error(
+      `closed ${event.peer} (${event.bytesReceived} bytes in, ${event.bytesSent} out)`,
+    );
+    return;
+  }
   if (event.type === "refused") {
     console.error(
       `${event.peer}: refused ${event.reason}${

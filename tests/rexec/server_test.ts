@@ -462,7 +462,7 @@ Deno.test("a command whose client closes the connection is killed at once, with 
   client.conn.close();
   await waitForExit(pids, 5000);
   await waitFor(() => server.connections === 0, "the session's end");
-  const [event] = events;
+  const event = events.find((event) => event.type === "exit");
   assert(event?.type === "exit");
   assertEquals([event.clientGone, event.exit.signal], [true, "SIGKILL"]);
 });
@@ -671,6 +671,37 @@ Deno.test("a client that reads nothing is disconnected after writeTimeout and it
   await conn.write("seq 1 1000000000\n"); // and never read
   await waitFor(() => server.connections === 1, "the connection");
   await waitFor(() => server.connections === 0, "the disconnection", 5000);
+});
+
+// ---------------------------------------------------------------------------
+// Events
+
+Deno.test("onCommand is told of each client's connection and end, with its byte counts, around its requests", async () => {
+  const events: CommandEvent[] = [];
+  const closed = deferred();
+  await using server = serve({
+    onCommand: (event) => {
+      events.push(event);
+      if (event.type === "closed") closed.resolve();
+    },
+  });
+  await runRemoteCommand(server.addr, ["echo", "hi"]);
+  await within(closed.promise, 5000, "the closed event");
+  const peer = events[0]?.peer;
+  assert(peer !== undefined && /^127\.0\.0\.1:\d+$/.test(peer), peer);
+  assertEquals(
+    events.map((event) =>
+      event.type === "closed"
+        ? [event.type, event.peer, event.bytesReceived, event.bytesSent]
+        : [event.type, event.peer]
+    ),
+    [
+      ["connection", peer],
+      ["exit", peer],
+      // "echo hi\n"; a stdout frame of 3 bytes and an exit frame
+      ["closed", peer, 8, 18],
+    ],
+  );
 });
 
 // ---------------------------------------------------------------------------

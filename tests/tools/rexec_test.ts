@@ -343,6 +343,15 @@ Deno.test("rexec serves commands end to end: shell syntax stays text, statuses a
   assertStringIncludes(log, `ran ["false"]: exit 1`);
   assertStringIncludes(log, `refused NotAllowed ["rm","-rf","/"]`);
   assertStringIncludes(log, `ran ["sleep","5"]: killed by SIGKILL (timed out)`);
+  // A line when each client connects and when it goes, as echo and time log.
+  const lines = server.stderr.seen;
+  const connected = lines.filter((line) =>
+    /^connection from 127\.0\.0\.1:\d+$/.test(line)
+  );
+  const closed = lines.filter((line) =>
+    /^closed 127\.0\.0\.1:\d+ \(\d+ bytes in, \d+ out\)$/.test(line)
+  );
+  assertEquals([connected.length, closed.length], [8, 8]);
   assertEquals(server.stderr.seen.at(-1), "shut down");
 });
 
@@ -489,6 +498,15 @@ Deno.test("rexec --unix serves on a Unix socket and --connect unix:PATH runs the
   );
   assertEquals([run.code, run.stdout], [0, "over unix\n"], run.stderr);
   assertEquals((await server.stop()).code, 0);
+  // Unix clients have no address: they are numbered.
+  const log = server.stderr.seen.join("\n");
+  assertStringIncludes(log, `connection from unix:${path} #1\n`);
+  assertStringIncludes(
+    log,
+    `unix:${path} #1: ran ["echo","over unix"]: exit 0`,
+  );
+  // The request, `["echo","over unix"]` and its line end; two reply frames.
+  assertStringIncludes(log, `closed unix:${path} #1 (21 bytes in, 25 out)`);
   assert(!(await Deno.stat(path).then(() => true, () => false)));
 });
 
