@@ -59,7 +59,7 @@ async function main(args: string[]): Promise<number> {
       "--allow-run names the programs a compiled rexec server may run (one tool only):",
     );
     console.log(
-      "  deno task compile rexec --allow-run=/usr/bin/date,/usr/bin/uptime",
+      "  deno task compile rexec --allow-run=/usr/bin/date,/usr/bin/uptime,/usr/bin/kill",
     );
     console.log(
       "Set DENORT_BIN to a denort binary where it cannot be downloaded.",
