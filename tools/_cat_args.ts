@@ -1,7 +1,7 @@
 /**
  * The command line of `cat`: positional `HOST PORT` next to flags, the
- * modes (connect, listen, UDP, Unix) and which flags go with which, and the
- * `--frame` names.
+ * modes (connect, listen, UDP, Unix, TLS) and which flags go with which,
+ * and the `--frame` names.
  *
  * @module
  */
@@ -20,6 +20,16 @@ import {
   parseSeconds,
 } from "./_values.ts";
 import { type Flags, parseFlags, UsageError } from "./_flags.ts";
+import {
+  CLIENT_TLS_BOOLEAN_FLAGS,
+  CLIENT_TLS_STRING_FLAGS,
+  type ClientTlsFlags,
+  clientTlsFlags,
+  given,
+  SERVER_TLS_FLAGS,
+  type ServerTlsFlags,
+  serverTlsFlags,
+} from "./_tls_flags.ts";
 
 /** Flags that take a value. */
 const STRING_FLAGS: readonly string[] = [
@@ -32,6 +42,8 @@ const STRING_FLAGS: readonly string[] = [
   "frame",
   "frame-out",
   "max-frame",
+  ...new Set([...CLIENT_TLS_STRING_FLAGS, ...SERVER_TLS_FLAGS]),
+  "tls-alpn",
 ];
 
 /** Flags that take none. */
@@ -45,9 +57,24 @@ const BOOLEAN_FLAGS: readonly string[] = [
   "recv-only",
   "verbose",
   "hex",
+  ...CLIENT_TLS_BOOLEAN_FLAGS,
   "help",
   "version",
 ];
+
+/** Every TLS flag, for the checks of UDP and Unix sockets. */
+const TLS_FLAGS: readonly string[] = [
+  ...CLIENT_TLS_BOOLEAN_FLAGS,
+  ...new Set([...CLIENT_TLS_STRING_FLAGS, ...SERVER_TLS_FLAGS]),
+  "tls-alpn",
+];
+
+/** TLS flags of a client only: a listener takes --tls-cert/--tls-key. */
+const CLIENT_ONLY_TLS_FLAGS: Readonly<Record<string, string>> = {
+  "tls-ca": "a listener checks clients with --tls-client-ca FILE",
+  "tls-servername": "a listener has no server name to verify",
+  "tls-insecure": "a listener verifies no server",
+};
 
 /** Short names, as netcat spells them. */
 const ALIASES: Readonly<Record<string, string>> = {
@@ -110,6 +137,14 @@ export interface CatConfig {
   codec: FrameCodec | undefined;
   /** How frames and datagrams are printed. */
   frameOut: "text" | "hex";
+  /**
+   * TLS: the client's flags (connect), the server's (listen), or
+   * `undefined` for plain TCP.
+   */
+  tls:
+    | { role: "client"; flags: ClientTlsFlags }
+    | { role: "server"; flags: ServerTlsFlags }
+    | undefined;
 }
 
 /** The command: show help, show the version, or run. */
@@ -246,6 +281,7 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
   if (flags.values.has("max-frame") && !flags.values.has("frame")) {
     throw new UsageError("--max-frame needs --frame");
   }
+  const tls = tlsConfig(flags, listen, udp);
 
   let address: Address;
   if (listen) {
@@ -346,6 +382,55 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
       frame,
       codec,
       frameOut: frameOutText,
+      tls,
     },
   };
+}
+
+/** The first TLS flag given, if any. */
+function firstTlsFlag(flags: Flags): string | undefined {
+  return TLS_FLAGS.find((name) => given(flags, name));
+}
+
+/**
+ * The TLS flags: in connect mode each one turns TLS on; in listen mode
+ * `--tls-cert` and `--tls-key` do, and the client's own flags are refused.
+ */
+function tlsConfig(
+  flags: Flags,
+  listen: boolean,
+  udp: boolean,
+): CatConfig["tls"] {
+  const first = firstTlsFlag(flags);
+  if (first === undefined) return undefined;
+  if (udp) {
+    throw new UsageError(
+      `--${first} and --udp exclude each other: TLS runs over TCP (DTLS is not supported)`,
+    );
+  }
+  if (flags.values.has("unix")) {
+    throw new UsageError(
+      `--${first} and --unix exclude each other: TLS runs over TCP only`,
+    );
+  }
+  if (!listen) {
+    if (given(flags, "tls-client-ca")) {
+      throw new UsageError(
+        "--tls-client-ca needs --listen: it is the CA a listener checks client certificates with (to verify a server, give --tls-ca FILE)",
+      );
+    }
+    return { role: "client", flags: clientTlsFlags(flags)! };
+  }
+  for (const [name, why] of Object.entries(CLIENT_ONLY_TLS_FLAGS)) {
+    if (given(flags, name)) {
+      throw new UsageError(`--${name} and --listen exclude each other: ${why}`);
+    }
+  }
+  const server = serverTlsFlags(flags, false);
+  if (server === undefined) {
+    throw new UsageError(
+      "--tls with --listen needs --tls-cert FILE and --tls-key FILE: the certificate the listener serves",
+    );
+  }
+  return { role: "server", flags: server };
 }

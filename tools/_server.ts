@@ -1,14 +1,26 @@
 /**
- * The server tools' runner (`echo`, `time`): their common flags, and the
- * wiring of `tcp`'s `listen()` and `net`'s `shutdownOnSignals()` with the
- * connection log.
+ * The server tools' runner (`echo`, `time`): their common flags (TLS
+ * included), and the wiring of `tcp`'s `listen()` and `net`'s
+ * `shutdownOnSignals()` with the connection log.
  *
  * @module
  */
 import { type Address, formatAddress, shutdownOnSignals } from "../net/mod.ts";
-import { type Connection, listen, type Server } from "../tcp/mod.ts";
+import {
+  type Connection,
+  listen,
+  type ListenOptions,
+  type Server,
+  TlsError,
+  type TlsServerOptions,
+} from "../tcp/mod.ts";
 import { EXIT_OK, oneLine, reportError } from "./_cli.ts";
 import type { Flags } from "./_flags.ts";
+import {
+  listeningNote,
+  serverTlsFlags,
+  serverTlsOptions,
+} from "./_tls_flags.ts";
 import { addressFromFlags, parsePositiveInt, parseSeconds } from "./_values.ts";
 
 /** The flags every server tool takes. */
@@ -68,16 +80,24 @@ export interface ServerConfig {
   gracePeriod: number;
   /** Whether connection logs are off. */
   quiet: boolean;
+  /**
+   * Serve TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`), if the tool
+   * takes those flags and they were given.
+   */
+  tls?: TlsServerOptions;
 }
 
 /**
- * Reads the common server flags.
+ * Reads the common server flags, and the TLS flags when the tool takes
+ * them (`SERVER_TLS_FLAGS`): the `--tls-client-ca` file is read here.
  *
  * @param tool The tool's name.
  * @param flags The parsed flags.
  * @param defaultPort The port when `--port` is not given.
  * @returns The configuration.
- * @throws {UsageError} If a flag is bad.
+ * @throws {UsageError} If a flag is bad, or TLS flags do not go together.
+ * @throws {Error} Naming the file, if the `--tls-client-ca` file is
+ * unusable (the certificate and key files are read by `runServer()`).
  */
 export function serverConfig(
   tool: string,
@@ -87,9 +107,11 @@ export function serverConfig(
   const idle = flags.values.get("idle-timeout");
   const max = flags.values.get("max-conns");
   const grace = flags.values.get("grace");
+  const address = addressFromFlags(flags, defaultPort);
+  const tls = serverTlsFlags(flags, "path" in address);
   return {
     tool,
-    address: addressFromFlags(flags, defaultPort),
+    address,
     idleTimeout: idle === undefined
       ? undefined
       : parseSeconds(idle, "idle-timeout"),
@@ -100,19 +122,23 @@ export function serverConfig(
       ? 5000
       : parseSeconds(grace, "grace", true),
     quiet: flags.set.has("quiet"),
+    ...(tls === undefined ? {} : { tls: serverTlsOptions(tls) }),
   };
 }
 
 /**
  * Runs a server tool until a signal stops it: listens (printing the real
- * address, so `--port 0` is usable), logs each connection's start, end,
- * byte counts and idle timeout to stderr, and shuts down gracefully on
- * SIGINT/SIGTERM.
+ * address, so `--port 0` is usable, and `(TLS)` after it for a TLS
+ * server), logs each connection's start, end, byte counts and idle timeout
+ * to stderr, and a client's failed TLS handshake (one line naming the peer
+ * and what went wrong; the server keeps serving), and shuts down gracefully
+ * on SIGINT/SIGTERM.
  *
  * @param config From {@linkcode serverConfig}.
  * @param handler Serves one client; a `TimeoutError` it lets through is
  * logged as an idle timeout.
- * @returns The exit code: 0 after a clean shutdown, 1 if it cannot listen.
+ * @returns The exit code: 0 after a clean shutdown, 1 if it cannot listen
+ * (or a TLS certificate or key file is unusable: the message names it).
  */
 export async function runServer(
   config: ServerConfig,
@@ -154,14 +180,20 @@ export async function runServer(
       }
     }
   };
-  const options = {
-    onError: (error: unknown) => log(`${tool}: error: ${oneLine(error)}`),
+  const options: ListenOptions = {
+    onError: (error: unknown) => {
+      // A client's failed handshake: the message names the peer.
+      if (error instanceof TlsError) {
+        if (!quiet) log(`${tool}: ${oneLine(error)}`);
+      } else log(`${tool}: error: ${oneLine(error)}`);
+    },
     ...(config.idleTimeout === undefined
       ? {}
       : { idleTimeout: config.idleTimeout }),
     ...(config.maxConnections === undefined
       ? {}
       : { maxConnections: config.maxConnections }),
+    ...(config.tls === undefined ? {} : { tls: config.tls }),
   };
   let server: Server;
   try {
@@ -174,7 +206,7 @@ export async function runServer(
   using _signals = shutdownOnSignals(server, {
     gracePeriod: config.gracePeriod,
   });
-  log(`listening on ${formatAddress(server.addr)}`);
+  log(`listening on ${formatAddress(server.addr)}${listeningNote(config.tls)}`);
   await server.finished;
   log("shut down");
   return EXIT_OK;

@@ -6,9 +6,10 @@
  * the peer sends until the peer closes, so `printf data | cat HOST PORT`
  * gets the whole reply; when the peer closes first, it sends the rest of
  * stdin before it ends (unless stdin is a terminal, or with `--keep-open`:
- * then it ends with the peer). TCP, UDP and Unix sockets; connect or listen; and
- * a framed mode that sends each line as one frame (length-prefixed,
- * NUL-terminated, netstrings…) and prints each frame received as one line.
+ * then it ends with the peer). TCP, UDP and Unix sockets; connect or listen;
+ * TLS, verified by default (unlike ncat); and a framed mode that sends each
+ * line as one frame (length-prefixed, NUL-terminated, netstrings…) and
+ * prints each frame received as one line.
  *
  * ```
  * cat [OPTIONS] HOST PORT
@@ -49,9 +50,32 @@
  * - `--frame-out text|hex` — how frames (and UDP datagrams) are printed
  *   (default `text`)
  * - `--max-frame BYTES` — with `--frame`: the largest frame received or sent
- * - `-v`, `--verbose` — log who connected, bytes each way and why it ended
+ * - `-v`, `--verbose` — log who connected, bytes each way and why it
+ *   ended; over TLS the protocol version, the ALPN protocol and the peer's
+ *   certificate where known
  * - `--hex` — a hex dump of the traffic (`>` sent, `<` received)
  * - `-h`, `--help`; `--version`
+ *
+ * TLS (TCP only; the server's certificate is always verified unless
+ * `--tls-insecure` says otherwise, unlike ncat, whose client does not
+ * verify by default):
+ *
+ * - `--tls` — connect with TLS, verifying the server against the system's
+ *   roots for `HOST`
+ * - `--tls-ca FILE` — also trust this CA (PEM); implies `--tls`
+ * - `--tls-servername NAME` — the name verified and sent as SNI (default
+ *   `HOST`)
+ * - `--tls-cert FILE`, `--tls-key FILE` — a client certificate and its key
+ *   (PEM); with `--listen`: the server's certificate, which turns TLS on
+ *   for the listener
+ * - `--tls-client-ca FILE` — with `--listen`: require client certificates
+ *   signed by this CA (mutual TLS)
+ * - `--tls-alpn PROTO[,PROTO…]` — ALPN protocols to offer (with
+ *   `--listen`: to accept), most wanted first
+ * - `--tls-insecure` — verify nothing about the server's certificate; a
+ *   warning goes to stderr on every use
+ *
+ * When connecting, every `--tls-*` flag implies `--tls`.
  *
  * Data goes to stdout; logs, errors and hex dumps go to stderr. Exit codes:
  * 0 on a clean end (the peer closed, stdin ended with `--no-half-close`,
@@ -65,6 +89,7 @@
  * ```sh
  * printf 'GET / HTTP/1.0\r\n\r\n' | deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts example.com 80
  * deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts --listen --port 9000 --frame u16
+ * deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts --tls-ca ca.crt 10.0.0.5 8443
  * ```
  *
  * Compile it (`deno task compile cat` does this):
@@ -86,7 +111,15 @@ import {
   shutdownOnSignals,
   type TcpAddress,
 } from "../net/mod.ts";
-import { connect, listen, type Server } from "../tcp/mod.ts";
+import {
+  connect,
+  type ConnectOptions,
+  listen,
+  type ListenOptions,
+  type Server,
+  type TlsClientOptions,
+  type TlsServerOptions,
+} from "../tcp/mod.ts";
 import type { Connection } from "../tcp/mod.ts";
 import {
   relay,
@@ -100,6 +133,13 @@ import {
 import { bind, bindClient, type DatagramSocket } from "../udp/mod.ts";
 import { type CatConfig, FRAME_NAMES, parseCatArgs } from "./_cat_args.ts";
 import { EXIT_OK, reportError, versionLine } from "./_cli.ts";
+import {
+  clientTlsOptions,
+  describeTls,
+  insecureWarning,
+  listeningNote,
+  serverTlsOptions,
+} from "./_tls_flags.ts";
 
 const TOOL = "cat";
 /** How long clients may finish after SIGINT/SIGTERM in listen mode. */
@@ -155,9 +195,28 @@ Framing:
                           (default text)
   --max-frame BYTES       with --frame: the largest frame received or sent
 
+TLS (verified by default, unlike ncat: the server's certificate must be
+valid for HOST and signed by a CA the system or --tls-ca trusts):
+  --tls                   connect with TLS
+  --tls-ca FILE           also trust this CA (PEM); implies --tls
+  --tls-servername NAME   the name to verify and send as SNI (default HOST)
+  --tls-cert FILE         a client certificate (PEM), with --tls-key; with
+                          --listen: the server's certificate, which turns
+                          on TLS for the listener
+  --tls-key FILE          the private key of --tls-cert (PEM)
+  --tls-client-ca FILE    with --listen: require client certificates signed
+                          by this CA (mutual TLS)
+  --tls-alpn PROTO[,PROTO...]
+                          ALPN protocols to offer (with --listen: to
+                          accept), most wanted first
+  --tls-insecure          do not verify the server's certificate at all
+                          (a warning on every use): test servers only
+  When connecting, every --tls-* flag implies --tls. TLS is TCP only.
+
 Output:
   -v, --verbose           log who connected, bytes each way and why it
-                          ended, to stderr
+                          ended, to stderr; over TLS the version, the ALPN
+                          protocol and the peer's certificate where known
   --hex                   hex dump of the traffic to stderr (> sent,
                           < received)
   -h, --help              show this help
@@ -171,7 +230,9 @@ Examples:
   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | cat example.com 80
   cat --listen --port 9000 > received.bin
   cat --frame u16 --frame-out hex 127.0.0.1 9000
-  cat --udp --broadcast --idle-timeout 2 127.255.255.255 37020`;
+  cat --udp --broadcast --idle-timeout 2 127.255.255.255 37020
+  cat --tls-ca ca.crt -v 10.0.0.5 8443
+  cat --listen --port 8443 --tls-cert server.crt --tls-key server.key`;
 
 const log = (line: string) => console.error(line);
 
@@ -218,6 +279,8 @@ interface Session {
   stdout: Stdout;
   /** Aborted when a listener's shutdown cuts relays off. */
   signal?: AbortSignal;
+  /** TLS options, files read: the client's (connect) or the server's (listen). */
+  tls?: TlsClientOptions | TlsServerOptions;
 }
 
 /** stdin, or an empty stream when `--recv-only` must not touch it. */
@@ -338,14 +401,20 @@ async function relayConnection(
 
 async function connectTcp(session: Session): Promise<number> {
   const { config, info } = session;
+  const tls = session.tls as TlsClientOptions | undefined;
+  if (tls?.unsafelyDisableVerification) log(insecureWarning(TOOL));
+  const options: ConnectOptions = config.connectTimeout === undefined
+    ? {}
+    : { timeout: config.connectTimeout };
+  if (tls !== undefined) {
+    // --connect-timeout bounds the handshake too: both are connecting.
+    options.tls = config.connectTimeout === undefined
+      ? tls
+      : { ...tls, handshakeTimeout: config.connectTimeout };
+  }
   let conn: Connection;
   try {
-    conn = await connect(
-      config.address,
-      config.connectTimeout === undefined
-        ? {}
-        : { timeout: config.connectTimeout },
-    );
+    conn = await connect(config.address, options);
   } catch (error) {
     return reportError(TOOL, error);
   }
@@ -357,6 +426,7 @@ async function connectTcp(session: Session): Promise<number> {
       ? `connected to ${peer}`
       : `connected to ${peer} from ${formatAddress(conn.localAddr)}`,
   );
+  if (conn.tls !== null) info(describeTls(peer, conn.tls, "client"));
   return await relayConnection(
     conn,
     {
@@ -391,6 +461,7 @@ async function listenTcp(outer: Session): Promise<number> {
       : formatAddress(conn.remoteAddr);
     if (!keepOpen && clients > 1) return; // served one already: close it
     info(`connection from ${peer}`);
+    if (conn.tls !== null) info(describeTls(peer, conn.tls, "server"));
     if (!keepOpen) {
       code = await relayConnection(
         conn,
@@ -419,7 +490,9 @@ async function listenTcp(outer: Session): Promise<number> {
       await input.cancel();
     }
   };
-  const options = {
+  const tls = session.tls as TlsServerOptions | undefined;
+  const options: ListenOptions = {
+    ...(tls === undefined ? {} : { tls }),
     maxConnections: keepOpen ? config.maxConnections : 1,
     onError: (error: unknown) =>
       log(
@@ -452,7 +525,7 @@ async function listenTcp(outer: Session): Promise<number> {
     },
     finished: server.finished,
   }, { gracePeriod: GRACE_PERIOD });
-  log(`listening on ${formatAddress(server.addr)}`);
+  log(`listening on ${formatAddress(server.addr)}${listeningNote(tls)}`);
   await server.finished;
   return code;
 }
@@ -572,6 +645,13 @@ export async function main(args: readonly string[]): Promise<number> {
     stdout: new Stdout(),
   };
   try {
+    // The certificate files are read (and their errors, naming the file,
+    // reported) before any connection is made.
+    if (config.tls?.role === "client") {
+      session.tls = clientTlsOptions(config.tls.flags);
+    } else if (config.tls?.role === "server") {
+      session.tls = serverTlsOptions(config.tls.flags);
+    }
     if (config.udp) return await runUdp(session);
     return config.listen ? await listenTcp(session) : await connectTcp(session);
   } catch (error) {

@@ -16,12 +16,18 @@
  * - `--max-conns N` — serve at most `N` clients at once; close the others
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let clients finish this long
  *   (default 5); a second signal stops at once
- * - `--quiet` — do not log connections
+ * - `--tls-cert FILE` — serve TLS with this certificate (PEM chain), with
+ *   `--tls-key FILE`, its private key (PEM)
+ * - `--tls-client-ca FILE` — with `--tls-cert`: require a client
+ *   certificate signed by this CA (mutual TLS)
+ * - `--quiet` — do not log connections (nor failed TLS handshakes)
  * - `-h`, `--help`; `--version`
  *
- * Logs (`listening on 127.0.0.1:12345`, `connection from …`, `closed …
- * (N bytes in, M out)`, `timeout … after 5 s idle`) go to stderr. Exit
- * codes: 0 after a clean shutdown, 1 if it cannot listen, 2 on bad flags.
+ * Logs (`listening on 127.0.0.1:12345`, or `listening on 127.0.0.1:12345
+ * (TLS)`; `connection from …`, `closed … (N bytes in, M out)`, `timeout …
+ * after 5 s idle`, a client's failed TLS handshake) go to stderr. Exit
+ * codes: 0 after a clean shutdown, 1 if it cannot listen (or a TLS file is
+ * unusable: the message names it), 2 on bad flags.
  *
  * Run it:
  *
@@ -46,6 +52,7 @@ import {
   serverConfig,
   serverFlagsUsage,
 } from "./_server.ts";
+import { SERVER_TLS_FLAGS, SERVER_TLS_USAGE } from "./_tls_flags.ts";
 import { decodeEscapes } from "./_values.ts";
 import { parseFlags } from "./_flags.ts";
 
@@ -65,10 +72,14 @@ ${
   )
 }
 
+${SERVER_TLS_USAGE}
+
 Examples:
   echo --port 0                                  any free port, printed
   echo --suffix '\\nI get it!\\n' --idle-timeout 5  the Python tutorial's server
-  echo --unix /tmp/echo.sock`;
+  echo --unix /tmp/echo.sock
+  echo --port 8443 --tls-cert server.crt --tls-key server.key
+                                                 a TLS echo server`;
 
 /** A streaming client's chunks are read into a buffer of this size. */
 const STREAM_BUFFER = 64 * 1024;
@@ -132,7 +143,7 @@ function echoHandler(
 export async function main(args: readonly string[]): Promise<number> {
   try {
     const flags = parseFlags(args, {
-      string: [...SERVER_STRING_FLAGS, "suffix"],
+      string: [...SERVER_STRING_FLAGS, ...SERVER_TLS_FLAGS, "suffix"],
       boolean: SERVER_BOOLEAN_FLAGS,
       alias: { h: "help" },
     });

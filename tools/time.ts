@@ -24,11 +24,16 @@
  * - `--max-conns N` — serve at most `N` clients at once; close the others
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let clients finish this long
  *   (default 5); a second signal stops at once
- * - `--quiet` — do not log connections
+ * - `--tls-cert FILE` — serve TLS with this certificate (PEM chain), with
+ *   `--tls-key FILE`, its private key (PEM)
+ * - `--tls-client-ca FILE` — with `--tls-cert`: require a client
+ *   certificate signed by this CA (mutual TLS)
+ * - `--quiet` — do not log connections (nor failed TLS handshakes)
  * - `-h`, `--help`; `--version`
  *
- * Logs go to stderr. Exit codes: 0 after a clean shutdown, 1 if it cannot
- * listen, 2 on bad flags.
+ * Logs go to stderr (`listening on 127.0.0.1:21567`, with ` (TLS)` after
+ * it for a TLS server). Exit codes: 0 after a clean shutdown, 1 if it
+ * cannot listen (or a TLS file is unusable), 2 on bad flags.
  *
  * Run it:
  *
@@ -56,6 +61,7 @@ import {
   serverConfig,
   serverFlagsUsage,
 } from "./_server.ts";
+import { SERVER_TLS_FLAGS, SERVER_TLS_USAGE } from "./_tls_flags.ts";
 import { parseFlags, UsageError } from "./_flags.ts";
 
 const TOOL = "time";
@@ -81,10 +87,13 @@ Options:
                           length prefix), raw (stamp each chunk as it comes)
 ${serverFlagsUsage(DEFAULT_PORT)}
 
+${SERVER_TLS_USAGE}
+
 Examples:
   time --port 0                   any free port, printed
   time --frame raw                the Twisted original, chunk by chunk
-  time --frame u32 --unix /tmp/time.sock`;
+  time --frame u32 --unix /tmp/time.sock
+  time --port 8443 --tls-cert server.crt --tls-key server.key`;
 
 const encoder = new TextEncoder();
 
@@ -132,7 +141,7 @@ function timeHandler(
 export async function main(args: readonly string[]): Promise<number> {
   try {
     const flags = parseFlags(args, {
-      string: [...SERVER_STRING_FLAGS, "frame"],
+      string: [...SERVER_STRING_FLAGS, ...SERVER_TLS_FLAGS, "frame"],
       boolean: SERVER_BOOLEAN_FLAGS,
       alias: { h: "help" },
     });
