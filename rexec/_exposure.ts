@@ -1,6 +1,8 @@
 // Who may reach a command server, private to rexec/: a TCP host other than
-// loopback needs a token (or an explicit `insecure`); Unix sockets are
-// local, their file permissions decide who connects.
+// loopback needs a token and TLS, so that the token never crosses a network
+// in clear text (or an explicit `insecure`); Unix sockets are local, their
+// file permissions decide who connects. A client sends a token to a host
+// other than loopback only over TLS.
 import { type Address, formatAddress } from "../net/mod.ts";
 import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
 
@@ -20,26 +22,54 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
- * Refuses to expose a command server beyond this machine without a token:
- * a TCP address whose host is not loopback needs `token` or `insecure`.
+ * Refuses to expose a command server beyond this machine without a token
+ * sent over TLS: a TCP address whose host is not loopback needs `token`
+ * and `tls`, or `insecure`.
  *
- * @throws {TypeError} If the address is exposed without either.
+ * @throws {TypeError} If the address is exposed without them.
  */
 export function checkExposure(
   address: Address,
-  options: { token?: string | undefined; insecure?: boolean | undefined },
+  options: {
+    token?: string | undefined;
+    insecure?: boolean | undefined;
+    tls?: boolean | undefined;
+  },
 ): void {
   if ("path" in address) return;
   const host = address.hostname ?? DEFAULT_HOSTNAME;
-  if (
-    isLoopbackHost(host) || options.token !== undefined ||
-    options.insecure === true
-  ) {
-    return;
-  }
+  if (isLoopbackHost(host) || options.insecure === true) return;
+  const token = options.token !== undefined;
+  const tls = options.tls === true;
+  if (token && tls) return;
+  const where = formatAddress(address);
+  const anyone =
+    "or insecure (--insecure) to let anyone who can connect run the allowed programs";
   throw new TypeError(
-    `Cannot serve commands on ${
+    !token && !tls
+      ? `Cannot serve commands on ${where} without a token and TLS as ${host} is not loopback: give a token that clients must send and TLS so that it never crosses the network in clear text (--token-file FILE --tls-cert FILE --tls-key FILE; token, tls), ${anyone}`
+      : !token
+      ? `Cannot serve commands on ${where} without a token as ${host} is not loopback: give a token that clients must send (--token-file FILE, token), ${anyone}`
+      : `Cannot serve commands on ${where} with a token but without TLS as ${host} is not loopback: the token would cross the network in clear text; serve TLS (--tls-cert FILE --tls-key FILE, tls), or insecure (--insecure) to accept that`,
+  );
+}
+
+/**
+ * Refuses to send a token in clear text beyond this machine: a client that
+ * has a token for a TCP host other than loopback must connect with TLS.
+ *
+ * @throws {TypeError} If it would.
+ */
+export function checkTokenTransport(
+  address: Address,
+  options: { token?: string | undefined; tls?: boolean | undefined },
+): void {
+  if ("path" in address || options.token === undefined || options.tls) return;
+  const host = address.hostname ?? DEFAULT_HOSTNAME;
+  if (isLoopbackHost(host)) return;
+  throw new TypeError(
+    `Cannot send the token to ${
       formatAddress(address)
-    } without a token as ${host} is not loopback: give a token that clients must send, or insecure to let anyone who can connect run the allowed programs`,
+    } in clear text as ${host} is not loopback: connect with TLS (--tls, or --tls-ca FILE for a private CA; tls)`,
   );
 }

@@ -7,10 +7,11 @@
  */
 import { LengthPrefixCodec, MalformedFrameError } from "../framing/mod.ts";
 import type { Address } from "../net/mod.ts";
-import { connect, type Connection } from "../tcp/mod.ts";
+import { connect, type Connection, type TlsClientOptions } from "../tcp/mod.ts";
 import { concat } from "../_internal/std.ts";
 import { formatCommandLine } from "./_command_line.ts";
 import { CommandRefusedError } from "./errors.ts";
+import { checkTokenTransport } from "./_exposure.ts";
 import {
   authLine,
   type CommandReply,
@@ -48,8 +49,19 @@ export interface CommandExit {
 
 /** Options for {@linkcode connectCommands}. */
 export interface CommandClientOptions {
-  /** The server's token: sent first as `AUTH <token>`. */
+  /**
+   * The server's token: sent first as `AUTH <token>`. To a host other than
+   * loopback only with `tls`: it never crosses a network in clear text.
+   */
   token?: string;
+  /**
+   * Connect with TLS, as `tcp.connect()`'s `tls` does: `true` verifies the
+   * server against the system's roots; options add a CA, a server name, a
+   * client certificate. TCP only.
+   *
+   * @default {false}
+   */
+  tls?: boolean | TlsClientOptions;
   /**
    * Give up connecting (and authenticating) after this many milliseconds.
    *
@@ -312,6 +324,11 @@ export class CommandClient implements AsyncDisposable, Disposable {
           `Cannot get the reply to ${what}: the server closed the connection first`,
         );
       }
+      if (this.#conn.bytesReceived === chunk.length && isTlsRecord(chunk)) {
+        throw new Deno.errors.InvalidData(
+          `Cannot get the reply to ${what} as the server speaks TLS: connect with --tls (tls)`,
+        );
+      }
       this.#decoder.push(chunk, (body) => this.#frames.push(body));
     }
     return decodeReply(this.#frames[this.#head++]!);
@@ -327,6 +344,9 @@ export class CommandClient implements AsyncDisposable, Disposable {
  * @throws {TimeoutError} If connecting or authenticating takes longer than
  * `connectTimeout`.
  * @throws {CommandRefusedError} `Unauthorized` for a wrong token.
+ * @throws {TypeError} Before connecting, for a token to a host other than
+ * loopback without `tls`.
+ * @throws {TlsError} If the TLS handshake fails.
  * @throws {Deno.errors.ConnectionRefused} Or another network error.
  *
  * @example Connect with a token
@@ -344,8 +364,16 @@ export async function connectCommands(
   options: CommandClientOptions = {},
 ): Promise<CommandClient> {
   const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+  const tls = options.tls === undefined || options.tls === false
+    ? undefined
+    : options.tls;
+  checkTokenTransport(address, {
+    token: options.token,
+    tls: tls !== undefined,
+  });
   const conn = await connect(address, {
     timeout: connectTimeout,
+    ...(tls === undefined ? {} : { tls }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const client = new CommandClient(conn);
@@ -362,6 +390,16 @@ export async function connectCommands(
   return client;
 }
 
+/**
+ * Whether the first bytes from the server are a TLS record (a handshake or
+ * an alert, TLS 1.x): a TLS server's answer to a plain-text client. As a
+ * reply frame's length they would be hundreds of megabytes, never valid.
+ */
+function isTlsRecord(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && (bytes[0] === 0x15 || bytes[0] === 0x16) &&
+    bytes[1] === 0x03;
+}
+
 /** Options for {@linkcode runRemoteCommand}. */
 export interface RunRemoteCommandOptions
   extends CommandClientOptions, RunCommandOptions {}
@@ -374,8 +412,9 @@ export interface RunRemoteCommandOptions
  * @param argv The program's allowed name, then its arguments.
  * @param options Token, timeouts and where the output goes.
  * @returns The exit code, signal, flags and (collected) output.
- * @throws {TypeError} If `argv` is not a non-empty array of strings
- * (before connecting).
+ * @throws {TypeError} If `argv` is not a non-empty array of strings, or
+ * a token would go to a host other than loopback without `tls` (before
+ * connecting).
  * @throws {CommandRefusedError} If the server refused the command or the
  * token.
  * @throws {Deno.errors.ConnectionRefused} Or another network error.

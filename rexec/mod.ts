@@ -27,8 +27,10 @@
  *   request beyond it is refused at once with `Busy`.
  * - A bad request gets an error reply naming the error, and the connection
  *   keeps serving the next request.
- * - A host other than loopback needs a shared-secret token (or an explicit
- *   `insecure: true`); the token is compared in constant time.
+ * - A host other than loopback needs a shared-secret token and TLS (`tls`),
+ *   so that the token never crosses a network in clear text (or an explicit
+ *   `insecure: true`); the token is compared in constant time. A client
+ *   sends a token to a host other than loopback only over TLS.
  *
  * ## The protocol (version 1)
  *

@@ -6,7 +6,12 @@
  * @module
  */
 import type { Address } from "../net/mod.ts";
-import { type Connection, listen, type Server } from "../tcp/mod.ts";
+import {
+  type Connection,
+  listen,
+  type Server,
+  type TlsServerOptions,
+} from "../tcp/mod.ts";
 import { CommandAllowList } from "./allow_list.ts";
 import type { CommandExit } from "./client.ts";
 import { DEFAULT_MAX_ARGS } from "./_command_line.ts";
@@ -74,12 +79,19 @@ export interface ServeCommandsOptions {
   /**
    * A shared secret: each client must first send `AUTH <token>`. Compared
    * in constant time. No newline, carriage return or NUL. A host other
-   * than loopback needs one (or `insecure`).
+   * than loopback needs one, and `tls` (or `insecure`).
    */
   token?: string;
   /**
-   * Serve a host other than loopback without a token: anyone who can
-   * connect may run the allowed programs.
+   * Serve TLS, as `tcp.listen()`'s `tls` does (a certificate and key;
+   * `clientCa` for mutual TLS): a host other than loopback needs it, so
+   * that the token never crosses the network in clear text. TCP only.
+   */
+  tls?: TlsServerOptions;
+  /**
+   * Serve a host other than loopback without a token or without TLS:
+   * anyone who can connect (or read the traffic) may run the allowed
+   * programs.
    *
    * @default {false}
    */
@@ -218,7 +230,7 @@ const encoder = new TextEncoder();
 
 /**
  * Starts a command server, synchronously: refuses a host other than
- * loopback without a token or `insecure`, resolves the allow-list, checks
+ * loopback without a token and TLS (or `insecure`), resolves the allow-list, checks
  * the options and that Deno may run each program (and, with
  * `requireScopedRun`, nothing more), then listens on TCP
  * (`{ hostname, port }`, `127.0.0.1` by default) or a Unix socket
@@ -234,7 +246,9 @@ const encoder = new TextEncoder();
  * @returns The running server, as `tcp.listen()` returns it (`addr`,
  * `finished`, `shutdown()`; `await using` shuts it down).
  * @throws {TypeError} If the allow-list is empty or bad, the token or env
- * is unusable, or the address is exposed without a token.
+ * is unusable, or the address is exposed without a token and TLS.
+ * @throws {TlsError} Of kind `"config"`, naming the file, if the TLS
+ * certificate or key is unusable.
  * @throws {RangeError} If a limit is out of range.
  * @throws {Deno.errors.NotFound} If an allowed program does not exist, or
  * `cwd` is not a directory.
@@ -289,7 +303,7 @@ export function serveCommands(
       "Cannot serve commands without options: give at least { allow }",
     );
   }
-  checkExposure(address, options);
+  checkExposure(address, { ...options, tls: options.tls !== undefined });
   const allowList = options.allow instanceof CommandAllowList
     ? options.allow
     : CommandAllowList.resolve(options.allow);
@@ -297,9 +311,16 @@ export function serveCommands(
   allowList.checkRunPermission({
     requireScoped: options.requireScopedRun ?? false,
   });
-  const { maxConnections, signal, onError, gracePeriod, replaceStaleSocket } =
-    options;
+  const {
+    maxConnections,
+    signal,
+    onError,
+    gracePeriod,
+    replaceStaleSocket,
+    tls,
+  } = options;
   return listen(address, commandHandler(config), {
+    ...(tls === undefined ? {} : { tls }),
     ...(maxConnections === undefined ? {} : { maxConnections }),
     ...(signal === undefined ? {} : { signal }),
     ...(onError === undefined ? {} : { onError }),

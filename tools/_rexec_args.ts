@@ -19,6 +19,11 @@ import {
   parseSeconds,
 } from "./_values.ts";
 import { type Flags, parseFlags, UsageError } from "./_flags.ts";
+import {
+  CLIENT_TLS_BOOLEAN_FLAGS,
+  type ClientTlsFlags,
+  clientTlsFlags,
+} from "./_tls_flags.ts";
 
 /** The tool's name, for messages. */
 export const TOOL = "rexec";
@@ -42,19 +47,34 @@ const SERVER_ONLY_STRINGS: readonly string[] = [
   "max-commands",
   "token-timeout",
   "cwd",
+  "tls-client-ca",
 ];
 /** Flags without a value that only the server takes. */
 const SERVER_ONLY_BOOLEANS: readonly string[] = ["insecure", "quiet"];
 /** Flags with a value that only the client takes. */
-const CLIENT_ONLY_STRINGS: readonly string[] = ["connect", "connect-timeout"];
+const CLIENT_ONLY_STRINGS: readonly string[] = [
+  "connect",
+  "connect-timeout",
+  "tls-ca",
+  "tls-servername",
+];
+/** Flags without a value that only the client takes. */
+const CLIENT_ONLY_BOOLEANS: readonly string[] = CLIENT_TLS_BOOLEAN_FLAGS;
 
 const STRING_FLAGS: readonly string[] = [
   ...SERVER_ONLY_STRINGS,
   ...CLIENT_ONLY_STRINGS,
   "token-file",
+  // The server's certificate, or the client's.
+  "tls-cert",
+  "tls-key",
 ];
 const BOOLEAN_FLAGS: readonly string[] = [
-  ...new Set([...SERVER_BOOLEAN_FLAGS, ...SERVER_ONLY_BOOLEANS]),
+  ...new Set([
+    ...SERVER_BOOLEAN_FLAGS,
+    ...SERVER_ONLY_BOOLEANS,
+    ...CLIENT_ONLY_BOOLEANS,
+  ]),
 ];
 
 /** `rexec` as a server. */
@@ -95,6 +115,8 @@ export interface ClientInvocation {
   tokenFile: string | undefined;
   /** Connect (and authenticate) timeout, ms. */
   connectTimeout: number;
+  /** The TLS flags (`--tls`, `--tls-ca`…), or `undefined` for plain TCP. */
+  tls: ClientTlsFlags | undefined;
 }
 
 /** What the command line asks for. */
@@ -166,20 +188,44 @@ export function parseRexecArgs(args: readonly string[]): RexecInvocation {
       );
     }
     const timeout = flags.values.get("connect-timeout");
+    const address = parseConnect(connect);
+    const tls = clientTlsFlags(flags);
+    if (tls !== undefined && "path" in address) {
+      throw new UsageError(
+        `--${
+          given(flags, [
+            ...CLIENT_ONLY_BOOLEANS,
+            ...CLIENT_ONLY_STRINGS,
+            "tls-cert",
+            "tls-key",
+          ])
+        } and --connect unix:PATH exclude each other: TLS runs over TCP only`,
+      );
+    }
     return {
       mode: "client",
-      address: parseConnect(connect),
+      address,
       argv: command,
       tokenFile: tokenFileFlag(flags),
       connectTimeout: timeout === undefined
         ? DEFAULTS.connectTimeout
         : parseSeconds(timeout, "connect-timeout"),
+      tls,
     };
   }
 
-  const clientFlag = given(flags, CLIENT_ONLY_STRINGS);
+  const clientFlag = given(flags, [
+    ...CLIENT_ONLY_STRINGS,
+    ...CLIENT_ONLY_BOOLEANS,
+  ]);
   if (clientFlag !== undefined) {
-    throw new UsageError(`--${clientFlag} needs --connect HOST:PORT`);
+    throw new UsageError(
+      `--${clientFlag} needs --connect HOST:PORT${
+        clientFlag.startsWith("tls")
+          ? ": it is a client flag (a server serves TLS with --tls-cert FILE --tls-key FILE)"
+          : ""
+      }`,
+    );
   }
   if (command.length > 0) {
     throw new UsageError(

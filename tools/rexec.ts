@@ -18,7 +18,9 @@
  *   names, looked up once in `PATH` (absolute directories only), or
  *   absolute paths (requested by their last component)
  * - `--host HOST` — address to listen on (default `127.0.0.1`); any host
- *   other than loopback needs `--token-file` or `--insecure`
+ *   other than loopback needs `--token-file` and TLS (`--tls-cert`,
+ *   `--tls-key`), so that the token never crosses a network in clear text,
+ *   or `--insecure`
  * - `--port PORT` — TCP port, `0` for any free one (or `--unix PATH`)
  * - `--unix PATH` — listen on a Unix socket instead
  * - `--timeout SECONDS` — kill a command after this long (default 10)
@@ -29,7 +31,12 @@
  *   (default 16)
  * - `--token-file FILE` — a shared secret (one line) each client must send
  *   first
- * - `--insecure` — allow a host other than loopback without a token
+ * - `--tls-cert FILE`, `--tls-key FILE` — serve TLS with this certificate
+ *   (PEM chain) and its private key
+ * - `--tls-client-ca FILE` — with `--tls-cert`: require client
+ *   certificates signed by this CA (mutual TLS)
+ * - `--insecure` — allow a host other than loopback without a token or
+ *   without TLS
  * - `--token-timeout SECONDS` — time to send the token (default 5)
  * - `--idle-timeout SECONDS` — time to send each request (default 60)
  * - `--cwd DIR` — the commands' working directory (default: the server's)
@@ -45,7 +52,12 @@
  * with its exit code (128 + n after signal n; a note on stderr when the
  * server's time or output limit cut it short). `--connect unix:PATH` for a
  * Unix socket (which needs `--allow-write` too); `--connect-timeout
- * SECONDS` (default 10).
+ * SECONDS` (default 10). TLS: `--tls` (verify the server against the
+ * system's roots), `--tls-ca FILE` (also trust this CA; implies `--tls`),
+ * `--tls-servername NAME`, `--tls-cert FILE` with `--tls-key FILE` (a
+ * client certificate), `--tls-insecure` (verify nothing; warns on every
+ * use); each implies `--tls`. The client sends a token to a host other
+ * than loopback only over TLS.
  *
  * Exit codes: 0 ok (client: the command's code); 1 network failure or a
  * refused command, one line on stderr; 2 bad usage, including a missing
@@ -81,7 +93,7 @@
  * @module
  */
 import { formatAddress, shutdownOnSignals } from "../net/mod.ts";
-import type { Server } from "../tcp/mod.ts";
+import { type Server, TlsError } from "../tcp/mod.ts";
 import {
   CommandAllowList,
   type CommandEvent,
@@ -97,6 +109,11 @@ import {
   versionLine,
 } from "./_cli.ts";
 import { UsageError } from "./_flags.ts";
+import {
+  clientTlsOptions,
+  insecureWarning,
+  listeningNote,
+} from "./_tls_flags.ts";
 import {
   type ClientInvocation,
   parseRexecArgs,
@@ -118,7 +135,8 @@ Server options:
   --allow NAMES           comma-separated programs that may run (required):
                           bare names found once in PATH, or absolute paths
   --host HOST             address to listen on (default 127.0.0.1); a host
-                          other than loopback needs --token-file or --insecure
+                          other than loopback needs --token-file and TLS
+                          (--tls-cert, --tls-key), or --insecure
   --port PORT             TCP port, 0 for any free one
   --unix PATH             listen on a Unix socket instead of --host/--port
   --timeout SECONDS       kill a command after this long (default 10)
@@ -127,7 +145,12 @@ Server options:
   --max-commands N        commands running at once, for all clients; more
                           are refused at once with Busy (default 16)
   --token-file FILE       a shared secret clients must send first
-  --insecure              serve a non-loopback host without a token
+  --tls-cert FILE         serve TLS with this certificate (PEM chain), with
+                          --tls-key FILE, its private key (PEM)
+  --tls-key FILE          the certificate's private key
+  --tls-client-ca FILE    require client certificates signed by this CA
+                          (mutual TLS)
+  --insecure              serve a non-loopback host without a token or TLS
   --token-timeout SECONDS time a client has to send the token (default 5)
   --idle-timeout SECONDS  time a client has to send each request (default 60)
   --cwd DIR               the commands' working directory
@@ -141,6 +164,15 @@ Client options:
   --connect HOST:PORT     the server ([IPv6]:PORT, or unix:PATH)
   --token-file FILE       the server's shared secret
   --connect-timeout SECONDS  give up connecting after this long (default 10)
+  --tls                   connect with TLS, verifying the server against
+                          the system's roots
+  --tls-ca FILE           also trust this CA (PEM); implies --tls
+  --tls-servername NAME   the name to verify (default the --connect host)
+  --tls-cert FILE         a client certificate (PEM), with --tls-key FILE
+  --tls-key FILE          its private key (PEM)
+  --tls-insecure          do not verify the server at all (warns on every
+                          use); every --tls-* flag implies --tls
+  A token goes to a host other than loopback only over TLS.
 
   -h, --help              show this help
   --version               show the version
@@ -252,12 +284,18 @@ async function serve(invocation: ServeInvocation): Promise<number> {
       idleTimeout: invocation.idleTimeout,
       tokenTimeout: invocation.tokenTimeout,
       ...(token === undefined ? {} : { token }),
+      ...(config.tls === undefined ? {} : { tls: config.tls }),
       ...(invocation.cwd === undefined ? {} : { cwd: invocation.cwd }),
       ...(config.maxConnections === undefined
         ? {}
         : { maxConnections: config.maxConnections }),
       ...(config.quiet ? {} : { onCommand: logCommand }),
-      onError: (error) => console.error(`${TOOL}: error: ${oneLine(error)}`),
+      onError: (error) => {
+        // A client's failed handshake: the message names the peer.
+        if (error instanceof TlsError) {
+          if (!config.quiet) console.error(`${TOOL}: ${oneLine(error)}`);
+        } else console.error(`${TOOL}: error: ${oneLine(error)}`);
+      },
     });
   } catch (error) {
     // A host other than loopback without a token, or a bad limit: usage.
@@ -280,7 +318,9 @@ async function serve(invocation: ServeInvocation): Promise<number> {
   using _signals = shutdownOnSignals(server, {
     gracePeriod: config.gracePeriod,
   });
-  console.error(`listening on ${formatAddress(server.addr)}`);
+  console.error(
+    `listening on ${formatAddress(server.addr)}${listeningNote(config.tls)}`,
+  );
   await server.finished;
   console.error("shut down");
   return EXIT_OK;
@@ -299,10 +339,15 @@ async function client(invocation: ClientInvocation): Promise<number> {
   const token = invocation.tokenFile === undefined
     ? undefined
     : await readTokenFile(invocation.tokenFile);
+  const tls = invocation.tls === undefined
+    ? undefined
+    : clientTlsOptions(invocation.tls);
+  if (tls?.unsafelyDisableVerification) console.error(insecureWarning(TOOL));
   try {
     const result = await runRemoteCommand(invocation.address, invocation.argv, {
       connectTimeout: invocation.connectTimeout,
       ...(token === undefined ? {} : { token }),
+      ...(tls === undefined ? {} : { tls }),
       onOutput: (stream, data) =>
         writeAll(stream === "stdout" ? Deno.stdout : Deno.stderr, data),
     });
@@ -325,6 +370,10 @@ async function client(invocation: ClientInvocation): Promise<number> {
     if (error instanceof CommandRefusedError) {
       console.error(`${TOOL}: ${error.message}`);
       return EXIT_FAILURE;
+    }
+    // Refused before connecting: a token in clear text beyond loopback.
+    if (error instanceof TypeError) {
+      return reportError(TOOL, new UsageError(error.message));
     }
     return reportError(TOOL, error);
   }

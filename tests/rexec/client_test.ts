@@ -2,7 +2,7 @@
  * Tests for `rexec/client.ts` against a real server on loopback: statuses,
  * stdout and stderr apart, streamed output, refusals that leave the
  * connection usable, one command at a time, the output cap, tokens, argv
- * checked before connecting, and a server that closes or sends junk.
+ * checked before connecting, a server that closes or sends junk, and TLS.
  *
  * @module
  */
@@ -20,6 +20,7 @@ import {
   assertStringIncludes,
 } from "../_utils.ts";
 import { closedPort } from "../tcp/_helpers.ts";
+import { testCertificates } from "../_tls.ts";
 import { serve } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -148,4 +149,33 @@ Deno.test("new CommandClient() wraps a connection of one's own, and authenticate
   const result = await client.run(["echo", "mine"]);
   assertEquals(decoder.decode(result.stdout), "mine\n");
   assertEquals(client.connection.remoteAddr, server.addr);
+});
+
+Deno.test("over TLS: the token and the command go encrypted, a plain client is told the server speaks TLS, and a token never goes beyond loopback in clear text", async () => {
+  const certs = await testCertificates();
+  await using server = serve({
+    allow: ["echo"],
+    token: "t0ken",
+    tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile },
+    onError: () => {}, // the plain client's failed handshake
+  });
+  const result = await runRemoteCommand(server.addr, ["echo", "over tls"], {
+    token: "t0ken",
+    tls: { caCerts: [certs.ca] },
+  });
+  assertEquals(decoder.decode(result.stdout), "over tls\n");
+  const plain = await assertRejects(
+    () => runRemoteCommand(server.addr, ["echo"], { token: "t0ken" }),
+    Deno.errors.InvalidData,
+  );
+  assertStringIncludes(plain.message, "the server speaks TLS");
+  // Refused before connecting: nothing listens there.
+  await assertRejects(
+    () =>
+      runRemoteCommand({ hostname: "192.0.2.1", port: closedPort() }, [
+        "echo",
+      ], { token: "t0ken" }),
+    TypeError,
+    "Cannot send the token to 192.0.2.1:",
+  );
 });

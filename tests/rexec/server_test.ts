@@ -18,7 +18,11 @@ import {
   serveCommands,
   type ServeCommandsOptions,
 } from "../../rexec/mod.ts";
-import { checkExposure, isLoopbackHost } from "../../rexec/_exposure.ts";
+import {
+  checkExposure,
+  checkTokenTransport,
+  isLoopbackHost,
+} from "../../rexec/_exposure.ts";
 import {
   assert,
   assertEquals,
@@ -327,7 +331,7 @@ Deno.test("fifty 20 MiB request lines leave the server's buffers as they were: e
 // ---------------------------------------------------------------------------
 // Exposure
 
-Deno.test("a host other than loopback needs a token or insecure", async () => {
+Deno.test("a host other than loopback needs a token and TLS, or insecure", async () => {
   const loopback: [string, boolean][] = [
     ["127.0.0.1", true],
     ["127.1.2.3", true],
@@ -348,8 +352,34 @@ Deno.test("a host other than loopback needs a token or insecure", async () => {
   }
   checkExposure({ port: 0 }, {});
   checkExposure({ path: "/tmp/x.sock" }, {});
-  checkExposure({ hostname: "0.0.0.0", port: 0 }, { token: "t" });
+  checkExposure({ hostname: "0.0.0.0", port: 0 }, { token: "t", tls: true });
   checkExposure({ hostname: "0.0.0.0", port: 0 }, { insecure: true });
+  // A token alone would cross the network in clear text; TLS alone lets
+  // anyone run the programs.
+  assertThrows(
+    () => checkExposure({ hostname: "0.0.0.0", port: 0 }, { token: "t" }),
+    TypeError,
+    "with a token but without TLS as 0.0.0.0 is not loopback",
+  );
+  assertThrows(
+    () => checkExposure({ hostname: "0.0.0.0", port: 0 }, { tls: true }),
+    TypeError,
+    "without a token as 0.0.0.0 is not loopback",
+  );
+  // A client sends a token beyond loopback only over TLS.
+  checkTokenTransport({ hostname: "127.0.0.1", port: 1 }, { token: "t" });
+  checkTokenTransport({ path: "/tmp/x.sock" }, { token: "t" });
+  checkTokenTransport({ hostname: "10.0.0.1", port: 1 }, {});
+  checkTokenTransport({ hostname: "10.0.0.1", port: 1 }, {
+    token: "t",
+    tls: true,
+  });
+  assertThrows(
+    () =>
+      checkTokenTransport({ hostname: "10.0.0.1", port: 1 }, { token: "t" }),
+    TypeError,
+    "Cannot send the token to 10.0.0.1:1 in clear text",
+  );
   const error = assertThrows(
     () => serveCommands({ hostname: "0.0.0.0", port: 0 }, { allow: ["echo"] }),
     TypeError,

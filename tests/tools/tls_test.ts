@@ -3,11 +3,14 @@
  * echo and time tools with `--tls-cert`/`--tls-key`/`--tls-client-ca`
  * served to `openssl s_client`, Python's `ssl` and `ncat --ssl`; `cat`'s
  * client flags against `openssl s_server` and the echo tool; `cat
- * --listen` with TLS served to Python's `ssl` and to `cat`. Certificates
+ * --listen` with TLS served to Python's `ssl` and to `cat`; `rexec`'s
+ * server and client over TLS, and its rule that a token never leaves
+ * loopback in clear text. Certificates
  * are made with `openssl` at test time (`tests/_tls.ts`).
  *
  * @module
  */
+import { CommandAllowList } from "../../rexec/mod.ts";
 import { connect } from "../../tcp/mod.ts";
 import { parseCatArgs } from "../../tools/_cat_args.ts";
 import { UsageError } from "../../tools/_flags.ts";
@@ -726,7 +729,7 @@ Deno.test("cat refuses TLS flags that do not go together, naming both", async ()
   );
 });
 
-Deno.test("--help of cat, echo and time documents the TLS flags", async () => {
+Deno.test("--help of cat, echo, time and rexec documents the TLS flags", async () => {
   const cat = await runTool("cat", ["--help"]);
   for (
     const flag of [
@@ -753,4 +756,166 @@ Deno.test("--help of cat, echo and time documents the TLS flags", async () => {
       assertStringIncludes(help.stdout, flag);
     }
   }
+  const rexec = await runRexec(["--help"]);
+  for (
+    const flag of [
+      "--tls ",
+      "--tls-ca FILE",
+      "--tls-servername NAME",
+      "--tls-cert FILE",
+      "--tls-key FILE",
+      "--tls-client-ca FILE",
+      "--tls-insecure",
+    ]
+  ) assertStringIncludes(rexec.stdout, flag);
+});
+
+// ---------------------------------------------------------------------------
+// rexec
+
+/** Runs `rexec ARGS…` as a client, to the end. */
+async function runRexec(
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", "tools/rexec.ts", ...args],
+    cwd: ROOT,
+    stdin: "null",
+  }).output();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
+/** `rexec --allow echo` as a server, with `--allow-run` naming echo. */
+async function rexecServer(args: readonly string[]): Promise<Child> {
+  const { runFlag } = await CommandAllowList.resolve(["echo"]);
+  return new Child(Deno.execPath(), [
+    "run",
+    ...TOOL_PERMISSIONS,
+    "--allow-env=PATH",
+    runFlag,
+    "tools/rexec.ts",
+    "--allow",
+    "echo",
+    ...args,
+  ], ROOT);
+}
+
+Deno.test("rexec serves commands over TLS with a token, mutual TLS too; a plain client is told, and a token never leaves loopback in clear text", async () => {
+  const certs = await testCertificates();
+  const tokenFile = `${certs.dir}/rexec.token`;
+  await Deno.writeTextFile(tokenFile, "s3cret-token\n");
+  const serverTls = [
+    "--tls-cert",
+    certs.server.certFile,
+    "--tls-key",
+    certs.server.keyFile,
+  ];
+  {
+    await using server = await rexecServer([
+      "--port",
+      "0",
+      "--token-file",
+      tokenFile,
+      ...serverTls,
+    ]);
+    const [, port] = await server.stderr.waitFor(
+      /^listening on 127\.0\.0\.1:(\d+) \(TLS\)$/,
+    );
+    const target = [
+      "--connect",
+      `127.0.0.1:${port}`,
+      "--token-file",
+      tokenFile,
+    ];
+    const ok = await runRexec([
+      ...target,
+      "--tls-ca",
+      certs.caFile,
+      "echo",
+      "hi",
+    ]);
+    assertCode(ok, 0);
+    assertEquals(ok.stdout, "hi\n");
+    // No CA: the server's certificate is not trusted.
+    const unknown = await runRexec([...target, "--tls", "echo", "x"]);
+    assertCode(unknown, 1);
+    assertStringIncludes(unknown.stderr, "pass the CA with --tls-ca FILE");
+    // Plain text to a TLS server.
+    const plain = await runRexec([...target, "echo", "x"]);
+    assertCode(plain, 1);
+    assertStringIncludes(
+      plain.stderr,
+      "the server speaks TLS: connect with --tls",
+    );
+    await server.stderr.waitFor(
+      /^rexec: Cannot accept TLS from 127\.0\.0\.1:\d+ as it does not speak TLS/,
+    );
+    // --tls-insecure warns, and works.
+    const insecure = await runRexec([...target, "--tls-insecure", "echo", "y"]);
+    assertCode(insecure, 0);
+    assertEquals(insecure.stdout, "y\n");
+    assertStringIncludes(insecure.stderr, "rexec: warning: --tls-insecure:");
+    server.child.kill("SIGTERM");
+    assertCode(await server.finish(), 0);
+  }
+  {
+    await using server = await rexecServer([
+      "--port",
+      "0",
+      ...serverTls,
+      "--tls-client-ca",
+      certs.caFile,
+    ]);
+    const [, port] = await server.stderr.waitFor(
+      /^listening on 127\.0\.0\.1:(\d+) \(TLS, client certificate required\)$/,
+    );
+    const withCert = await runRexec([
+      "--connect",
+      `localhost:${port}`,
+      "--tls-ca",
+      certs.caFile,
+      "--tls-cert",
+      certs.client.certFile,
+      "--tls-key",
+      certs.client.keyFile,
+      "echo",
+      "mutual",
+    ]);
+    assertCode(withCert, 0);
+    assertEquals(withCert.stdout, "mutual\n");
+    server.child.kill("SIGTERM");
+    assertCode(await server.finish(), 0);
+  }
+  // Beyond loopback: the client refuses to send the token in clear text,
+  // the server refuses a token without TLS (exit 2, before binding).
+  const clear = await runRexec([
+    "--connect",
+    "192.0.2.1:7070",
+    "--token-file",
+    tokenFile,
+    "echo",
+  ]);
+  assertCode(clear, 2);
+  assertStringIncludes(
+    clear.stderr,
+    "rexec: Cannot send the token to 192.0.2.1:7070 in clear text as 192.0.2.1 is not loopback",
+  );
+  await using exposed = await rexecServer([
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "0",
+    "--token-file",
+    tokenFile,
+  ]);
+  const refused = await exposed.finish();
+  assertCode(refused, 2);
+  assertStringIncludes(
+    refused.stderr,
+    "with a token but without TLS as 0.0.0.0 is not loopback",
+  );
 });
