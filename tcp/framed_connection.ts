@@ -4,17 +4,67 @@
  *
  * @module
  */
-import { type FrameCodec, TruncatedFrameError } from "../framing/mod.ts";
+import {
+  DelimiterCodec,
+  type FrameCodec,
+  LengthPrefixCodec,
+  TruncatedFrameError,
+} from "../framing/mod.ts";
+import { copyOut } from "../_internal/slab.ts";
 import type { Connection, ReadOptions, WriteOptions } from "./connection.ts";
 import { peerOf } from "./_peer.ts";
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Bytes of a read handed to the decoder at a time. Every frame takes at
+ * least one byte of the bytes that complete it, so one slice completes at
+ * most this many frames.
+ */
+const SLICE = 4 * 1024;
+/**
+ * Slices are decoded until this many frames are ready (or the read is used
+ * up): a batch large enough to amortise a write per batch, small enough to
+ * bound what is held. So at most READY - 1 + SLICE = 5,119 frames are
+ * decoded and not yet received.
+ */
+const READY = 1024;
+
+/** The codecs of `framing/`, which also hand out frames as ranges. */
+type RangeCodec = DelimiterCodec | LengthPrefixCodec;
+
+/**
+ * `codec` if it is one of `framing/`'s codecs, whose `pushRanges` hands out
+ * what its `push` would without a view per frame; `null` for any other
+ * codec, and for a subclass that overrides `push` (so that its `push` runs).
+ */
+function rangesOf(codec: FrameCodec): RangeCodec | null {
+  if (codec instanceof DelimiterCodec) {
+    return codec.push === DelimiterCodec.prototype.push ? codec : null;
+  }
+  if (codec instanceof LengthPrefixCodec) {
+    return codec.push === LengthPrefixCodec.prototype.push ? codec : null;
+  }
+  return null;
+}
 
 /**
  * A connection seen as frames: `receive()` (or `for await`) decodes incoming
  * bytes with the codec's decoder; `send()` encodes with its encoder. Frames
  * decoded before a framing error are all delivered before the error is
  * raised.
+ *
+ * Memory and backpressure: a read is decoded a few kilobytes at a time, as
+ * frames are received, and the next read waits until every frame of the
+ * one before has been received — so a consumer that stops receiving stops
+ * the socket (TCP flow control then stops the peer) and never makes frames
+ * pile up. A framed connection holds at most one read (256 KiB at most; see
+ * {@linkcode Connection}), the codec's partial frame (`maxFrameSize` at
+ * most), and at most 5,119 frames decoded ahead of `receive()`, kept as
+ * 8-byte ranges of the read for the codecs of `framing/` (a frame object
+ * each for another {@linkcode FrameCodec}): however small the frames, a read
+ * never turns into more than that.
  *
  * Made by {@linkcode Connection.framed}.
  *
@@ -39,14 +89,44 @@ const encoder = new TextEncoder();
 export class FramedConnection implements AsyncIterable<Uint8Array> {
   readonly #conn: Connection;
   readonly #decoder: FrameCodec;
+  readonly #ranged: RangeCodec | null;
   readonly #encoder: FrameCodec;
-  #frames: Uint8Array[] = [];
-  #head = 0;
+  /** The read being decoded, and how much of it the decoder has had. */
+  #chunk: Uint8Array = EMPTY;
+  #pushed = 0;
+  /** The slice of `#chunk` being pushed, and where it starts in `#chunk`. */
+  #slice: Uint8Array = EMPTY;
+  #sliceAt = 0;
+  // The frames ready: frame i is #chunk[#starts[i], #ends[i]), or, where
+  // #starts[i] is negative, #owned[-1 - #starts[i]] (a frame the codec
+  // assembled in its own memory, or one a codec without ranges made).
+  #starts: Int32Array = new Int32Array(0);
+  #ends: Int32Array = new Int32Array(0);
+  #owned: Uint8Array[] = [];
+  #count = 0;
+  #next = 0;
   #ended = false;
   #error: unknown = undefined;
-  readonly #sink = (frame: Uint8Array) => {
-    this.#frames.push(frame);
+  readonly #onRange = (bytes: Uint8Array, start: number, end: number) => {
+    const i = this.#count === this.#starts.length ? this.#grow() : this.#count;
+    this.#count = i + 1;
+    if (bytes === this.#slice) {
+      this.#starts[i] = this.#sliceAt + start;
+      this.#ends[i] = this.#sliceAt + end;
+    } else {
+      // In the codec's memory, valid during this call only: copied out.
+      this.#starts[i] = -1 - this.#owned.length;
+      this.#owned.push(copyOut(bytes.subarray(start, end), end - start));
+    }
   };
+  readonly #onFrame = (frame: Uint8Array) => {
+    const i = this.#count === this.#starts.length ? this.#grow() : this.#count;
+    this.#count = i + 1;
+    this.#starts[i] = -1 - this.#owned.length;
+    this.#owned.push(frame);
+  };
+  /** The batch `receiveBatch()` is filling, or `null`. */
+  #batch: Uint8Array[] | null = null;
 
   /**
    * Frames `conn` with `codec`. Use {@linkcode Connection.framed}.
@@ -57,6 +137,7 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
   constructor(conn: Connection, codec: FrameCodec) {
     this.#conn = conn;
     this.#decoder = codec.clone(); // decoding state of this connection only
+    this.#ranged = rangesOf(this.#decoder);
     this.#encoder = codec;
   }
 
@@ -76,36 +157,203 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
    * @throws {TruncatedFrameError} If the peer reset the connection in the
    * middle of a frame (the network error is its `cause`).
    */
-  async receive(options: ReadOptions = {}): Promise<Uint8Array | null> {
-    while (this.#head === this.#frames.length) {
-      this.#frames.length = 0;
-      this.#head = 0;
+  receive(options: ReadOptions = {}): Promise<Uint8Array | null> {
+    if (this.#next < this.#count) return Promise.resolve(this.#take());
+    return this.#fill(options).then((ready) => ready ? this.#take() : null);
+  }
+
+  /**
+   * Receives every frame that is ready, at least one: waits for the first
+   * as {@linkcode FramedConnection.receive} does, then takes the frames
+   * decoded with it (at most a few thousand, however small). With
+   * {@linkcode FramedConnection.sendAll}, a batch in is a write out.
+   *
+   * @param options `signal` to stop waiting.
+   * @returns The frames, in order, or `null` when the stream ended cleanly.
+   * @throws {FrameTooLargeError} Or another framing error, after the frames
+   * before it.
+   * @throws {TimeoutError} If the connection's timeout passes.
+   * @throws {TruncatedFrameError} As {@linkcode FramedConnection.receive}.
+   *
+   * @example Echo frames a batch at a time
+   * ```ts
+   * import { connect, listen } from "@sockit/sockit/tcp";
+   * import { lines } from "@sockit/sockit/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = listen({ port: 0 }, async (conn) => {
+   *   const framed = conn.framed(lines());
+   *   for (let batch; (batch = await framed.receiveBatch()) !== null;) {
+   *     await framed.sendAll(batch);
+   *   }
+   * });
+   * await using conn = await connect(server.addr);
+   * await conn.write("a\nb\nc\n");
+   * assertEquals(new TextDecoder().decode(await conn.readExactly(6)), "a\nb\nc\n");
+   * ```
+   */
+  async receiveBatch(options: ReadOptions = {}): Promise<Uint8Array[] | null> {
+    if (this.#next < this.#count) {
+      // Frames left by receive(): those first.
+      const frames = new Array<Uint8Array>(this.#count - this.#next);
+      for (let k = 0; k < frames.length; k++) frames[k] = this.#take();
+      return frames;
+    }
+    // Decoded straight into the batch: its frames are the caller's at once.
+    const frames: Uint8Array[] = [];
+    this.#batch = frames;
+    try {
+      return await this.#fill(options) ? frames : null;
+    } finally {
+      this.#batch = null;
+    }
+  }
+
+  /** Hands out the next frame ready (there is one). */
+  #take(): Uint8Array {
+    const i = this.#next++;
+    const start = this.#starts[i]!;
+    if (start < 0) return this.#owned[-1 - start]!;
+    const chunk = this.#chunk;
+    return new Uint8Array(
+      chunk.buffer,
+      chunk.byteOffset + start,
+      this.#ends[i]! - start,
+    );
+  }
+
+  /** Room for one more frame: returns its index. */
+  #grow(): number {
+    const size = Math.max(64, this.#starts.length * 2);
+    const starts = new Int32Array(size);
+    const ends = new Int32Array(size);
+    starts.set(this.#starts);
+    ends.set(this.#ends);
+    this.#starts = starts;
+    this.#ends = ends;
+    return this.#count;
+  }
+
+  /** How many frames are ready: in the queue, or in the batch. */
+  #ready(): number {
+    return this.#batch === null ? this.#count : this.#batch.length;
+  }
+
+  /**
+   * Makes frames ready (in the queue, or in `#batch`): decodes the rest of
+   * the read held, a slice at a time, and reads only once that is used up.
+   * Resolves `true` when a frame is ready, `false` at the end of the
+   * stream; rejects with a framing or network error once the frames before
+   * it are received.
+   */
+  async #fill(options: ReadOptions): Promise<boolean> {
+    this.#count = 0;
+    this.#next = 0;
+    this.#owned.length = 0;
+    for (;;) {
+      const chunk = this.#chunk;
+      if (this.#pushed < chunk.length) {
+        if (this.#batch === null) this.#decodeSlices(chunk);
+        else this.#decodeInto(chunk, this.#batch);
+        if (this.#ready() > 0) return true;
+        continue;
+      }
+      this.#chunk = EMPTY; // not held while the next read waits
       if (this.#error !== undefined) throw this.#error;
-      if (this.#ended) return null;
-      let chunk: Uint8Array | null;
+      if (this.#ended) return false;
+      let read: Uint8Array | null;
       try {
-        chunk = await this.#conn.read(options);
+        read = await this.#conn.read(options);
       } catch (error) {
         throw this.#cutOff(error);
       }
-      if (chunk === null && this.#conn.readingStopped) {
+      if (read === null) {
+        this.#ended = true;
         // We stopped reading (a graceful shutdown), the peer did not end
         // the stream: a partial frame is not a frame, and not an error.
-        this.#ended = true;
-        return null;
-      }
-      try {
-        if (chunk === null) {
-          this.#ended = true;
-          this.#decoder.end(this.#sink);
-        } else {
-          this.#decoder.push(chunk, this.#sink);
+        if (this.#conn.readingStopped) return false;
+        try {
+          const batch = this.#batch;
+          this.#decoder.end(
+            batch === null ? this.#onFrame : (frame) => batch.push(frame),
+          );
+        } catch (error) {
+          this.#error = error;
         }
-      } catch (error) {
-        this.#error = error;
+        if (this.#ready() > 0) return true;
+      } else {
+        this.#chunk = read;
+        this.#pushed = 0;
       }
     }
-    return this.#frames[this.#head++]!;
+  }
+
+  /**
+   * Pushes slices of `chunk` to the decoder until {@linkcode READY} frames
+   * are ready or the chunk is used up, into the queue: as ranges where the
+   * codec gives them. A frame the codec assembled from several slices is
+   * copied out of its memory (a small one into a shared block), which costs
+   * less than the new buffer `push()` would hand out. A framing error is
+   * kept for after the frames before it.
+   */
+  #decodeSlices(chunk: Uint8Array): void {
+    const ranged = this.#ranged;
+    while (this.#pushed < chunk.length && this.#count < READY) {
+      const from = this.#pushed;
+      const to = Math.min(from + SLICE, chunk.length);
+      const slice = from === 0 && to === chunk.length
+        ? chunk
+        : chunk.subarray(from, to);
+      this.#pushed = to;
+      this.#slice = slice;
+      this.#sliceAt = from;
+      try {
+        if (ranged !== null) ranged.pushRanges(slice, this.#onRange);
+        else this.#decoder.push(slice, this.#onFrame);
+      } catch (error) {
+        this.#error = error;
+        this.#pushed = chunk.length;
+      }
+    }
+    this.#slice = EMPTY;
+  }
+
+  /**
+   * {@linkcode FramedConnection.#decodeSlices} for `receiveBatch()`: the
+   * frames go straight into `out` as views (the caller's at once), made
+   * here from the codec's ranges.
+   */
+  #decodeInto(chunk: Uint8Array, out: Uint8Array[]): void {
+    const ranged = this.#ranged;
+    const buffer = chunk.buffer;
+    let slice: Uint8Array = EMPTY;
+    let offset = 0; // of the slice in buffer
+    const onRange = (bytes: Uint8Array, start: number, end: number) => {
+      out.push(
+        bytes === slice
+          ? new Uint8Array(buffer, offset + start, end - start)
+          : copyOut(bytes.subarray(start, end), end - start),
+      );
+    };
+    const onFrame = (frame: Uint8Array) => {
+      out.push(frame);
+    };
+    while (this.#pushed < chunk.length && out.length < READY) {
+      const from = this.#pushed;
+      const to = Math.min(from + SLICE, chunk.length);
+      slice = from === 0 && to === chunk.length
+        ? chunk
+        : chunk.subarray(from, to);
+      offset = chunk.byteOffset + from;
+      this.#pushed = to;
+      try {
+        if (ranged !== null) ranged.pushRanges(slice, onRange);
+        else this.#decoder.push(slice, onFrame);
+      } catch (error) {
+        this.#error = error;
+        this.#pushed = chunk.length;
+      }
+    }
   }
 
   /**
