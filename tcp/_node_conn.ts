@@ -1,4 +1,4 @@
-// node:tls over Deno's TCP sockets, and back: `transportOf()` makes a node
+// node:tls over Deno's TCP sockets, and back: `Transport` makes a node
 // Duplex of a Deno.Conn for a `node:tls` TLSSocket to run on, and
 // `NodeConn` makes that TLSSocket look like the part of a Deno.Conn that
 // Connection uses. Private to tcp/.
@@ -21,7 +21,7 @@ export type NodeModules = ReturnType<typeof load>;
 /** A `node:tls` TLSSocket. */
 export type NodeTlsSocket = InstanceType<NodeModules["tls"]["TLSSocket"]>;
 /** A `node:stream` Duplex. */
-type NodeDuplex = InstanceType<NodeModules["stream"]["Duplex"]>;
+export type NodeDuplex = InstanceType<NodeModules["stream"]["Duplex"]>;
 
 let modules: NodeModules | undefined;
 
@@ -40,60 +40,104 @@ const TRANSPORT_READ = 64 * 1024;
 const HIGH_WATER = 64 * 1024;
 /** How long a closing transport waits for a write in flight (a TLS alert). */
 const CLOSE_WAIT = 1000;
+/** The event a transport emits when Deno has written all it was given. */
+const FLUSHED = "sockit:flushed";
 
 /**
  * A node Duplex over a Deno TCP connection, for a TLSSocket to run on:
- * reads pull one socket read at a time (node's backpressure), writes finish
- * when Deno has written every byte, `end()` sends FIN (`closeWrite`),
- * `destroy()` closes — after the write in flight, if any (the TLS alert
- * that explains a refused handshake), for at most a second.
+ * reads pull one socket read at a time — and none while `hold()` is in
+ * force (node:tls reads its transport whether or not its own reader
+ * pauses: this is where backpressure holds); writes finish when Deno has
+ * written every byte (then it emits {@linkcode FLUSHED}); `end()` sends FIN
+ * (`closeWrite`); `destroy()` closes — after the write in flight, if any
+ * (the TLS alert that explains a refused handshake), for at most a second.
  */
-export function transportOf(conn: Deno.Conn): NodeDuplex {
-  const { stream } = nodeModules();
-  const buffer = new Uint8Array(TRANSPORT_READ);
-  let writing: Promise<void> | null = null;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    try {
-      conn.close();
-    } catch { /* closed already */ }
-  };
-  return new stream.Duplex({
-    allowHalfOpen: true,
-    read() {
-      if (closed) return;
-      conn.read(buffer).then(
-        (n) => this.push(n === null ? null : buffer.slice(0, n)),
-        (error) => this.destroy(error),
-      );
-    },
-    write(chunk: Uint8Array, _encoding, callback) {
-      const sent = writeAll(conn, chunk);
-      const settled = writing = sent.then(() => {}, () => {}).then(() => {
-        if (writing === settled) writing = null;
-      });
-      sent.then(() => callback(), callback);
-    },
-    final(callback) {
-      conn.closeWrite().then(() => callback(), (error) => {
-        if (error instanceof Deno.errors.NotConnected) callback();
-        else callback(error);
-      });
-    },
-    destroy(error, callback) {
-      if (writing === null) close();
-      else {
-        const cancel = after(CLOSE_WAIT, close);
-        writing.then(() => {
-          cancel();
-          close();
-        });
+export class Transport {
+  /** The Duplex node:tls runs on. */
+  readonly duplex: NodeDuplex;
+  #held = false;
+  /** node asked for data while held: read once released. */
+  #wanted = false;
+  #closed = false;
+  readonly #read: (duplex: NodeDuplex) => void;
+
+  /**
+   * Wraps `conn`.
+   *
+   * @param conn The TCP connection.
+   */
+  constructor(conn: Deno.Conn) {
+    const { stream } = nodeModules();
+    const buffer = new Uint8Array(TRANSPORT_READ);
+    let writing: Promise<void> | null = null;
+    const close = () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+    };
+    this.#read = (duplex) => {
+      if (this.#closed) return;
+      if (this.#held) {
+        this.#wanted = true;
+        return;
       }
-      callback(error);
-    },
-  });
+      conn.read(buffer).then(
+        (n) => duplex.push(n === null ? null : buffer.slice(0, n)),
+        (error) => duplex.destroy(error),
+      );
+    };
+    const read = this.#read;
+    this.duplex = new stream.Duplex({
+      allowHalfOpen: true,
+      read() {
+        read(this);
+      },
+      write(chunk: Uint8Array, _encoding, callback) {
+        const sent = writeAll(conn, chunk);
+        const settled = writing = sent.then(() => {}, () => {}).then(() => {
+          if (writing === settled) writing = null;
+        });
+        sent.then(() => {
+          callback();
+          if (this.writableLength === 0) this.emit(FLUSHED);
+        }, callback);
+      },
+      final(callback) {
+        conn.closeWrite().then(() => callback(), (error) => {
+          if (error instanceof Deno.errors.NotConnected) callback();
+          else callback(error);
+        });
+      },
+      destroy(error, callback) {
+        if (writing === null) close();
+        else {
+          const cancel = after(CLOSE_WAIT, close);
+          writing.then(() => {
+            cancel();
+            close();
+          });
+        }
+        callback(error);
+      },
+    });
+  }
+
+  /** Stops reading the TCP socket (after the read in flight). */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Reads the TCP socket again, if node asked for data meanwhile. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (this.#wanted) {
+      this.#wanted = false;
+      this.#read(this.duplex);
+    }
+  }
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -111,16 +155,23 @@ interface PendingRead {
 }
 
 /**
- * A node TLSSocket (on {@linkcode transportOf} a Deno TCP connection) in
+ * A node TLSSocket (on a {@linkcode Transport} over a Deno TCP connection) in
  * the shape Connection reads: `read(buffer)` copies from a bounded queue of
  * decrypted chunks (the socket is paused above {@linkcode HIGH_WATER}
  * bytes), `write()` resolves once node has passed the bytes on,
  * `closeWrite()` is `end()` (close_notify, then FIN), `close()` is
  * `destroy()`. Addresses and socket options are the TCP connection's.
+ *
+ * node:tls calls a write back once it has encrypted the bytes, not once
+ * they are sent, and never pushes back: `write()` resolves only when the
+ * transport has written everything to the TCP socket, so a writer faster
+ * than the network waits (as with a Deno connection) instead of filling
+ * memory.
  */
 export class NodeConn {
   readonly #socket: NodeTlsSocket;
   readonly #tcp: Deno.TcpConn;
+  readonly #transport: Transport;
   readonly #queue: Uint8Array[] = [];
   #head = 0;
   #queued = 0;
@@ -136,16 +187,21 @@ export class NodeConn {
    * @param socket A TLSSocket that finished its handshake.
    * @param tcp The TCP connection underneath.
    */
-  constructor(socket: NodeTlsSocket, tcp: Deno.TcpConn) {
+  constructor(
+    socket: NodeTlsSocket,
+    tcp: Deno.TcpConn,
+    transport: Transport,
+  ) {
     this.#socket = socket;
     this.#tcp = tcp;
+    this.#transport = transport;
     socket.on("data", (chunk: Uint8Array) => {
       this.#queue.push(chunk);
       this.#queued += chunk.length;
       if (this.#pending !== null) this.#fill();
       if (this.#queued >= HIGH_WATER && !this.#paused) {
         this.#paused = true;
-        socket.pause();
+        transport.hold();
       }
     });
     socket.on("end", () => this.#end(null));
@@ -187,15 +243,32 @@ export class NodeConn {
       return Promise.reject(new Deno.errors.BadResource("Bad resource ID"));
     }
     if (this.#socket.destroyed || this.#socket.writableEnded) {
-      return Promise.reject(
-        new Deno.errors.BrokenPipe("Broken pipe (os error 32)"),
-      );
+      return Promise.reject(brokenPipe());
     }
     return new Promise((resolve, reject) => {
       this.#socket.write(bytes, (error?: Error | null) => {
         if (error) reject(asDenoError(error));
-        else resolve(bytes.length);
+        else this.#flushed().then(() => resolve(bytes.length), reject);
       });
+    });
+  }
+
+  /** Settles once the transport has written everything it was given. */
+  #flushed(): Promise<void> {
+    const transport = this.#transport.duplex;
+    if (transport.writableLength === 0) return Promise.resolve();
+    if (transport.destroyed) return Promise.reject(brokenPipe());
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        transport.off("close", gone);
+        resolve();
+      };
+      const gone = () => {
+        transport.off(FLUSHED, done);
+        reject(brokenPipe());
+      };
+      transport.once(FLUSHED, done);
+      transport.once("close", gone);
     });
   }
 
@@ -274,10 +347,14 @@ export class NodeConn {
     this.#queued -= count;
     if (this.#paused && this.#queued < HIGH_WATER >> 2) {
       this.#paused = false;
-      this.#socket.resume();
+      this.#transport.release();
     }
     return count;
   }
+}
+
+function brokenPipe(): Error {
+  return new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
 }
 
 /**
@@ -291,6 +368,10 @@ export function asDenoError(error: unknown): unknown {
   }
   const code = (error as { code?: unknown }).code;
   switch (code) {
+    case "ECANCELED": // we closed the socket
+      return new Deno.errors.Interrupted("operation canceled", {
+        cause: error,
+      });
     case "ECONNRESET":
       return new Deno.errors.ConnectionReset(error.message, { cause: error });
     case "EPIPE":

@@ -10,15 +10,19 @@
 //   certificate Deno.connectTls (startTls takes none); node:tls for
 //   unsafelyDisableVerification, or a client certificate with a serverName
 //   other than the hostname.
-// - server: Deno.listenTls; node:tls over Deno's TCP connections for clientCa
-//   (mutual TLS) and for startTls servers.
+// - server: node:tls over Deno's TCP connections (TCP_NODELAY on each, and
+//   a client that stays silent past the handshake timeout really is closed);
+//   Deno.listenTls with `engine: "deno"` (faster bulk transfer, but Nagle
+//   stays on — the first reply waits ~40 ms for a delayed ACK — and closing
+//   a connection whose handshake never finished leaves its socket open until
+//   the client speaks or leaves: Deno finishes a handshake before shutdown).
 import { after } from "../_internal/timer.ts";
 import {
   NodeConn,
   type NodeModules,
   nodeModules,
   type NodeTlsSocket,
-  transportOf,
+  Transport,
 } from "./_node_conn.ts";
 import {
   type TlsClientOptions,
@@ -244,6 +248,7 @@ export async function secureClient(
     }
     return await conn.handshake();
   };
+  const { localAddr, remoteAddr } = tcp;
   const { alpnProtocol } = await bounded(
     upgrade(),
     () => {
@@ -254,6 +259,12 @@ export async function secureClient(
     context,
     signals,
   );
+  // Deno.startTls's connection has addresses without `transport`: the TCP
+  // connection's own stand in.
+  Object.defineProperties(upgraded!, {
+    localAddr: { value: localAddr },
+    remoteAddr: { value: remoteAddr },
+  });
   return record(upgraded!, denoInfo(alpnProtocol, true), context);
 }
 
@@ -266,8 +277,9 @@ function nodeClient(
 ): { done: Promise<NodeConn>; abort: () => void } {
   const node = nodeModules().tls;
   const ip = isIpAddress(serverName);
+  const transport = new Transport(tcp);
   const socket = node.connect({
-    socket: transportOf(tcp),
+    socket: transport.duplex,
     host: serverName,
     ...(ip ? {} : { servername: serverName }),
     // caCerts replace the roots here: node:tls in Deno reads them only with
@@ -277,7 +289,7 @@ function nodeClient(
     ...(tls.alpnProtocols.length > 0
       ? { ALPNProtocols: tls.alpnProtocols }
       : {}),
-    rejectUnauthorized: !tls.unsafe,
+    rejectUnauthorized: !tls.unsafe, // before our certificate is sent
   });
   socket.on("error", ignore); // after a failure, and while closing
   const done = new Promise<NodeConn>((resolve, reject) => {
@@ -297,13 +309,15 @@ function nodeClient(
     const onSecure = () => {
       socket.off("error", onError);
       socket.off("close", onClose);
-      const conn = new NodeConn(socket, tcp); // listens for errors from now
+      const conn = new NodeConn(socket, tcp, transport); // listens for errors now
       resolve(record(conn, nodeInfo(socket, !tls.unsafe), context));
     };
     socket.once("secureConnect", onSecure);
     socket.once("error", onError);
     socket.once("close", onClose);
   });
+  const unwatch = whenPeerLeaves(transport, socket);
+  done.then(unwatch, unwatch);
   return { done, abort: () => socket.destroy() };
 }
 
@@ -333,13 +347,14 @@ export interface ServerTls {
  *
  * @param options `listen()`'s `tls` or `startTls`.
  * @param where The address to listen on, for the error.
- * @param engine `"node"` for a startTls server (node:tls upgrades it).
+ * @param startTls Whether for a startTls server (node:tls upgrades it).
  * @throws {TlsError} Of kind `"config"`, naming the file or option.
+ * @throws {TypeError} For `engine: "deno"` with `clientCa` or `startTls`.
  */
 export function serverTls(
   options: TlsServerOptions,
   where: string,
-  engine?: "node",
+  startTls = false,
 ): ServerTls {
   if (options === null || typeof options !== "object") {
     throw new TypeError(
@@ -354,6 +369,25 @@ export function serverTls(
     DEFAULT_HANDSHAKE_TIMEOUT;
   checkHandshakeTimeout(handshakeTimeout);
   const clientCa = pems("clientCa", options.clientCa);
+  const engine = options.engine ?? "node";
+  if (engine !== "node" && engine !== "deno") {
+    throw new TypeError(
+      `Cannot listen on ${where} with TLS engine ${
+        JSON.stringify(engine)
+      }: give "node" or "deno"`,
+    );
+  }
+  if (engine === "deno" && (clientCa.length > 0 || startTls)) {
+    throw new TypeError(
+      `Cannot listen on ${where} with TLS engine "deno" and ${
+        startTls ? "startTls" : "clientCa"
+      }: Deno.listenTls ${
+        startTls
+          ? "cannot upgrade a plain connection"
+          : "cannot ask for client certificates"
+      }; leave engine out`,
+    );
+  }
   for (const pem of clientCa) {
     if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
       throw new TlsError(
@@ -365,7 +399,7 @@ export function serverTls(
   }
   checkPair(cert, key, options, where);
   return {
-    engine: engine ?? (clientCa.length > 0 ? "node" : "deno"),
+    engine,
     cert,
     key,
     alpnProtocols: [...options.alpnProtocols ?? []],
@@ -533,7 +567,8 @@ function nodeServer(
     key: tls.key,
     ...(mutual ? { ca: tls.clientCa } : {}),
   });
-  const socket = new node.TLSSocket(transportOf(tcp), {
+  const transport = new Transport(tcp);
+  const socket = new node.TLSSocket(transport.duplex, {
     isServer: true,
     secureContext: tls.context,
     requestCert: mutual,
@@ -573,14 +608,42 @@ function nodeServer(
           return;
         }
       }
-      const conn = new NodeConn(socket, tcp); // listens for errors from now
+      const conn = new NodeConn(socket, tcp, transport); // listens for errors now
       resolve(record(conn, nodeInfo(socket, mutual), context));
     };
     socket.once("secure", onSecure);
     socket.once("error", onError);
     socket.once("close", onClose);
   });
+  const unwatch = whenPeerLeaves(transport, socket);
+  done.then(unwatch, unwatch);
   return { done, abort: () => socket.destroy() };
+}
+
+/**
+ * How long a handshake may go on after the peer's FIN: what arrived with it
+ * is being processed.
+ */
+const PEER_GONE_WAIT = 100;
+
+/**
+ * Ends a node:tls handshake whose peer has left: node:tls in Deno does not
+ * notice the end of its transport mid-handshake, and would wait for the
+ * handshake timeout. Returns the function that stops watching.
+ */
+function whenPeerLeaves(
+  transport: Transport,
+  socket: NodeTlsSocket,
+): () => void {
+  let cancel = () => {};
+  const onEnd = () => {
+    cancel = after(PEER_GONE_WAIT, () => socket.destroy());
+  };
+  transport.duplex.once("end", onEnd);
+  return () => {
+    transport.duplex.off("end", onEnd);
+    cancel();
+  };
 }
 
 /** The verification error of a server TLSSocket's client certificate. */
@@ -884,11 +947,16 @@ function tlsErrorOf(error: unknown, context: ErrorContext): TlsError {
       `${code} ${message}`,
     )
   ) {
+    // node:tls in Deno says UNABLE_TO_VERIFY_LEAF_SIGNATURE for a
+    // certificate out of its dates too (refine() tells when it can).
+    const vague = code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+      ? ", or is out of its dates (node:tls does not say which)"
+      : "";
     return make(
       "unknown-issuer",
       role === "client"
-        ? `${verify} is signed by an unknown CA; pass the CA with --tls-ca FILE (or caCerts)`
-        : `${verify} is not signed by a CA of --tls-client-ca FILE (clientCa)`,
+        ? `${verify} is signed by an unknown CA${vague}; pass the CA with --tls-ca FILE (or caCerts)`
+        : `${verify} is not signed by a CA of --tls-client-ca FILE (clientCa)${vague}`,
     );
   }
   if (/invalid peer certificate|^CERT_/.test(`${message} ${code}`)) {
@@ -908,8 +976,14 @@ function tlsErrorOf(error: unknown, context: ErrorContext): TlsError {
     return make(
       "closed-during-handshake",
       role === "client"
-        ? `${start} as it closed the connection during the handshake; check that it speaks TLS on this port`
-        : `${start} as it closed the connection during the handshake`,
+        ? `${start} as it closed the connection during the handshake; check that it speaks TLS on this port${
+          context.alpnProtocols?.length
+            ? ` and one of the ALPN protocols offered (${
+              context.alpnProtocols.join(", ")
+            }; --tls-alpn LIST, alpnProtocols)`
+            : ""
+        }`
+        : `${start} as it closed the connection during the handshake (a client that does not trust our certificate may, without a word)`,
     );
   }
   return make("other", `${start}: ${message}`);
@@ -940,8 +1014,8 @@ function certificateNames(message: string): string[] {
     names.push(match[1]!);
   }
   if (names.length > 0) return names;
-  const list = /altnames: (.*)$/.exec(message) ??
-    /cert's list: (.*)$/.exec(message);
+  const list = /.*altnames: (.*)$/.exec(message) ??
+    /.*cert's list: (.*)$/.exec(message);
   if (list === null) return names;
   for (const part of list[1]!.split(",")) {
     const name = part.trim().replace(/^(DNS|IP Address):/, "");

@@ -90,8 +90,8 @@ export interface ListenOptions {
    * a reply written in pieces can wait for the peer's delayed ACK, up to
    * 40 ms on Linux, whenever the client is not sending.
    *
-   * Over TLS it applies to `node:tls` servers (`clientCa`, `startTls`);
-   * `Deno.listenTls` offers no way to set it (see `docs/tls.md`).
+   * Over TLS too, unless `engine: "deno"`: `Deno.listenTls` offers no way
+   * to set it (see `docs/tls.md`).
    *
    * @default {true}
    */
@@ -623,7 +623,7 @@ export function listen(
   const tls = options.tls === undefined ? null : serverTls(options.tls, where);
   const startTls = options.startTls === undefined
     ? null
-    : serverTls(options.startTls, where, "node");
+    : serverTls(options.startTls, where, true);
   let listener: Deno.Listener;
   if ("path" in address) {
     listener = openUnixListener(
