@@ -125,8 +125,6 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
     this.#starts[i] = -1 - this.#owned.length;
     this.#owned.push(frame);
   };
-  /** The batch `receiveBatch()` is filling, or `null`. */
-  #batch: Uint8Array[] | null = null;
 
   /**
    * Frames `conn` with `codec`. Use {@linkcode Connection.framed}.
@@ -163,13 +161,17 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Receives every frame that is ready, at least one: waits for the first
-   * as {@linkcode FramedConnection.receive} does, then takes the frames
-   * decoded with it (at most a few thousand, however small). With
+   * Receives the frames that are ready, at least one: waits for the first
+   * as {@linkcode FramedConnection.receive} does, then takes those decoded
+   * with it, up to `maxFrames` (at most 5,119 however small they are;
+   * frames not taken stay for the next call). With
    * {@linkcode FramedConnection.sendAll}, a batch in is a write out.
    *
+   * @param maxFrames The most frames to take (an integer >= 1; by default
+   * all that are ready).
    * @param options `signal` to stop waiting.
    * @returns The frames, in order, or `null` when the stream ended cleanly.
+   * @throws {RangeError} If `maxFrames` is not an integer >= 1.
    * @throws {FrameTooLargeError} Or another framing error, after the frames
    * before it.
    * @throws {TimeoutError} If the connection's timeout passes.
@@ -192,21 +194,26 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
    * assertEquals(new TextDecoder().decode(await conn.readExactly(6)), "a\nb\nc\n");
    * ```
    */
-  async receiveBatch(options: ReadOptions = {}): Promise<Uint8Array[] | null> {
-    if (this.#next < this.#count) {
-      // Frames left by receive(): those first.
-      const frames = new Array<Uint8Array>(this.#count - this.#next);
-      for (let k = 0; k < frames.length; k++) frames[k] = this.#take();
-      return frames;
+  async receiveBatch(
+    maxFrames: number = Infinity,
+    options: ReadOptions = {},
+  ): Promise<Uint8Array[] | null> {
+    if (
+      !(maxFrames >= 1) ||
+      !(Number.isSafeInteger(maxFrames) || maxFrames === Infinity)
+    ) {
+      throw new RangeError(
+        `Cannot receive a batch of ${maxFrames} frames from ${
+          peerOf(this.#conn)
+        }: give an integer >= 1`,
+      );
     }
-    // Decoded straight into the batch: its frames are the caller's at once.
-    const frames: Uint8Array[] = [];
-    this.#batch = frames;
-    try {
-      return await this.#fill(options) ? frames : null;
-    } finally {
-      this.#batch = null;
-    }
+    if (this.#next === this.#count && !await this.#fill(options)) return null;
+    const frames = new Array<Uint8Array>(
+      Math.min(maxFrames, this.#count - this.#next),
+    );
+    for (let k = 0; k < frames.length; k++) frames[k] = this.#take();
+    return frames;
   }
 
   /** Hands out the next frame ready (there is one). */
@@ -234,13 +241,8 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
     return this.#count;
   }
 
-  /** How many frames are ready: in the queue, or in the batch. */
-  #ready(): number {
-    return this.#batch === null ? this.#count : this.#batch.length;
-  }
-
   /**
-   * Makes frames ready (in the queue, or in `#batch`): decodes the rest of
+   * Makes frames ready: decodes the rest of
    * the read held, a slice at a time, and reads only once that is used up.
    * Resolves `true` when a frame is ready, `false` at the end of the
    * stream; rejects with a framing or network error once the frames before
@@ -253,9 +255,8 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
     for (;;) {
       const chunk = this.#chunk;
       if (this.#pushed < chunk.length) {
-        if (this.#batch === null) this.#decodeSlices(chunk);
-        else this.#decodeInto(chunk, this.#batch);
-        if (this.#ready() > 0) return true;
+        this.#decodeSlices(chunk);
+        if (this.#count > 0) return true;
         continue;
       }
       this.#chunk = EMPTY; // not held while the next read waits
@@ -273,14 +274,11 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
         // the stream: a partial frame is not a frame, and not an error.
         if (this.#conn.readingStopped) return false;
         try {
-          const batch = this.#batch;
-          this.#decoder.end(
-            batch === null ? this.#onFrame : (frame) => batch.push(frame),
-          );
+          this.#decoder.end(this.#onFrame);
         } catch (error) {
           this.#error = error;
         }
-        if (this.#ready() > 0) return true;
+        if (this.#count > 0) return true;
       } else {
         this.#chunk = read;
         this.#pushed = 0;
@@ -316,44 +314,6 @@ export class FramedConnection implements AsyncIterable<Uint8Array> {
       }
     }
     this.#slice = EMPTY;
-  }
-
-  /**
-   * {@linkcode FramedConnection.#decodeSlices} for `receiveBatch()`: the
-   * frames go straight into `out` as views (the caller's at once), made
-   * here from the codec's ranges.
-   */
-  #decodeInto(chunk: Uint8Array, out: Uint8Array[]): void {
-    const ranged = this.#ranged;
-    const buffer = chunk.buffer;
-    let slice: Uint8Array = EMPTY;
-    let offset = 0; // of the slice in buffer
-    const onRange = (bytes: Uint8Array, start: number, end: number) => {
-      out.push(
-        bytes === slice
-          ? new Uint8Array(buffer, offset + start, end - start)
-          : copyOut(bytes.subarray(start, end), end - start),
-      );
-    };
-    const onFrame = (frame: Uint8Array) => {
-      out.push(frame);
-    };
-    while (this.#pushed < chunk.length && out.length < READY) {
-      const from = this.#pushed;
-      const to = Math.min(from + SLICE, chunk.length);
-      slice = from === 0 && to === chunk.length
-        ? chunk
-        : chunk.subarray(from, to);
-      offset = chunk.byteOffset + from;
-      this.#pushed = to;
-      try {
-        if (ranged !== null) ranged.pushRanges(slice, onRange);
-        else this.#decoder.push(slice, onFrame);
-      } catch (error) {
-        this.#error = error;
-        this.#pushed = chunk.length;
-      }
-    }
   }
 
   /**

@@ -258,3 +258,24 @@ Deno.test("a DelimiterCodec subclass that overrides push() decodes with its push
   await conn.write("abc\nxyz\n");
   assertEquals(await result.promise, ["ABC", "XYZ"]);
 });
+
+Deno.test("receiveBatch(maxFrames) takes at most maxFrames and leaves the rest for the next call; a bad maxFrames is a RangeError", async () => {
+  const result = deferred<number[]>();
+  await using server = listen({ port: 0 }, async (conn) => {
+    const framed = conn.framed(lines());
+    for (const bad of [0, 1.5, -1, NaN]) {
+      await assertRejects(() => framed.receiveBatch(bad), RangeError);
+    }
+    const sizes: number[] = [];
+    for (let batch; (batch = await framed.receiveBatch(3)) !== null;) {
+      sizes.push(batch.length);
+    }
+    result.resolve(sizes);
+  });
+  await using conn = await connect(server.addr);
+  await conn.write("1\n2\n3\n4\n5\n6\n7\n");
+  await conn.shutdown("write");
+  const sizes = await result.promise;
+  assertEquals(sizes.reduce((a, b) => a + b, 0), 7);
+  assertLessOrEqual(Math.max(...sizes), 3);
+});
