@@ -1024,8 +1024,10 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
 
   /** Waits for queued writes to finish, then closes (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
-    const successor = successors.get(this);
-    if (successor !== undefined) return successor[Symbol.asyncDispose]();
+    if (this.#closed) {
+      const successor = successors.get(this); // startTls() handed it on
+      if (successor !== undefined) return successor[Symbol.asyncDispose]();
+    }
     await this.#whenWritten();
     this.close();
   }
@@ -1046,8 +1048,10 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
    * until the connection closes.)
    */
   stopReading(): void {
-    const successor = successors.get(this);
-    if (successor !== undefined) return successor.stopReading();
+    if (this.#closed) {
+      successors.get(this)?.stopReading(); // startTls() handed it on
+      return;
+    }
     if (this.#draining || this.#readShut) return;
     this.#draining = true;
     if (this.#waiter.waiting) {
