@@ -122,6 +122,12 @@ export interface ConnectionOptions {
  * to 512 bytes are copied into shared 4 KiB blocks (as Node's `Buffer`
  * pool does), which is ten times cheaper than a buffer each.
  *
+ * Over TLS (`connect()`'s and `listen()`'s `tls` option, or
+ * {@linkcode Connection.startTls}) every method works the same on the
+ * decrypted bytes; {@linkcode Connection.tls} tells the session. A TLS peer
+ * that closes without close_notify reads as EOF once data has arrived, as
+ * with Python's `suppress_ragged_eofs`.
+ *
  * @typeParam T The transport: `"tcp"` or `"unix"`, which types
  * {@linkcode Connection.localAddr} and {@linkcode Connection.remoteAddr}.
  *

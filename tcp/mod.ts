@@ -5,7 +5,10 @@
  * `sendall`), `for await` over the chunks, `setTimeout` (`settimeout`),
  * `shutdown` (with `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`), addresses, framed
  * messages and Web Streams; servers with idle timeouts, connection limits
- * and graceful shutdown; Twisted-style protocols.
+ * and graceful shutdown; Twisted-style protocols. TLS is an option of the
+ * same calls — `connect(address, { tls })`, `listen(address, handler,
+ * { tls })`, `conn.startTls()` for STARTTLS — with `conn.tls` for the session
+ * and `TlsError` when a handshake fails (`docs/tls.md`).
  *
  * `TimeoutError`, `ShutdownOptions` and the address types are `net/`'s,
  * re-exported here, as is `framing/`'s `FrameCodec`, the type `framed()` and

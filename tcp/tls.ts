@@ -13,9 +13,10 @@
  * certificate is verified against the system's roots for the name connected
  * to.
  *
- * Which engine runs the handshake (invisible but for `conn.tls`): Deno's
- * own TLS (`Deno.startTls` on a TCP connection with `TCP_NODELAY`, or
- * `Deno.connectTls` when a client certificate is given), or `node:tls` when
+ * Which engine runs the handshake (invisible but for `conn.tls` and a few
+ * messages): Deno's own TLS — `Deno.startTls` on a TCP connection with
+ * `TCP_NODELAY` set first, or `Deno.connectTls` when a client certificate
+ * is given — or `node:tls` (over Deno's TCP connection) when
  * `unsafelyDisableVerification` is set, or when a client certificate comes
  * with a `serverName` other than the hostname. See `docs/tls.md`.
  *
