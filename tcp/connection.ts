@@ -51,6 +51,8 @@ type Socket = Pick<
 
 /** A connection whose socket `startTls()` handed on, and the one it went to. */
 const successors = new WeakMap<Connection, Connection>();
+/** A connection whose `startTls()` handshake runs, and how to stop it. */
+const upgrades = new WeakMap<Connection, AbortController>();
 
 /** Options for reads: {@linkcode Connection.read} and friends. */
 export interface ReadOptions {
@@ -899,10 +901,30 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
     this.#closed = true;
     this.#buffer = null;
     if (this.#idleWatch !== null) unwatchIdle(this.#idleWatch);
-    const signal = tls.signal;
-    const socket = server === undefined
-      ? await secureClient(conn, tls, connectedName(conn), peer)
-      : await secureServer(conn, server, peer, signal);
+    // close() during the handshake (a server's shutdown, say) aborts it.
+    const closing = new AbortController();
+    upgrades.set(this, closing);
+    let socket;
+    try {
+      socket = server === undefined
+        ? await secureClient(
+          conn,
+          tls,
+          connectedName(conn),
+          peer,
+          closing.signal, // tls.signal too, there
+        )
+        : await secureServer(
+          conn,
+          server,
+          peer,
+          tls.signal === undefined
+            ? closing.signal
+            : AbortSignal.any([closing.signal, tls.signal]),
+        );
+    } finally {
+      upgrades.delete(this);
+    }
     const idleTimeout = this.#idleWatch?.timeout;
     const upgraded = new Connection<"tcp">(
       socket,
@@ -1014,7 +1036,14 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
    */
   close(): void {
     if (this.#closed) {
-      successors.get(this)?.close(); // startTls() handed the socket on
+      // startTls() handed the socket on, or is handing it on.
+      successors.get(this)?.close();
+      const upgrade = upgrades.get(this);
+      upgrade?.abort(
+        new Deno.errors.BadResource(
+          `Cannot start TLS with ${this.#peer}: the connection was closed`,
+        ),
+      );
       return;
     }
     this.#closed = true;

@@ -692,6 +692,22 @@ Deno.test("STARTTLS: a sockit client upgrades against a sockit startTls server, 
   assertEquals(conn.closed, true);
 });
 
+Deno.test("STARTTLS: a server shutting down ends a handshake its handler is waiting for", async () => {
+  const outcome = deferred<unknown>();
+  const server = listen({ port: 0 }, async (plain) => {
+    await plain.write("220 ready\r\n");
+    outcome.resolve(await plain.startTls().catch((error) => error));
+  }, { startTls: { cert: serverPair.cert, key: serverPair.key } });
+  await using plain = await connect(server.addr);
+  await plain.readUntil("\r\n"); // and never starts the handshake
+  await waitFor(() => server.connections === 1, "the handler");
+  await within(server.shutdown({ gracePeriod: 100 }), 2000, "the shutdown");
+  const error = await outcome.promise;
+  assertInstanceOf(error, Deno.errors.BadResource);
+  assertStringIncludes(error.message, "the connection was closed");
+  assertEquals(await plain.read(), null);
+});
+
 Deno.test("STARTTLS is refused while bytes are unread or a read is in flight, and on a server without startTls", async () => {
   const refusal = deferred<unknown>();
   await using server = listen({ port: 0 }, async (conn) => {
