@@ -292,30 +292,10 @@ function nodeClient(
     rejectUnauthorized: !tls.unsafe, // before our certificate is sent
   });
   socket.on("error", ignore); // after a failure, and while closing
-  const done = new Promise<NodeConn>((resolve, reject) => {
-    const onError = (error: unknown) => {
-      socket.off("secureConnect", onSecure);
-      socket.off("close", onClose);
-      reject(refine(error, socket));
-      socket.destroy();
-    };
-    const onClose = () => {
-      socket.off("error", onError);
-      socket.off("secureConnect", onSecure);
-      reject(
-        new Deno.errors.UnexpectedEof("closed during the TLS handshake"),
-      );
-    };
-    const onSecure = () => {
-      socket.off("error", onError);
-      socket.off("close", onClose);
-      const conn = new NodeConn(socket, tcp, transport); // listens for errors now
-      resolve(record(conn, nodeInfo(socket, !tls.unsafe), context));
-    };
-    socket.once("secureConnect", onSecure);
-    socket.once("error", onError);
-    socket.once("close", onClose);
-  });
+  const done = handshakeOf(socket, "secureConnect", () => {
+    const conn = new NodeConn(socket, tcp, transport); // listens for errors now
+    return record(conn, nodeInfo(socket, !tls.unsafe), context);
+  }, (error) => refine(error, socket));
   const unwatch = whenPeerLeaves(transport, socket);
   done.then(unwatch, unwatch);
   return { done, abort: () => socket.destroy() };
@@ -578,46 +558,66 @@ function nodeServer(
       : {}),
   });
   socket.on("error", ignore); // after a failure, and while closing
-  const done = new Promise<NodeConn>((resolve, reject) => {
-    const onError = (error: unknown) => {
-      socket.off("secure", onSecure);
-      socket.off("close", onClose);
-      reject(error);
-      socket.destroy();
-    };
-    const onClose = () => {
-      socket.off("error", onError);
-      socket.off("secure", onSecure);
-      reject(
-        new Deno.errors.UnexpectedEof("closed during the TLS handshake"),
-      );
-    };
-    const onSecure = () => {
-      socket.off("error", onError);
-      socket.off("close", onClose);
-      if (mutual) {
-        // node:tls leaves a TLSSocket made by hand to check the chain.
-        const code = verifyError(socket);
-        if (code !== null) {
-          const error = Object.assign(
-            new Error(`client certificate refused: ${code}`),
-            { code },
-          );
-          socket.destroy();
-          reject(refine(error, socket));
-          return;
-        }
+  const done = handshakeOf(socket, "secure", () => {
+    if (mutual) {
+      // node:tls leaves a TLSSocket made by hand to check the chain.
+      const code = verifyError(socket);
+      if (code !== null) {
+        const error = Object.assign(
+          new Error(`client certificate refused: ${code}`),
+          { code },
+        );
+        socket.destroy();
+        throw refine(error, socket);
       }
-      const conn = new NodeConn(socket, tcp, transport); // listens for errors now
-      resolve(record(conn, nodeInfo(socket, mutual), context));
-    };
-    socket.once("secure", onSecure);
-    socket.once("error", onError);
-    socket.once("close", onClose);
+    }
+    const conn = new NodeConn(socket, tcp, transport); // listens for errors now
+    return record(conn, nodeInfo(socket, mutual), context);
   });
   const unwatch = whenPeerLeaves(transport, socket);
   done.then(unwatch, unwatch);
   return { done, abort: () => socket.destroy() };
+}
+
+/**
+ * Settles with the end of a node:tls handshake: with what `onSecure` returns
+ * (or rejects with what it throws) once `socket` emits `event`; on an error
+ * with `failure(error)`, destroying the socket; on a close before either, with
+ * an `UnexpectedEof`.
+ */
+function handshakeOf(
+  socket: NodeTlsSocket,
+  event: "secureConnect" | "secure",
+  onSecure: () => NodeConn,
+  failure: (error: unknown) => unknown = (error) => error,
+): Promise<NodeConn> {
+  return new Promise<NodeConn>((resolve, reject) => {
+    const onError = (error: unknown) => {
+      socket.off(event, onEvent);
+      socket.off("close", onClose);
+      reject(failure(error));
+      socket.destroy();
+    };
+    const onClose = () => {
+      socket.off("error", onError);
+      socket.off(event, onEvent);
+      reject(
+        new Deno.errors.UnexpectedEof("closed during the TLS handshake"),
+      );
+    };
+    const onEvent = () => {
+      socket.off("error", onError);
+      socket.off("close", onClose);
+      try {
+        resolve(onSecure());
+      } catch (error) {
+        reject(error);
+      }
+    };
+    socket.once(event, onEvent);
+    socket.once("error", onError);
+    socket.once("close", onClose);
+  });
 }
 
 /**
