@@ -192,25 +192,31 @@ interface Pollable {
   keeps?(error: unknown): boolean;
 }
 
-const RAW: Pollable = {
-  method: "read",
-  event: (source, value) =>
-    value === null ? { type: "eof", source } : {
-      type: "data",
-      source: source as Connection,
-      data: value as Uint8Array,
-    },
-};
+/** A stream source: `null` is its end (`eof`), any other value its bytes. */
+function streamPollable(
+  method: Pollable["method"],
+  event: (source: PollSource, bytes: Uint8Array) => PollEvent,
+): Pollable {
+  return {
+    method,
+    event: (source, value) =>
+      value === null
+        ? { type: "eof", source }
+        : event(source, value as Uint8Array),
+  };
+}
 
-const FRAMED: Pollable = {
-  method: "receive",
-  event: (source, value) =>
-    value === null ? { type: "eof", source } : {
-      type: "frame",
-      source: source as FramedConnection,
-      frame: value as Uint8Array,
-    },
-};
+const RAW: Pollable = streamPollable("read", (source, data) => ({
+  type: "data",
+  source: source as Connection,
+  data,
+}));
+
+const FRAMED: Pollable = streamPollable("receive", (source, frame) => ({
+  type: "frame",
+  source: source as FramedConnection,
+  frame,
+}));
 
 const DATAGRAM: Pollable = {
   method: "receive",
