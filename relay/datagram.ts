@@ -36,12 +36,17 @@
  *
  * @module
  */
-import { DelimiterCodec, FrameTooLargeError } from "../framing/mod.ts";
 import type { Address, SocketAddress } from "../net/mod.ts";
 import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import { checkFormat, formatFrame } from "./_format.ts";
+import {
+  checkRelayOptions,
+  InputLines,
+  openStreams,
+  pumpAll,
+  watchRelayEnds,
+} from "./_streams.ts";
 import type { RelayEndReason, RelayStreams } from "./stream.ts";
-import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 import { canonicalIp } from "../_internal/ip.ts";
 import { type DatagramSocket, DatagramTooLargeError } from "../udp/mod.ts";
 
@@ -194,19 +199,7 @@ export async function relayDatagrams(
   const noHalfClose = options.noHalfClose ?? false;
   const { to, idleTimeout, signal, onTraffic } = options;
   const format = options.output ?? "text";
-  if (sendOnly && recvOnly) {
-    throw new TypeError(
-      "Cannot relay datagrams with both sendOnly and recvOnly: nothing would move",
-    );
-  }
-  if (
-    idleTimeout !== undefined &&
-    !(typeof idleTimeout === "number" && idleTimeout > 0)
-  ) {
-    throw new RangeError(
-      `Cannot relay datagrams with idleTimeout ${idleTimeout}: give milliseconds (> 0)`,
-    );
-  }
+  checkRelayOptions(options, "relay datagrams");
   checkFormat(format, "relay datagrams");
   const acceptFrom = options.acceptFrom ?? (to === undefined ? "any" : "peer");
   if (acceptFrom === "peer" && to === undefined) {
@@ -216,16 +209,7 @@ export async function relayDatagrams(
   }
   signal?.throwIfAborted();
 
-  const reader = recvOnly ? null : streams.readable.getReader();
-  let writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
-  if (!sendOnly) {
-    try {
-      writer = streams.writable.getWriter();
-    } catch (error) {
-      reader?.releaseLock();
-      throw error;
-    }
-  }
+  const { reader, writer } = openStreams(streams, sendOnly, recvOnly);
 
   const result: DatagramRelayResult = {
     reason: "input-ended",
@@ -241,9 +225,6 @@ export async function relayDatagrams(
   const stopReceiving = new AbortController();
   let lastSender: SocketAddress | undefined;
   let senderKnown: (() => void) | null = null;
-  const touch = () => {
-    if (idleWatch !== null) idleWatch.last = performance.now();
-  };
 
   const stop = (
     why: DatagramRelayResult["reason"] | null,
@@ -264,18 +245,12 @@ export async function relayDatagrams(
     } catch { /* released already */ }
   };
 
-  const idleWatch = idleTimeout === undefined
-    ? null
-    : watchIdle(idleTimeout, () => stop("idle-timeout"));
-  const onAbort = () => stop(null, signal!.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
+  const { touch, unwatch } = watchRelayEnds(idleTimeout, signal, stop);
 
-  const limit = socket.maxDatagramSize;
-  const decoder = new DelimiterCodec({ lines: true, maxFrameSize: limit });
-  const lines: Uint8Array[] = [];
-  const sink = (line: Uint8Array) => {
-    lines.push(line);
-  };
+  const input = new InputLines(
+    socket.maxDatagramSize,
+    "the datagram size limit",
+  );
 
   const peer = async (): Promise<Address | SocketAddress | undefined> => {
     if (to !== undefined) return to;
@@ -286,19 +261,10 @@ export async function relayDatagrams(
     return lastSender;
   };
 
-  const sendLines = async (step: () => void): Promise<void> => {
-    let error: unknown = undefined;
-    try {
-      step();
-    } catch (caught) {
-      error = caught instanceof FrameTooLargeError
-        ? new FrameTooLargeError(
-          { limit, size: caught.size, announced: false },
-          `Cannot send an input line as it runs past the datagram size limit ${limit} (${caught.size} bytes seen)`,
-        )
-        : caught;
-    }
-    for (const line of lines.splice(0)) {
+  const sendLines = async (
+    { lines, error }: { lines: Uint8Array[]; error?: unknown },
+  ): Promise<void> => {
+    for (const line of lines) {
       const target = await peer();
       if (ending || target === undefined) return;
       await socket.send(line, target);
@@ -317,10 +283,10 @@ export async function relayDatagrams(
       if (ending) return;
       if (done) break;
       touch();
-      await sendLines(() => decoder.push(value, sink));
+      await sendLines(input.push(value));
       if (ending) return;
     }
-    await sendLines(() => decoder.end(sink));
+    await sendLines(input.end());
     if (!ending && (noHalfClose || sendOnly)) stop("input-ended");
   };
 
@@ -355,15 +321,10 @@ export async function relayDatagrams(
     }
   };
 
-  const guard = (pump: Promise<void>) =>
-    pump.catch((error) => {
-      if (!ending) stop(null, error);
-    });
   try {
-    await Promise.all([guard(pumpInput()), guard(pumpOutput())]);
+    await pumpAll([pumpInput(), pumpOutput()], stop);
   } finally {
-    if (idleWatch !== null) unwatchIdle(idleWatch);
-    signal?.removeEventListener("abort", onAbort);
+    unwatch();
     writer?.releaseLock();
     await socket[Symbol.asyncDispose]();
   }

@@ -34,10 +34,15 @@
  * @module
  */
 import type { FrameCodec } from "../framing/mod.ts";
-import { DelimiterCodec, FrameTooLargeError } from "../framing/mod.ts";
 import type { Connection } from "../tcp/mod.ts";
-import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 import { checkFormat, formatFrame } from "./_format.ts";
+import {
+  checkRelayOptions,
+  InputLines,
+  openStreams,
+  pumpAll,
+  watchRelayEnds,
+} from "./_streams.ts";
 
 /**
  * Why a relay ended (when it did not fail):
@@ -176,21 +181,6 @@ const RAW_SIDE: Side = {
   decode: (chunk) => ({ bytes: chunk }),
   decodeEnd: () => ({ bytes: null }),
 };
-
-/** Checks the options every relay takes. */
-function checkRelayOptions(options: RelayOptions, what: string): void {
-  if (options.sendOnly && options.recvOnly) {
-    throw new TypeError(
-      `Cannot ${what} with both sendOnly and recvOnly: nothing would move`,
-    );
-  }
-  const idle = options.idleTimeout;
-  if (idle !== undefined && !(typeof idle === "number" && idle > 0)) {
-    throw new RangeError(
-      `Cannot ${what} with idleTimeout ${idle}: give milliseconds (> 0)`,
-    );
-  }
-}
 
 /**
  * Relays bytes between `conn` and a pair of streams, both ways at once:
@@ -357,56 +347,6 @@ function formatFrames(
   return out;
 }
 
-/**
- * Splits input bytes into lines (without `\n` / `\r\n`), each at most
- * `maxLineSize` bytes. A line that runs past
- * the limit raises a `FrameTooLargeError` without an offset: it is input
- * that cannot be sent, not a frame received.
- */
-class InputLines {
-  readonly #decoder: DelimiterCodec;
-  readonly #limit: number;
-  readonly #lines: Uint8Array[] = [];
-  readonly #sink = (line: Uint8Array) => {
-    this.#lines.push(line);
-  };
-
-  /** Lines of at most `maxLineSize` bytes. */
-  constructor(maxLineSize: number) {
-    this.#limit = maxLineSize;
-    this.#decoder = new DelimiterCodec({
-      lines: true,
-      maxFrameSize: maxLineSize,
-    });
-  }
-
-  /** The lines `chunk` completes, and the error that stopped it, if any. */
-  push(chunk: Uint8Array): { lines: Uint8Array[]; error?: unknown } {
-    return this.#take(() => this.#decoder.push(chunk, this.#sink));
-  }
-
-  /** The last line (one without `\n`), if any. */
-  end(): { lines: Uint8Array[]; error?: unknown } {
-    return this.#take(() => this.#decoder.end(this.#sink));
-  }
-
-  #take(step: () => void): { lines: Uint8Array[]; error?: unknown } {
-    let error: unknown = undefined;
-    try {
-      step();
-    } catch (caught) {
-      error = caught instanceof FrameTooLargeError
-        ? new FrameTooLargeError(
-          { limit: this.#limit, size: caught.size, announced: false },
-          `Cannot send an input line as it runs past maxFrameSize ${this.#limit} (${caught.size} bytes seen)`,
-        )
-        : caught;
-    }
-    const lines = this.#lines.splice(0);
-    return error === undefined ? { lines } : { lines, error };
-  }
-}
-
 function framedSide(
   codec: FrameCodec,
   format: "text" | "hex",
@@ -462,16 +402,7 @@ async function run(
   const { idleTimeout, signal, onTraffic } = options;
   signal?.throwIfAborted();
 
-  const reader = recvOnly ? null : streams.readable.getReader();
-  let writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
-  if (!sendOnly) {
-    try {
-      writer = streams.writable.getWriter();
-    } catch (error) {
-      reader?.releaseLock();
-      throw error;
-    }
-  }
+  const { reader, writer } = openStreams(streams, sendOnly, recvOnly);
 
   let ending = false;
   let reason: RelayEndReason = "complete";
@@ -481,9 +412,6 @@ async function run(
   let failure: unknown = undefined;
   let bytesSent = 0;
   let bytesReceived = 0;
-  const touch = () => {
-    if (idleWatch !== null) idleWatch.last = performance.now();
-  };
 
   /** Ends the relay: stops both directions and closes the connection. */
   const stop = (why: RelayEndReason | null, error?: unknown) => {
@@ -502,11 +430,7 @@ async function run(
     } catch { /* released already */ }
   };
 
-  const idleWatch = idleTimeout === undefined
-    ? null
-    : watchIdle(idleTimeout, () => stop("idle-timeout"));
-  const onAbort = () => stop(null, signal!.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
+  const { touch, unwatch } = watchRelayEnds(idleTimeout, signal, stop);
 
   const send = async (converted: Converted): Promise<void> => {
     const bytes = converted.bytes;
@@ -566,16 +490,11 @@ async function run(
     }
   };
 
-  const guard = (pump: Promise<void>) =>
-    pump.catch((error) => {
-      if (!ending) stop(null, error);
-    });
   try {
-    await Promise.all([guard(pumpInput()), guard(pumpOutput())]);
+    await pumpAll([pumpInput(), pumpOutput()], stop);
   } finally {
     stop(reason); // no-op unless something ended without saying so
-    if (idleWatch !== null) unwatchIdle(idleWatch);
-    signal?.removeEventListener("abort", onAbort);
+    unwatch();
     writer?.releaseLock();
   }
   if (failed) throw failure;
