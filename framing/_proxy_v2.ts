@@ -135,6 +135,26 @@ function unixPath(bytes: Uint8Array, at: number): string {
   return textOf(field.subarray(0, end));
 }
 
+/**
+ * Sets `header`'s source and destination from an IP address block at `at`:
+ * the two addresses (`size` bytes each, written by `format`), then the two
+ * ports.
+ */
+function decodeIpEnds(
+  header: ProxyHeader,
+  bytes: Uint8Array,
+  at: number,
+  size: number,
+  format: (bytes: Uint8Array, at: number) => string,
+): void {
+  const ports = at + 2 * size;
+  header.source = { hostname: format(bytes, at), port: u16(bytes, ports) };
+  header.destination = {
+    hostname: format(bytes, at + size),
+    port: u16(bytes, ports + 2),
+  };
+}
+
 /** Decodes a whole v2 header, `bytes` exactly. */
 export function decodeV2(bytes: Uint8Array): ProxyHeader {
   const command = (bytes[12]! & 0x0f) === 1 ? "proxy" : "local";
@@ -157,23 +177,9 @@ export function decodeV2(bytes: Uint8Array): ProxyHeader {
   if (command === "proxy") {
     const a = V2_FIXED;
     if (transport === "tcp4" || transport === "udp4") {
-      header.source = {
-        hostname: formatIpv4(bytes, a),
-        port: u16(bytes, a + 8),
-      };
-      header.destination = {
-        hostname: formatIpv4(bytes, a + 4),
-        port: u16(bytes, a + 10),
-      };
+      decodeIpEnds(header, bytes, a, 4, formatIpv4);
     } else if (transport === "tcp6" || transport === "udp6") {
-      header.source = {
-        hostname: formatIpv6(bytes, a),
-        port: u16(bytes, a + 32),
-      };
-      header.destination = {
-        hostname: formatIpv6(bytes, a + 16),
-        port: u16(bytes, a + 34),
-      };
+      decodeIpEnds(header, bytes, a, 16, formatIpv6);
     } else if (transport === "unix" || transport === "unixpacket") {
       header.source = { path: unixPath(bytes, a) };
       header.destination = { path: unixPath(bytes, a + UNIX_PATH_SIZE) };
