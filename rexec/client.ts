@@ -320,8 +320,13 @@ export class CommandClient implements AsyncDisposable, Disposable {
       this.#head = 0;
       const chunk = await this.#conn.read();
       if (chunk === null) {
+        // A TLS server that refuses a plain-text client may hang up without
+        // a word (node:tls sends no alert): say what to try.
+        const hint = this.#conn.bytesReceived === 0 && this.#conn.tls === null
+          ? "; if it speaks TLS, connect with --tls (tls)"
+          : "";
         throw new Deno.errors.UnexpectedEof(
-          `Cannot get the reply to ${what}: the server closed the connection first`,
+          `Cannot get the reply to ${what}: the server closed the connection first${hint}`,
         );
       }
       if (this.#conn.bytesReceived === chunk.length && isTlsRecord(chunk)) {

@@ -44,8 +44,13 @@ export class Lines {
     this.#notify?.();
   }
 
-  /** The next line (after the last one matched) that matches `pattern`. */
-  async waitFor(pattern: RegExp): Promise<RegExpExecArray> {
+  /**
+   * The next line (after the last one matched) that matches `pattern`;
+   * fails, showing every line seen, when none comes within `timeout` ms (a
+   * test that waits for a line that never comes fails instead of hanging).
+   */
+  async waitFor(pattern: RegExp, timeout = 30_000): Promise<RegExpExecArray> {
+    const deadline = performance.now() + timeout;
     for (;;) {
       while (this.#cursor < this.seen.length) {
         const match = pattern.exec(this.seen[this.#cursor++]!);
@@ -58,7 +63,20 @@ export class Lines {
           }`,
         );
       }
-      await new Promise<void>((resolve) => this.#notify = resolve);
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new Error(
+          `no stderr line matching ${pattern} within ${timeout} ms:\n${
+            this.seen.join("\n")
+          }`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#notify = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
     }
   }
 }

@@ -16,6 +16,7 @@ import {
 import { MalformedFrameError, pack } from "../../framing/mod.ts";
 import {
   assertEquals,
+  assertMatch,
   assertRejects,
   assertStringIncludes,
 } from "../_utils.ts";
@@ -151,7 +152,7 @@ Deno.test("new CommandClient() wraps a connection of one's own, and authenticate
   assertEquals(client.connection.remoteAddr, server.addr);
 });
 
-Deno.test("over TLS: the token and the command go encrypted, a plain client is told the server speaks TLS, and a token never goes beyond loopback in clear text", async () => {
+Deno.test("over TLS: the token and the command go encrypted, a plain client is told to try TLS, and a token never goes beyond loopback in clear text", async () => {
   const certs = await testCertificates();
   await using server = serve({
     allow: ["echo"],
@@ -166,9 +167,13 @@ Deno.test("over TLS: the token and the command go encrypted, a plain client is t
   assertEquals(decoder.decode(result.stdout), "over tls\n");
   const plain = await assertRejects(
     () => runRemoteCommand(server.addr, ["echo"], { token: "t0ken" }),
-    Deno.errors.InvalidData,
   );
-  assertStringIncludes(plain.message, "the server speaks TLS");
+  // node:tls (the server default) hangs up on plain text without a word:
+  // the client can only suggest TLS; Deno's engine answers with a record.
+  assertMatch(
+    plain.message,
+    /the server speaks TLS|if it speaks TLS, connect with --tls/,
+  );
   // Refused before connecting: nothing listens there.
   await assertRejects(
     () =>

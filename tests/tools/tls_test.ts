@@ -486,7 +486,7 @@ Deno.test("mutual TLS: echo --tls-client-ca serves cat with a client certificate
   assertCode(other, 1);
   assertStringIncludes(other.stderr, "--tls-cert FILE");
   await server.stderr.waitFor(
-    /^echo: Cannot verify the client certificate of 127\.0\.0\.1:\d+: it is not signed by a CA of --tls-client-ca FILE \(clientCa\)$/,
+    /^echo: Cannot verify the client certificate of 127\.0\.0\.1:\d+: it is not signed by a CA of --tls-client-ca FILE \(clientCa\)(, or is out of its dates \(node:tls does not say which\))?$/,
   );
   const good = await runCat([
     "--tls-ca",
@@ -576,7 +576,7 @@ Deno.test("cat --listen --tls-alpn agrees on a protocol the client offers, and -
   assertEquals(served.stdout, "over ALPN");
   assertMatch(
     served.stderr,
-    /TLS with 127\.0\.0\.1:\d+: version not reported \(Deno's TLS engine\), ALPN x-second, no client certificate asked/,
+    /TLS with 127\.0\.0\.1:\d+: (TLSv1\.3|version not reported \(Deno's TLS engine\)), ALPN x-second, no client certificate asked/,
   );
 });
 
@@ -914,9 +914,12 @@ Deno.test("rexec serves commands over TLS with a token, mutual TLS too; a plain 
     // Plain text to a TLS server.
     const plain = await runRexec([...target, "echo", "x"]);
     assertCode(plain, 1);
-    assertStringIncludes(
+    // Deno's TLS server answers plain text with a TLS record (recognised:
+    // "the server speaks TLS"); node:tls, the default, hangs up without a
+    // word, so the client can only suggest it.
+    assertMatch(
       plain.stderr,
-      "the server speaks TLS: connect with --tls",
+      /the server speaks TLS: connect with --tls|if it speaks TLS, connect with --tls/,
     );
     await server.stderr.waitFor(
       /^rexec: Cannot accept TLS from 127\.0\.0\.1:\d+ as it does not speak TLS/,
