@@ -36,6 +36,7 @@ export const DEFAULTS = {
   tokenTimeout: 5000,
   connectTimeout: 10_000,
   maxCommands: 16,
+  maxLineBytes: 8192,
 } as const;
 
 /** Flags with a value that only the server takes. */
@@ -45,6 +46,7 @@ const SERVER_ONLY_STRINGS: readonly string[] = [
   "timeout",
   "max-output",
   "max-commands",
+  "max-frame",
   "token-timeout",
   "cwd",
   "tls-client-ca",
@@ -91,6 +93,8 @@ export interface ServeInvocation {
   maxOutput: number;
   /** The most commands running at once. */
   maxCommands: number;
+  /** The longest request line, bytes (`--max-frame`). */
+  maxLineBytes: number;
   /** Time to wait for each request line, ms. */
   idleTimeout: number;
   /** Time to wait for the token line, ms. */
@@ -257,6 +261,7 @@ export function parseRexecArgs(args: readonly string[]): RexecInvocation {
   const timeout = flags.values.get("timeout");
   const maxOutput = flags.values.get("max-output");
   const maxCommands = flags.values.get("max-commands");
+  const maxFrame = flags.values.get("max-frame");
   const tokenTimeout = flags.values.get("token-timeout");
   const cwd = flags.values.get("cwd");
   if (cwd === "") throw new UsageError("--cwd needs a directory");
@@ -273,6 +278,9 @@ export function parseRexecArgs(args: readonly string[]): RexecInvocation {
     maxCommands: maxCommands === undefined
       ? DEFAULTS.maxCommands
       : parsePositiveInt(maxCommands, "max-commands"),
+    maxLineBytes: maxFrame === undefined
+      ? DEFAULTS.maxLineBytes
+      : parseMaxFrame(maxFrame),
     idleTimeout: server.idleTimeout ?? DEFAULTS.idleTimeout,
     tokenTimeout: tokenTimeout === undefined
       ? DEFAULTS.tokenTimeout
@@ -281,6 +289,17 @@ export function parseRexecArgs(args: readonly string[]): RexecInvocation {
     insecure: flags.set.has("insecure"),
     cwd,
   };
+}
+
+/** `--max-frame`: at least 16 bytes, the shortest line limit the protocol takes. */
+function parseMaxFrame(text: string): number {
+  const n = parsePositiveInt(text, "max-frame");
+  if (n < 16) {
+    throw new UsageError(
+      `--max-frame must be an integer >= 16, not ${JSON.stringify(text)}`,
+    );
+  }
+  return n;
 }
 
 function tokenFileFlag(flags: Flags): string | undefined {

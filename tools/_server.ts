@@ -33,6 +33,16 @@ export const SERVER_STRING_FLAGS: readonly string[] = [
   "grace",
 ];
 
+/**
+ * `--max-conns` when it is not given. Each client costs a file descriptor —
+ * Deno raises its soft limit to the hard one at startup (commonly 524,288
+ * or more on Linux), and 1,024 is the traditional soft limit, so this cap
+ * stays within the usual descriptor limits — and a bounded amount of memory
+ * (docs/security.md: about 0.7 MiB at worst for `time`), so the default
+ * bounds what a crowd of clients can take: about 0.7 GiB.
+ */
+export const DEFAULT_MAX_CONNECTIONS: number = 1024;
+
 /** The boolean flags every server tool takes. */
 export const SERVER_BOOLEAN_FLAGS: readonly string[] = [
   "quiet",
@@ -55,6 +65,7 @@ export function serverFlagsUsage(defaultPort: number, extra = ""): string {
     "  --unix PATH             listen on a Unix socket instead of --host/--port",
     "  --idle-timeout SECONDS  close a client that sends nothing for this long",
     "  --max-conns N           serve at most N clients at once; close the others",
+    "                          at once (default 1024)",
     "  --grace SECONDS         on SIGINT/SIGTERM, let clients finish for this",
     "                          long, then close them (default 5); a second",
     "                          signal stops at once",
@@ -74,7 +85,7 @@ export interface ServerConfig {
   address: Address;
   /** Idle timeout in milliseconds. */
   idleTimeout: number | undefined;
-  /** The most clients at once. */
+  /** The most clients at once ({@linkcode DEFAULT_MAX_CONNECTIONS}). */
   maxConnections: number | undefined;
   /** Grace period for a signalled shutdown, in milliseconds. */
   gracePeriod: number;
@@ -116,7 +127,7 @@ export function serverConfig(
       ? undefined
       : parseSeconds(idle, "idle-timeout"),
     maxConnections: max === undefined
-      ? undefined
+      ? DEFAULT_MAX_CONNECTIONS
       : parsePositiveInt(max, "max-conns"),
     gracePeriod: grace === undefined
       ? 5000

@@ -14,6 +14,7 @@
  * - `--suffix TEXT` — sent after each echo; escapes `\n \r \t \0 \\ \xHH`
  * - `--idle-timeout SECONDS` — close a client that sends nothing this long
  * - `--max-conns N` — serve at most `N` clients at once; close the others
+ *   (default 1024)
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let clients finish this long
  *   (default 5); a second signal stops at once
  * - `--tls-cert FILE` — serve TLS with this certificate (PEM chain), with

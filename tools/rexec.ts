@@ -29,6 +29,9 @@
  * - `--max-commands N` — the most commands running at once, across all
  *   clients; a request beyond it is refused at once with `Busy`
  *   (default 16)
+ * - `--max-frame BYTES` — the longest request line (default 8192); a
+ *   longer one is refused with `LineTooLong` as soon as it passes the
+ *   limit, and the rest of it is dropped, never held
  * - `--token-file FILE` — a shared secret (one line) each client must send
  *   first
  * - `--tls-cert FILE`, `--tls-key FILE` — serve TLS with this certificate
@@ -40,7 +43,7 @@
  * - `--token-timeout SECONDS` — time to send the token (default 5)
  * - `--idle-timeout SECONDS` — time to send each request (default 60)
  * - `--cwd DIR` — the commands' working directory (default: the server's)
- * - `--max-conns N` — serve at most `N` clients at once
+ * - `--max-conns N` — serve at most `N` clients at once (default 1024)
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long,
  *   then kill what still runs (default 5); a second signal kills them and
  *   exits at once
@@ -144,6 +147,8 @@ Server options:
                           killed and the reply says so (default 1048576)
   --max-commands N        commands running at once, for all clients; more
                           are refused at once with Busy (default 16)
+  --max-frame BYTES       the longest request line (default 8192); a longer
+                          one is refused with LineTooLong
   --token-file FILE       a shared secret clients must send first
   --tls-cert FILE         serve TLS with this certificate (PEM chain), with
                           --tls-key FILE, its private key (PEM)
@@ -155,6 +160,7 @@ Server options:
   --idle-timeout SECONDS  time a client has to send each request (default 60)
   --cwd DIR               the commands' working directory
   --max-conns N           serve at most N clients at once; close the others
+                          at once (default 1024)
   --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long,
                           then kill them (default 5); a second signal kills
                           them and stops at once
@@ -281,6 +287,7 @@ async function serve(invocation: ServeInvocation): Promise<number> {
       timeout: invocation.timeout,
       maxOutput: invocation.maxOutput,
       maxCommands: invocation.maxCommands,
+      maxLineBytes: invocation.maxLineBytes,
       idleTimeout: invocation.idleTimeout,
       tokenTimeout: invocation.tokenTimeout,
       ...(token === undefined ? {} : { token }),

@@ -16,12 +16,17 @@
  * Flags:
  *
  * - `--frame raw|lines|nul|u32` — see above (default `lines`)
+ * - `--max-frame BYTES` — the longest message (default 65536, asyncio's
+ *   line limit; Twisted's `LineReceiver` allows 16384): a client whose
+ *   message runs past it is logged and closed, and a partial message holds
+ *   no more than this
  * - `--host HOST` — address to listen on (default `127.0.0.1`)
  * - `--port PORT` — TCP port, `0` for any free one (default `21567`, the
  *   example's)
  * - `--unix PATH` — listen on a Unix socket instead of `--host`/`--port`
  * - `--idle-timeout SECONDS` — close a client that sends nothing this long
  * - `--max-conns N` — serve at most `N` clients at once; close the others
+ *   (default 1024)
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let clients finish this long
  *   (default 5); a second signal stops at once
  * - `--tls-cert FILE` — serve TLS with this certificate (PEM chain), with
@@ -63,16 +68,27 @@ import {
 } from "./_server.ts";
 import { SERVER_TLS_FLAGS, SERVER_TLS_USAGE } from "./_tls_flags.ts";
 import { parseFlags, UsageError } from "./_flags.ts";
+import { parsePositiveInt } from "./_values.ts";
 
 const TOOL = "time";
 const DEFAULT_PORT = 21567;
 
-/** The `--frame` choices. */
-const FRAMES: Readonly<Record<string, () => FrameCodec | null>> = {
+/**
+ * `--max-frame` when it is not given: asyncio's line limit. A timestamp
+ * server's messages are short; this leaves room for binary ones (`u32`)
+ * while a client's partial message, and a crowd of them, stays small:
+ * `--max-conns` clients × 64 KiB.
+ */
+const DEFAULT_MAX_FRAME = 64 * 1024;
+
+/** The `--frame` choices, with `--max-frame`. */
+const FRAMES: Readonly<
+  Record<string, (maxFrameSize: number) => FrameCodec | null>
+> = {
   raw: () => null,
-  lines: () => lines(),
-  nul: () => delimited("\0"),
-  u32: () => lengthPrefixed({ header: "u32be" }),
+  lines: (maxFrameSize) => lines({ maxFrameSize }),
+  nul: (maxFrameSize) => delimited("\0", { maxFrameSize }),
+  u32: (maxFrameSize) => lengthPrefixed({ header: "u32be", maxFrameSize }),
 };
 
 const USAGE = `Usage: time [OPTIONS]
@@ -85,6 +101,8 @@ Options:
                           how messages are framed (default lines): lines
                           (\\n or \\r\\n), nul (\\0), u32 (32-bit big-endian
                           length prefix), raw (stamp each chunk as it comes)
+  --max-frame BYTES       the longest message (default 65536); a client whose
+                          message runs past it is closed
 ${serverFlagsUsage(DEFAULT_PORT)}
 
 ${SERVER_TLS_USAGE}
@@ -97,11 +115,13 @@ Examples:
 
 const encoder = new TextEncoder();
 /**
- * The most messages answered in one write: a client that sends many and
- * reads none holds at most this many frames (and their replies) while the
+ * The most messages answered in one write, and about the most bytes of
+ * messages (a longer message goes alone): a client that sends many and
+ * reads none holds at most this many frames and their replies while the
  * write waits; the rest wait decoded as ranges, or unread in the kernel.
  */
 const BATCH = 64;
+const BATCH_BYTES = 16 * 1024;
 
 function stamp(data: Uint8Array): Uint8Array {
   const head = encoder.encode(`[${ctime()}] `);
@@ -111,10 +131,15 @@ function stamp(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Serves one client: `codec` decodes messages (its `maxFrameSize` is
+ * `--max-frame`), `replies` encodes the stamped answers, which are longer.
+ */
 function timeHandler(
   codec: FrameCodec | null,
+  replies: FrameCodec | null,
 ): (conn: Connection) => Promise<void> {
-  if (codec === null) {
+  if (codec === null || replies === null) {
     return async (conn) => {
       for (let data; (data = await conn.read()) !== null;) {
         await conn.write(stamp(data));
@@ -124,28 +149,38 @@ function timeHandler(
   return async (conn) => {
     const framed = conn.framed(codec);
     for (let batch; (batch = await framed.receiveBatch(BATCH)) !== null;) {
-      await framed.sendAll(stampAll(batch));
+      for (let from = 0, to = 0; from < batch.length; from = to) {
+        let bytes = 0;
+        while (to < batch.length && (to === from || bytes < BATCH_BYTES)) {
+          bytes += batch[to++]!.length;
+        }
+        await conn.write(replies.encodeAll(stampAll(batch, from, to)));
+      }
     }
   };
 }
 
 /**
- * Stamps the messages that came together (one `ctime()` for them all) into
- * one buffer; the payloads are views of it, sent in one write.
+ * Stamps `messages[from..to)`, which came together (one `ctime()` for them
+ * all), into one buffer; the payloads are views of it, for one write.
  */
-function stampAll(messages: readonly Uint8Array[]): Uint8Array[] {
+function stampAll(
+  messages: readonly Uint8Array[],
+  from: number,
+  to: number,
+): Uint8Array[] {
   const head = encoder.encode(`[${ctime()}] `);
   let total = 0;
-  for (const message of messages) total += head.length + message.length;
+  for (let i = from; i < to; i++) total += head.length + messages[i]!.length;
   const out = new Uint8Array(total);
-  const payloads = new Array<Uint8Array>(messages.length);
+  const payloads = new Array<Uint8Array>(to - from);
   let at = 0;
-  for (let i = 0; i < messages.length; i++) {
+  for (let i = from; i < to; i++) {
     const message = messages[i]!;
     const size = head.length + message.length;
     out.set(head, at);
     out.set(message, at + head.length);
-    payloads[i] = out.subarray(at, at + size);
+    payloads[i - from] = out.subarray(at, at + size);
     at += size;
   }
   return payloads;
@@ -171,7 +206,12 @@ function stampAll(messages: readonly Uint8Array[]): Uint8Array[] {
 export async function main(args: readonly string[]): Promise<number> {
   try {
     const flags = parseFlags(args, {
-      string: [...SERVER_STRING_FLAGS, ...SERVER_TLS_FLAGS, "frame"],
+      string: [
+        ...SERVER_STRING_FLAGS,
+        ...SERVER_TLS_FLAGS,
+        "frame",
+        "max-frame",
+      ],
       boolean: SERVER_BOOLEAN_FLAGS,
       alias: { h: "help" },
     });
@@ -192,8 +232,23 @@ export async function main(args: readonly string[]): Promise<number> {
         }`,
       );
     }
+    const maxFrame = flags.values.get("max-frame");
+    if (maxFrame !== undefined && frame === "raw") {
+      throw new UsageError(
+        "--max-frame does not apply to --frame raw: it stamps chunks, not messages",
+      );
+    }
+    const maxFrameSize = maxFrame === undefined
+      ? DEFAULT_MAX_FRAME
+      : parsePositiveInt(maxFrame, "max-frame");
     const config = serverConfig(TOOL, flags, DEFAULT_PORT);
-    return await runServer(config, timeHandler(makeCodec()));
+    // A reply is the message and its stamp (27 bytes: more room for years
+    // past 9999).
+    const replies = makeCodec(maxFrameSize + 64);
+    return await runServer(
+      config,
+      timeHandler(makeCodec(maxFrameSize), replies),
+    );
   } catch (error) {
     return reportError(TOOL, error);
   }
