@@ -10,7 +10,9 @@
  * mixing normal traffic (every byte checked, with think time between
  * requests), connection churn, slowloris clients (silent, or a byte every
  * 7 s), clients that reset mid-request (python3, `SO_LINGER` 0), garbage
- * and oversized frames. It stops by itself after `--duration` seconds
+ * and oversized frames, clients that flood tiny frames and never read, and
+ * unfinished lines at the time server's `--max-frame`. It stops by itself
+ * after `--duration` seconds
  * (default 240; the whole run stays under 5 minutes), then prints tables:
  * requests served, errors by kind (as the servers and the clients saw
  * them), bytes echoed and verified, each server's RSS (idle, peak, end) and
@@ -679,8 +681,8 @@ async function garbage(
 
 /**
  * Oversized frames: a u32 header announcing 1 MiB to the framed server
- * (refused at the header), a 9 MiB line to the time server (over its
- * 8 MiB limit). Each must end the connection with nothing echoed.
+ * (refused at the header), a 9 MiB line to the time server (far over its
+ * 64 KiB `--max-frame`). Each must end the connection with nothing echoed.
  */
 async function oversize(
   ctx: Context,
@@ -723,6 +725,79 @@ async function oversize(
       count(s.outcomes, `unexpected ${errorKind(error)}`);
     }
     await sleep(server === "time" ? 2000 + random(2000) : random(1000));
+  }
+}
+
+/** A line just under the time server's `--max-frame` (65,536). */
+const AT_CAP = 65_000;
+/** Bytes of tiny frames a flooding client sends in one write. */
+const FLOOD = 256 * 1024;
+
+/**
+ * Clients that hold a server's memory as long as they can: to the time
+ * server, a line just under its `--max-frame` and no newline ("line at the
+ * cap"), or 256 KiB of empty lines ("flood, no reading"); to the framed
+ * server, 256 KiB of empty u32 frames. None of them reads. The server must
+ * keep each bounded (its peak RSS is in the tables), stop reading a flood
+ * once its replies stall, and close each one idle timeout after it last
+ * made progress.
+ */
+async function stalled(
+  ctx: Context,
+  server: "time" | "framed",
+  what: "line at the cap" | "flood, no reading",
+): Promise<void> {
+  const s = stats(`${server}: ${what}`);
+  const bytes = what === "line at the cap"
+    ? new Uint8Array(AT_CAP).fill(0x78)
+    : new Uint8Array(FLOOD).fill(server === "time" ? 0x0a : 0);
+  while (performance.now() + IDLE_TIMEOUT + 5000 < ctx.deadline) {
+    s.sessions++;
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: ctx[server],
+    }).catch(() => undefined);
+    if (conn === undefined) {
+      count(s.outcomes, "connect failed");
+      await sleep(100);
+      continue;
+    }
+    try {
+      const writing = writeAll(conn, bytes).then(
+        () => "written",
+        () => "cut",
+      );
+      // Not reading for two idle timeouts: the server's replies stall (a
+      // flood), or the line waits for its end; either way it must close.
+      await sleep(IDLE_TIMEOUT * 2);
+      s.bytesSent += bytes.length;
+      s.requests++;
+      const wrote = await Promise.race([writing, Promise.resolve("stalled")]);
+      // Now read what the kernel holds: then EOF (or a reset) if the
+      // server has closed.
+      const draining = (async () => {
+        const buffer = new Uint8Array(65536);
+        try {
+          while ((await conn.read(buffer)) !== null) { /* replies */ }
+          return "EOF";
+        } catch (error) {
+          return errorKind(error);
+        }
+      })();
+      const end = await Promise.race([
+        draining,
+        sleep(IDLE_TIMEOUT * 2).then(() => null),
+      ]);
+      count(
+        s.outcomes,
+        end === null
+          ? `NOT closed by the server (write ${wrote})`
+          : `closed by the server (${end}; write ${wrote})`,
+      );
+    } finally {
+      conn.close();
+    }
+    await sleep(random(1000));
   }
 }
 
@@ -843,6 +918,9 @@ async function main(): Promise<number> {
     [share(0.02), () => garbage(ctx, "framed")],
     [share(0.01), () => oversize(ctx, "framed")],
     [1, () => oversize(ctx, "time")],
+    [share(0.005), () => stalled(ctx, "time", "line at the cap")],
+    [share(0.005), () => stalled(ctx, "time", "flood, no reading")],
+    [share(0.005), () => stalled(ctx, "framed", "flood, no reading")],
   ];
   const resetThreads = share(0.02);
   const total = plan.reduce((n, [k]) => n + k, 0) + resetThreads;
