@@ -235,8 +235,11 @@ const SERVERS: ServerSpec[] = [
       "1",
       "--idle-timeout",
       String(IDLE_TIMEOUT_MS / 1000),
+      "--max-conns",
+      "20000",
     ],
-    note: "`tools/echo.ts --port 0 --quiet --idle-timeout 60`",
+    note:
+      "`tools/echo.ts --port 0 --quiet --idle-timeout 60 --max-conns 20000` (the idle test holds 10,000 clients; the tool's default cap is 1,024)",
   },
   {
     id: "sockit-listen",
@@ -347,9 +350,11 @@ const TLS_SERVERS: ServerSpec[] = [
       "1",
       "--idle-timeout",
       String(IDLE_TIMEOUT_MS / 1000),
+      "--max-conns",
+      "20000",
     ],
     note:
-      "`tools/echo.ts --port 0 --tls-cert FILE --tls-key FILE --quiet --idle-timeout 60`",
+      "`tools/echo.ts --port 0 --tls-cert FILE --tls-key FILE --quiet --idle-timeout 60 --max-conns 20000`",
   },
   {
     id: "deno-tls",
