@@ -1,9 +1,6 @@
 // PROXY protocol v1: the text line, decoded and encoded. Private to
 // framing/: `proxy_protocol.ts` finds the line's end, this file reads it.
-import type {
-  EncodeProxyHeaderOptions,
-  ProxyHeader,
-} from "./proxy_protocol.ts";
+import type { ProxyHeader } from "./proxy_protocol.ts";
 import {
   formatIpv4,
   formatIpv6,
@@ -257,7 +254,7 @@ function refuse(bytes: Uint8Array, cr: number): never {
  */
 export function encodeV1(
   header: EncodeInput,
-  options: EncodeProxyHeaderOptions,
+  options: { version: 1 | 2; crc32c?: boolean },
 ): Uint8Array {
   const fail = (detail: string) =>
     new RangeError(

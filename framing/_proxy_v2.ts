@@ -1,10 +1,7 @@
 // PROXY protocol v2: the binary header and its TLVs, decoded and encoded.
 // Private to framing/: `proxy_protocol.ts` finds the header's end, this file
 // reads it.
-import type {
-  EncodeProxyHeaderOptions,
-  ProxyHeader,
-} from "./proxy_protocol.ts";
+import type { ProxyHeader } from "./proxy_protocol.ts";
 import { crc32cUpdate } from "./_crc32c.ts";
 import { formatIpv4, formatIpv6 } from "./_ip_text.ts";
 import {
@@ -443,7 +440,7 @@ function sslValue(
  */
 export function encodeV2(
   header: EncodeInput,
-  options: EncodeProxyHeaderOptions,
+  options: { version: 1 | 2; crc32c?: boolean },
 ): Uint8Array {
   const local = (header.command ?? "proxy") === "local";
   const transport = local ? "unknown" : header.transport;

@@ -582,23 +582,6 @@ export class ProxyHeaderDecoder {
   }
 }
 
-/** Options of {@linkcode encodeProxyHeader}. */
-export interface EncodeProxyHeaderOptions {
-  /**
-   * The version to write: 1, the text line (TCP over IPv4 or IPv6, or
-   * `UNKNOWN`; no TLVs), or 2, the binary header (every transport, TLVs).
-   * Required: a receiver accepts only the version it was configured for.
-   */
-  version: 1 | 2;
-  /**
-   * v2: add a CRC32C TLV, the checksum of the whole header, which the
-   * receiver checks.
-   *
-   * @default {false}
-   */
-  crc32c?: boolean;
-}
-
 /**
  * Writes a PROXY header: the bytes a client (or a relay in front of another
  * server) sends first, so that the server learns the original client's
@@ -657,7 +640,21 @@ export function encodeProxyHeader(
       & Partial<Omit<ProxyHeader["tlvs"], "ssl">>
       & { ssl?: Partial<NonNullable<ProxyHeader["tlvs"]["ssl"]>> };
   },
-  options: EncodeProxyHeaderOptions,
+  options: {
+    /**
+     * The version to write: 1, the text line (TCP over IPv4 or IPv6, or
+     * `UNKNOWN`; no TLVs), or 2, the binary header (every transport, TLVs).
+     * Required: a receiver accepts only the version it was configured for.
+     */
+    version: 1 | 2;
+    /**
+     * v2: add a CRC32C TLV, the checksum of the whole header, which the
+     * receiver checks.
+     *
+     * @default {false}
+     */
+    crc32c?: boolean;
+  },
 ): Uint8Array {
   const version = options?.version;
   if (version === 1) return encodeV1(header, options);

@@ -8,29 +8,6 @@
 
 import { killProgram, mayKillAnyProcess } from "./_process_group.ts";
 
-/** Options for {@linkcode CommandAllowList.resolve}. */
-export interface ResolveAllowListOptions {
-  /**
-   * The search path for bare names, `:`-separated. Only absolute
-   * directories are searched: empty and relative entries (`""`, `.`,
-   * `bin`) are skipped, so the server's working directory never matters.
-   *
-   * @default {the `PATH` environment variable}
-   */
-  searchPath?: string;
-}
-
-/** Options for {@linkcode CommandAllowList.checkRunPermission}. */
-export interface CheckRunPermissionOptions {
-  /**
-   * Also refuse an unscoped `--allow-run` (which lets Deno run any
-   * program), so Deno's permissions repeat the allow-list.
-   *
-   * @default {false}
-   */
-  requireScoped?: boolean;
-}
-
 const NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
 const ABSOLUTE = /^(?:\/[A-Za-z0-9_+][A-Za-z0-9._+-]*)+$/;
 
@@ -134,7 +111,17 @@ export class CommandAllowList {
    */
   static resolve(
     entries: readonly string[],
-    options: ResolveAllowListOptions = {},
+    options: {
+      /**
+       * The search path for bare names, `:`-separated. Only absolute
+       * directories are searched: empty and relative entries (`""`, `.`,
+       * `bin`) are skipped, so the server's working directory never
+       * matters.
+       *
+       * @default {the `PATH` environment variable}
+       */
+      searchPath?: string;
+    } = {},
   ): CommandAllowList {
     if (!Array.isArray(entries) || entries.length === 0) {
       throw new TypeError(
@@ -273,7 +260,17 @@ export class CommandAllowList {
    * }
    * ```
    */
-  checkRunPermission(options: CheckRunPermissionOptions = {}): void {
+  checkRunPermission(
+    options: {
+      /**
+       * Also refuse an unscoped `--allow-run` (which lets Deno run any
+       * program), so Deno's permissions repeat the allow-list.
+       *
+       * @default {false}
+       */
+      requireScoped?: boolean;
+    } = {},
+  ): void {
     const needed = new Set(this.#programs.values());
     if (!mayKillAnyProcess()) {
       const kill = killProgram();

@@ -14,6 +14,8 @@ import {
 import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import { wrapError } from "../_internal/errors.ts";
 import { Connection } from "./connection.ts";
+import { encodeProxyHeader } from "../framing/mod.ts";
+import { isIpv6 } from "../_internal/ip.ts";
 import { after } from "../_internal/timer.ts";
 import {
   clientTls,
@@ -76,6 +78,34 @@ export interface ConnectOptions {
    * @default {false}
    */
   tls?: boolean | TlsClientOptions;
+  /**
+   * Send a PROXY protocol header first, before any other byte (and before
+   * the TLS handshake): what a load balancer sends, for testing a server
+   * that reads them, or for a relay placed in front of one. `version` 1
+   * writes the text line, 2 the binary header (with `crc32c`, a checksum).
+   * `source` and `destination` default to this connection's own local and
+   * remote addresses; give them to forward a client's. A `"local"` command
+   * (v2) says the connection is the proxy's own, as a health check's.
+   * TCP only.
+   */
+  proxyHeader?: {
+    /** 1 (text) or 2 (binary). */
+    version: 1 | 2;
+    /** `"proxy"` (the default) or, v2 only, `"local"`. */
+    command?: "proxy" | "local";
+    /** The client's address. @default {the local address} */
+    source?: { hostname: string; port: number };
+    /** The server's address. @default {the remote address} */
+    destination?: { hostname: string; port: number };
+    /** v2 only: type-length-value fields (ALPN, authority, unique ID…). */
+    tlvs?: Parameters<typeof encodeProxyHeader>[0]["tlvs"];
+    /**
+     * v2 only: add a CRC32C checksum of the header.
+     *
+     * @default {false}
+     */
+    crc32c?: boolean;
+  };
 }
 
 /**
@@ -167,10 +197,17 @@ export async function connect(
   if (tls !== undefined && "path" in address) {
     throw new TypeError(`Cannot connect to ${where} with TLS: TLS is TCP only`);
   }
+  if (options.proxyHeader !== undefined && "path" in address) {
+    throw new TypeError(
+      `Cannot connect to ${where} with a PROXY header: it is sent on TCP only`,
+    );
+  }
   const hostname = "path" in address
     ? ""
     : address.hostname ?? DEFAULT_HOSTNAME;
-  const viaConnectTls = tls !== undefined && usesConnectTls(tls, hostname);
+  // A PROXY header goes before the handshake: no Deno.connectTls then.
+  const viaConnectTls = tls !== undefined &&
+    options.proxyHeader === undefined && usesConnectTls(tls, hostname);
   const timeout = options.timeout ?? null;
   checkTimeout("timeout", timeout);
   checkTimeout("connectTimeout", options.connectTimeout);
@@ -210,6 +247,9 @@ export async function connect(
     cancelTimer();
     signal?.removeEventListener("abort", onAbort);
   }
+  if (options.proxyHeader !== undefined) {
+    await sendProxyHeader(conn, options.proxyHeader, where);
+  }
   if (tls !== undefined) {
     if (!viaConnectTls) {
       const tcp = conn as Deno.TcpConn;
@@ -231,6 +271,41 @@ export async function connect(
     }
   }
   return connection;
+}
+
+/** Writes the PROXY header `spec` asks for on a new connection. */
+async function sendProxyHeader(
+  conn: Deno.Conn,
+  spec: NonNullable<ConnectOptions["proxyHeader"]>,
+  where: string,
+): Promise<void> {
+  const local = conn.localAddr as Deno.NetAddr;
+  const remote = conn.remoteAddr as Deno.NetAddr;
+  const source = spec.source ?? { hostname: local.hostname, port: local.port };
+  const destination = spec.destination ??
+    { hostname: remote.hostname, port: remote.port };
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeProxyHeader({
+      command: spec.command ?? "proxy",
+      transport: isIpv6(source.hostname) ? "tcp6" : "tcp4",
+      source,
+      destination,
+      ...(spec.tlvs === undefined ? {} : { tlvs: spec.tlvs }),
+    }, { version: spec.version, crc32c: spec.crc32c ?? false });
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+  try {
+    let written = 0;
+    while (written < bytes.length) {
+      written += await conn.write(bytes.subarray(written));
+    }
+  } catch (error) {
+    conn.close();
+    throw wrapError(error, `send the PROXY header to ${where}`);
+  }
 }
 
 function checkTimeout(name: string, ms: number | null | undefined): void {

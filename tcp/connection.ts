@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FrameCodec } from "../framing/mod.ts";
+import type { FrameCodec, ProxyHeader } from "../framing/mod.ts";
 import { type SocketAddress, TimeoutError } from "../net/mod.ts";
 import { toSocketAddress } from "../_internal/address.ts";
 import { wrapError } from "../_internal/errors.ts";
@@ -15,6 +15,7 @@ import { copyOut, MAX_SHARED } from "../_internal/slab.ts";
 import { IncompleteReadError, LimitOverrunError } from "./errors.ts";
 import { FramedConnection } from "./framed_connection.ts";
 import { peerOf } from "./_peer.ts";
+import { proxyStateOf } from "./_proxy.ts";
 import {
   clientTls,
   connectedName,
@@ -241,6 +242,29 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
     return (this.#remoteAddr ??= toSocketAddress(
       this.#conn.remoteAddr,
     )) as SocketAddress<T>;
+  }
+
+  /**
+   * The PROXY protocol header this connection began with, on a server
+   * listening with `proxyProtocol` (`null` for a connection that came
+   * without one, and on every other connection). Its `source` is
+   * `remoteAddr`; its TLVs carry what the proxy adds (ALPN, the TLS server
+   * name, a unique ID).
+   */
+  get proxyHeader(): ProxyHeader | null {
+    return proxyStateOf(this.#conn)?.header ?? null;
+  }
+
+  /**
+   * On a server listening with `proxyProtocol`: the address of the socket's
+   * own peer — the proxy, when a header named the client in
+   * `remoteAddr`. `null` on every other connection.
+   */
+  get proxyAddr(): SocketAddress<T> | null {
+    const state = proxyStateOf(this.#conn);
+    return state === undefined
+      ? null
+      : toSocketAddress(state.proxyAddr) as SocketAddress<T>;
   }
 
   /**

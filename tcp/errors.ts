@@ -72,3 +72,58 @@ export class LimitOverrunError extends Error {
     this.maxBytes = maxBytes;
   }
 }
+
+/**
+ * A connection to a server that reads PROXY protocol headers
+ * (`listen()`'s `proxyProtocol`) was refused before its handler ran: it
+ * came from an address that is not a trusted proxy, its header was
+ * malformed or missing, or it did not arrive within the header timeout.
+ * The server reports it to `onError` (with no connection) and keeps
+ * serving.
+ *
+ * @example Reading the facts
+ * ```ts
+ * import { ProxyProtocolError } from "@sockit/sockit/tcp";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const error = new ProxyProtocolError(
+ *   "untrusted",
+ *   "192.0.2.9:40000",
+ *   "Cannot accept 192.0.2.9:40000: it is not a trusted proxy",
+ * );
+ * assertEquals([error.kind, error.peer], ["untrusted", "192.0.2.9:40000"]);
+ * ```
+ */
+export class ProxyProtocolError extends Error {
+  /**
+   * What went wrong: `"untrusted"` (a header, or any connection when one
+   * is required, from an address outside the trusted proxies),
+   * `"malformed"` (bytes that are not a valid header where one is
+   * required, or a header that breaks the spec), `"truncated"` (the
+   * connection ended inside a header) or `"timeout"` (no complete header
+   * within the header timeout).
+   */
+  readonly kind: "untrusted" | "malformed" | "truncated" | "timeout";
+  /** The address the connection came from (the socket's peer). */
+  readonly peer: string;
+
+  /**
+   * Creates a `ProxyProtocolError`.
+   *
+   * @param kind What went wrong.
+   * @param peer The socket's peer address, as text.
+   * @param message What happened and what to do.
+   * @param options The underlying error as `cause`.
+   */
+  constructor(
+    kind: ProxyProtocolError["kind"],
+    peer: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "ProxyProtocolError";
+    this.kind = kind;
+    this.peer = peer;
+  }
+}

@@ -30,6 +30,13 @@ import {
   serverTls,
 } from "./_tls.ts";
 import type { TlsServerOptions } from "./tls.ts";
+import {
+  proxyStateOf,
+  readProxyHeader,
+  type ServerProxy,
+  serverProxy,
+  setProxyState,
+} from "./_proxy.ts";
 
 /**
  * Runs for each accepted connection; the connection closes when it returns
@@ -40,6 +47,51 @@ import type { TlsServerOptions } from "./tls.ts";
 export type ConnectionHandler<T extends "tcp" | "unix" = "tcp" | "unix"> = (
   conn: Connection<T>,
 ) => void | Promise<void>;
+
+/**
+ * The PROXY protocol on a server (`listen()`'s `proxyProtocol`): behind a
+ * load balancer such as HAProxy (`send-proxy`, `send-proxy-v2`), nginx
+ * (`proxy_protocol on`) or a cloud network load balancer, each connection
+ * starts with a header naming the real client, which becomes
+ * `conn.remoteAddr`; the balancer's own address stays readable as
+ * `conn.proxyAddr`, the whole header as `conn.proxyHeader`.
+ */
+export interface ProxyProtocolOptions {
+  /**
+   * The proxies trusted to send a header: IP addresses and `ADDR/BITS`
+   * blocks (`"10.0.0.0/8"`, `"::1"`), as an array or one comma-separated
+   * string. Required, and never guessed: a header from any other address
+   * is refused, as the PROXY spec demands.
+   */
+  from: string | readonly string[];
+  /**
+   * `true`: every connection must start with a header, so every client
+   * must come through a trusted proxy (HAProxy's `accept-proxy`); a
+   * connection from elsewhere is refused. `false`: a header is read when
+   * the connection starts with one, from a trusted proxy; other clients
+   * connect directly. In that mode a connection waits for its first bytes
+   * (at most `headerTimeout`) before its handler runs, so it suits
+   * protocols where the client speaks first.
+   *
+   * @default {true}
+   */
+  required?: boolean;
+  /**
+   * Which header versions to accept: `"v1"` (text), `"v2"` (binary) or
+   * `"any"`.
+   *
+   * @default {"any"}
+   */
+  version?: "v1" | "v2" | "any";
+  /**
+   * The longest wait for a complete header, in milliseconds, from accept:
+   * a connection that sends none in time is closed (with `required:
+   * false`, one that has sent nothing at all is served without a header).
+   *
+   * @default {5000}
+   */
+  headerTimeout?: number;
+}
 
 /** Options for {@linkcode listen}. */
 export interface ListenOptions {
@@ -109,6 +161,28 @@ export interface ListenOptions {
    * with these options) when the protocol says so. TCP only.
    */
   startTls?: TlsServerOptions;
+  /**
+   * Read a PROXY protocol header (v1 or v2) at the start of each
+   * connection, from trusted proxies only, before the handler runs (and
+   * before the TLS handshake: the balancer passes TLS through). See
+   * {@linkcode ProxyProtocolOptions}. A refused connection goes to
+   * `onError` as a `ProxyProtocolError`; a connection that closes before
+   * sending a byte (a balancer's TCP health check) is dropped quietly. TCP
+   * only; over TLS, not with `engine: "deno"`.
+   */
+  proxyProtocol?: ProxyProtocolOptions;
+  /**
+   * Linux: listen with `SO_REUSEPORT`, so that several processes (or
+   * workers) can listen on the same address and port and the kernel
+   * spreads new connections among them, by a hash of the client's and the
+   * server's addresses and ports (not round-robin). Every listener on the
+   * port must set it. Deno 2.9 allows it only with `--unstable-net` (or
+   * `"unstable": ["net"]` in `deno.json`); without it `listen()` throws a
+   * `TypeError` naming the flag. TCP only.
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /** TLS of the listeners that `listen()` opened with `tls` or `startTls`. */
@@ -116,6 +190,9 @@ const listenerTls = new WeakMap<
   Deno.Listener,
   { tls: ServerTls | null; startTls: ServerTls | null }
 >();
+
+/** The PROXY protocol settings of the listeners `listen()` opened. */
+const listenerProxy = new WeakMap<Deno.Listener, ServerProxy>();
 
 const DEFAULT_GRACE_PERIOD = 5000;
 
@@ -249,6 +326,8 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
   readonly #tls: ServerTls | null;
   /** What `conn.startTls()` upgrades with, for `startTls`. */
   readonly #startTls: ServerTls | null;
+  /** How connections' PROXY headers are read, for `proxyProtocol`. */
+  readonly #proxy: ServerProxy | null;
   /** Handshakes running: they count against `maxConnections`. */
   readonly #handshakes = new Map<Deno.Conn, Promise<void>>();
   /** Ends the running handshakes at shutdown. */
@@ -282,6 +361,7 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
     const tls = listenerTls.get(listener);
     this.#tls = tls?.tls ?? null;
     this.#startTls = tls?.startTls ?? null;
+    this.#proxy = listenerProxy.get(listener) ?? null;
     const addr = toSocketAddress(listener.addr);
     this.addr = addr as SocketAddress<T>;
     this.#unixPath = "path" in addr ? addr.path : undefined;
@@ -425,8 +505,12 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
       ) {
         (conn as Deno.TcpConn).setNoDelay(true);
       }
+      if (this.#proxy !== null) {
+        this.#handshakes.set(conn, this.#admit(conn, this.#proxy));
+        continue;
+      }
       if (this.#tls !== null) {
-        this.#handshakes.set(conn, this.#secure(conn, this.#tls));
+        this.#handshakes.set(conn, this.#secure(conn, this.#tls, conn));
         continue;
       }
       const connection = new Connection(
@@ -440,8 +524,52 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
     }
   }
 
-  /** Runs a client's TLS handshake, then its handler. */
-  async #secure(conn: Deno.Conn, tls: ServerTls): Promise<void> {
+  /** Reads a client's PROXY header, then serves it (TLS first, if any). */
+  async #admit(conn: Deno.Conn, proxy: ServerProxy): Promise<void> {
+    let socket: Deno.Conn | null;
+    try {
+      socket = await readProxyHeader(
+        conn as Deno.TcpConn,
+        proxy,
+        this.#stopHandshakes.signal,
+      );
+    } catch (error) {
+      this.#handshakes.delete(conn);
+      if (this.#stopping === undefined) this.#onError(error, undefined);
+      return;
+    }
+    if (socket === null) {
+      this.#handshakes.delete(conn); // a health check: connected, closed
+      return;
+    }
+    if (this.#tls !== null) {
+      await this.#secure(socket, this.#tls, conn);
+      return;
+    }
+    this.#handshakes.delete(conn);
+    if (this.#stopping !== undefined) {
+      socket.close(); // shutdown began as the header arrived
+      return;
+    }
+    const connection = new Connection(
+      socket,
+      this.#options.idleTimeout === undefined
+        ? {}
+        : { idleTimeout: this.#options.idleTimeout },
+    );
+    markServerSide(connection, this.#startTls);
+    this.#live.set(connection, this.#serve(connection));
+  }
+
+  /**
+   * Runs a client's TLS handshake on `conn`, then its handler; `key` is
+   * the accepted socket its slot in `#handshakes` is under.
+   */
+  async #secure(
+    conn: Deno.Conn,
+    tls: ServerTls,
+    key: Deno.Conn,
+  ): Promise<void> {
     let socket;
     try {
       socket = await secureServer(
@@ -454,8 +582,10 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
       if (this.#stopping === undefined) this.#onError(error, undefined);
       return;
     } finally {
-      this.#handshakes.delete(conn);
+      this.#handshakes.delete(key);
     }
+    const proxied = proxyStateOf(conn);
+    if (proxied !== undefined) setProxyState(socket, proxied);
     if (this.#stopping !== undefined) {
       socket.close(); // shutdown began as the handshake ended
       return;
@@ -620,7 +750,28 @@ export function listen(
       );
     }
   }
+  if ("path" in address) {
+    if (options.proxyProtocol !== undefined) {
+      throw new TypeError(
+        `Cannot listen on ${where} with proxyProtocol: the PROXY protocol is TCP only`,
+      );
+    }
+    if (options.reusePort) {
+      throw new TypeError(
+        `Cannot listen on ${where} with reusePort: SO_REUSEPORT is TCP only`,
+      );
+    }
+  }
+  if (options.reusePort) checkReusePort(where);
+  const proxy = options.proxyProtocol === undefined
+    ? null
+    : serverProxy(options.proxyProtocol, where);
   const tls = options.tls === undefined ? null : serverTls(options.tls, where);
+  if (proxy !== null && tls?.engine === "deno") {
+    throw new TypeError(
+      `Cannot listen on ${where} with proxyProtocol and tls.engine "deno": Deno.listenTls starts the handshake before the header can be read; use the default engine ("node")`,
+    );
+  }
   const startTls = options.startTls === undefined
     ? null
     : serverTls(options.startTls, where, true);
@@ -635,15 +786,40 @@ export function listen(
     try {
       listener = tls?.engine === "deno"
         ? Deno.listenTls(listenTlsOptions(tls, hostname, address.port))
-        : Deno.listen({ hostname, port: address.port });
+        : Deno.listen({
+          hostname,
+          port: address.port,
+          ...(options.reusePort ? { reusePort: true } : {}),
+        });
     } catch (error) {
       throw renameListenError(error, address);
     }
     if (tls !== null || startTls !== null) {
       listenerTls.set(listener, { tls, startTls });
     }
+    if (proxy !== null) listenerProxy.set(listener, proxy);
   }
   return new Server(listener, handler as ConnectionHandler, options);
+}
+
+/**
+ * `SO_REUSEPORT` needs Linux and, in Deno 2.9, `--unstable-net`: without
+ * the flag, `Deno.listen({ reusePort })` ends the process. The flag shows
+ * as `Deno.listenDatagram`, which only it provides.
+ */
+function checkReusePort(where: string): void {
+  if (Deno.build.os !== "linux") {
+    throw new TypeError(
+      `Cannot listen on ${where} with reusePort: it needs Linux (SO_REUSEPORT spreads connections there only), not ${Deno.build.os}`,
+    );
+  }
+  if (
+    typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot listen on ${where} with reusePort: Deno allows it only with --unstable-net (run with --unstable-net, or add "unstable": ["net"] to deno.json)`,
+    );
+  }
 }
 
 function checkOptions(options: ListenOptions): void {

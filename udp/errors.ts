@@ -77,20 +77,6 @@ export class DatagramTooLargeError extends RangeError {
   }
 }
 
-/** What `request()` ignored while it waited for its reply. */
-export interface IgnoredCounts {
-  /**
-   * Datagrams from the peer without a valid reply header: too short, wrong
-   * magic or version, unknown kind, a request instead of a reply, or over
-   * `maxDatagramSize`.
-   */
-  malformed: number;
-  /** Datagrams from any other address than the peer asked. */
-  wrongPeer: number;
-  /** Well-formed replies for another request id: late answers to earlier requests. */
-  stale: number;
-}
-
 /**
  * `request()` sent every try and no matching reply came. A
  * {@linkcode TimeoutError} (its `name` is `"TimeoutError"` too), with how
@@ -115,7 +101,18 @@ export class RequestTimeoutError extends TimeoutError {
   /** How many times the request was sent. */
   readonly tries: number;
   /** What was ignored while waiting. */
-  readonly ignored: Readonly<IgnoredCounts>;
+  readonly ignored: Readonly<{
+    /**
+     * Datagrams from the peer without a valid reply header: too short,
+     * wrong magic or version, unknown kind, a request instead of a reply,
+     * or over `maxDatagramSize`.
+     */
+    malformed: number;
+    /** Datagrams from any other address than the peer asked. */
+    wrongPeer: number;
+    /** Well-formed replies for another request id: late answers to earlier requests. */
+    stale: number;
+  }>;
   /** The peer, formatted. */
   readonly address: string;
 
@@ -133,7 +130,7 @@ export class RequestTimeoutError extends TimeoutError {
     /** The total time waited for replies, in milliseconds. */
     waited: number;
     /** What was ignored while waiting. */
-    ignored: Readonly<IgnoredCounts>;
+    ignored: RequestTimeoutError["ignored"];
   }, message?: string) {
     const { address, tries, waited, ignored } = details;
     super(

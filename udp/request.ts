@@ -45,11 +45,7 @@ import {
   KIND_REQUEST,
 } from "./_header.ts";
 import { canonicalIp } from "../_internal/ip.ts";
-import {
-  DatagramTooLargeError,
-  type IgnoredCounts,
-  RequestTimeoutError,
-} from "./errors.ts";
+import { DatagramTooLargeError, RequestTimeoutError } from "./errors.ts";
 import {
   type DatagramReply,
   DatagramServer,
@@ -112,7 +108,7 @@ export interface RequestReply<
   /** Milliseconds from the first send to the reply. */
   elapsed: number;
   /** What was ignored while waiting. */
-  ignored: IgnoredCounts;
+  ignored: RequestTimeoutError["ignored"];
 }
 
 let lastRequestId = crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -217,7 +213,7 @@ export async function request<
   signal?.throwIfAborted();
   const payload = typeof data === "string" ? encoder.encode(data) : data;
   const id = nextRequestId();
-  const ignored: IgnoredCounts = { malformed: 0, wrongPeer: 0, stale: 0 };
+  const ignored = { malformed: 0, wrongPeer: 0, stale: 0 };
   const start = performance.now();
   let wait = Math.min(timeout, maxTimeout);
   let waited = 0;
