@@ -56,6 +56,15 @@ export const ALLOWED: Readonly<Record<Folder, readonly Folder[]>> = {
   root: ["framing", "net", "tcp", "udp", "poll", "relay", "rexec"],
 };
 
+/**
+ * What tools/ may take from _internal/: the std boundary, and the address
+ * blocks behind `cat --allow`/`--deny` (no public symbol is spent on them).
+ */
+const TOOLS_INTERNAL: readonly string[] = [
+  "_internal/std.ts",
+  "_internal/cidr.ts",
+];
+
 /** One import that breaks a rule. */
 export interface Violation {
   /** The importing file, relative to the repository root. */
@@ -184,10 +193,10 @@ export function checkFile(file: string, source: string): Violation[] {
           "framing/ may import only _internal/std.ts from _internal/",
         );
       }
-      if (from === "tools" && target !== "_internal/std.ts") {
+      if (from === "tools" && !TOOLS_INTERNAL.includes(target)) {
         add(
           specifier,
-          "tools/ may import only _internal/std.ts from _internal/",
+          "tools/ may import only _internal/std.ts and _internal/cidr.ts from _internal/",
         );
       }
       continue;

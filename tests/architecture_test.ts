@@ -56,6 +56,17 @@ Deno.test("checkFile() finds each kind of forbidden import", () => {
       'import { after } from "../_internal/timer.ts";\n',
       /only _internal\/std\.ts/,
     ],
+    // tools/ take from _internal/ only the std boundary and cidr.ts
+    [
+      "tools/cat.ts",
+      'import { after } from "../_internal/timer.ts";\n',
+      /only _internal\/std\.ts and _internal\/cidr\.ts/,
+    ],
+    [
+      "tools/_cat_args.ts",
+      'import { AddressSet } from "../_internal/cidr.ts";\n',
+      null,
+    ],
     // nothing imports tools/
     [
       "tcp/listen.ts",
