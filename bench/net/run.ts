@@ -15,13 +15,16 @@
  * machine disturbed is repeated after waiting for quiet. The idle test uses
  * a fresh server per run.
  *
- * Output: one Markdown table (rows: servers; columns: the measures, each
- * figure with its ratio to raw Deno and to C from the same run), the CPU
- * each server used, and the targets of issue 7 met or missed; then the same
- * for TLS (rows: the TLS servers; ratios to raw Deno TLS and to C OpenSSL;
- * the targets of "TLS everywhere"), on stdout and in
- * `bench/net/RESULTS.md`. Notes written below the notes marker of that file
- * are kept when it is rewritten.
+ * Output: the run's results as data (`bench/net/results.json`, see
+ * `results.ts`), and made from them: one Markdown report
+ * (`bench/net/RESULTS.md`, by `report.ts`: rows: servers; columns: the
+ * measures, each figure with its ratio to raw Deno and to C from the same
+ * run; the CPU each server used; the targets met or missed; then the same
+ * for TLS), one SVG chart (`docs/bench.svg`, by `chart.ts`: a panel per
+ * measure, a bar per server) and README.md's short summary table (between
+ * its `bench:summary` markers). Notes written below the notes marker of
+ * RESULTS.md are kept when it is rewritten. The Markdown also goes to
+ * stdout.
  *
  * TLS: the load generator speaks TLS through OpenSSL (built with `-lssl
  * -lcrypto`; without the headers the TLS measures are skipped, with the
@@ -38,7 +41,8 @@
  * - `--only ID,ID` — only these servers: `sockit-echo`, `sockit-listen`,
  *   `sockit-listen-no-idle`, `sockit-framed`, `deno-loop`, `deno-pipe`,
  *   `node`, `python`, `c`; TLS: `sockit-echo-tls`, `deno-tls`, `node-tls`,
- *   `c-tls` (RESULTS.md is left alone unless `--out` is given)
+ *   `c-tls` (no file is written unless `--out`, `--json` or `--chart` is
+ *   given)
  * - `--measures ID,ID` — only these measures: `bulk`, `pp1`, `pp1pin`,
  *   `pp100`, `fr1`, `fr100`, `udp`, `idle`; TLS: `tls-bulk`, `tls-pp100`,
  *   `tls-hs` (new connections with a full handshake and one round trip)
@@ -48,7 +52,15 @@
  * - `--profile DIR` — run the Deno servers with `--cpu-prof` into `DIR`
  *   (summarise a profile with `bench/net/profile.ts`)
  * - `--out FILE` — where to write the Markdown (default: RESULTS.md, on a
+ *   run of every server and measure, which also writes results.json,
+ *   docs/bench.svg and README.md's summary)
+ * - `--json FILE` — where to save the results (default: results.json, on a
  *   run of every server and measure)
+ * - `--chart FILE` — where to write the SVG chart (default:
+ *   docs/bench.svg, on a run of every server and measure)
+ * - `--from FILE` — measure nothing: make the outputs of the results saved
+ *   in `FILE` (RESULTS.md, docs/bench.svg and README.md's summary unless
+ *   `--out` or `--chart` says where)
  *
  * Needs Linux (epoll, `/proc`), `cc` on the PATH, and a file-descriptor
  * hard limit of at least 10,200 (`ulimit -Hn`; each server and the load
@@ -59,6 +71,30 @@
  *
  * @module
  */
+
+import { formatNumber, renderReport, renderSummary } from "./report.ts";
+import { renderChart } from "./chart.ts";
+import {
+  type BenchResults,
+  type Figure,
+  HS_CONNS,
+  HS_MAX,
+  HS_THREADS,
+  type IdleFigure,
+  MAX_RETRIES,
+  MEASURE_IDS,
+  type MeasureId,
+  NOISE_CORES,
+  parseResults,
+  type RateMeasureId,
+  REPEAT_BUDGET,
+  type Runtime,
+  type ServerResult,
+  stringifyResults,
+  TCP_MEASURES,
+  TLS_MEASURES,
+  type TlsMeasureId,
+} from "./results.ts";
 
 const HERE = new URL(".", import.meta.url);
 const ROOT = new URL("../../", import.meta.url);
@@ -74,16 +110,17 @@ const TLS_CERT = `${TLS_DIR}server.crt`;
 const TLS_KEY = `${TLS_DIR}server.key`;
 const SERVERS_DIR = "bench/net/servers";
 const RESULTS = path(new URL("RESULTS.md", HERE));
+const RESULTS_JSON = path(new URL("results.json", HERE));
+const CHART = path(new URL("docs/bench.svg", ROOT));
+const README = path(new URL("README.md", ROOT));
+/** README.md's summary block, rewritten by a full run. */
+const SUMMARY_START = "<!-- bench:summary:start (deno task bench:net) -->";
+const SUMMARY_END = "<!-- bench:summary:end -->";
 const NOTES_MARKER =
   "<!-- notes: hand-written below this line, kept by run.ts -->";
 
 /** Idle timeout every server runs with (long: it must not fire in a run). */
 const IDLE_TIMEOUT_MS = 60_000;
-const PAYLOAD = 64;
-/** TLS handshakes: connections in flight, load generator threads, bound. */
-const HS_CONNS = 32;
-const HS_THREADS = 2;
-const HS_MAX = 100_000;
 
 // ---------------------------------------------------------------------------
 // Options
@@ -97,7 +134,16 @@ interface Options {
   warmup: number;
   idleConns: number;
   profileDir: string | null;
+  /** The Markdown report. */
   out: string | null;
+  /** The results as JSON. */
+  json: string | null;
+  /** The SVG chart. */
+  chart: string | null;
+  /** The README whose summary block is rewritten. */
+  readme: string | null;
+  /** Render the outputs of this saved run instead of measuring. */
+  from: string | null;
 }
 
 function usage(message: string): never {
@@ -116,6 +162,10 @@ function parseOptions(args: string[]): Options {
     idleConns: 10_000,
     profileDir: null,
     out: null,
+    json: null,
+    chart: null,
+    readme: null,
+    from: null,
   };
   let explicitOut = false;
   for (let i = 0; i < args.length; i++) {
@@ -173,12 +223,26 @@ function parseOptions(args: string[]): Options {
         options.out = value();
         explicitOut = true;
         break;
+      case "--json":
+        options.json = value();
+        explicitOut = true;
+        break;
+      case "--chart":
+        options.chart = value();
+        explicitOut = true;
+        break;
+      case "--from":
+        options.from = value();
+        break;
       default:
         usage(`unknown flag ${flag}`);
     }
   }
   if (!explicitOut && options.only === null && options.measures === null) {
     options.out = RESULTS;
+    options.json = RESULTS_JSON;
+    options.chart = CHART;
+    options.readme = README;
   }
   return options;
 }
@@ -186,11 +250,11 @@ function parseOptions(args: string[]): Options {
 // ---------------------------------------------------------------------------
 // Servers
 
-type Runtime = "deno" | "node" | "python3" | "c";
-
 interface ServerSpec {
   id: string;
   label: string;
+  /** Its name in the chart. */
+  short: string;
   runtime: Runtime;
   /** The TCP server's command line. */
   tcp: string[];
@@ -220,6 +284,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "sockit-echo",
     label: "sockit `echo` tool",
+    short: "sockit echo tool",
     runtime: "deno",
     tcp: [
       Deno.execPath(),
@@ -244,6 +309,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "sockit-listen",
     label: "sockit `tcp.listen()` + handler",
+    short: "sockit listen()",
     runtime: "deno",
     tcp: denoServer("sockit_listen.ts", "--idle-timeout", IDLE),
     udp: {
@@ -256,6 +322,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "sockit-listen-no-idle",
     label: "sockit `tcp.listen()` + handler, no idle timeout",
+    short: "sockit listen(), no idle",
     runtime: "deno",
     tcp: denoServer("sockit_listen.ts"),
     measures: ["pp1", "pp100"],
@@ -265,6 +332,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "sockit-framed",
     label: "sockit framed echo (u32 length prefix)",
+    short: "sockit framed",
     runtime: "deno",
     tcp: denoServer("sockit_framed.ts", "--idle-timeout", IDLE),
     measures: ["fr1", "fr100"],
@@ -275,6 +343,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "deno-loop",
     label: "raw Deno `read`/`write` loop",
+    short: "Deno read/write",
     runtime: "deno",
     tcp: denoServer("deno_loop.ts", "--idle-timeout", IDLE),
     udp: {
@@ -287,6 +356,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "deno-pipe",
     label: "raw Deno `readable.pipeTo(writable)`",
+    short: "Deno pipeTo",
     runtime: "deno",
     tcp: denoServer("deno_pipe_to.ts"),
     note:
@@ -295,6 +365,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "node",
     label: "Node `node:net` `socket.pipe(socket)`",
+    short: "Node",
     runtime: "node",
     tcp: ["node", `${SERVERS_DIR}/node_echo.mjs`, "--idle-timeout", IDLE],
     udp: {
@@ -307,6 +378,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "python",
     label: "Python asyncio streams",
+    short: "Python asyncio",
     runtime: "python3",
     tcp: ["python3", `${SERVERS_DIR}/python_echo.py`, "--idle-timeout", IDLE],
     udp: {
@@ -319,6 +391,7 @@ const SERVERS: ServerSpec[] = [
   {
     id: "c",
     label: "C epoll",
+    short: "C epoll",
     runtime: "c",
     tcp: [C_ECHO, "--idle-timeout", IDLE],
     udp: { label: "C `recvfrom`/`sendto`", command: [C_ECHO, "--udp"] },
@@ -332,6 +405,7 @@ const TLS_SERVERS: ServerSpec[] = [
   {
     id: "sockit-echo-tls",
     label: "sockit `echo` tool, TLS",
+    short: "sockit echo tool",
     runtime: "deno",
     tcp: [
       Deno.execPath(),
@@ -359,6 +433,7 @@ const TLS_SERVERS: ServerSpec[] = [
   {
     id: "deno-tls",
     label: "raw Deno `listenTls` `read`/`write` loop",
+    short: "Deno listenTls",
     runtime: "deno",
     tcp: [
       Deno.execPath(),
@@ -379,6 +454,7 @@ const TLS_SERVERS: ServerSpec[] = [
   {
     id: "node-tls",
     label: "Node `node:tls` `socket.pipe(socket)`",
+    short: "Node tls",
     runtime: "node",
     tcp: [
       "node",
@@ -396,6 +472,7 @@ const TLS_SERVERS: ServerSpec[] = [
   {
     id: "c-tls",
     label: "C epoll + OpenSSL",
+    short: "C OpenSSL",
     runtime: "c",
     tcp: [
       C_TLS_ECHO,
@@ -413,38 +490,6 @@ const TLS_SERVERS: ServerSpec[] = [
 
 // ---------------------------------------------------------------------------
 // Measures
-
-const MEASURE_IDS = [
-  "bulk",
-  "pp1",
-  "pp1pin",
-  "pp100",
-  "fr1",
-  "fr100",
-  "udp",
-  "idle",
-  "tls-bulk",
-  "tls-pp100",
-  "tls-hs",
-] as const;
-type MeasureId = typeof MEASURE_IDS[number];
-type TlsMeasureId = "tls-bulk" | "tls-pp100" | "tls-hs";
-/** The measures with a figure per run (all but idle). */
-type RateMeasureId = Exclude<MeasureId, "idle">;
-type TcpMeasureId = Exclude<MeasureId, "udp" | "idle" | TlsMeasureId>;
-const TLS_MEASURES: readonly TlsMeasureId[] = [
-  "tls-bulk",
-  "tls-pp100",
-  "tls-hs",
-];
-const TCP_MEASURES: readonly TcpMeasureId[] = [
-  "bulk",
-  "pp1",
-  "pp1pin",
-  "pp100",
-  "fr1",
-  "fr100",
-];
 
 interface MeasureSpec {
   args: string[];
@@ -673,13 +718,6 @@ interface LoadResult {
   error: string | null;
 }
 
-/**
- * A run during which other work on the machine used more than this many
- * cores is disturbed: it is repeated (at most {@linkcode MAX_RETRIES}
- * times per measure).
- */
-const NOISE_CORES = 0.25;
-const MAX_RETRIES = 4;
 /** Before a measure (and a repeat), wait until others use at most this. */
 const QUIET_CORES = 0.15;
 /**
@@ -688,7 +726,6 @@ const QUIET_CORES = 0.15;
  * minutes.
  */
 const QUIET_BUDGET = 60;
-const REPEAT_BUDGET = 20;
 let quietWaited = 0;
 let repeated = 0;
 
@@ -809,43 +846,29 @@ async function pin(pid: number, cpus: string): Promise<void> {
 // ---------------------------------------------------------------------------
 // Results
 
-/** One measure of one server: the median of its runs. */
-interface Figure {
-  value: number;
-  p50?: number;
-  p99?: number;
-  runs: number[];
-  /** Median CPU cores the server used. */
-  serverCpu?: number;
-  /** Median share of the time the load generator was working. */
-  loadgenBusy?: number;
-  /** The most cores other work used in a kept run, if over the limit. */
-  noise?: number;
-  /** Runs repeated because other work disturbed them. */
-  retries?: number;
-  /** With TLS: what was negotiated. */
-  tls?: string;
-  error?: string;
-  skipped?: string;
-}
-
-interface IdleFigure {
-  live: number;
-  conns: number;
-  peakMiB: number;
-  perConnKiB: number;
-  runs: number[];
-  error?: string;
-  skipped?: string;
-}
-
-interface Row {
+/** A server's results while it is measured, and how to start it. */
+interface Row extends ServerResult {
   spec: ServerSpec;
-  figures: Partial<Record<RateMeasureId, Figure>>;
-  idle?: IdleFigure;
-  skipped?: string;
-  /** The server did not start: why. */
-  failed?: string;
+}
+
+/** A fresh row for `spec`. */
+function rowOf(spec: ServerSpec): Row {
+  return {
+    spec,
+    id: spec.id,
+    label: spec.label,
+    short: spec.short,
+    runtime: spec.runtime,
+    ...(spec.note !== undefined ? { note: spec.note } : {}),
+    ...(spec.udp !== undefined ? { udpLabel: spec.udp.label } : {}),
+    figures: {},
+  };
+}
+
+/** The row without how to start it: what results.json keeps. */
+function resultOf(row: Row): ServerResult {
+  const { spec: _, ...result } = row;
+  return result;
 }
 
 function median(values: number[]): number {
@@ -1262,667 +1285,6 @@ async function fdHardLimit(): Promise<number> {
   return text === "unlimited" ? Infinity : Number(text);
 }
 
-// ---------------------------------------------------------------------------
-// Formatting
-
-function formatNumber(value: number): string {
-  if (!Number.isFinite(value)) return "—";
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return value.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-function ratio(value: number, reference: number | undefined): string {
-  if (reference === undefined || !(reference > 0) || !Number.isFinite(value)) {
-    return "–";
-  }
-  const r = value / reference;
-  return `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`;
-}
-
-type Column = {
-  title: string;
-  /** The measure the column shows. */
-  measure: RateMeasureId | "idle";
-  /** The figure, or undefined when the row has none. */
-  get: (row: Row) => number | undefined;
-  /** A second figure shown after a slash (p99 next to p50). */
-  second?: (row: Row) => number | undefined;
-};
-
-function figureOf(row: Row, id: RateMeasureId): Figure | undefined {
-  return row.figures[id];
-}
-
-/** A column of a measure's main figure (round trips/s, MB/s, frames/s). */
-function rateColumn(title: string, measure: RateMeasureId): Column {
-  return { title, measure, get: (r) => figureOf(r, measure)?.value };
-}
-
-/** A column of a measure's latencies: p50, then p99 after a slash. */
-function latencyColumn(title: string, measure: TcpMeasureId): Column {
-  return {
-    title,
-    measure,
-    get: (r) => figureOf(r, measure)?.p50,
-    second: (r) => figureOf(r, measure)?.p99,
-  };
-}
-
-const COLUMNS: Column[] = [
-  rateColumn("bulk echo MB/s (1 conn)", "bulk"),
-  rateColumn("ping-pong rt/s, 1 conn", "pp1"),
-  latencyColumn("1 conn p50 / p99 µs", "pp1"),
-  rateColumn("ping-pong rt/s, 1 conn, pinned to 1 CPU", "pp1pin"),
-  rateColumn("ping-pong rt/s, 100 conns", "pp100"),
-  latencyColumn("100 conns p50 / p99 µs", "pp100"),
-  rateColumn("framed frames/s, 1 conn", "fr1"),
-  rateColumn("framed frames/s, 100 conns", "fr100"),
-  rateColumn("UDP rt/s (16 in flight)", "udp"),
-  { title: "idle conns: live", measure: "idle", get: (r) => r.idle?.live },
-  {
-    title: "idle: peak RSS MiB",
-    measure: "idle",
-    get: (r) => r.idle?.error ? undefined : r.idle?.peakMiB,
-  },
-  {
-    title: "idle: KiB/conn",
-    measure: "idle",
-    get: (r) => r.idle?.error ? undefined : r.idle?.perConnKiB,
-  },
-];
-
-function cell(
-  row: Row,
-  column: Column,
-  deno: Row | undefined,
-  c: Row | undefined,
-  marks: Map<string, string>,
-): string {
-  const figure = column.measure === "idle"
-    ? row.idle
-    : row.figures[column.measure];
-  if (figure === undefined) return "";
-  if (figure.skipped !== undefined) return `skipped: ${figure.skipped}`;
-  const mark = marks.get(`${row.spec.id}|${column.title}`) ?? "";
-  if (column.measure === "idle" && column.title.endsWith("live")) {
-    return `${row.idle!.live.toLocaleString("en-US")}/${
-      row.idle!.conns.toLocaleString("en-US")
-    }${figure.error !== undefined ? " failed" : ""}${mark}`;
-  }
-  const value = column.get(row);
-  if (figure.error !== undefined || value === undefined) return `failed${mark}`;
-  const second = column.second?.(row);
-  const shown = second === undefined
-    ? formatNumber(value)
-    : `${formatNumber(value)} / ${formatNumber(second)}`;
-  const ratios = (reference: Row | undefined, name: string): string => {
-    if (reference === undefined || reference === row) return "";
-    const base = column.get(reference);
-    if (base === undefined) return "";
-    const baseSecond = column.second?.(reference);
-    return second === undefined || baseSecond === undefined
-      ? `${name} ${ratio(value, base)}`
-      : `${name} ${ratio(value, base)} / ${ratio(second, baseSecond)}`;
-  };
-  const under = [ratios(deno, "D"), ratios(c, "C")].filter((s) => s !== "")
-    .join(" · ");
-  const noisy = "noise" in figure && figure.noise !== undefined ? " †" : "";
-  return `${shown}${noisy}${mark}${under ? `<br>${under}` : ""}`;
-}
-
-// ---------------------------------------------------------------------------
-// Targets
-
-interface Target {
-  text: string;
-  met: boolean | undefined;
-  detail: string;
-  /** Cells to mark: `id|column title`. */
-  cells: string[];
-}
-
-function targets(rows: Row[]): Target[] {
-  const byId = new Map(rows.map((r) => [r.spec.id, r]));
-  const value = (id: string, m: TcpMeasureId | "udp") =>
-    byId.get(id)?.figures[m]?.value;
-  const list: Target[] = [];
-  const check = (
-    text: string,
-    pairs: [number | undefined, number | undefined, number][],
-    detail: string,
-    cells: string[],
-  ) => {
-    const known = pairs.every(([a, b]) =>
-      a !== undefined && b !== undefined && Number.isFinite(a) &&
-      Number.isFinite(b)
-    );
-    list.push({
-      text,
-      met: known ? pairs.every(([a, b, k]) => a! >= k * b!) : undefined,
-      detail,
-      cells,
-    });
-  };
-  const r = (a: number | undefined, b: number | undefined) =>
-    a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : "?";
-  for (const id of ["sockit-echo", "sockit-listen"]) {
-    if (!byId.has(id)) continue;
-    const label = byId.get(id)!.spec.label;
-    const bulk = value(id, "bulk");
-    check(
-      `${label}: bulk echo ≥ 0.9× C and ≥ 1.5× Python asyncio`,
-      [[bulk, value("c", "bulk"), 0.9], [bulk, value("python", "bulk"), 1.5]],
-      `${r(bulk, value("c", "bulk"))}× C, ${
-        r(bulk, value("python", "bulk"))
-      }× Python`,
-      [`${id}|${COLUMNS[0]!.title}`],
-    );
-    const pp = value(id, "pp100");
-    check(
-      `${label}: ping-pong, 100 conns ≥ Node and ≥ 0.75× C (never the pipeTo collapse)`,
-      [[pp, value("node", "pp100"), 1], [pp, value("c", "pp100"), 0.75]],
-      `${r(pp, value("node", "pp100"))}× Node, ${
-        r(pp, value("c", "pp100"))
-      }× C, ${r(pp, value("deno-pipe", "pp100"))}× pipeTo`,
-      [`${id}|${COLUMNS[4]!.title}`],
-    );
-  }
-  for (const id of ["sockit-echo", "sockit-listen", "sockit-framed"]) {
-    const row = byId.get(id);
-    if (row?.idle === undefined) continue;
-    const node = byId.get("node")?.idle;
-    const deno = byId.get("deno-loop")?.idle;
-    const peak = row.idle.error ? undefined : row.idle.peakMiB;
-    const allLive = row.idle.live === row.idle.conns;
-    const known = peak !== undefined && node !== undefined &&
-      deno !== undefined;
-    list.push({
-      text: `${row.spec.label}: ${
-        row.idle.conns.toLocaleString("en-US")
-      } idle connections all served, peak RSS ≤ Node's and ≤ ¼ of raw Deno's`,
-      met: known
-        ? allLive && peak <= node.peakMiB && peak * 4 <= deno.peakMiB
-        : allLive
-        ? undefined
-        : false,
-      detail: `${row.idle.live} live; ${peak?.toFixed(0) ?? "?"} MiB = ${
-        r(peak, node?.peakMiB)
-      }× Node, ${r(peak, deno?.peakMiB)}× raw Deno`,
-      cells: [`${id}|${COLUMNS[10]!.title}`],
-    });
-  }
-  const withIdle = value("sockit-listen", "pp100");
-  const without = value("sockit-listen-no-idle", "pp100");
-  check(
-    "Idle timeouts cost ≤ 5% of ping-pong throughput (sockit `tcp.listen()`, 100 conns, with vs without)",
-    [[withIdle, without, 0.95]],
-    `with: ${formatNumber(withIdle ?? NaN)} rt/s, without: ${
-      formatNumber(without ?? NaN)
-    } rt/s (${r(withIdle, without)}×)`,
-    [`sockit-listen|${COLUMNS[4]!.title}`],
-  );
-  const framed = value("sockit-framed", "fr1");
-  const plain = value("sockit-listen", "fr1");
-  check(
-    "Framed echo of 64-byte frames on 1 conn ≥ 40% of the unframed echo's bytes/s (sockit `tcp.listen()` echo under the same load)",
-    [[framed, plain, 0.4]],
-    `${formatNumber(framed ?? NaN)} vs ${
-      formatNumber(plain ?? NaN)
-    } frames/s = ${r(framed, plain)}× (${
-      formatNumber((framed ?? NaN) * (PAYLOAD + 4) / 1e6)
-    } MB/s of frames; ${
-      r((framed ?? NaN) * (PAYLOAD + 4) / 1e6, value("sockit-listen", "bulk"))
-    }× its bulk echo)`,
-    [`sockit-framed|${COLUMNS[6]!.title}`],
-  );
-  const udp = value("sockit-listen", "udp");
-  check(
-    "UDP echo ≥ 0.95× raw `Deno.listenDatagram` and ≥ Node `dgram`",
-    [[udp, value("deno-loop", "udp"), 0.95], [udp, value("node", "udp"), 1]],
-    `${r(udp, value("deno-loop", "udp"))}× raw Deno, ${
-      r(udp, value("node", "udp"))
-    }× Node`,
-    [`sockit-listen|${COLUMNS[8]!.title}`],
-  );
-  return list;
-}
-
-/** Is C the fastest server in every throughput column? */
-function loadgenCheck(rows: Row[]): string {
-  const c = rows.find((r) => r.spec.id === "c");
-  if (c === undefined) return "";
-  const lines: string[] = [];
-  for (const index of [0, 1, 3, 4, 6, 7, 8]) {
-    const column = COLUMNS[index]!;
-    const cValue = column.get(c);
-    if (cValue === undefined || !Number.isFinite(cValue)) continue;
-    const faster = rows.filter((r) => r !== c && (column.get(r) ?? 0) > cValue);
-    if (faster.length > 0) {
-      lines.push(
-        `${column.title}: ${
-          faster.map((r) =>
-            `${r.spec.label} ${formatNumber(column.get(r)!)} vs C ${
-              formatNumber(cValue)
-            }`
-          ).join("; ")
-        }`,
-      );
-    }
-  }
-  return lines.length === 0
-    ? "The load generator drives the C server faster than any other server in every throughput column: it is not the bottleneck."
-    : `The C server is the fastest in every throughput column except: ${
-      lines.join("; ")
-    }. There the load generator drove another server faster still, so it could have driven C faster too: on one connection a C server that answers at once makes the client read the echo in smaller pieces (more system calls per byte) than a slower server that lets bytes pile up, so the client's own limit, not the server's, sets C's figure there. The table below shows how busy the load generator was.`;
-}
-
-// ---------------------------------------------------------------------------
-// Report
-
-interface Facts {
-  machine: string;
-  versions: string[];
-  /** What speaks TLS in each runtime. */
-  tlsVersions: string[];
-  seconds: number;
-}
-
-/** The whole Markdown: the plain section, then the TLS one (if run). */
-function report(
-  rows: Row[],
-  tlsRows: Row[],
-  options: Options,
-  facts: Facts,
-): string {
-  const out: string[] = [];
-  out.push("# Network benchmarks: sockit side by side");
-  out.push("");
-  out.push(
-    "Written by `deno task bench:net` (`bench/net/run.ts`) from one run; do not edit by hand above the notes marker.",
-  );
-  if (rows.length > 0) out.push("", ...plainReport(rows, options, facts));
-  if (tlsRows.length > 0) out.push("", ...tlsReport(tlsRows, options, facts));
-  return out.join("\n");
-}
-
-/** Marks for the cells of the targets: ✓ met, ✗ missed. */
-function targetMarks(goals: Target[]): Map<string, string> {
-  const marks = new Map<string, string>();
-  for (const goal of goals) {
-    for (const key of goal.cells) {
-      if (goal.met === false) marks.set(key, " ✗");
-      else if (goal.met === true && !marks.has(key)) marks.set(key, " ✓");
-    }
-  }
-  return marks;
-}
-
-function goalLine(goal: Target): string {
-  const verdict = goal.met === undefined
-    ? "not measured"
-    : goal.met
-    ? "met ✓"
-    : "**missed ✗**";
-  return `- ${goal.text}: ${verdict} — ${goal.detail}.`;
-}
-
-function plainReport(rows: Row[], options: Options, facts: Facts): string[] {
-  const deno = rows.find((r) => r.spec.id === "deno-loop");
-  const c = rows.find((r) => r.spec.id === "c");
-  const goals = targets(rows);
-  const marks = targetMarks(goals);
-  const out: string[] = [];
-  out.push(
-    `${facts.machine}. ${
-      facts.versions.join(", ")
-    }. Loopback only. Each figure is the median of ${options.runs} run${
-      options.runs === 1 ? "" : "s"
-    } of ${options.duration} s (bulk ${options.bulkDuration} s) after ${options.warmup} s of warm-up, taken in rounds (one run of every server per round, each round in a rotated order); the whole run took ${
-      Math.round(facts.seconds)
-    } s${
-      repeated > 0 || quietWaited > 0
-        ? ` (this machine is shared: ${repeated} run${
-          repeated === 1 ? " was" : "s were"
-        } repeated because other work disturbed ${
-          repeated === 1 ? "it" : "them"
-        }, and ${Math.round(quietWaited)} s went to waiting for quiet)`
-        : ""
-    }. Under each figure: its ratio to raw Deno (D, the \`read\`/\`write\` loop) and to C in the same run; for latency and memory, lower is better. ✓/✗: a target of issue 7 met/missed (below).`,
-  );
-  out.push("");
-  const header = ["server", ...COLUMNS.map((col) => col.title)];
-  out.push(`| ${header.join(" | ")} |`);
-  out.push(`| --- | ${COLUMNS.map(() => "---:").join(" | ")} |`);
-  for (const row of rows) {
-    if (row.skipped !== undefined) {
-      out.push(
-        `| ${row.spec.label} | skipped: ${row.skipped} |${
-          COLUMNS.slice(1).map(() => " |").join("")
-        }`,
-      );
-      continue;
-    }
-    const cells = COLUMNS.map((col) => cell(row, col, deno, c, marks));
-    out.push(`| ${row.spec.label} | ${cells.join(" | ")} |`);
-  }
-  out.push("");
-  out.push("Servers (in `bench/net/`):");
-  out.push("");
-  for (const row of rows) {
-    const udp = row.spec.udp ? ` UDP column: ${row.spec.udp.label}.` : "";
-    out.push(`- ${row.spec.label}: ${row.spec.note ?? ""}.${udp}`);
-  }
-  out.push("");
-  out.push("Measures (one load generator, `loadgen.c`, for every server):");
-  out.push("");
-  out.push(
-    `- bulk echo: one connection streams a byte pattern (writes of up to 256 KiB, at most 1 MiB in flight) and checks every byte that comes back; MB/s of echoed bytes.`,
-  );
-  out.push(
-    `- ping-pong: ${PAYLOAD}-byte messages, one in flight per connection, each echo checked; round trips/s and the latency of each round trip (p50/p99). "Pinned": server and load generator both on CPU 0 (\`taskset\`), which removes the cross-core wake-up from each round trip.`,
-  );
-  out.push(
-    `- framed: ${PAYLOAD}-byte payloads with a u32 big-endian length prefix, pipelined (up to 512 frames in flight per connection, 64 per write), every frame's header, sequence number and payload checked; frames/s. Plain echo servers echo the bytes, the framed server decodes and re-encodes them. The load generator uses two threads for 100 connections, one otherwise.`,
-  );
-  out.push(
-    `- UDP: 16 sockets, one ${PAYLOAD}-byte datagram in flight each, checked; unanswered after 200 ms counts as lost and is resent.`,
-  );
-  out.push(
-    `- idle: ${
-      options.idleConns.toLocaleString("en-US")
-    } connections opened (64 handshakes at a time), each proven live by a 1-byte echo, then held idle; every server runs with its idle timeout on (60 s, longer than the test). Peak RSS is the server's VmHWM from \`/proc/PID/status\` with all connections open; KiB/conn is (VmRSS then − VmRSS before the first connection) / live connections. A fresh server for each run.`,
-  );
-  const errors = rows.flatMap((row) => [
-    ...Object.entries(row.figures).filter(([, f]) => f?.error).map((
-      [m, f],
-    ) => `${row.spec.label}, ${m}: ${f!.error}`),
-    ...(row.idle?.error ? [`${row.spec.label}, idle: ${row.idle.error}`] : []),
-  ]);
-  if (errors.length > 0) {
-    out.push("");
-    out.push("Failed runs:");
-    out.push("");
-    for (const e of errors) out.push(`- ${e}`);
-  }
-  if (rows.some((r) => Object.values(r.figures).some((f) => f?.noise))) {
-    out.push("");
-    out.push(
-      `† Other work on this (shared) machine used more than ${NOISE_CORES} cores during a run kept for this figure (runs are repeated at most ${MAX_RETRIES} times each and ${REPEAT_BUDGET} times in all): take it with salt.`,
-    );
-  }
-  out.push("");
-  out.push("## The load generator is not the bottleneck");
-  out.push("");
-  out.push(loadgenCheck(rows));
-  out.push("");
-  out.push(
-    "Each cell: CPU cores the server used while measured / the share of that time the load generator was busy (medians of the runs). A server near 1.00 core was the bottleneck itself — all of these servers echo on one thread; a load generator well below 1.00 was waiting for the server, not the other way round (ping-pong and UDP busy-poll, so there it counts only the polls that found work):",
-  );
-  out.push("");
-  const cpuColumns: (TcpMeasureId | "udp")[] = [
-    "bulk",
-    "pp1",
-    "pp1pin",
-    "pp100",
-    "fr1",
-    "fr100",
-    "udp",
-  ];
-  out.push(`| server | ${cpuColumns.join(" | ")} |`);
-  out.push(`| --- | ${cpuColumns.map(() => "---:").join(" | ")} |`);
-  for (const row of rows) {
-    if (row.skipped !== undefined) continue;
-    const cells = cpuColumns.map((m) => {
-      const figure = row.figures[m];
-      if (figure?.serverCpu === undefined) return "";
-      return `${figure.serverCpu.toFixed(2)} / ${
-        figure.loadgenBusy?.toFixed(2) ?? "?"
-      }`;
-    });
-    out.push(`| ${row.spec.label} | ${cells.join(" | ")} |`);
-  }
-  out.push("");
-  out.push("## Targets (issue 7)");
-  out.push("");
-  for (const goal of goals) out.push(goalLine(goal));
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// TLS report
-
-const TLS_COLUMNS: Column[] = [
-  rateColumn("TLS bulk echo MB/s (1 conn)", "tls-bulk"),
-  rateColumn("TLS ping-pong rt/s, 100 conns", "tls-pp100"),
-  rateColumn(
-    `TLS new connections/s (full handshake + 1 round trip, ${HS_CONNS} at a time)`,
-    "tls-hs",
-  ),
-];
-
-/** Short names of the TLS measures, for the targets' details. */
-const TLS_SHORT: Record<TlsMeasureId, string> = {
-  "tls-bulk": "bulk",
-  "tls-pp100": "ping-pong 100 conns",
-  "tls-hs": "handshakes",
-};
-
-function tlsTargets(rows: Row[]): Target[] {
-  const byId = new Map(rows.map((r) => [r.spec.id, r]));
-  const sockit = byId.get("sockit-echo-tls");
-  if (sockit === undefined) return [];
-  const value = (id: string, m: TlsMeasureId) =>
-    byId.get(id)?.figures[m]?.value;
-  const r = (a: number | undefined, b: number | undefined) =>
-    a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : "?";
-  const why = sockit.failed !== undefined
-    ? ` (it failed to start: ${sockit.failed})`
-    : sockit.skipped !== undefined
-    ? ` (skipped: ${sockit.skipped})`
-    : "";
-  const target = (
-    text: string,
-    pairs: [number | undefined, number | undefined, number][],
-    detail: string,
-    cells: string[],
-  ): Target => {
-    const known = pairs.length > 0 &&
-      pairs.every(([a, b]) =>
-        a !== undefined && b !== undefined && Number.isFinite(a) &&
-        Number.isFinite(b)
-      );
-    return {
-      text,
-      met: known ? pairs.every(([a, b, k]) => a! >= k * b!) : undefined,
-      detail,
-      cells,
-    };
-  };
-  const measured = TLS_MEASURES.filter((m) =>
-    sockit.figures[m] !== undefined || byId.get("deno-tls")?.figures[m]
-  );
-  const pp = value(sockit.spec.id, "tls-pp100");
-  return [
-    target(
-      `${sockit.spec.label}: ≥ 0.95× raw Deno TLS on every measure (bulk, ping-pong with 100 conns, new connections)`,
-      measured.map((
-        m,
-      ) => [value(sockit.spec.id, m), value("deno-tls", m), 0.95]),
-      `${
-        measured.map((m) =>
-          `${TLS_SHORT[m]} ${
-            r(value(sockit.spec.id, m), value("deno-tls", m))
-          }×`
-        ).join(", ") || "no TLS measure run"
-      }${why}`,
-      TLS_COLUMNS.map((col) => `${sockit.spec.id}|${col.title}`),
-    ),
-    target(
-      `${sockit.spec.label}: ping-pong, 100 conns ≥ Node \`node:tls\``,
-      [[pp, value("node-tls", "tls-pp100"), 1]],
-      `${r(pp, value("node-tls", "tls-pp100"))}× Node${why}`,
-      [`${sockit.spec.id}|${TLS_COLUMNS[1]!.title}`],
-    ),
-  ];
-}
-
-/** Is the C OpenSSL server the fastest in every TLS column? */
-function tlsLoadgenCheck(rows: Row[]): string {
-  const c = rows.find((r) => r.spec.id === "c-tls");
-  if (c === undefined) {
-    return "The C OpenSSL server was not run, so this run cannot show that the load generator outpaces the servers.";
-  }
-  const lines: string[] = [];
-  let compared = 0;
-  for (const column of TLS_COLUMNS) {
-    const cValue = column.get(c);
-    if (cValue === undefined || !Number.isFinite(cValue)) continue;
-    compared++;
-    const faster = rows.filter((r) => r !== c && (column.get(r) ?? 0) > cValue);
-    if (faster.length > 0) {
-      lines.push(
-        `${column.title}: ${
-          faster.map((r) =>
-            `${r.spec.label} ${formatNumber(column.get(r)!)} vs C ${
-              formatNumber(cValue)
-            }`
-          ).join("; ")
-        }`,
-      );
-    }
-  }
-  if (compared === 0) {
-    return "The C OpenSSL server has no figure in this run, so this run cannot show that the load generator outpaces the servers.";
-  }
-  return lines.length === 0
-    ? "The load generator drives the C OpenSSL server faster than any other server in every TLS column: the others' figures are theirs, not the load generator's."
-    : `The C OpenSSL server is the fastest in every TLS column except: ${
-      lines.join("; ")
-    }. There the load generator drove another server faster than C, so it did not limit C either: C's own cost per byte or per handshake set its figure. The table below shows how busy each side was.`;
-}
-
-function tlsReport(rows: Row[], options: Options, facts: Facts): string[] {
-  const deno = rows.find((r) => r.spec.id === "deno-tls");
-  const c = rows.find((r) => r.spec.id === "c-tls");
-  const goals = tlsTargets(rows);
-  const marks = targetMarks(goals);
-  const out: string[] = [];
-  out.push("## TLS");
-  out.push("");
-  out.push(
-    `${facts.machine}. ${
-      [...facts.versions, ...facts.tlsVersions].join(", ")
-    }. Loopback only, TLS 1.3 as each server and the load generator negotiate it by default (below). Each figure is the median of ${options.runs} run${
-      options.runs === 1 ? "" : "s"
-    } of ${options.duration} s (bulk ${options.bulkDuration} s) after ${options.warmup} s of warm-up, taken in rounds like the plain measures. Under each figure: its ratio to raw Deno TLS (D, the \`listenTls\` \`read\`/\`write\` loop) and to C OpenSSL (C) in the same run. ✓/✗: a target of "TLS everywhere" met/missed (below).`,
-  );
-  out.push("");
-  out.push(`| server | ${TLS_COLUMNS.map((col) => col.title).join(" | ")} |`);
-  out.push(`| --- | ${TLS_COLUMNS.map(() => "---:").join(" | ")} |`);
-  for (const row of rows) {
-    const whole = row.skipped !== undefined
-      ? `skipped: ${row.skipped}`
-      : row.failed !== undefined
-      ? `failed to start: ${row.failed.replaceAll("|", "\\|")}`
-      : undefined;
-    if (whole !== undefined) {
-      out.push(
-        `| ${row.spec.label} | ${whole} |${
-          TLS_COLUMNS.slice(1).map(() => " |").join("")
-        }`,
-      );
-      continue;
-    }
-    const cells = TLS_COLUMNS.map((col) => cell(row, col, deno, c, marks));
-    out.push(`| ${row.spec.label} | ${cells.join(" | ")} |`);
-  }
-  out.push("");
-  out.push("TLS servers (in `bench/net/`), each with the run's certificate:");
-  out.push("");
-  for (const row of rows) out.push(`- ${row.spec.label}: ${row.spec.note}.`);
-  out.push("");
-  out.push(
-    "TLS measures (the same load generator, `loadgen.c`, as an OpenSSL client):",
-  );
-  out.push("");
-  out.push(
-    "- Certificates: a throwaway CA and a server certificate for `127.0.0.1` and `localhost` signed by it, EC P-256, made with the `openssl` command in `bench/net/.build/tls/` at each run. The load generator verifies each server's certificate against that CA and its IP address, as a verifying client does (there is no insecure mode), and never resumes a session: every handshake is a full one, for every server alike.",
-  );
-  out.push(
-    "- TLS bulk echo: as bulk echo above (one connection, at most 1 MiB in flight, every byte checked), over TLS; the handshake happens before the measuring.",
-  );
-  out.push(
-    `- TLS ping-pong: 100 connections, one ${PAYLOAD}-byte message in flight each, each echo checked; the handshakes happen before the measuring.`,
-  );
-  out.push(
-    `- TLS new connections: ${HS_CONNS} connections at a time (${HS_THREADS} load generator threads), each: TCP connect, a full TLS handshake (certificate verified), one ${PAYLOAD}-byte message and its echo (checked), \`close_notify\` and close; then the next. Completed ones per second, at most ${
-      HS_MAX.toLocaleString("en-US")
-    } per run. On a small machine the load generator's share of this one is large: a TLS client does more public-key work per handshake (two signature checks) than the server (one signature).`,
-  );
-  const errors = rows.flatMap((row) =>
-    Object.entries(row.figures).filter(([, f]) => f?.error).map((
-      [m, f],
-    ) => `${row.spec.label}, ${m}: ${f!.error}`)
-  );
-  if (errors.length > 0) {
-    out.push("");
-    out.push("Failed runs:");
-    out.push("");
-    for (const e of errors) out.push(`- ${e}`);
-  }
-  if (rows.some((r) => Object.values(r.figures).some((f) => f?.noise))) {
-    out.push("");
-    out.push(
-      `† Other work on this (shared) machine used more than ${NOISE_CORES} cores during a run kept for this figure: take it with salt.`,
-    );
-  }
-  out.push("");
-  out.push("### The load generator is not the bottleneck (TLS)");
-  out.push("");
-  out.push(tlsLoadgenCheck(rows));
-  out.push("");
-  out.push(
-    "Each cell: CPU cores the server used while measured / the share of that time the load generator's busiest thread was busy (medians); then the new connections' time from connect to echo, and what each server negotiated with the load generator:",
-  );
-  out.push("");
-  out.push(
-    "| server | tls-bulk | tls-pp100 | tls-hs | new connection p50 / p99 ms | negotiated |",
-  );
-  out.push("| --- | ---: | ---: | ---: | ---: | --- |");
-  for (const row of rows) {
-    if (row.skipped !== undefined || row.failed !== undefined) continue;
-    const cells = TLS_MEASURES.map((m) => {
-      const figure = row.figures[m];
-      if (figure?.serverCpu === undefined) return "";
-      return `${figure.serverCpu.toFixed(2)} / ${
-        figure.loadgenBusy?.toFixed(2) ?? "?"
-      }`;
-    });
-    const hs = row.figures["tls-hs"];
-    const latency = hs?.p50 !== undefined && hs.p99 !== undefined
-      ? `${formatNumber(hs.p50 / 1000)} / ${formatNumber(hs.p99 / 1000)}`
-      : "";
-    const tls = TLS_MEASURES.map((m) => row.figures[m]?.tls).find((t) => t) ??
-      "";
-    out.push(
-      `| ${row.spec.label} | ${cells.join(" | ")} | ${latency} | ${tls} |`,
-    );
-  }
-  out.push("");
-  out.push('### Targets ("TLS everywhere")');
-  out.push("");
-  if (goals.length === 0) {
-    out.push(
-      "- The sockit row (`sockit-echo-tls`) was not in this run: no target to check.",
-    );
-  }
-  for (const goal of goals) out.push(goalLine(goal));
-  return out;
-}
-
 async function keptNotes(file: string): Promise<string> {
   try {
     const text = await Deno.readTextFile(file);
@@ -1936,8 +1298,7 @@ async function keptNotes(file: string): Promise<string> {
 // ---------------------------------------------------------------------------
 // Main
 
-async function main(): Promise<void> {
-  const options = parseOptions(Deno.args);
+async function main(options: Options): Promise<void> {
   const started = performance.now();
   if (Deno.build.os !== "linux") {
     throw new Error("bench:net needs Linux (epoll, /proc, taskset)");
@@ -1988,7 +1349,7 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   for (const spec of plainServers) {
-    const row: Row = { spec, figures: {} };
+    const row = rowOf(spec);
     rows.push(row);
     if (spec.runtime === "node" && !node) {
       row.skipped = "`node` is not on the PATH";
@@ -2081,7 +1442,7 @@ async function main(): Promise<void> {
   }
 
   // TLS: the same, with the TLS servers and the run's certificates.
-  const tlsRows: Row[] = tlsServers.map((spec) => ({ spec, figures: {} }));
+  const tlsRows: Row[] = tlsServers.map(rowOf);
   const tlsVersions: string[] = [];
   if (tlsRows.length > 0) {
     const openssl = await commandWorks("openssl", ["version"]);
@@ -2141,29 +1502,98 @@ async function main(): Promise<void> {
   }
 
   const seconds = (performance.now() - started) / 1000;
-  let markdown = report(rows, tlsRows, options, {
+  const results: BenchResults = {
+    date: new Date().toISOString().slice(0, 10),
     machine,
     versions,
     tlsVersions,
     seconds,
-  });
+    settings: {
+      runs: options.runs,
+      duration: options.duration,
+      bulkDuration: options.bulkDuration,
+      warmup: options.warmup,
+      idleConns: options.idleConns,
+    },
+    repeated,
+    quietWaited,
+    plain: rows.map(resultOf),
+    tls: tlsRows.map(resultOf),
+  };
+  await writeOutputs(results, options);
+}
+
+/**
+ * Writes what `options` asks for from `results`: results.json, the
+ * Markdown (keeping the notes below the marker), the chart and README's
+ * summary; prints the Markdown.
+ */
+async function writeOutputs(
+  results: BenchResults,
+  options: Options,
+): Promise<void> {
+  if (options.json !== null) {
+    await Deno.writeTextFile(options.json, stringifyResults(results));
+    progress(`wrote ${options.json}`);
+  }
+  let markdown = renderReport(results);
   if (options.out !== null) {
     const notes = await keptNotes(options.out);
     markdown += `\n\n${NOTES_MARKER}\n${notes ? `\n${notes}\n` : ""}`;
     await Deno.writeTextFile(options.out, markdown);
-    await new Deno.Command(Deno.execPath(), {
-      args: ["fmt", "--quiet", options.out],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    progress(`wrote ${options.out} in ${Math.round(seconds)} s`);
+    await denoFmt(options.out);
+    progress(`wrote ${options.out}`);
+  }
+  if (options.chart !== null) {
+    await Deno.writeTextFile(options.chart, renderChart(results));
+    progress(`wrote ${options.chart}`);
+  }
+  if (options.readme !== null) {
+    await updateReadme(options.readme, renderSummary(results));
   }
   console.log(markdown);
 }
 
+async function denoFmt(file: string): Promise<void> {
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", file],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+}
+
+/** Replaces README.md's summary between its markers with `summary`. */
+async function updateReadme(file: string, summary: string): Promise<void> {
+  const text = await Deno.readTextFile(file);
+  const start = text.indexOf(SUMMARY_START);
+  const end = text.indexOf(SUMMARY_END);
+  if (start === -1 || end < start) {
+    progress(
+      `${file} has no ${SUMMARY_START} … ${SUMMARY_END} block: its summary is left alone`,
+    );
+    return;
+  }
+  await Deno.writeTextFile(
+    file,
+    `${text.slice(0, start + SUMMARY_START.length)}\n\n${summary}\n\n${
+      text.slice(end)
+    }`,
+  );
+  await denoFmt(file);
+  progress(`wrote the summary in ${file}`);
+}
+
+/** `--from FILE`: the outputs of a saved run, nothing measured. */
+async function render(options: Options, from: string): Promise<void> {
+  const results = parseResults(await Deno.readTextFile(from));
+  await writeOutputs(results, { ...options, json: null });
+}
+
 if (import.meta.main) {
   try {
-    await main();
+    const options = parseOptions(Deno.args);
+    if (options.from !== null) await render(options, options.from);
+    else await main(options);
   } catch (error) {
     console.error(
       `bench:net: ${error instanceof Error ? error.message : String(error)}`,
