@@ -10,6 +10,10 @@
  * broadcasts), a server relay answers whoever sent the last datagram, and
  * a relay ends at the end of its input only when asked to
  * (`noHalfClose`, `sendOnly`) — otherwise at its idle timeout or signal.
+ * Given a target address instead of streams, {@linkcode relayDatagrams}
+ * forwards every sender's datagrams there, each sender (a flow) through a
+ * socket of its own so that the answers find their way back: socat's
+ * `UDP-LISTEN:…,fork UDP:…`.
  *
  * @example Ask a UDP server, print its answer
  * ```ts
@@ -37,8 +41,8 @@
  * @module
  */
 import type { Address, SocketAddress } from "../net/mod.ts";
-import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import { checkFormat, formatFrame } from "./_format.ts";
+import { isPeer, relayFlows } from "./_flows.ts";
 import {
   checkRelayOptions,
   InputLines,
@@ -47,7 +51,6 @@ import {
   watchRelayEnds,
 } from "./_streams.ts";
 import type { RelayEndReason, RelayStreams } from "./stream.ts";
-import { canonicalIp } from "../_internal/ip.ts";
 import { type DatagramSocket, DatagramTooLargeError } from "../udp/mod.ts";
 
 /** Options for {@linkcode relayDatagrams}. */
@@ -99,13 +102,47 @@ export interface DatagramRelayOptions {
   recvOnly?: boolean;
   /**
    * End when no datagram and no input has moved for this many
-   * milliseconds (reason `"idle-timeout"`).
+   * milliseconds (reason `"idle-timeout"`). With a target: close a flow
+   * when no datagram has moved either way on it for this long.
    *
-   * @default {no limit}
+   * @default {no limit; with a target, 60000 per flow}
    */
   idleTimeout?: number;
-  /** Aborts the relay: it closes the socket and rejects with the reason. */
+  /**
+   * Aborts the relay: it closes the socket and rejects with the reason.
+   * With a target, aborting is how the relay ends: it closes every flow
+   * and resolves with reason `"stopped"`.
+   */
   signal?: AbortSignal;
+  /**
+   * With a target: the most flows (senders) relayed at once. A datagram
+   * from a new sender while this many flows are open is dropped and
+   * counted in `ignored`.
+   *
+   * @default {1024}
+   */
+  maxFlows?: number;
+  /**
+   * With a target: called when a flow ends, with its sender, why it ended
+   * (its idle timeout; `"stopped"` when the relay ended; `"error"`, with
+   * the error, when its socket failed), how long it lasted in milliseconds
+   * and its counts: `Received` from the sender (and sent on to the
+   * target), `Sent` back to it, `ignored` on its socket (not from the
+   * target, or too large).
+   *
+   * @default {none}
+   */
+  onFlowEnd?: (flow: {
+    peer: SocketAddress;
+    reason: "idle-timeout" | "stopped" | "error";
+    error?: unknown;
+    duration: number;
+    datagramsSent: number;
+    datagramsReceived: number;
+    bytesSent: number;
+    bytesReceived: number;
+    ignored: number;
+  }) => void;
   /**
    * Called with each datagram sent (after sending) and each one accepted
    * (before it is written), with the peer's address.
@@ -121,8 +158,11 @@ export interface DatagramRelayOptions {
 
 /** How a datagram relay ended: returned by {@linkcode relayDatagrams}. */
 export interface DatagramRelayResult {
-  /** Why it ended: `"input-ended"` or `"idle-timeout"`. */
-  reason: Extract<RelayEndReason, "input-ended" | "idle-timeout">;
+  /**
+   * Why it ended: `"input-ended"` or `"idle-timeout"`; `"stopped"` for a
+   * relay to a target, which its signal ends.
+   */
+  reason: Extract<RelayEndReason, "input-ended" | "idle-timeout" | "stopped">;
   /** Datagrams sent: one per input line. */
   datagramsSent: number;
   /** Datagrams accepted (and written to the output unless `sendOnly`). */
@@ -133,14 +173,6 @@ export interface DatagramRelayResult {
   bytesReceived: number;
   /** Datagrams dropped: from another sender than `to`, or too large. */
   ignored: number;
-}
-
-/** Whether `from` is the peer `to`, as a connected socket would judge. */
-function isPeer(from: SocketAddress, to: Address | SocketAddress): boolean {
-  if ("path" in to) return "path" in from && from.path === to.path;
-  if ("path" in from || from.port !== to.port) return false;
-  const want = canonicalIp(to.hostname ?? DEFAULT_HOSTNAME);
-  return want === null || canonicalIp(from.hostname) === want;
 }
 
 /**
@@ -159,13 +191,31 @@ function isPeer(from: SocketAddress, to: Address | SocketAddress): boolean {
  * releases its locks on the streams without closing them. A datagram too
  * large for the socket is dropped and counted in `ignored`.
  *
+ * Given a target address instead of streams, it relays datagrams between
+ * the senders to `socket` and the target, as a UDP proxy: each sender is
+ * a flow with a socket of its own (bound as `udp`'s `bindClient()` does),
+ * which sends the sender's datagrams to the target and takes the target's
+ * answers, sent back to the sender from `socket`. A flow ends when
+ * nothing moved on it for `idleTimeout` (60 s by default); at most
+ * `maxFlows` (1024) are open at once. It runs until `signal` aborts, then
+ * closes every flow and `socket` and resolves with reason `"stopped"` and
+ * the totals: `Received` from the senders, `Sent` back to them.
+ * `onTraffic` sees each datagram with its sender, and `onFlowEnd` each
+ * flow as it ends. Memory: a flow holds a socket and a receive buffer of
+ * `socket.maxDatagramSize` (64 KiB for UDP).
+ *
  * @param socket A UDP or Unix datagram socket; the relay closes it.
- * @param streams The input lines and the output for datagrams.
- * @param options Peer, filter, output format, ends, traffic hook.
+ * @param streams The input lines and the output for datagrams, or the UDP
+ * address to relay each sender's datagrams to.
+ * @param options Peer, filter, output format, ends, traffic hook; with a
+ * target: idle timeout per flow, `maxFlows`, `onFlowEnd`.
  * @returns Why it ended and the counts each way.
  * @throws {TypeError} If a stream is locked, or `sendOnly` and `recvOnly`
- * are both set, or `output` is not `"text"` or `"hex"`.
- * @throws {RangeError} If `idleTimeout` is not a positive number.
+ * are both set, or `output` is not `"text"` or `"hex"`; with a target, if
+ * it is not a UDP address or an option for streams (`to`, `acceptFrom`,
+ * `output`, `noHalfClose`, `sendOnly`, `recvOnly`) is given.
+ * @throws {RangeError} If `idleTimeout` is not a positive number, or
+ * `maxFlows` not a positive integer.
  *
  * @example A server that answers its client from the input
  * ```ts
@@ -188,12 +238,45 @@ function isPeer(from: SocketAddress, to: Address | SocketAddress): boolean {
  * assertEquals((await relaying).reason, "input-ended");
  * assertEquals(out, "ping\n");
  * ```
+ *
+ * @example A UDP proxy in front of a server
+ * ```ts
+ * import { bind, serveDatagrams } from "@sockit/sockit/udp";
+ * import { relayDatagrams } from "@sockit/sockit/relay";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using backend = bind({ port: 0 });
+ * await using _serving = serveDatagrams(backend, ({ data }) => data.toReversed());
+ * const proxy = bind({ port: 0 });
+ * const stop = new AbortController();
+ * const relaying = relayDatagrams(proxy, backend.addr, { signal: stop.signal });
+ * using client = bind({ port: 0 });
+ * await client.send("abc", proxy.addr);
+ * const { data, from } = await client.receive({ timeout: 1000 });
+ * assertEquals(new TextDecoder().decode(data), "cba");
+ * assertEquals(from.port, proxy.addr.port); // answered from the proxy
+ * stop.abort();
+ * const result = await relaying;
+ * assertEquals([result.reason, result.datagramsReceived, result.datagramsSent], [
+ *   "stopped",
+ *   1,
+ *   1,
+ * ]);
+ * ```
  */
 export async function relayDatagrams(
   socket: DatagramSocket,
-  streams: RelayStreams,
+  streams: RelayStreams | Address,
   options: DatagramRelayOptions = {},
 ): Promise<DatagramRelayResult> {
+  if (streams === null || typeof streams !== "object") {
+    throw new TypeError(
+      `Cannot relay datagrams with ${
+        String(streams)
+      }: give streams { readable, writable } or a target { hostname, port }`,
+    );
+  }
+  if (!("readable" in streams)) return relayFlows(socket, streams, options);
   const sendOnly = options.sendOnly ?? false;
   const recvOnly = options.recvOnly ?? false;
   const noHalfClose = options.noHalfClose ?? false;

@@ -9,7 +9,9 @@
  * same a line at a time: each input line goes out as one frame of any
  * codec, and each frame received comes out as one line, as text or hex.
  * {@linkcode SharedInput} lets several relays take their input from one
- * stream (a server that sends its stdin to every client).
+ * stream (a server that sends its stdin to every client). Given two
+ * connections, {@linkcode relay} joins them, as socat does: half-close,
+ * backpressure and a server's graceful drain carried both ways.
  *
  * @example Pipe a message through an echo server
  * ```ts
@@ -34,7 +36,8 @@
  * @module
  */
 import type { FrameCodec } from "../framing/mod.ts";
-import type { Connection } from "../tcp/mod.ts";
+import { Connection } from "../tcp/mod.ts";
+import { relayConnections } from "./_connections.ts";
 import { checkFormat, formatFrame } from "./_format.ts";
 import {
   checkRelayOptions,
@@ -213,13 +216,32 @@ const RAW_SIDE: Side = {
  * can go on using them (a chunk it had already read from the input when
  * it ended is lost).
  *
+ * Given a second {@linkcode Connection} instead of streams, the relay
+ * joins the two, as socat does (a proxy's job): what `other` sends goes to
+ * `conn` (`bytesSent`), what `conn` sends goes to `other`
+ * (`bytesReceived`), and EOF on either side is a FIN on the other, so each
+ * direction ends on its own and `"complete"` means both did. The options
+ * keep their meaning with `other` as the input and the output. A server's
+ * graceful shutdown is passed on: when reading one side ends because it
+ * was stopped (`stopReading()`, which `Server.shutdown()` calls), reading
+ * the other is stopped too, so bytes already flowing finish while a quiet
+ * connection ends at once, with reason `"stopped"`. A reset or error on
+ * either side rejects (the other side is then closed with a FIN: Deno
+ * cannot send a reset). The relay closes both connections when it ends.
+ * Memory: each direction reads into one 64 KiB buffer of its own once it
+ * streams (and the connection's own read buffer, at most 64 KiB here, when
+ * it does not), and reads its next chunk only once the last one is
+ * written: at most 256 KiB for both directions, however fast one side
+ * sends and however slowly the other reads.
+ *
  * @param conn The connection; the relay closes it when it ends.
- * @param streams The input to send and the output for what is received.
+ * @param streams The input to send and the output for what is received,
+ * or a second connection to join `conn` to.
  * @param options Half-close, one direction only, idle timeout, signal,
  * traffic hook.
  * @returns Why it ended, and the bytes each way.
  * @throws {TypeError} If a stream is locked, or `sendOnly` and `recvOnly`
- * are both set.
+ * are both set, or `streams` is `conn` itself.
  * @throws {RangeError} If `idleTimeout` is not a positive number.
  *
  * @example Send only, with a hex dump of the traffic
@@ -248,12 +270,34 @@ const RAW_SIDE: Side = {
  * assertEquals(result.reason, "complete");
  * assertEquals(dumps[0]!.slice(0, 18), "> 00000000  68 69 ");
  * ```
+ *
+ * @example A proxy: each client joined to a backend
+ * ```ts
+ * import { connect, listen } from "@sockit/sockit/tcp";
+ * import { relay } from "@sockit/sockit/relay";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using backend = listen({ port: 0 }, async (conn) => {
+ *   for await (const chunk of conn) await conn.write(chunk.toReversed());
+ * });
+ * await using proxy = listen({ port: 0 }, async (client) => {
+ *   await relay(client, await connect(backend.addr));
+ * });
+ * await using conn = await connect(proxy.addr);
+ * await conn.write("abc");
+ * await conn.shutdown("write"); // the FIN goes through to the backend
+ * assertEquals(new TextDecoder().decode(await conn.readExactly(3)), "cba");
+ * assertEquals(await conn.read(), null); // and the backend's FIN back
+ * ```
  */
 export function relay(
   conn: Connection,
-  streams: RelayStreams,
+  streams: RelayStreams | Connection,
   options: RelayOptions = {},
 ): Promise<RelayResult> {
+  if (streams instanceof Connection) {
+    return relayConnections(conn, streams, options);
+  }
   return run(conn, streams, options, RAW_SIDE, "relay");
 }
 
