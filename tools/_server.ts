@@ -10,12 +10,14 @@ import {
   type Connection,
   listen,
   type ListenOptions,
+  ProxyProtocolError,
+  type ProxyProtocolOptions,
   type Server,
   TlsError,
   type TlsServerOptions,
 } from "../tcp/mod.ts";
 import { EXIT_OK, oneLine, reportError } from "./_cli.ts";
-import type { Flags } from "./_flags.ts";
+import { type Flags, UsageError } from "./_flags.ts";
 import {
   listeningNote,
   serverTlsFlags,
@@ -31,6 +33,9 @@ export const SERVER_STRING_FLAGS: readonly string[] = [
   "idle-timeout",
   "max-conns",
   "grace",
+  "proxy-from",
+  "proxy-version",
+  "proxy-timeout",
 ];
 
 /**
@@ -46,6 +51,8 @@ export const DEFAULT_MAX_CONNECTIONS: number = 1024;
 /** The boolean flags every server tool takes. */
 export const SERVER_BOOLEAN_FLAGS: readonly string[] = [
   "quiet",
+  "proxy-protocol",
+  "proxy-optional",
   "help",
   "version",
 ];
@@ -70,6 +77,19 @@ export function serverFlagsUsage(defaultPort: number, extra = ""): string {
     "                          long, then close them (default 5); a second",
     "                          signal stops at once",
     ...(extra === "" ? [] : [extra]),
+    "  --proxy-protocol        behind a load balancer: each connection starts",
+    "                          with a PROXY protocol header (v1 or v2) naming",
+    "                          the real client, which is what is logged; from",
+    "                          --proxy-from addresses only (others refused)",
+    "  --proxy-from ADDR[/BITS][,...]",
+    "                          the proxies trusted to send headers (required",
+    "                          with --proxy-protocol)",
+    "  --proxy-optional        with --proxy-protocol: also serve clients that",
+    "                          connect directly (no header); they must speak",
+    "                          first, or wait --proxy-timeout",
+    "  --proxy-version v1|v2|any",
+    "                          the header versions accepted (default any)",
+    "  --proxy-timeout SECONDS the longest wait for a header (default 5)",
     "  --quiet                 do not log connections",
     "  -h, --help              show this help",
     "  --version               show the version",
@@ -96,6 +116,8 @@ export interface ServerConfig {
    * takes those flags and they were given.
    */
   tls?: TlsServerOptions;
+  /** Read PROXY protocol headers (`--proxy-protocol`, `--proxy-from`…). */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 /**
@@ -134,6 +156,67 @@ export function serverConfig(
       : parseSeconds(grace, "grace", true),
     quiet: flags.set.has("quiet"),
     ...(tls === undefined ? {} : { tls: serverTlsOptions(tls) }),
+    ...proxyFlags(flags, "path" in address),
+  };
+}
+
+/**
+ * Reads `--proxy-protocol`, `--proxy-from`, `--proxy-optional`,
+ * `--proxy-version` and `--proxy-timeout`.
+ *
+ * @throws {UsageError} If they do not go together, or a value is bad.
+ */
+function proxyFlags(
+  flags: Flags,
+  unix: boolean,
+): { proxyProtocol?: ProxyProtocolOptions } {
+  const on = flags.set.has("proxy-protocol");
+  const from = flags.values.get("proxy-from");
+  const others = ["proxy-optional", "proxy-version", "proxy-timeout"]
+    .filter((flag) => flags.set.has(flag) || flags.values.has(flag));
+  if (!on) {
+    const stray = from === undefined ? others[0] : "proxy-from";
+    if (stray !== undefined) {
+      throw new UsageError(`--${stray} needs --proxy-protocol`);
+    }
+    return {};
+  }
+  if (unix) {
+    throw new UsageError(
+      "--proxy-protocol is for TCP: a Unix socket has no client address to replace",
+    );
+  }
+  if (from === undefined || from.trim() === "") {
+    throw new UsageError(
+      "--proxy-protocol needs --proxy-from ADDR[/BITS][,...]: the load balancers trusted to send headers (a header from anyone else is refused)",
+    );
+  }
+  const version = flags.values.get("proxy-version") ?? "any";
+  if (version !== "v1" && version !== "v2" && version !== "any") {
+    throw new UsageError(
+      `--proxy-version must be v1, v2 or any, not ${JSON.stringify(version)}`,
+    );
+  }
+  const timeout = flags.values.get("proxy-timeout");
+  const entries = from.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (entry === "" || !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(entry)) {
+      throw new UsageError(
+        `--proxy-from takes IP addresses and ADDR/BITS blocks, not ${
+          JSON.stringify(entry)
+        } (host names are not resolved)`,
+      );
+    }
+  }
+  return {
+    proxyProtocol: {
+      from: entries,
+      required: !flags.set.has("proxy-optional"),
+      version,
+      ...(timeout === undefined
+        ? {}
+        : { headerTimeout: parseSeconds(timeout, "proxy-timeout") }),
+    },
   };
 }
 
@@ -164,9 +247,18 @@ export async function runServer(
     conn.remoteAddr.transport === "unix"
       ? `${formatAddress(conn.localAddr)} #${client}`
       : formatAddress(conn.remoteAddr);
+  // Behind a proxy: who relayed the client (a LOCAL header, a health
+  // check, names the proxy itself).
+  const viaOf = (conn: Connection): string => {
+    const proxy = conn.proxyAddr;
+    if (proxy === null) return "";
+    return conn.proxyHeader?.command === "proxy"
+      ? ` via ${formatAddress(proxy)}`
+      : " (proxy's own connection)";
+  };
   const serve = async (conn: Connection): Promise<void> => {
     const client = ++clients;
-    if (!quiet) log(`connection from ${peerOf(conn, client)}`);
+    if (!quiet) log(`connection from ${peerOf(conn, client)}${viaOf(conn)}`);
     try {
       await handler(conn);
     } catch (error) {
@@ -194,7 +286,8 @@ export async function runServer(
   const options: ListenOptions = {
     onError: (error: unknown) => {
       // A client's failed handshake: the message names the peer.
-      if (error instanceof TlsError) {
+      // A refused PROXY header: the message names the peer and why.
+      if (error instanceof TlsError || error instanceof ProxyProtocolError) {
         if (!quiet) log(`${tool}: ${oneLine(error)}`);
       } else log(`${tool}: error: ${oneLine(error)}`);
     },
@@ -205,6 +298,9 @@ export async function runServer(
       ? {}
       : { maxConnections: config.maxConnections }),
     ...(config.tls === undefined ? {} : { tls: config.tls }),
+    ...(config.proxyProtocol === undefined
+      ? {}
+      : { proxyProtocol: config.proxyProtocol }),
   };
   let server: Server;
   try {
@@ -217,7 +313,15 @@ export async function runServer(
   using _signals = shutdownOnSignals(server, {
     gracePeriod: config.gracePeriod,
   });
-  log(`listening on ${formatAddress(server.addr)}${listeningNote(config.tls)}`);
+  log(
+    `listening on ${formatAddress(server.addr)}${listeningNote(config.tls)}${
+      config.proxyProtocol === undefined
+        ? ""
+        : ` (PROXY protocol from ${
+          [config.proxyProtocol.from].flat().join(",")
+        })`
+    }`,
+  );
   await server.finished;
   log("shut down");
   return EXIT_OK;
