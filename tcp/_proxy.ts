@@ -229,7 +229,20 @@ export async function readProxyHeader(
     while (result === undefined) {
       const buffer = new Uint8Array(HEADER_READ);
       const read = conn.read(buffer);
-      const n = await Promise.race([read, expired]);
+      let n: number | null | "timeout";
+      try {
+        n = await Promise.race([read, expired]);
+      } catch (error) {
+        // Reset before a byte: a load balancer's health check, as a close.
+        if (
+          decoder.bytesRead === 0 &&
+          error instanceof Deno.errors.ConnectionReset
+        ) {
+          closeQuietly(conn);
+          return null;
+        }
+        throw error;
+      }
       if (n === "timeout") {
         if (!proxy.required && decoder.bytesRead === 0) {
           // Optional, and silent so far: serve it without a header; its
