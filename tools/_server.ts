@@ -258,6 +258,7 @@ export async function runServer(
   };
   const serve = async (conn: Connection): Promise<void> => {
     const client = ++clients;
+    let reset = false;
     if (!quiet) log(`connection from ${peerOf(conn, client)}${viaOf(conn)}`);
     try {
       await handler(conn);
@@ -270,15 +271,19 @@ export async function runServer(
             } s idle`,
           );
         }
+      } else if (error instanceof Deno.errors.ConnectionReset) {
+        // The client's own doing (a load balancer's health check resets
+        // every connection it makes): said on the closing line.
+        reset = true;
       } else if (!(conn.closed && isClosedError(error))) {
         log(`${tool}: error with ${peerOf(conn, client)}: ${oneLine(error)}`);
       }
     } finally {
       if (!quiet) {
         log(
-          `closed ${
-            peerOf(conn, client)
-          } (${conn.bytesReceived} bytes in, ${conn.bytesSent} out)`,
+          `closed ${peerOf(conn, client)} (${
+            reset ? "reset by the client, " : ""
+          }${conn.bytesReceived} bytes in, ${conn.bytesSent} out)`,
         );
       }
     }

@@ -302,3 +302,29 @@ Deno.test("echo PROXY flags: clear errors for flags that do not go together", as
     assertStringIncludes(stderr, message);
   }
 });
+
+Deno.test("echo: a client that resets (as a health check does after its header) is logged as a reset, not an error", async () => {
+  await using echo = await Echo.start();
+  // Python's socket with SO_LINGER 0: close() sends RST, as HAProxy's
+  // checks do.
+  const script = `
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", ${echo.port}))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.sendall(b"PROXY TCP4 198.51.100.1 127.0.0.1 5000 80\\r\\nhi")
+assert s.recv(2) == b"hi"
+s.close()
+`;
+  const { success } = await new Deno.Command("python3", {
+    args: ["-c", script],
+  }).output();
+  assert(success);
+  await echo.stderr.waitFor(
+    /^closed 198\.51\.100\.1:5000 \(reset by the client, 2 bytes in, 2 out\)$/,
+  );
+  assertEquals((await echo.stop()).code, 0);
+  assert(
+    !echo.stderr.seen.some((line) => line.includes("error")),
+    echo.stderr.seen.join("\n"),
+  );
+});
