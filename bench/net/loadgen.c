@@ -27,10 +27,15 @@
  *             line (or EOF) on stdin or --hold seconds, and closes them.
  *   cpu       no load: prints how many cores the machine used (user, nice
  *             and system time of all processes, and steal) over --duration.
- *   handshake (TLS only) keeps --conns connections in flight, each: connect,
- *             a full TLS handshake, one --size byte message and its echo
- *             (checked), close_notify and close; then the next one. Counts
- *             the completed ones (ops) and their time from connect to echo.
+ *   handshake keeps --conns connections in flight, each: connect, (with
+ *             --tls) a full TLS handshake, one --size byte message and its
+ *             echo (checked), (close_notify and) close; then the next one.
+ *             Counts the completed ones (ops) and their time from connect
+ *             to echo: new connections per second.
+ *
+ * PROXY protocol (--proxy v1|v2; handshake mode): each connection first
+ * sends a PROXY header naming its own addresses, as a load balancer would,
+ * before the TLS handshake or the message.
  *
  * TLS (--tls CAFILE; bulk, pingpong and handshake): OpenSSL client, built in
  * with -DWITH_TLS. The server's certificate is verified against CAFILE and
@@ -114,6 +119,7 @@ static struct {
   int server_pid;
   int spin;
   const char *tls_ca; /* --tls CAFILE: speak TLS, verify against it */
+  int proxy;          /* --proxy v1|v2: send a PROXY header first (1 or 2) */
 } opt = {
     .host = "127.0.0.1",
     .port = 0,
@@ -204,7 +210,7 @@ struct conn {
 #endif
   int tls_more;     /* a read filled the buffer: OpenSSL may hold more */
   int tls_end;      /* 1 after close_notify, 2 after a TLS failure */
-  int hs_state;     /* handshake mode: 1 connecting, 2 TLS, 3 echo */
+  int hs_state;     /* handshake mode: 1 connecting, 2 TLS (or the message), 3 echo */
   uint32_t interest; /* handshake mode: the epoll events asked for */
 };
 
@@ -606,9 +612,42 @@ static void framed_event(struct worker *w, struct conn *c, uint32_t events,
 }
 
 /* ---------------------------------------------------------------------- */
+/* PROXY protocol: the header a load balancer sends first */
+
+/* Sends a v1 or v2 header naming this connection's own addresses, in one
+ * blocking-free send (a fresh socket's buffer always takes it). */
+static int send_proxy_header(struct conn *c) {
+  struct sockaddr_in local;
+  socklen_t len = sizeof local;
+  if (getsockname(c->fd, (struct sockaddr *)&local, &len) < 0) return -1;
+  uint8_t buf[128];
+  int n;
+  if (opt.proxy == 1) {
+    char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &local.sin_addr, src, sizeof src);
+    inet_ntop(AF_INET, &server_addr.sin_addr, dst, sizeof dst);
+    n = snprintf((char *)buf, sizeof buf, "PROXY TCP4 %s %s %u %u\r\n", src,
+                 dst, ntohs(local.sin_port), ntohs(server_addr.sin_port));
+  } else {
+    static const uint8_t sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+                                    0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+    memcpy(buf, sig, 12);
+    buf[12] = 0x21; /* version 2, PROXY */
+    buf[13] = 0x11; /* TCP over IPv4 */
+    buf[14] = 0;
+    buf[15] = 12;
+    memcpy(buf + 16, &local.sin_addr, 4);
+    memcpy(buf + 20, &server_addr.sin_addr, 4);
+    memcpy(buf + 24, &local.sin_port, 2);
+    memcpy(buf + 26, &server_addr.sin_port, 2);
+    n = 28;
+  }
+  return send(c->fd, buf, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------- */
 /* handshake */
 
-#ifdef WITH_TLS
 static void hs_want(struct worker *w, struct conn *c, uint32_t events) {
   if (c->interest == events) return;
   c->interest = events;
@@ -617,11 +656,13 @@ static void hs_want(struct worker *w, struct conn *c, uint32_t events) {
 
 /* close_notify (not waiting for the server's), then close. */
 static void hs_close(struct conn *c) {
+#ifdef WITH_TLS
   if (c->ssl != NULL) {
     SSL_shutdown(c->ssl);
     SSL_free(c->ssl);
     c->ssl = NULL;
   }
+#endif
   if (c->fd >= 0) close(c->fd); /* leaves the epoll set too */
   c->fd = -1;
   c->hs_state = 0;
@@ -649,11 +690,13 @@ static void hs_start(struct worker *w, struct conn *c, uint64_t t) {
     hs_failed(w, c, "cannot connect to the server");
     return;
   }
-  if (tls_attach(c) < 0) {
+#ifdef WITH_TLS
+  if (opt.tls_ca != NULL && tls_attach(c) < 0) {
     tls_note(c, "SSL_new");
     hs_failed(w, c, "cannot set up a TLS connection");
     return;
   }
+#endif
   c->hs_state = 1;
   c->sent_at = t;
   c->rx = 0;
@@ -674,27 +717,35 @@ static void hs_event(struct worker *w, struct conn *c, int sending) {
       hs_failed(w, c, "cannot connect to the server");
       return;
     }
+    if (opt.proxy != 0 && send_proxy_header(c) < 0) {
+      hs_failed(w, c, "the PROXY header did not go through");
+      return;
+    }
     c->hs_state = 2;
   }
   if (c->hs_state == 2) {
-    int r = SSL_do_handshake(c->ssl);
-    if (r != 1) {
-      int e = SSL_get_error(c->ssl, r);
-      if (e == SSL_ERROR_WANT_READ) {
-        hs_want(w, c, EPOLLIN);
-      } else if (e == SSL_ERROR_WANT_WRITE) {
-        hs_want(w, c, EPOLLOUT);
-      } else {
-        tls_note(c, "TLS handshake");
-        hs_failed(w, c, "the TLS handshake failed");
+#ifdef WITH_TLS
+    if (c->ssl != NULL) {
+      int r = SSL_do_handshake(c->ssl);
+      if (r != 1) {
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ) {
+          hs_want(w, c, EPOLLIN);
+        } else if (e == SSL_ERROR_WANT_WRITE) {
+          hs_want(w, c, EPOLLOUT);
+        } else {
+          tls_note(c, "TLS handshake");
+          hs_failed(w, c, "the TLS handshake failed");
+        }
+        return;
       }
-      return;
+      if (SSL_session_reused(c->ssl)) {
+        hs_failed(w, c, "a TLS session was resumed: every handshake must be full");
+        return;
+      }
+      tls_describe(c->ssl);
     }
-    if (SSL_session_reused(c->ssl)) {
-      hs_failed(w, c, "a TLS session was resumed: every handshake must be full");
-      return;
-    }
-    tls_describe(c->ssl);
+#endif
     c->seq++;
     put_u64(c->msg, c->seq);
     if (io_send(c, c->msg, (size_t)opt.size) != opt.size) {
@@ -733,7 +784,6 @@ static void hs_event(struct worker *w, struct conn *c, int sending) {
     return;
   }
 }
-#endif
 
 /* ---------------------------------------------------------------------- */
 /* The worker loop */
@@ -754,9 +804,7 @@ static void dispatch(struct worker *w, struct conn *c, uint32_t events,
       framed_event(w, c, events, sending);
       break;
     case HANDSHAKE:
-#ifdef WITH_TLS
       hs_event(w, c, sending);
-#endif
       break;
     case IDLE:
     case CPU:
@@ -777,12 +825,10 @@ static void *worker_main(void *arg) {
   uint64_t t = now_ns();
   for (int i = 0; i < w->n; i++) {
     struct conn *c = w->conns[i];
-#ifdef WITH_TLS
     if (opt.mode == HANDSHAKE) {
       hs_start(w, c, t);
       continue;
     }
-#endif
     uint32_t events = EPOLLIN;
     if (opt.mode == BULK || opt.mode == FRAMED) {
       events |= EPOLLOUT;
@@ -1067,7 +1113,7 @@ static void usage(void) {
       "  [--host 127.0.0.1] [--conns N] [--threads N] [--duration S]\n"
       "  [--warmup S] [--max-ops N] [--size BYTES] [--window N] [--batch N]\n"
       "  [--hold S] [--timeout S] [--idle-framed 0|1] [--server-pid PID]\n"
-      "  [--spin 1|0] [--tls CAFILE]\n",
+      "  [--spin 1|0] [--tls CAFILE] [--proxy v1|v2]\n",
       stderr);
   exit(2);
 }
@@ -1110,6 +1156,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--server-pid")) opt.server_pid = atoi(v);
     else if (!strcmp(a, "--spin")) opt.spin = atoi(v);
     else if (!strcmp(a, "--tls")) opt.tls_ca = v;
+    else if (!strcmp(a, "--proxy")) {
+      if (!strcmp(v, "v1")) opt.proxy = 1;
+      else if (!strcmp(v, "v2")) opt.proxy = 2;
+      else usage();
+    }
     else if (!strcmp(a, "--mode")) {
       if (!strcmp(v, "bulk")) opt.mode = BULK;
       else if (!strcmp(v, "pingpong")) opt.mode = PINGPONG;
@@ -1145,8 +1196,8 @@ int main(int argc, char **argv) {
   raise_fd_limit(opt.conns + 64);
   if (opt.mode == IDLE) run_idle();
   signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write() */
-  if (opt.mode == HANDSHAKE && opt.tls_ca == NULL) {
-    die("--mode handshake needs --tls CAFILE");
+  if (opt.proxy != 0 && opt.mode != HANDSHAKE) {
+    die("--proxy works with --mode handshake");
   }
   if (opt.tls_ca != NULL && opt.mode != BULK && opt.mode != PINGPONG &&
       opt.mode != HANDSHAKE) {
@@ -1286,11 +1337,11 @@ int main(int argc, char **argv) {
   /* Close cleanly: FIN (after close_notify with TLS), then wait (briefly)
    * for the server's FIN. Handshake mode has closed its own. */
   for (int i = 0; i < opt.conns; i++) {
-#ifdef WITH_TLS
     if (opt.mode == HANDSHAKE) {
       hs_close(&conns[i]);
       continue;
     }
+#ifdef WITH_TLS
     if (conns[i].ssl != NULL) SSL_shutdown(conns[i].ssl);
 #endif
     if (opt.mode != UDP) shutdown(conns[i].fd, SHUT_WR);
