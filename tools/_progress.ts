@@ -117,7 +117,7 @@ export class Progress {
   readonly #started = performance.now();
   readonly #counts = [0, 0];
   /** Recent samples `[time, total bytes]`, for the live rate. */
-  readonly #samples: [number, number][] = [];
+  readonly #samples: [number, number][] = [[this.#started, 0]];
   #timer: ReturnType<typeof setInterval> | undefined;
   #shown = false;
   #ended = false;

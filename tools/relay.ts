@@ -450,6 +450,16 @@ function logsFor(config: RelayConfig, detail: () => string): Logs {
   return { line: (text) => progress.log(text), progress };
 }
 
+/** `shutdownOnSignals()`'s line, through the logs (above a live line). */
+function onSignal(logs: Logs) {
+  return (signal: Deno.Signal, action: "shutdown" | "exit"): void =>
+    logs.line(
+      action === "shutdown"
+        ? `shutting down (signal ${signal}), Ctrl-C again to stop at once`
+        : `stopping at once (signal ${signal})`,
+    );
+}
+
 /** Why a relay ended, in words. */
 function describeEnd(reason: RelayEndReason, idleTimeout?: number): string {
   switch (reason) {
@@ -599,7 +609,7 @@ async function runStreams(config: RelayConfig): Promise<number> {
       }
     },
     finished: server.finished,
-  }, { gracePeriod });
+  }, { gracePeriod, onSignal: onSignal(logs) });
   if (config.targetTls?.unsafelyDisableVerification) {
     logs.line(insecureWarning());
   }
@@ -681,7 +691,10 @@ async function runDatagrams(config: RelayConfig): Promise<number> {
     },
     finished,
   };
-  using _signals = shutdownOnSignals(server, { gracePeriod: 0 });
+  using _signals = shutdownOnSignals(server, {
+    gracePeriod: 0,
+    onSignal: onSignal(logs),
+  });
   logs.line(
     `listening on ${
       formatAddress(socket.addr)
