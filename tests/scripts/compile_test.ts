@@ -52,7 +52,15 @@ Deno.test({
     const built = await compileTask([]);
     assertEquals(built.code, 0, built.stderr);
     for (
-      const tool of ["cat", "echo", "time", "broadcast", "struct", "rexec"]
+      const tool of [
+        "cat",
+        "echo",
+        "time",
+        "broadcast",
+        "struct",
+        "rexec",
+        "relay",
+      ]
     ) {
       const binary = new URL(`dist/sockit-${tool}`, ROOT).pathname;
       const help = await new Deno.Command(binary, { args: ["--help"] })
