@@ -1,6 +1,8 @@
 /**
- * The command line of `cat`: positional `HOST PORT` next to flags, the
- * modes (connect, listen, UDP, Unix, TLS) and which flags go with which,
+ * The command line of `cat`: positional `HOST PORT` next to flags, nc's
+ * spellings (`-l PORT`, `-lp PORT`, `-l HOST PORT`, `-z HOST 20-25`, `-w`,
+ * `-C`, `-4`/`-6`, `-n`…; rewritten by `_nc_args.ts`), the modes (connect,
+ * listen, probe, broker, UDP, Unix, TLS) and which flags go with which,
  * and the `--frame` names.
  *
  * @module
@@ -13,12 +15,16 @@ import {
   netstrings,
 } from "../framing/mod.ts";
 import type { Address } from "../net/mod.ts";
+import { parsePositiveInt, parseSeconds } from "./_values.ts";
 import {
-  addressFromFlags,
-  parseHost,
-  parsePositiveInt,
-  parseSeconds,
-} from "./_values.ts";
+  checkHost,
+  connectAddress,
+  listenAddress,
+  type SourceAddress,
+  sourceAddress,
+} from "./_cat_address.ts";
+import { accessList, type AccessRules } from "./_access.ts";
+import { expandNcArgs, ncSeconds } from "./_nc_args.ts";
 import { type Flags, parseFlags, UsageError } from "./_flags.ts";
 import {
   CLIENT_TLS_BOOLEAN_FLAGS,
@@ -39,6 +45,13 @@ const STRING_FLAGS: readonly string[] = [
   "max-conns",
   "connect-timeout",
   "idle-timeout",
+  "wait",
+  "source",
+  "source-port",
+  "allow",
+  "deny",
+  "allowfile",
+  "denyfile",
   "frame",
   "frame-out",
   "max-frame",
@@ -50,8 +63,16 @@ const STRING_FLAGS: readonly string[] = [
 const BOOLEAN_FLAGS: readonly string[] = [
   "listen",
   "keep-open",
+  "broker",
+  "chat",
   "udp",
+  "unixsock",
   "broadcast",
+  "probe",
+  "ipv4",
+  "ipv6",
+  "nodns",
+  "crlf",
   "no-half-close",
   "send-only",
   "recv-only",
@@ -60,6 +81,14 @@ const BOOLEAN_FLAGS: readonly string[] = [
   ...CLIENT_TLS_BOOLEAN_FLAGS,
   "help",
   "version",
+];
+
+/** Flags that may be given more than once, every value counting. */
+const LIST_FLAGS: readonly string[] = [
+  "allow",
+  "deny",
+  "allowfile",
+  "denyfile",
 ];
 
 /** Every TLS flag, for the checks of UDP and Unix sockets. */
@@ -74,15 +103,6 @@ const CLIENT_ONLY_TLS_FLAGS: Readonly<Record<string, string>> = {
   "tls-ca": "a listener checks clients with --tls-client-ca FILE",
   "tls-servername": "a listener has no server name to verify",
   "tls-insecure": "a listener verifies no server",
-};
-
-/** Short names, as netcat spells them. */
-const ALIASES: Readonly<Record<string, string>> = {
-  h: "help",
-  l: "listen",
-  k: "keep-open",
-  u: "udp",
-  v: "verbose",
 };
 
 type MaxFrame = { maxFrameSize?: number };
@@ -100,6 +120,16 @@ const FRAMES: Readonly<Record<string, (options: MaxFrame) => FrameCodec>> = {
 /** The `--frame` names, in the order the usage lists them. */
 export const FRAME_NAMES: readonly string[] = Object.keys(FRAMES);
 
+/**
+ * `--max-frame` of a listener when it is not given: what the other server
+ * tools take (asyncio's line limit), so that a client cannot make cat
+ * hold megabytes of one unfinished frame. A client keeps the codecs' 8 MiB.
+ */
+export const LISTEN_MAX_FRAME = 64 * 1024;
+
+/** `--max-conns` of `--broker` and `--chat` when it is not given (ncat's). */
+export const BROKER_MAX_CONNS = 100;
+
 /** The broadcast address `--listen --udp --broadcast` binds by default. */
 const LOOPBACK_BROADCAST = "127.255.255.255";
 
@@ -111,12 +141,29 @@ export interface CatConfig {
   udp: boolean;
   /** Where to connect, or where to listen. */
   address: Address;
+  /**
+   * `-4`/`-6`: the address family a host name resolves to (`address` is a
+   * host name then; an IP address was checked against it already).
+   */
+  family: 4 | 6 | undefined;
+  /** `-z`: the ports to probe (one, or a range), instead of relaying. */
+  probe: number[] | undefined;
+  /** Whether `-z` was given a range (each open port is printed). */
+  probeRange: boolean;
+  /** UDP: the local address to send from (`-s ADDR`, `-p PORT`). */
+  source: SourceAddress | undefined;
   /** Listen: serve client after client until a signal. */
   keepOpen: boolean;
-  /** Listen with keep-open: clients served at once. */
+  /** Listen: each client's data goes to the others (`--chat`: by line). */
+  broker: "broker" | "chat" | undefined;
+  /** Listen: who may connect (`--allow`, `--deny`). */
+  access: AccessRules | undefined;
+  /** Listen with keep-open or a broker: clients served at once. */
   maxConnections: number;
   /** UDP: take replies from any host (connect) / listen on the broadcast address. */
   broadcast: boolean;
+  /** `-C`: send stdin's `\n` line ends as `\r\n`. */
+  crlf: boolean;
   /** Close at the end of stdin instead of half-closing. */
   noHalfClose: boolean;
   /** Never print what is received. */
@@ -129,6 +176,8 @@ export interface CatConfig {
   idleTimeout: number | undefined;
   /** Log connections and counts to stderr. */
   verbose: boolean;
+  /** How many times `-v` was given (0: quiet). */
+  verbosity: number;
   /** Hex dump of the traffic to stderr. */
   hex: boolean;
   /** The `--frame` name, if any. */
@@ -185,67 +234,60 @@ function splitArgs(
   return { positionals, flags };
 }
 
+/** Every value of a list flag (`--allow A --allow B`), in order. */
+function allValues(flagArgs: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < flagArgs.length; i++) {
+    const arg = flagArgs[i]!;
+    if (arg === `--${name}`) {
+      const value = flagArgs[++i];
+      if (value !== undefined) values.push(value);
+    } else if (arg.startsWith(`--${name}=`)) {
+      values.push(arg.slice(name.length + 3));
+    }
+  }
+  return values;
+}
+
 function seconds(flags: Flags, name: string): number | undefined {
   const text = flags.values.get(name);
-  return text === undefined ? undefined : parseSeconds(text, name);
+  return text === undefined ? undefined : parseSeconds(ncSeconds(text), name);
+}
+
+function has(flags: Flags, name: string): boolean {
+  return flags.set.has(name) || flags.values.has(name);
 }
 
 /** A flag that needs another one: `--keep-open needs --listen`. */
 function requires(flags: Flags, name: string, needs: string, why = ""): void {
-  if (
-    (flags.set.has(name) || flags.values.has(name)) && !flags.set.has(needs)
-  ) {
+  if (has(flags, name) && !flags.set.has(needs)) {
     throw new UsageError(`--${name} needs --${needs}${why}`);
   }
 }
 
 /** Two flags that exclude each other. */
 function excludes(flags: Flags, a: string, b: string, why = ""): void {
-  const has = (name: string) => flags.set.has(name) || flags.values.has(name);
-  if (has(a) && has(b)) {
+  if (has(flags, a) && has(flags, b)) {
     throw new UsageError(`--${a} and --${b} exclude each other${why}`);
   }
 }
 
-function parseTarget(positionals: readonly string[]): Address {
-  if (positionals.length !== 2) {
-    throw new UsageError(
-      positionals.length < 2
-        ? "give HOST and PORT to connect to (or --listen, or --unix PATH)"
-        : `unexpected argument ${JSON.stringify(positionals[2])}`,
-    );
-  }
-  const [hostText, portText] = positionals as [string, string];
-  let hostname: string;
-  try {
-    hostname = parseHost(hostText);
-  } catch {
-    throw new UsageError(
-      `HOST must be a host name or IP address, not ${JSON.stringify(hostText)}`,
-    );
-  }
-  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-  if (!(port >= 1 && port <= 65535)) {
-    throw new UsageError(
-      `PORT must be an integer in 1..65535, not ${JSON.stringify(portText)}`,
-    );
-  }
-  return { hostname, port };
-}
-
 /**
- * Parses and checks `cat`'s command line.
+ * Parses and checks `cat`'s command line, ours and nc's spellings alike.
  *
  * @param args The command line, without the program name.
  * @returns What to do.
  * @throws {UsageError} Naming the flag or argument that is wrong.
  */
 export function parseCatArgs(args: readonly string[]): CatCommand {
-  const { positionals, flags: flagArgs } = splitArgs(args);
+  const { args: expanded, verbosity } = expandNcArgs(
+    args,
+    new Set(STRING_FLAGS),
+  );
+  const { positionals, flags: flagArgs } = splitArgs(expanded);
   const flags = parseFlags(flagArgs, {
     string: STRING_FLAGS,
     boolean: BOOLEAN_FLAGS,
-    alias: ALIASES,
   });
   if (flags.set.has("help")) return { action: "help" };
   if (flags.set.has("version")) return { action: "version" };
@@ -253,12 +295,23 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
   const listen = flags.set.has("listen");
   const udp = flags.set.has("udp");
   const broadcast = flags.set.has("broadcast");
+  const probe = flags.set.has("probe");
+  const chat = flags.set.has("chat");
+  const broker = chat ? "chat" : flags.set.has("broker") ? "broker" : undefined;
+  const unix = flags.values.has("unix") || flags.set.has("unixsock");
 
   requires(flags, "keep-open", "listen");
-  requires(flags, "max-conns", "keep-open");
+  if (has(flags, "max-conns") && !flags.set.has("keep-open") && !broker) {
+    throw new UsageError("--max-conns needs --keep-open, --broker or --chat");
+  }
   requires(flags, "broadcast", "udp");
   excludes(flags, "send-only", "recv-only", ": nothing would move");
-  excludes(flags, "udp", "unix", ": Unix datagram sockets are not supported");
+  excludes(flags, "unix", "unixsock", ": give the path once");
+  if (udp && unix) {
+    throw new UsageError(
+      "--udp and --unix exclude each other: Unix datagram sockets are not supported",
+    );
+  }
   excludes(
     flags,
     "udp",
@@ -273,6 +326,40 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
   );
   excludes(flags, "udp", "connect-timeout", ": UDP does not connect");
   excludes(flags, "listen", "connect-timeout", ": a listener does not connect");
+  excludes(flags, "wait", "connect-timeout", ": -w sets both timeouts");
+  excludes(flags, "wait", "idle-timeout", ": -w sets both timeouts");
+  excludes(flags, "ipv4", "ipv6", ": give one family, or neither for both");
+  for (const other of ["frame", "udp"]) {
+    excludes(
+      flags,
+      "crlf",
+      other,
+      other === "udp"
+        ? ": each line is one datagram, sent without its line end"
+        : ": each line is one frame, sent without its line end",
+    );
+  }
+  if (probe) {
+    for (const other of ["listen", "udp"]) {
+      excludes(
+        flags,
+        "probe",
+        other,
+        other === "udp"
+          ? ": UDP has no connection to probe"
+          : ": -z probes a server, it does not listen",
+      );
+    }
+  }
+  if (broker !== undefined) {
+    const name = broker;
+    requires(flags, name, "listen", ": it is a server clients meet at");
+    excludes(flags, name, "udp", ": it brokers TCP or Unix connections");
+    excludes(flags, name, "frame", ": it relays bytes (--chat: lines)");
+    excludes(flags, name, "hex", ": it prints no traffic");
+    excludes(flags, name, "send-only", ": it prints nothing anyway");
+    excludes(flags, name, "no-half-close", ": a client that ends is closed");
+  }
   if (
     flags.values.has("frame-out") && !flags.values.has("frame") && !udp
   ) {
@@ -281,53 +368,44 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
   if (flags.values.has("max-frame") && !flags.values.has("frame")) {
     throw new UsageError("--max-frame needs --frame");
   }
+  const access = accessRules(flags, flagArgs, listen, udp, unix);
   const tls = tlsConfig(flags, listen, udp);
 
+  const family = flags.set.has("ipv4")
+    ? 4
+    : flags.set.has("ipv6")
+    ? 6
+    : undefined;
+  const noDns = flags.set.has("nodns");
+  if (unix && (family !== undefined || noDns)) {
+    throw new UsageError(
+      `-${family ?? "n"} is for TCP and UDP: a Unix socket has a path`,
+    );
+  }
+
   let address: Address;
+  let ports: number[] | undefined;
+  let source: CatConfig["source"];
   if (listen) {
-    if (positionals.length > 0) {
-      throw new UsageError(
-        `unexpected argument ${
-          JSON.stringify(positionals[0])
-        }: with --listen give --port PORT (and --host HOST) or --unix PATH`,
-      );
-    }
-    if (!flags.values.has("port") && !flags.values.has("unix")) {
-      throw new UsageError(
-        "--listen needs --port PORT (0 for any free one) or --unix PATH",
-      );
-    }
-    address = addressFromFlags(flags, 0);
-    if (udp && broadcast && !flags.values.has("host") && "port" in address) {
-      address = { hostname: LOOPBACK_BROADCAST, port: address.port };
+    address = listenAddress(flags, positionals);
+    if ("port" in address && address.hostname === undefined) {
+      if (udp && broadcast) {
+        address = { hostname: LOOPBACK_BROADCAST, port: address.port };
+      } else if (family === 6) {
+        address = { hostname: "::1", port: address.port };
+      }
     }
   } else {
-    for (const name of ["host", "port"]) {
-      if (flags.values.has(name)) {
-        throw new UsageError(
-          `--${name} is for --listen; to connect give HOST PORT as arguments`,
-        );
-      }
-    }
-    const unix = flags.values.get("unix");
-    if (unix !== undefined) {
-      if (unix === "") throw new UsageError("--unix needs a path");
-      if (positionals.length > 0) {
-        throw new UsageError(
-          `unexpected argument ${
-            JSON.stringify(positionals[0])
-          }: --unix PATH replaces HOST PORT`,
-        );
-      }
-      address = { path: unix };
-    } else {
-      address = parseTarget(positionals);
-    }
+    ({ address, ports } = connectAddress(flags, positionals, probe));
+    source = sourceAddress(flags, udp, family, noDns);
+  }
+  if ("port" in address && address.hostname !== undefined) {
+    checkHost(address.hostname, family, noDns, listen ? "--host" : "HOST");
   }
 
   const maxConnsText = flags.values.get("max-conns");
   const maxConnections = maxConnsText === undefined
-    ? 1
+    ? broker === undefined ? 1 : BROKER_MAX_CONNS
     : parsePositiveInt(maxConnsText, "max-conns");
 
   const frame = flags.values.get("frame");
@@ -343,7 +421,7 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
     }
     const maxText = flags.values.get("max-frame");
     const options: MaxFrame = maxText === undefined
-      ? {}
+      ? listen ? { maxFrameSize: LISTEN_MAX_FRAME } : {}
       : { maxFrameSize: parsePositiveInt(maxText, "max-frame") };
     try {
       codec = make(options);
@@ -363,27 +441,77 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
     );
   }
 
+  // -w: nc's connect and idle timeout (a listener and UDP never connect;
+  // a probe is never idle).
+  const wait = seconds(flags, "wait");
+  const connects = !listen && !udp;
   return {
     action: "run",
     config: {
       listen,
       udp,
       address,
+      family,
+      probe: ports,
+      probeRange: ports !== undefined && positionals[1]!.includes("-"),
+      source,
       keepOpen: flags.set.has("keep-open"),
+      broker,
+      access,
       maxConnections,
       broadcast,
+      crlf: flags.set.has("crlf"),
       noHalfClose: flags.set.has("no-half-close"),
       sendOnly: flags.set.has("send-only"),
       recvOnly: flags.set.has("recv-only"),
-      connectTimeout: seconds(flags, "connect-timeout"),
-      idleTimeout: seconds(flags, "idle-timeout"),
-      verbose: flags.set.has("verbose"),
+      connectTimeout: seconds(flags, "connect-timeout") ??
+        (connects ? wait : undefined),
+      idleTimeout: seconds(flags, "idle-timeout") ??
+        (probe ? undefined : wait),
+      verbose: verbosity > 0,
+      verbosity,
       hex: flags.set.has("hex"),
       frame,
       codec,
       frameOut: frameOutText,
       tls,
     },
+  };
+}
+
+/** `--allow`, `--deny`, `--allowfile`, `--denyfile`: listen over TCP. */
+function accessRules(
+  flags: Flags,
+  flagArgs: readonly string[],
+  listen: boolean,
+  udp: boolean,
+  unix: boolean,
+): AccessRules | undefined {
+  const given = LIST_FLAGS.find((name) => flags.values.has(name));
+  if (given === undefined) return undefined;
+  if (!listen) {
+    throw new UsageError(`--${given} needs --listen: it says who may connect`);
+  }
+  if (udp || unix) {
+    throw new UsageError(
+      `--${given} and --${
+        udp ? "udp" : "unix"
+      } exclude each other: access control is for TCP listeners${
+        udp ? "" : " (a Unix socket's clients have no address)"
+      }`,
+    );
+  }
+  return {
+    allow: accessList(
+      "allow",
+      allValues(flagArgs, "allow"),
+      allValues(flagArgs, "allowfile"),
+    ),
+    deny: accessList(
+      "deny",
+      allValues(flagArgs, "deny"),
+      allValues(flagArgs, "denyfile"),
+    ),
   };
 }
 

@@ -107,6 +107,7 @@ import {
   TruncatedFrameError,
 } from "../framing/mod.ts";
 import {
+  type Address,
   formatAddress,
   shutdownOnSignals,
   type TcpAddress,
@@ -131,8 +132,24 @@ import {
   SharedInput,
 } from "../relay/mod.ts";
 import { bind, bindClient, type DatagramSocket } from "../udp/mod.ts";
-import { type CatConfig, FRAME_NAMES, parseCatArgs } from "./_cat_args.ts";
-import { EXIT_OK, reportError, versionLine } from "./_cli.ts";
+import {
+  type CatConfig,
+  FRAME_NAMES,
+  LISTEN_MAX_FRAME,
+  parseCatArgs,
+} from "./_cat_args.ts";
+import type { SourceAddress } from "./_cat_address.ts";
+import { refusal } from "./_access.ts";
+import { Broker } from "./_broker.ts";
+import { crlfStream } from "./_crlf.ts";
+import { resolveFamily } from "./_resolve.ts";
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  oneLine,
+  reportError,
+  versionLine,
+} from "./_cli.ts";
 import {
   clientTlsOptions,
   describeTls,
@@ -144,29 +161,50 @@ import {
 const TOOL = "cat";
 /** How long clients may finish after SIGINT/SIGTERM in listen mode. */
 const GRACE_PERIOD = 1000;
+/**
+ * How long a `--broker`/`--chat` client may take nothing while others
+ * wait on it, when `--idle-timeout` does not say.
+ */
+const BROKER_STALL = 10_000;
+const encoder = new TextEncoder();
 
 const USAGE = `Usage: cat [OPTIONS] HOST PORT
        cat [OPTIONS] --unix PATH
-       cat --listen [OPTIONS] --port PORT [--host HOST]
-       cat --listen [OPTIONS] --unix PATH
+       cat -l [OPTIONS] [HOST] PORT       (also --listen --port PORT [--host HOST])
+       cat -l [OPTIONS] --unix PATH
+       cat -z [OPTIONS] HOST PORT|LOW-HIGH
 
 netcat with message framing: copies stdin to the socket and the socket to
 stdout, both at once. When stdin ends it sends FIN (half-close) and keeps
 printing what the peer sends until the peer closes; when the peer closes
 first, it sends the rest of stdin, then ends (a terminal on stdin, or
---keep-open: it ends with the peer).
+--keep-open: it ends with the peer). Short flags combine: -lkv, -lp 9000.
 
 Modes:
   -l, --listen            wait for a client instead of connecting; serve it,
-                          then exit
-  --host HOST             with --listen: address to listen on (default
-                          127.0.0.1; ::1 for IPv6)
-  --port PORT             with --listen: port, 0 for any free one (printed)
-  --unix PATH             a Unix socket instead of HOST PORT or --port
+                          then exit. The port: -l PORT, -l HOST PORT,
+                          -l -p PORT, -lp PORT or --port PORT (0: any free
+                          one, printed); the address: HOST or --host HOST
+                          (default 127.0.0.1; ::1 with -6)
+  --unix PATH, -U PATH    a Unix socket instead of HOST PORT
   -k, --keep-open         with --listen: serve one client after another
                           until SIGINT/SIGTERM; stdin goes to every client
-  --max-conns N           with --keep-open: serve up to N clients at once
-                          (default 1); close the others at once
+  -m, --max-conns N       with --keep-open: serve up to N clients at once
+                          (default 1; --broker/--chat: 100); close the
+                          others at once
+  --broker                with --listen: what each client sends goes to
+                          every other client, and stdin to all of them;
+                          nothing is printed (ncat's connection broker)
+  --chat                  --broker a line at a time, each line prefixed
+                          with its sender (<user3> hi; stdin is <user0>),
+                          control characters shown as \\xHH, arrivals and
+                          departures announced (* user3 joined). A client
+                          that takes nothing for --idle-timeout (default
+                          10 s) while others wait on it is dropped
+  -z, --probe             connect, send nothing, close: exit 0 if the port
+                          is open, 1 if not. With a range (HOST 20-25),
+                          print each open port on stdout, one a line;
+                          exit 0 if any is open. -v logs every port
   -u, --udp               UDP: each line of stdin is one datagram, each
                           datagram received is printed as one line; with
                           --listen, lines go to whoever sent last
@@ -174,11 +212,38 @@ Modes:
                           a broadcast address such as 127.255.255.255);
                           with --listen, listen on 127.255.255.255
 
+Addresses:
+  -4, --ipv4 / -6, --ipv6 IPv4 or IPv6 only: a host name resolves to that
+                          family; an address of the other is refused
+  -n, --nodns             no name resolution: hosts must be IP addresses
+  -s, --source ADDR       with --udp: send from this local address
+  -p, --source-port PORT  with --udp: send from this local port; with
+                          --listen: the port to listen on. (A TCP client's
+                          local address cannot be chosen in Deno)
+
+Access control (--listen over TCP; checked on each client's address as
+it is accepted, before a byte is read; a refused client is closed at once
+and logged with -v; a client in both lists is refused):
+  --allow ADDR[/BITS][,...]
+                          only these addresses or blocks may connect
+                          (10.0.0.0/8, 192.0.2.7, ::1, 2001:db8::/32; host
+                          names are not resolved; bits past /BITS are
+                          ignored); may be repeated
+  --deny ADDR[/BITS][,...]
+                          these may not; may be repeated
+  --allowfile FILE, --denyfile FILE
+                          the same from a file: entries separated by
+                          commas, blanks or lines; # starts a comment
+
 Direction and end:
+  -C, --crlf              send stdin's line ends as \\r\\n (\\r\\n stays)
   --no-half-close         when stdin ends, close at once instead of sending
                           FIN and waiting for the peer to close
   --send-only             never print what is received
   --recv-only             never read stdin, never send
+  -w, --wait SECONDS      give up connecting after this long, and stop when
+                          nothing has moved either way this long (OpenBSD
+                          nc's -w); ncat's suffixes work: 500ms, 2s, 1m
   --connect-timeout SECONDS
                           give up connecting after this long
   --idle-timeout SECONDS  stop when nothing has moved either way this long
@@ -194,6 +259,9 @@ Framing:
   --frame-out text|hex    print frames (and datagrams) as text or in hex
                           (default text)
   --max-frame BYTES       with --frame: the largest frame received or sent
+                          (default ${LISTEN_MAX_FRAME} with --listen, so that a client
+                          cannot make cat hold megabytes; 8 MiB when
+                          connecting); a client past it is closed
 
 TLS (verified by default, unlike ncat: the server's certificate must be
 valid for HOST and signed by a CA the system or --tls-ca trusts):
@@ -216,19 +284,46 @@ valid for HOST and signed by a CA the system or --tls-ca trusts):
 Output:
   -v, --verbose           log who connected, bytes each way and why it
                           ended, to stderr; over TLS the version, the ALPN
-                          protocol and the peer's certificate where known
+                          protocol and the peer's certificate where known;
+                          -vv also logs the size of each chunk moved
   --hex                   hex dump of the traffic to stderr (> sent,
                           < received)
   -h, --help              show this help
   --version               show the version
 
-Exit codes: 0 clean end (also when stdout is closed by its reader, as in
-cat HOST PORT | head -c 10: cat ends quietly, like nc), 1 network error
-(refused, reset, connect timeout) or bad frame, 2 bad usage.
+Coming from nc/ncat:
+  These work as you type them: -l PORT, -l HOST PORT, -l -p PORT, -lp PORT,
+  -k, -u, -v/-vv, -z HOST PORT (and OpenBSD nc's -z HOST 20-25), -w SECS,
+  -C, -4/-6, -n, -s ADDR, -p PORT, -m N, -U PATH, -N (the default here),
+  --send-only, --recv-only, --allow/--deny/--allowfile/--denyfile,
+  --broker, --chat, --max-conns. Different on purpose:
+  - TLS is verified by default (ncat's --ssl does not verify); the flags are
+    --tls, --tls-ca, --tls-cert... and --tls-insecure, which warns.
+  - cat never runs a program or a shell for a client: no -e/--exec,
+    -c/--sh-exec (use the rexec tool: allow-listed commands, TLS).
+  - -w is the connect and the idle timeout, as in OpenBSD nc, and an idle
+    end is a clean one (exit 0); ncat's -w is the connect timeout alone and
+    its -i an idle timeout that exits 1. For -i give --idle-timeout.
+  - UDP sends each line of stdin as one datagram, without its \\n, and
+    prints each datagram as one line; ncat sends stdin as it reads it.
+  - A listener binds 127.0.0.1 unless told otherwise (ncat: every address).
+  - -s and -p cannot choose a TCP client's local address or port (Deno
+    cannot); they work with --udp.
+  - --chat names clients user1, user2... in arrival order (ncat: by file
+    descriptor) and words its notices its own way.
+  Not taken: -e -c -i -q -d -o -x -t, --ssl*, proxies.
+
+Exit codes: 0 clean end (also an idle timeout, a signal in listen mode,
+and stdout closed by its reader, as in cat HOST PORT | head -c 10: cat
+then stops quietly, like nc), 1 network error (refused, reset, connect
+timeout), bad frame, or -z finding no open port, 2 bad usage.
 
 Examples:
   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | cat example.com 80
-  cat --listen --port 9000 > received.bin
+  cat -l 9000 > received.bin
+  cat -lkv --allow 10.0.0.0/8 0.0.0.0 9000
+  cat -l 9000 --chat
+  cat -z -w 1 10.0.0.5 20-25
   cat --frame u16 --frame-out hex 127.0.0.1 9000
   cat --udp --broadcast --idle-timeout 2 127.255.255.255 37020
   cat --tls-ca ca.crt -v 10.0.0.5 8443
@@ -283,21 +378,32 @@ interface Session {
   tls?: TlsClientOptions | TlsServerOptions;
 }
 
-/** stdin, or an empty stream when `--recv-only` must not touch it. */
+/** An empty stream, for `--recv-only`. */
+function nothing(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}
+
+/** stdin, through `-C`'s line ends; nothing when `--recv-only`. */
 function stdin(config: CatConfig): ReadableStream<Uint8Array> {
-  return config.recvOnly
-    ? new ReadableStream({ start: (controller) => controller.close() })
+  if (config.recvOnly) return nothing();
+  return config.crlf
+    ? Deno.stdin.readable.pipeThrough(crlfStream())
     : Deno.stdin.readable;
 }
 
-/** A `--hex` dump of one connection's traffic, or nothing. */
-function hexHook(
+/** A `--hex` dump and `-vv`'s chunk sizes, or nothing. */
+function trafficHook(
   config: CatConfig,
 ): ((direction: "sent" | "received", bytes: Uint8Array) => void) | undefined {
-  if (!config.hex) return undefined;
+  const sizes = config.verbosity >= 2;
+  if (!config.hex && !sizes) return undefined;
   const sent = new HexDumper({ prefix: "> " });
   const received = new HexDumper({ prefix: "< " });
   return (direction, bytes) => {
+    if (sizes) {
+      log(`${direction === "sent" ? ">" : "<"} ${bytes.length} bytes`);
+    }
+    if (!config.hex) return;
     const dumper = direction === "sent" ? sent : received;
     log(dumper.dump(bytes).slice(0, -1));
   };
@@ -336,7 +442,7 @@ async function relayConnection(
   peer: string,
   { config, info, stdout, signal }: Session,
 ): Promise<number> {
-  const onTraffic = hexHook(config);
+  const onTraffic = trafficHook(config);
   const options: RelayOptions = {
     noHalfClose: config.noHalfClose,
     // Stop with the peer when the rest of stdin is not this peer's: what a
@@ -399,22 +505,54 @@ async function relayConnection(
   }
 }
 
-async function connectTcp(session: Session): Promise<number> {
-  const { config, info } = session;
+/**
+ * Where to connect or listen: with `-4`/`-6`, a host name becomes its
+ * address of that family (and TLS keeps verifying the name).
+ */
+async function resolved(session: Session): Promise<Address> {
+  const { config } = session;
+  const address = config.address;
+  if (
+    config.family === undefined || "path" in address ||
+    address.hostname === undefined
+  ) {
+    return address;
+  }
+  const hostname = await resolveFamily(address.hostname, config.family);
+  if (hostname === address.hostname) return address;
   const tls = session.tls as TlsClientOptions | undefined;
-  if (tls?.unsafelyDisableVerification) log(insecureWarning(TOOL));
+  if (tls !== undefined && !config.listen && tls.serverName === undefined) {
+    session.tls = { ...tls, serverName: address.hostname };
+  }
+  session.info(`${address.hostname} is ${hostname}`);
+  return { hostname, port: address.port };
+}
+
+/** The options of `connect()`: the connect timeout and TLS. */
+function connectOptions(session: Session): ConnectOptions {
+  const { config } = session;
+  const tls = session.tls as TlsClientOptions | undefined;
+  // connectTimeout, not timeout: that one would limit every read too.
   const options: ConnectOptions = config.connectTimeout === undefined
     ? {}
-    : { timeout: config.connectTimeout };
+    : { connectTimeout: config.connectTimeout };
   if (tls !== undefined) {
     // --connect-timeout bounds the handshake too: both are connecting.
     options.tls = config.connectTimeout === undefined
       ? tls
       : { ...tls, handshakeTimeout: config.connectTimeout };
   }
+  return options;
+}
+
+async function connectTcp(session: Session): Promise<number> {
+  const { config, info } = session;
   let conn: Connection;
   try {
-    conn = await connect(config.address, options);
+    const address = await resolved(session);
+    const tls = session.tls as TlsClientOptions | undefined;
+    if (tls?.unsafelyDisableVerification) log(insecureWarning(TOOL));
+    conn = await connect(address, connectOptions(session));
   } catch (error) {
     return reportError(TOOL, error);
   }
@@ -438,6 +576,56 @@ async function connectTcp(session: Session): Promise<number> {
   );
 }
 
+/**
+ * `-z`: connects to each port in turn, sends nothing, closes. With a
+ * range, each open port is printed; exit 0 if any port is open.
+ */
+async function probe(session: Session): Promise<number> {
+  const { config, info } = session;
+  let address: Address;
+  try {
+    address = await resolved(session);
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+  const tls = session.tls as TlsClientOptions | undefined;
+  if (tls?.unsafelyDisableVerification) log(insecureWarning(TOOL));
+  const options = connectOptions(session);
+  const ports = config.probe ?? [];
+  const out = Deno.stdout.writable.getWriter();
+  let open = 0;
+  try {
+    for (const port of "path" in address ? [0] : ports) {
+      const target: Address = "path" in address
+        ? address
+        : { hostname: address.hostname!, port };
+      const where = formatAddress(target);
+      try {
+        const conn = await connect(target, options);
+        conn[Symbol.dispose]();
+      } catch (error) {
+        info(`${where} closed: ${oneLine(error)}`);
+        continue;
+      }
+      open++;
+      info(`${where} open`);
+      if (config.probeRange) await out.write(encoder.encode(`${port}\n`));
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  } finally {
+    out.releaseLock();
+  }
+  return open > 0 ? EXIT_OK : EXIT_FAILURE;
+}
+
+/** Why a client may not connect, or `null`; a Unix client always may. */
+function refused(config: CatConfig, conn: Connection): string | null {
+  const addr = conn.remoteAddr;
+  if (config.access === undefined || addr.transport !== "tcp") return null;
+  return refusal(config.access, addr.hostname);
+}
+
 async function listenTcp(outer: Session): Promise<number> {
   // A relay that still waits for stdin when the grace period of a
   // signalled shutdown is over is stopped.
@@ -450,15 +638,44 @@ async function listenTcp(outer: Session): Promise<number> {
   let server: Server | undefined;
   // With --keep-open, stdin goes to every client and each client's data
   // goes to stdout a chunk at a time.
-  const shared = keepOpen && !config.recvOnly
-    ? new SharedInput(Deno.stdin.readable)
+  const shared = keepOpen && config.broker === undefined && !config.recvOnly
+    ? new SharedInput(stdin(config))
     : undefined;
+  // --broker/--chat: the clients talk to each other.
+  const broker = config.broker === undefined ? undefined : new Broker({
+    chat: config.broker === "chat",
+    stallTimeout: config.idleTimeout ?? BROKER_STALL,
+    info,
+  });
+  const tls = session.tls as TlsServerOptions | undefined;
+  // With access rules, TLS starts once the client is let in: a refused
+  // client gets no handshake, and not a byte of it is read.
+  const lateTls = tls !== undefined && config.access !== undefined;
 
-  const handler = async (conn: Connection): Promise<void> => {
+  const handler = async (accepted: Connection): Promise<void> => {
+    const why = refused(config, accepted);
+    if (why !== null) {
+      info(`refused ${formatAddress(accepted.remoteAddr)}: ${why}`);
+      accepted.close();
+      return;
+    }
+    let conn = accepted;
+    if (lateTls) {
+      try {
+        conn = await accepted.startTls();
+      } catch (error) {
+        log(`${TOOL}: ${oneLine(error)}`);
+        return;
+      }
+    }
     clients++;
     const peer = conn.remoteAddr.transport === "unix"
       ? `${formatAddress(conn.localAddr)} #${clients}`
       : formatAddress(conn.remoteAddr);
+    if (broker !== undefined) {
+      if (conn.tls !== null) info(describeTls(peer, conn.tls, "server"));
+      return await broker.serve(conn, peer);
+    }
     if (!keepOpen && clients > 1) return; // served one already: close it
     info(`connection from ${peer}`);
     if (conn.tls !== null) info(describeTls(peer, conn.tls, "server"));
@@ -475,7 +692,7 @@ async function listenTcp(outer: Session): Promise<number> {
       server?.shutdown({ gracePeriod: 0 }).catch(() => {});
       return;
     }
-    const input = shared?.subscribe() ?? stdin(config);
+    const input = shared?.subscribe() ?? nothing();
     try {
       await relayConnection(
         conn,
@@ -490,19 +707,20 @@ async function listenTcp(outer: Session): Promise<number> {
       await input.cancel();
     }
   };
-  const tls = session.tls as TlsServerOptions | undefined;
   const options: ListenOptions = {
-    ...(tls === undefined ? {} : { tls }),
-    maxConnections: keepOpen ? config.maxConnections : 1,
-    onError: (error: unknown) =>
-      log(
-        `${TOOL}: ${
-          error instanceof Error ? error.message.split("\n", 1)[0] : error
-        }`,
-      ),
+    ...(tls === undefined ? {} : lateTls ? { startTls: tls } : { tls }),
+    maxConnections: keepOpen || broker !== undefined
+      ? config.maxConnections
+      : 1,
+    // A broker's client idle both ways for --idle-timeout is closed (a
+    // relay has its own idle timeout).
+    ...(broker !== undefined && config.idleTimeout !== undefined
+      ? { idleTimeout: config.idleTimeout }
+      : {}),
+    onError: (error: unknown) => log(`${TOOL}: ${oneLine(error)}`),
   };
   try {
-    server = listen(config.address, handler, options);
+    server = listen(await resolved(session), handler, options);
   } catch (error) {
     return reportError(TOOL, error);
   }
@@ -516,7 +734,10 @@ async function listenTcp(outer: Session): Promise<number> {
   // may signal us at once.
   using _signals = shutdownOnSignals({
     shutdown: async (options) => {
-      const cutOff = setTimeout(() => stopping.abort(), GRACE_PERIOD);
+      const cutOff = setTimeout(() => {
+        stopping.abort();
+        broker?.close();
+      }, GRACE_PERIOD);
       try {
         await listening.shutdown(options);
       } finally {
@@ -526,22 +747,29 @@ async function listenTcp(outer: Session): Promise<number> {
     finished: server.finished,
   }, { gracePeriod: GRACE_PERIOD });
   log(`listening on ${formatAddress(server.addr)}${listeningNote(tls)}`);
+  // The broker's stdin goes to every client, until it ends.
+  if (broker !== undefined && !config.recvOnly) {
+    broker.feed(stdin(config)).catch(() => {});
+  }
   await server.finished;
   return code;
 }
 
 async function runUdp(session: Session): Promise<number> {
   const { config, info } = session;
-  const address = config.address as TcpAddress;
   let socket: DatagramSocket;
+  let address: TcpAddress;
   try {
+    address = await resolved(session) as TcpAddress;
     socket = config.listen
       ? bind(address, { reuseAddress: config.broadcast })
-      : bindClient(address);
+      : config.source === undefined
+      ? bindClient(address)
+      : bindSource(address, config.source);
   } catch (error) {
     return reportError(TOOL, error);
   }
-  const hex = hexHook(config);
+  const hex = trafficHook({ ...config, verbosity: 0 });
   const controller = new AbortController();
   const relaying = relayDatagrams(socket, {
     readable: stdin(config),
@@ -606,6 +834,20 @@ async function runUdp(session: Session): Promise<number> {
 }
 
 /**
+ * A UDP client socket on `-s ADDR`/`-p PORT`: the address given, or the
+ * one `bindClient()` would pick for `to` (loopback for a loopback peer,
+ * else the wildcard of its family).
+ */
+function bindSource(to: TcpAddress, source: SourceAddress): DatagramSocket {
+  let hostname = source.hostname;
+  if (hostname === undefined) {
+    using picked = bindClient(to);
+    hostname = picked.addr.hostname;
+  }
+  return bind({ hostname, port: source.port });
+}
+
+/**
  * Runs `cat` with the command line `args`; resolves with the exit code
  * once the session is over (or at once for `--help`, `--version` and bad
  * usage).
@@ -653,6 +895,7 @@ export async function main(args: readonly string[]): Promise<number> {
       session.tls = serverTlsOptions(config.tls.flags);
     }
     if (config.udp) return await runUdp(session);
+    if (config.probe !== undefined) return await probe(session);
     return config.listen ? await listenTcp(session) : await connectTcp(session);
   } catch (error) {
     return reportError(TOOL, error);

@@ -5,13 +5,8 @@
  * @module
  */
 import denoJson from "../../deno.json" with { type: "json" };
-import {
-  Lines,
-  ROOT,
-  runTool,
-  TOOL_PERMISSIONS,
-  ToolProcess,
-} from "../_spawn.ts";
+import { Lines, ROOT, runTool, TOOL_PERMISSIONS } from "../_spawn.ts";
+import { assertCode, Cat, runCat, startEcho } from "./_cat.ts";
 import {
   assert,
   assertEquals,
@@ -23,139 +18,6 @@ import { closedPort, pattern, tempDir } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** What a finished `cat` left behind. */
-interface CatResult {
-  code: number;
-  stdout: string;
-  bytes: Uint8Array;
-  stderr: string[];
-}
-
-/**
- * `cat` running as a child: stdin piped (written and closed at once when
- * `input` is given, else left open for `write()`/`end()`), stdout
- * collected, stderr read line by line.
- */
-class Cat implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly stderr: Lines;
-  readonly #stdout: Promise<Uint8Array>;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #stdinClosed = false;
-  #result: Promise<CatResult> | undefined;
-
-  constructor(args: readonly string[], input?: string | Uint8Array) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...TOOL_PERMISSIONS, "tools/cat.ts", ...args],
-      cwd: ROOT,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.stderr = new Lines(this.child.stderr);
-    this.#stdout = new Response(this.child.stdout).arrayBuffer().then((b) =>
-      new Uint8Array(b)
-    );
-    this.#stdin = this.child.stdin.getWriter();
-    if (input !== undefined) {
-      this.write(input).then(() => this.end());
-    }
-  }
-
-  /** Starts `cat --listen …` and waits for its `listening on` line. */
-  static async listening(
-    args: readonly string[],
-    input?: string | Uint8Array,
-  ): Promise<{ cat: Cat; port: number }> {
-    const cat = new Cat(args, input);
-    try {
-      const [, port] = await cat.stderr.waitFor(/^listening on .*?:?(\d*)$/);
-      return { cat, port: Number(port) };
-    } catch (error) {
-      await cat[Symbol.asyncDispose]();
-      throw error;
-    }
-  }
-
-  /** Writes to cat's stdin (ignoring a cat that has gone). */
-  async write(data: string | Uint8Array): Promise<void> {
-    try {
-      await this.#stdin.write(
-        typeof data === "string" ? encoder.encode(data) : data,
-      );
-    } catch { /* cat exited and closed its end */ }
-  }
-
-  /** Closes cat's stdin. */
-  async end(): Promise<void> {
-    if (this.#stdinClosed) return;
-    this.#stdinClosed = true;
-    try {
-      await this.#stdin.close();
-    } catch { /* cat exited first */ }
-  }
-
-  /** Waits for cat to exit; its code and output. */
-  finish(): Promise<CatResult> {
-    return this.#result ??= (async () => {
-      const [status, bytes] = await Promise.all([
-        this.child.status,
-        this.#stdout,
-        this.stderr.done,
-      ]);
-      await this.end();
-      return {
-        code: status.code,
-        stdout: decoder.decode(bytes),
-        bytes,
-        stderr: this.stderr.seen,
-      };
-    })();
-  }
-
-  /** Sends SIGTERM, then {@linkcode finish}. */
-  stop(): Promise<CatResult> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    return this.finish();
-  }
-
-  /** Kills cat if it still runs, and waits for it. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#result === undefined) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
-    await this.finish();
-  }
-}
-
-/** Runs `cat args` with `input` on stdin to the end. */
-async function runCat(
-  args: readonly string[],
-  input: string | Uint8Array = "",
-): Promise<CatResult> {
-  await using cat = new Cat(args, input);
-  return await cat.finish();
-}
-
-/** The echo tool, on a free port. */
-async function startEcho(
-  args: readonly string[] = ["--port", "0"],
-): Promise<ToolProcess> {
-  const echo = new ToolProcess("echo", [...args, "--quiet"]);
-  await echo.stderr.waitFor(/^listening on /);
-  return echo;
-}
-
-/** Asserts the exit code, showing stderr when it is wrong. */
-function assertCode(result: CatResult, code: number): void {
-  assertEquals(result.code, code, result.stderr.join("\n"));
-}
 
 // ---------------------------------------------------------------------------
 // TCP connect and listen
@@ -511,6 +373,24 @@ sys.stdin.readline()
   assertEquals((await python.finish()).code, 0);
 });
 
+Deno.test("cat --connect-timeout limits the connect only: a reply slower than it still arrives", async () => {
+  await using python = Python.spawn(`
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen()
+print(srv.getsockname()[1])
+c, _ = srv.accept()
+time.sleep(0.6)
+c.sendall(b"late\\n")
+c.close()
+`);
+  const port = String(await python.port());
+  const result = await runCat(["--connect-timeout", "0.3", "127.0.0.1", port]);
+  assertCode(result, 0);
+  assertEquals(result.stdout, "late\n");
+  assertEquals((await python.finish()).code, 0);
+});
+
 // ---------------------------------------------------------------------------
 // Framed mode
 
@@ -763,8 +643,8 @@ Deno.test("cat --help, --version, and bad usage (exit 2, one line naming the pro
     [["127.0.0.1", "0"], "PORT must be an integer in 1..65535"],
     [["127.0.0.1", "80", "extra"], 'unexpected argument "extra"'],
     [["bad host!", "80"], "HOST must be a host name or IP address"],
-    [["--listen"], "--listen needs --port PORT"],
-    [["--listen", "9000"], 'unexpected argument "9000"'],
+    [["--listen"], "--listen needs a port: -l PORT"],
+    [["--listen", "h", "9000", "x"], 'unexpected argument "x"'],
     [["--port", "80", "h", "1"], "--port is for --listen"],
     [["--keep-open", "h", "1"], "--keep-open needs --listen"],
     [
