@@ -14,7 +14,7 @@ import {
 import { formatAddress } from "../net/mod.ts";
 import { AddressSet } from "../_internal/cidr.ts";
 import { toSocketAddress } from "../_internal/address.ts";
-import { after } from "../_internal/timer.ts";
+import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 import { ProxyProtocolError } from "./errors.ts";
 import type { ProxyProtocolOptions } from "./listen.ts";
 
@@ -189,41 +189,51 @@ class ProxiedConn {
 }
 
 /**
- * Reads the PROXY header of an accepted connection as `proxy` says,
- * within its header timeout and until `signal` aborts (a server's
- * shutdown).
+ * Reads the PROXY header of an accepted connection as `proxy` says, within
+ * its header timeout. The server closes connections still waiting here
+ * when it shuts down.
  *
  * @returns The socket to serve (its state recorded), or `null` when the
- * connection closed before sending a byte — a load balancer's TCP health
- * check, not an error. The connection is closed on `null` and on error.
+ * connection closed (or reset) before sending a byte — a load balancer's
+ * TCP health check, not an error. The connection is closed on `null` and
+ * on error.
  * @throws {ProxyProtocolError} If the connection is refused.
  */
 export async function readProxyHeader(
   conn: Deno.TcpConn,
   proxy: ServerProxy,
-  signal: AbortSignal,
 ): Promise<Deno.TcpConn | null> {
   const proxyAddr = conn.remoteAddr;
-  const peer = formatAddress(toSocketAddress(proxyAddr));
+  // Made only for a message: the happy path builds no strings.
+  const peer = () => formatAddress(toSocketAddress(proxyAddr));
   const trusted = proxy.trusted.has((proxyAddr as Deno.NetAddr).hostname);
   if (!trusted && proxy.required) {
     closeQuietly(conn);
     throw new ProxyProtocolError(
       "untrusted",
-      peer,
-      `Cannot accept ${peer}: a PROXY header is required and it is not a trusted proxy (trusted: ${proxy.from}); connect through the proxy, or add its address to proxyProtocol.from (--proxy-from)`,
+      peer(),
+      `Cannot accept ${peer()}: a PROXY header is required and it is not a trusted proxy (trusted: ${proxy.from}); connect through the proxy, or add its address to proxyProtocol.from (--proxy-from)`,
     );
   }
+  const optional = !proxy.required;
   const decoder = new ProxyHeaderDecoder({
     version: proxy.version,
-    required: trusted && proxy.required,
+    required: !optional,
   });
-  const onAbort = () => closeQuietly(conn);
-  signal.addEventListener("abort", onAbort, { once: true });
-  const { promise: expired, resolve: expire } = Promise.withResolvers<
-    "timeout"
-  >();
-  const cancelTimer = after(proxy.headerTimeout, () => expire("timeout"));
+  // The deadline is a record on the shared idle wheel, not a timer. When
+  // it passes, a required header's wait ends by closing the socket; an
+  // optional one's by racing the read, which a silent client's handler
+  // then takes over.
+  let timedOut = false;
+  let expire: ((value: "timeout") => void) | undefined;
+  const expired = optional
+    ? new Promise<"timeout">((resolve) => expire = resolve)
+    : undefined;
+  const watch = watchIdle(proxy.headerTimeout, () => {
+    timedOut = true;
+    if (expire !== undefined) expire("timeout");
+    else closeQuietly(conn);
+  });
   let result: { header: ProxyHeader | null; rest: Uint8Array } | undefined;
   try {
     while (result === undefined) {
@@ -231,8 +241,17 @@ export async function readProxyHeader(
       const read = conn.read(buffer);
       let n: number | null | "timeout";
       try {
-        n = await Promise.race([read, expired]);
+        n =
+          await (expired === undefined ? read : Promise.race([read, expired]));
       } catch (error) {
+        if (timedOut) {
+          throw new ProxyProtocolError(
+            "timeout",
+            peer(),
+            `Cannot read the PROXY header from ${peer()}: no complete header within ${proxy.headerTimeout} ms (${decoder.bytesRead} bytes received)`,
+            { cause: error },
+          );
+        }
         // Reset before a byte: a load balancer's health check, as a close.
         if (
           decoder.bytesRead === 0 &&
@@ -244,7 +263,7 @@ export async function readProxyHeader(
         throw error;
       }
       if (n === "timeout") {
-        if (!proxy.required && decoder.bytesRead === 0) {
+        if (decoder.bytesRead === 0) {
           // Optional, and silent so far: serve it without a header; its
           // first read is the one in flight.
           const socket = new ProxiedConn(conn, { read, buffer }, proxyAddr);
@@ -254,8 +273,8 @@ export async function readProxyHeader(
         read.catch(() => {}); // ended by the close below
         throw new ProxyProtocolError(
           "timeout",
-          peer,
-          `Cannot read the PROXY header from ${peer}: no complete header within ${proxy.headerTimeout} ms (${decoder.bytesRead} bytes received)`,
+          peer(),
+          `Cannot read the PROXY header from ${peer()}: no complete header within ${proxy.headerTimeout} ms (${decoder.bytesRead} bytes received)`,
         );
       }
       if (n === null) {
@@ -274,31 +293,30 @@ export async function readProxyHeader(
     if (error instanceof TruncatedFrameError) {
       throw new ProxyProtocolError(
         "truncated",
-        peer,
-        `Cannot read the PROXY header from ${peer}: the connection ended inside it (${decoder.bytesRead} bytes received)`,
+        peer(),
+        `Cannot read the PROXY header from ${peer()}: the connection ended inside it (${decoder.bytesRead} bytes received)`,
         { cause: error },
       );
     }
     if (error instanceof MalformedFrameError) {
       throw new ProxyProtocolError(
         "malformed",
-        peer,
-        `Cannot read the PROXY header from ${peer}: ${error.message}`,
+        peer(),
+        `Cannot read the PROXY header from ${peer()}: ${error.message}`,
         { cause: error },
       );
     }
     throw error;
   } finally {
-    cancelTimer();
-    signal.removeEventListener("abort", onAbort);
+    unwatchIdle(watch);
   }
   const { header, rest } = result;
   if (header !== null && !trusted) {
     closeQuietly(conn);
     throw new ProxyProtocolError(
       "untrusted",
-      peer,
-      `Cannot accept ${peer}: it sent a PROXY header but is not a trusted proxy (trusted: ${proxy.from}); the connection is closed`,
+      peer(),
+      `Cannot accept ${peer()}: it sent a PROXY header but is not a trusted proxy (trusted: ${proxy.from}); the connection is closed`,
     );
   }
   const source = header?.command === "proxy" ? header.source : undefined;

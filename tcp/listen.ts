@@ -440,8 +440,16 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
     await this.#loop;
-    // Clients still in their TLS handshake have sent no request: drop them.
+    // Clients still in their TLS handshake (or waiting for their PROXY
+    // header) have sent no request: drop them.
     this.#stopHandshakes.abort();
+    if (this.#proxy !== null) {
+      for (const conn of this.#handshakes.keys()) {
+        try {
+          conn.close();
+        } catch { /* closed by its handshake already */ }
+      }
+    }
     await Promise.all(this.#handshakes.values());
     for (const conn of this.#live.keys()) conn.stopReading();
     const handlers = Promise.all(this.#live.values());
@@ -528,11 +536,7 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
   async #admit(conn: Deno.Conn, proxy: ServerProxy): Promise<void> {
     let socket: Deno.Conn | null;
     try {
-      socket = await readProxyHeader(
-        conn as Deno.TcpConn,
-        proxy,
-        this.#stopHandshakes.signal,
-      );
+      socket = await readProxyHeader(conn as Deno.TcpConn, proxy);
     } catch (error) {
       this.#handshakes.delete(conn);
       if (this.#stopping === undefined) this.#onError(error, undefined);
