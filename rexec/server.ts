@@ -9,6 +9,7 @@ import type { Address } from "../net/mod.ts";
 import {
   type Connection,
   listen,
+  type ProxyProtocolOptions,
   type Server,
   type TlsServerOptions,
 } from "../tcp/mod.ts";
@@ -213,6 +214,20 @@ export interface ServeCommandsOptions {
    * @default {a line on stderr}
    */
   onError?: (error: unknown, conn: Connection | undefined) => void;
+  /**
+   * Behind a load balancer: read a PROXY protocol header from trusted
+   * proxies first, as `tcp.listen()`'s `proxyProtocol` does, so that
+   * `onCommand` events and logs name the real client.
+   */
+  proxyProtocol?: ProxyProtocolOptions;
+  /**
+   * Linux: listen with `SO_REUSEPORT` (needs `--unstable-net`), as
+   * `tcp.listen()`'s `reusePort` does, so that several servers share the
+   * port.
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
 }
 
 const DEFAULT_COMMAND_ENV: Readonly<Record<string, string>> = Object.freeze({
@@ -318,6 +333,8 @@ export function serveCommands(
     gracePeriod,
     replaceStaleSocket,
     tls,
+    proxyProtocol,
+    reusePort,
   } = options;
   return listen(address, commandHandler(config), {
     ...(tls === undefined ? {} : { tls }),
@@ -326,6 +343,8 @@ export function serveCommands(
     ...(onError === undefined ? {} : { onError }),
     ...(gracePeriod === undefined ? {} : { gracePeriod }),
     ...(replaceStaleSocket === undefined ? {} : { replaceStaleSocket }),
+    ...(proxyProtocol === undefined ? {} : { proxyProtocol }),
+    ...(reusePort === undefined ? {} : { reusePort }),
   });
 }
 

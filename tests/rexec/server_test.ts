@@ -737,6 +737,38 @@ Deno.test("onCommand is told of each client's connection and end, with its byte 
 // ---------------------------------------------------------------------------
 // Transports and peers
 
+Deno.test("behind a load balancer (proxyProtocol), events name the real client", async () => {
+  const events: CommandEvent[] = [];
+  const closed = deferred();
+  await using server = serve({
+    proxyProtocol: { from: "127.0.0.1" },
+    onCommand: (event) => {
+      events.push(event);
+      if (event.type === "closed") closed.resolve();
+    },
+  });
+  const conn = await connect(server.addr, {
+    proxyHeader: {
+      version: 2,
+      source: { hostname: "203.0.113.9", port: 1234 },
+      destination: { hostname: "127.0.0.1", port: portOf(server) },
+    },
+  });
+  await conn.write("echo hi\n");
+  await conn.shutdown("write");
+  while ((await conn.read()) !== null) { /* the reply frames */ }
+  conn.close();
+  await within(closed.promise, 5000, "the closed event");
+  assertEquals(
+    events.map((event) => [event.type, event.peer]),
+    [
+      ["connection", "203.0.113.9:1234"],
+      ["exit", "203.0.113.9:1234"],
+      ["closed", "203.0.113.9:1234"],
+    ],
+  );
+});
+
 Deno.test("commands are served on a Unix socket too", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/rexec.sock`;
