@@ -57,6 +57,23 @@ export const SERVER_BOOLEAN_FLAGS: readonly string[] = [
   "version",
 ];
 
+/** The usage lines of the PROXY protocol flags every server tool takes. */
+export const PROXY_FLAGS_USAGE: string = [
+  "  --proxy-protocol        behind a load balancer: each connection starts",
+  "                          with a PROXY protocol header (v1 or v2) naming",
+  "                          the real client, which is what is logged; from",
+  "                          --proxy-from addresses only (others refused)",
+  "  --proxy-from ADDR[/BITS][,...]",
+  "                          the proxies trusted to send headers (required",
+  "                          with --proxy-protocol)",
+  "  --proxy-optional        with --proxy-protocol: also serve clients that",
+  "                          connect directly (no header); they must speak",
+  "                          first, or wait --proxy-timeout",
+  "  --proxy-version v1|v2|any",
+  "                          the header versions accepted (default any)",
+  "  --proxy-timeout SECONDS the longest wait for a header (default 5)",
+].join("\n");
+
 /**
  * The usage lines for the flags every server tool takes, with the tool's
  * own option lines (`extra`) before `--quiet`.
@@ -77,19 +94,7 @@ export function serverFlagsUsage(defaultPort: number, extra = ""): string {
     "                          long, then close them (default 5); a second",
     "                          signal stops at once",
     ...(extra === "" ? [] : [extra]),
-    "  --proxy-protocol        behind a load balancer: each connection starts",
-    "                          with a PROXY protocol header (v1 or v2) naming",
-    "                          the real client, which is what is logged; from",
-    "                          --proxy-from addresses only (others refused)",
-    "  --proxy-from ADDR[/BITS][,...]",
-    "                          the proxies trusted to send headers (required",
-    "                          with --proxy-protocol)",
-    "  --proxy-optional        with --proxy-protocol: also serve clients that",
-    "                          connect directly (no header); they must speak",
-    "                          first, or wait --proxy-timeout",
-    "  --proxy-version v1|v2|any",
-    "                          the header versions accepted (default any)",
-    "  --proxy-timeout SECONDS the longest wait for a header (default 5)",
+    PROXY_FLAGS_USAGE,
     "  --quiet                 do not log connections",
     "  -h, --help              show this help",
     "  --version               show the version",

@@ -21,6 +21,10 @@
  *   `--tls-key FILE`, its private key (PEM)
  * - `--tls-client-ca FILE` — with `--tls-cert`: require a client
  *   certificate signed by this CA (mutual TLS)
+ * - `--proxy-protocol` with `--proxy-from ADDR[/BITS][,…]` (and
+ *   `--proxy-optional`, `--proxy-version`, `--proxy-timeout`) — behind a
+ *   load balancer: read PROXY protocol headers from those proxies and log
+ *   the real client (`docs/load_balancer.md`)
  * - `--quiet` — do not log connections (nor failed TLS handshakes)
  * - `-h`, `--help`; `--version`
  *

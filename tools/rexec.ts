@@ -47,6 +47,11 @@
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long,
  *   then kill what still runs (default 5); a second signal kills them and
  *   exits at once
+ * - `--proxy-protocol`, `--proxy-from ADDR[/BITS][,…]`,
+ *   `--proxy-optional`, `--proxy-version v1|v2|any`, `--proxy-timeout
+ *   SECONDS` — behind a load balancer: read PROXY protocol headers from
+ *   the trusted proxies, so logs name the real client
+ *   (`docs/load_balancer.md`)
  * - `--quiet` — do not log the allow-list, the connections and the
  *   commands
  *
@@ -96,7 +101,7 @@
  * @module
  */
 import { formatAddress, shutdownOnSignals } from "../net/mod.ts";
-import { type Server, TlsError } from "../tcp/mod.ts";
+import { ProxyProtocolError, type Server, TlsError } from "../tcp/mod.ts";
 import {
   CommandAllowList,
   type CommandEvent,
@@ -112,6 +117,7 @@ import {
   versionLine,
 } from "./_cli.ts";
 import { UsageError } from "./_flags.ts";
+import { PROXY_FLAGS_USAGE } from "./_server.ts";
 import {
   clientTlsOptions,
   insecureWarning,
@@ -164,6 +170,7 @@ Server options:
   --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long,
                           then kill them (default 5); a second signal kills
                           them and stops at once
+${PROXY_FLAGS_USAGE}
   --quiet                 do not log the allow-list, connections and commands
 
 Client options:
@@ -292,6 +299,9 @@ async function serve(invocation: ServeInvocation): Promise<number> {
       tokenTimeout: invocation.tokenTimeout,
       ...(token === undefined ? {} : { token }),
       ...(config.tls === undefined ? {} : { tls: config.tls }),
+      ...(config.proxyProtocol === undefined
+        ? {}
+        : { proxyProtocol: config.proxyProtocol }),
       ...(invocation.cwd === undefined ? {} : { cwd: invocation.cwd }),
       ...(config.maxConnections === undefined
         ? {}
@@ -299,7 +309,8 @@ async function serve(invocation: ServeInvocation): Promise<number> {
       ...(config.quiet ? {} : { onCommand: logCommand }),
       onError: (error) => {
         // A client's failed handshake: the message names the peer.
-        if (error instanceof TlsError) {
+        // A refused PROXY header too.
+        if (error instanceof TlsError || error instanceof ProxyProtocolError) {
           if (!config.quiet) console.error(`${TOOL}: ${oneLine(error)}`);
         } else console.error(`${TOOL}: error: ${oneLine(error)}`);
       },
@@ -326,7 +337,13 @@ async function serve(invocation: ServeInvocation): Promise<number> {
     gracePeriod: config.gracePeriod,
   });
   console.error(
-    `listening on ${formatAddress(server.addr)}${listeningNote(config.tls)}`,
+    `listening on ${formatAddress(server.addr)}${listeningNote(config.tls)}${
+      config.proxyProtocol === undefined
+        ? ""
+        : ` (PROXY protocol from ${
+          [config.proxyProtocol.from].flat().join(",")
+        })`
+    }`,
   );
   await server.finished;
   console.error("shut down");

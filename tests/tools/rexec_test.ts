@@ -10,6 +10,7 @@
  */
 import denoJson from "../../deno.json" with { type: "json" };
 import { CommandAllowList } from "../../rexec/mod.ts";
+import { connect } from "../../tcp/mod.ts";
 import { Lines, ROOT } from "../_spawn.ts";
 import {
   assert,
@@ -521,5 +522,34 @@ Deno.test("the rexec client exits 1 with one line when it cannot connect", async
   assertMatch(
     run.stderr,
     /^rexec: Cannot connect to 127\.0\.0\.1:\d+: [^\n]+\n$/,
+  );
+});
+
+Deno.test("rexec --proxy-protocol: behind a load balancer, the log names the real client", async () => {
+  await using server = await RexecServer.start(["echo"], [
+    "--port",
+    "0",
+    "--proxy-protocol",
+    "--proxy-from",
+    "127.0.0.1",
+  ]);
+  const match = /^127\.0\.0\.1:(\d+) \(PROXY protocol from 127\.0\.0\.1\)$/
+    .exec(server.address);
+  assert(match !== null, server.address);
+  const port = Number(match[1]);
+  const conn = await connect({ port }, {
+    proxyHeader: {
+      version: 1,
+      source: { hostname: "198.51.100.23", port: 6000 },
+      destination: { hostname: "127.0.0.1", port },
+    },
+  });
+  await conn.write("echo behind\n");
+  await conn.shutdown("write");
+  while ((await conn.read()) !== null) { /* the reply */ }
+  conn.close();
+  await server.stderr.waitFor(/^connection from 198\.51\.100\.23:6000$/);
+  await server.stderr.waitFor(
+    /^198\.51\.100\.23:6000: ran \["echo","behind"\]: exit 0/,
   );
 });
