@@ -2,7 +2,10 @@
  * netcat's core as a library: {@linkcode relay} carries bytes between a
  * connection and a pair of streams both ways at once, with half-close and
  * backpressure; {@linkcode relayFrames} does it a frame at a time; and
- * {@linkcode relayDatagrams} does it for UDP, a datagram per line.
+ * {@linkcode relayDatagrams} does it for UDP, a datagram per line. Given
+ * two connections, {@linkcode relay} joins them (a proxy, socat's job);
+ * given a target address, {@linkcode relayDatagrams} relays each sender's
+ * datagrams there as a flow of its own (a UDP proxy).
  *
  * @example Pipe a message through an echo server
  * ```ts
