@@ -103,6 +103,14 @@ type LineItem = { line: Uint8Array } | { tooLong: FrameTooLargeError };
  */
 const READ_SIZE = 16 * 1024;
 
+/**
+ * A read is decoded this many bytes at a time, as lines are asked for: a
+ * read of 16 KiB of empty lines never becomes 16,384 queued objects, but
+ * at most this many (the rest stays as bytes in the read buffer, which is
+ * not read into again until they are decoded).
+ */
+const DECODE_STEP = 256;
+
 /** Reads request lines from a connection, with a deadline per line. */
 class LineReader {
   readonly #conn: Connection;
@@ -110,6 +118,8 @@ class LineReader {
   readonly #buffer = new Uint8Array(READ_SIZE);
   readonly #queue: LineItem[] = [];
   #head = 0;
+  /** The part of the last read not decoded yet (a view of `#buffer`). */
+  #held: Uint8Array | null = null;
   #ended = false;
   readonly #sink = (line: Uint8Array) => {
     this.#queue.push({ line: line.slice() });
@@ -131,6 +141,7 @@ class LineReader {
    * call).
    */
   async next(ms: number, what: string): Promise<LineItem | null> {
+    this.#decodeHeld();
     if (this.#head === this.#queue.length && !this.#ended) {
       const controller = new AbortController();
       const cancel = after(ms, () => {
@@ -141,6 +152,7 @@ class LineReader {
       try {
         while (this.#head === this.#queue.length && !this.#ended) {
           await this.#read(controller.signal);
+          this.#decodeHeld();
         }
       } finally {
         cancel();
@@ -163,12 +175,30 @@ class LineReader {
    * its way stays for the next read) or the connection fails.
    */
   async readAhead(signal: AbortSignal): Promise<void> {
+    this.#decodeHeld();
     while (this.#head === this.#queue.length && !this.#ended) {
       await this.#read(signal);
+      this.#decodeHeld();
     }
   }
 
-  /** One socket read, decoded into the queue; at EOF, the last line. */
+  /**
+   * Decodes held bytes, {@linkcode DECODE_STEP} at a time, until a line
+   * (or news of a skipped one) is queued or none are left.
+   */
+  #decodeHeld(): void {
+    while (this.#head === this.#queue.length && this.#held !== null) {
+      const held = this.#held;
+      const step = Math.min(held.length, DECODE_STEP);
+      this.#held = step === held.length ? null : held.subarray(step);
+      this.#decoder.push(held.subarray(0, step), this.#sink);
+    }
+  }
+
+  /**
+   * One socket read, held for decoding; at EOF, the last line. Called only
+   * when every held byte is decoded: the read reuses the buffer.
+   */
   async #read(signal: AbortSignal): Promise<void> {
     const n = await this.#conn.readInto(this.#buffer, { signal });
     if (n === null) {
@@ -178,7 +208,7 @@ class LineReader {
       if (!this.#conn.readingStopped) this.#decoder.end(this.#sink);
       return;
     }
-    this.#decoder.push(this.#buffer.subarray(0, n), this.#sink);
+    this.#held = this.#buffer.subarray(0, n);
   }
 }
 
