@@ -1261,6 +1261,139 @@ export class LengthPrefixCodec implements FrameCodec {
     }
     return out;
   }
+
+  /**
+   * Encodes payloads that are ranges of one buffer into one buffer, as
+   * {@linkcode LengthPrefixCodec.encodeAll} does, without a view per
+   * payload: the other half of {@linkcode LengthPrefixCodec.pushRanges},
+   * for code that re-encodes frames it decoded in place (an echo, a proxy
+   * that changes the framing). Payload `i` is
+   * `bytes[ranges[2 * i], ranges[2 * i + 1])`. With a fixed-size header,
+   * payloads that lie back to back in `bytes` with exactly a header's room
+   * between them — the frames of a read decoded with the same header — are
+   * copied in one piece and their headers written over the old ones.
+   * Checks every range and payload before writing anything (prefixes are
+   * zeros, as with `encodeAll`).
+   *
+   * @param bytes The buffer the payloads are in.
+   * @param ranges Each payload's start and end offset in `bytes`, in order
+   * (an even number of integers, `0 <= start <= end <= bytes.length`).
+   * @returns The frames' bytes, back to back.
+   * @throws {RangeError} If `ranges` has an odd length or a range is not
+   * inside `bytes`; or as {@linkcode LengthPrefixCodec.encode}.
+   * @throws {FrameTooLargeError} As {@linkcode LengthPrefixCodec.encode}.
+   *
+   * @example Echo the frames of a chunk without a view per frame
+   * ```ts
+   * import { lengthPrefixed } from "@sockit/sockit/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const codec = lengthPrefixed({ header: "u16be" });
+   * const chunk = codec.encodeAll([new Uint8Array([1, 2]), new Uint8Array([3])]);
+   * const ranges: number[] = [];
+   * codec.pushRanges(chunk, (_bytes, start, end) => ranges.push(start, end));
+   * assertEquals(ranges, [2, 4, 6, 7]);
+   * assertEquals(codec.encodeRanges(chunk, ranges), chunk);
+   *
+   * // Re-framed: the same payloads with one-byte headers.
+   * const small = lengthPrefixed({ header: "u8" });
+   * assertEquals(small.encodeRanges(chunk, ranges), new Uint8Array([2, 1, 2, 1, 3]));
+   * ```
+   */
+  encodeRanges(bytes: Uint8Array, ranges: ArrayLike<number>): Uint8Array {
+    const config = this.#config;
+    const count = ranges.length;
+    if (count % 2 !== 0) {
+      throw new RangeError(
+        `Cannot encode frames from ${count} range offsets: give a start and an end for each payload`,
+      );
+    }
+    // Check every range; note the shortest and longest payload.
+    let payloads = 0;
+    let shortest = Infinity;
+    let longest = 0;
+    for (let i = 0; i < count; i += 2) {
+      const start = ranges[i]!;
+      const end = ranges[i + 1]!;
+      if (
+        !Number.isInteger(start) || !Number.isInteger(end) || start < 0 ||
+        end < start || end > bytes.length
+      ) {
+        throw new RangeError(
+          `Cannot encode frame ${
+            i / 2
+          } from bytes [${start}, ${end}): give a range inside the ${bytes.length} bytes`,
+        );
+      }
+      const length = end - start;
+      payloads += length;
+      if (length < shortest) shortest = length;
+      if (length > longest) longest = length;
+    }
+    if (count === 0) return new Uint8Array(0);
+    const fixed = config.fieldSize !== 0;
+    // A fixed-size length field holds the payload's length plus a constant,
+    // and every limit is a bound on it: if the shortest and the longest
+    // payload pass, all do. Otherwise check each, to name the first that
+    // fails.
+    let delta = NaN;
+    if (fixed) {
+      try {
+        delta = lengthValue(config, shortest) - shortest;
+        lengthValue(config, longest);
+      } catch {
+        delta = NaN;
+      }
+    }
+    let total: number;
+    if (!Number.isNaN(delta)) {
+      total = (count / 2) * (config.fieldOffset + config.fieldSize) +
+        payloads;
+    } else {
+      total = 0;
+      for (let i = 0; i < count; i += 2) {
+        const length = ranges[i + 1]! - ranges[i]!;
+        total += frameSize(config, lengthValue(config, length), length);
+      }
+    }
+    const out = new Uint8Array(total);
+    const header = fixed ? config.fieldOffset + config.fieldSize : -1;
+    let at = 0;
+    for (let i = 0; i < count;) {
+      const start = ranges[i]!;
+      // The run of payloads from i on that lie back to back with a
+      // header's room between them: one copy, then the headers.
+      let j = i + 2;
+      if (fixed && start >= header) {
+        while (j < count && ranges[j]! === ranges[j - 1]! + header) j += 2;
+      }
+      if (j === i + 2) {
+        const end = ranges[i + 1]!;
+        at = writeFrame(
+          config,
+          out,
+          at,
+          lengthValue(config, end - start),
+          bytes.subarray(start, end),
+        );
+        i = j;
+        continue;
+      }
+      const from = start - header;
+      out.set(bytes.subarray(from, ranges[j - 1]!), at);
+      const shift = at - from - header;
+      for (let k = i; k < j; k += 2) {
+        const frameAt = ranges[k]! + shift;
+        if (config.fieldOffset !== 0) {
+          out.fill(0, frameAt, frameAt + config.fieldOffset);
+        }
+        writeHeader(config, out, frameAt, ranges[k + 1]! - ranges[k]! + delta);
+      }
+      at += ranges[j - 1]! - from;
+      i = j;
+    }
+    return out;
+  }
 }
 
 // The high byte is kept out of the bitwise part so the result stays
@@ -1360,6 +1493,23 @@ function writeFrame(
   value: number,
   payload: Uint8Array,
 ): number {
+  let at = writeHeader(config, out, offset, value);
+  out.set(payload, at);
+  at += payload.length;
+  if (config.trailer !== 0) out[at++] = COMMA;
+  return at;
+}
+
+/**
+ * Writes a frame's length field at `out[offset + fieldOffset]` (the prefix
+ * before it left as is); returns where the payload goes.
+ */
+function writeHeader(
+  config: Config,
+  out: Uint8Array,
+  offset: number,
+  value: number,
+): number {
   let at = offset + config.fieldOffset;
   switch (config.kind) {
     case K_U8:
@@ -1421,9 +1571,6 @@ function writeFrame(
       at += digits + config.separator.length;
     }
   }
-  out.set(payload, at);
-  at += payload.length;
-  if (config.trailer !== 0) out[at++] = COMMA;
   return at;
 }
 

@@ -262,6 +262,95 @@ function targets(rows: ServerResult[]): Target[] {
   return list;
 }
 
+/** The rate measures a tool is held to the library's `listen()` on. */
+const TOOL_MEASURES: readonly TcpMeasureId[] = [
+  "bulk",
+  "pp1",
+  "pp1pin",
+  "pp100",
+  "fr1",
+  "fr100",
+];
+
+/** The tools that run the echo measures, besides the library's server. */
+const TOOL_ROWS: readonly string[] = ["sockit-echo"];
+
+/**
+ * The targets of issue 18 ("the tools at the runtime's speed, framing nearly
+ * free"): the tools at ≥ 0.95× the library's `listen()` echo on every
+ * measure, framed echo ≥ 0.75× raw Deno's unframed echo of the same bytes,
+ * and idle memory against Node's.
+ */
+function speedTargets(rows: ServerResult[]): Target[] {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const value = (id: string, m: TcpMeasureId) =>
+    byId.get(id)?.figures[m]?.value;
+  const column = (m: RateMeasureId) =>
+    COLUMNS.find((col) => col.measure === m && col.second === undefined)!
+      .title;
+  const known = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && Number.isFinite(a) &&
+    Number.isFinite(b) && b > 0;
+  const list: Target[] = [];
+  for (const id of TOOL_ROWS) {
+    const tool = byId.get(id);
+    if (tool === undefined || !byId.has("sockit-listen")) continue;
+    const pairs = TOOL_MEASURES.map((m) =>
+      [m, value(id, m), value("sockit-listen", m)] as const
+    ).filter(([, a, b]) => known(a, b));
+    const low = pairs.filter(([, a, b]) => a! < 0.95 * b!);
+    list.push({
+      text:
+        `${tool.label}: ≥ 0.95× the library's \`tcp.listen()\` echo on every measure`,
+      met: pairs.length === 0 ? undefined : low.length === 0,
+      detail: pairs.length === 0
+        ? "no measure of both"
+        : pairs.map(([m, a, b]) => `${m} ${(a! / b!).toFixed(2)}×`).join(
+          ", ",
+        ),
+      cells: low.map(([m]) => `${id}|${column(m)}`),
+    });
+  }
+  const framed = value("sockit-framed", "fr1");
+  const raw = value("deno-loop", "fr1");
+  list.push({
+    text:
+      "Framed echo of 64-byte u32 frames on 1 conn ≥ 0.75× raw Deno's unframed echo of the same bytes",
+    met: known(framed, raw) ? framed! >= 0.75 * raw! : undefined,
+    detail: known(framed, raw)
+      ? `${formatNumber(framed!)} vs ${formatNumber(raw!)} frames/s = ${
+        (framed! / raw!).toFixed(2)
+      }×`
+      : "not measured",
+    cells: [`sockit-framed|${column("fr1")}`],
+  });
+  const node = byId.get("node")?.idle;
+  const peakTitle = COLUMNS[10]!.title;
+  for (
+    const [id, limit] of [["sockit-echo", 1], ["sockit-listen", 1.1]] as const
+  ) {
+    const row = byId.get(id);
+    if (row?.idle === undefined) continue;
+    const peak = row.idle.error ? undefined : row.idle.peakMiB;
+    const nodePeak = node?.error ? undefined : node?.peakMiB;
+    list.push({
+      text: `${row.label}: ${
+        row.idle.conns.toLocaleString("en-US")
+      } idle connections at a peak RSS ≤ ${
+        limit === 1 ? "" : `${limit}× `
+      }Node's`,
+      met: known(peak, nodePeak) ? peak! <= limit * nodePeak! : undefined,
+      detail: known(peak, nodePeak)
+        ? `${formatNumber(peak!)} vs ${formatNumber(nodePeak!)} MiB = ${
+          (peak! / nodePeak!).toFixed(2)
+        }× Node`
+        : "not measured",
+      cells: [`${id}|${peakTitle}`],
+    });
+  }
+  return list;
+}
+
 /** Is C the fastest server in every throughput column? */
 function loadgenCheck(rows: ServerResult[]): string {
   const c = rows.find((r) => r.id === "c");
@@ -343,7 +432,8 @@ function plainReport(results: BenchResults): string[] {
   const deno = rows.find((r) => r.id === "deno-loop");
   const c = rows.find((r) => r.id === "c");
   const goals = targets(rows);
-  const marks = targetMarks(goals);
+  const speedGoals = speedTargets(rows);
+  const marks = targetMarks([...goals, ...speedGoals]);
   const out: string[] = [];
   out.push(
     `${facts.machine}. ${
@@ -360,7 +450,7 @@ function plainReport(results: BenchResults): string[] {
           repeated === 1 ? "it" : "them"
         }, and ${Math.round(quietWaited)} s went to waiting for quiet)`
         : ""
-    }. Under each figure: its ratio to raw Deno (D, the \`read\`/\`write\` loop) and to C in the same run; for latency and memory, lower is better. ✓/✗: a target of issue 7 met/missed (below).`,
+    }. Under each figure: its ratio to raw Deno (D, the \`read\`/\`write\` loop) and to C in the same run; for latency and memory, lower is better. ✓/✗: a target of issue 7 or 18 met/missed (below).`,
   );
   out.push("");
   const header = ["server", ...COLUMNS.map((col) => col.title)];
@@ -458,6 +548,10 @@ function plainReport(results: BenchResults): string[] {
   out.push("## Targets (issue 7)");
   out.push("");
   for (const goal of goals) out.push(goalLine(goal));
+  out.push("");
+  out.push("## Targets (issue 18)");
+  out.push("");
+  for (const goal of speedGoals) out.push(goalLine(goal));
   return out;
 }
 

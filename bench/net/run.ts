@@ -338,7 +338,7 @@ const SERVERS: ServerSpec[] = [
     measures: ["fr1", "fr100"],
     framedProbe: true,
     note:
-      "`servers/sockit_framed.ts`: each read decoded by a `LengthPrefixCodec`, re-encoded with `encodeAll`, one write per read; it speaks frames only, so it runs the framed columns and the idle test (its probe is a 1-byte frame)",
+      "`servers/sockit_framed.ts`: each read decoded in place by a `LengthPrefixCodec` (`pushRanges`: a range per frame, no view), re-encoded from the ranges (`encodeRanges`: back-to-back frames copied in one piece, headers written over), one write per read; a streaming client's reads go into one reused 64 KiB buffer (`readInto`), as in the echo tool; it speaks frames only, so it runs the framed columns and the idle test (its probe is a 1-byte frame)",
   },
   {
     id: "deno-loop",

@@ -1883,3 +1883,129 @@ Deno.test("python3's f-string length headers decode, and python3 decodes ours wi
 
 // The codec is a FrameCodec (compile-time check).
 const _typeCheck: FrameCodec = new LengthPrefixCodec();
+
+// ---------------------------------------------------------------------------
+// encodeRanges()
+
+/** Layouts whose payloads sit a fixed header's width apart, for one copy. */
+const RANGE_LAYOUTS: { name: string; options: LengthPrefixOptions }[] = [
+  ...PROPERTY_LAYOUTS,
+  // a zeroed prefix before each length field, written over the copied bytes
+  {
+    name: "u32be after 2 prefix bytes",
+    options: { header: "u32be", lengthFieldOffset: 2 },
+  },
+  // a length that counts its header
+  {
+    name: "u16be including the header",
+    options: { header: "u16be", lengthIncludesHeader: true },
+  },
+];
+
+Deno.test("property: encodeRanges() writes what encodeAll() writes for the same payloads", () => {
+  let runs = 0;
+  for (const { name, options } of RANGE_LAYOUTS) {
+    seeded(`ranges ${name}`, (rng) => {
+      const codec = new LengthPrefixCodec(options);
+      const fieldOffset = options.lengthFieldOffset ?? 0;
+      const minPayload = options.lengthAdjustment ?? 0;
+      for (let round = 0; round < 30; round++) {
+        const payloads: Uint8Array[] = [];
+        for (let i = rng.int(0, 12); i > 0; i--) {
+          let payload = randomPayload(rng, options.header!, 2000);
+          if (payload.length < minPayload) payload = rng.bytes(minPayload);
+          payloads.push(payload);
+        }
+        // A read of these frames (random prefixes), decoded in place: the
+        // ranges lie back to back, as an echo or proxy re-encodes them.
+        const bytes = concat(
+          payloads.map((p) => codec.encode(p, rng.bytes(fieldOffset))),
+        );
+        const ranges: number[] = [];
+        codec.clone().pushRanges(bytes, (_bytes, start, end) => {
+          ranges.push(start, end);
+        });
+        const views = (list: readonly number[]) =>
+          Array.from(
+            { length: list.length / 2 },
+            (_, i) => bytes.subarray(list[2 * i]!, list[2 * i + 1]!),
+          );
+        const expected = toHex(codec.encodeAll(views(ranges)));
+        assertEquals(toHex(codec.encodeRanges(bytes, ranges)), expected, name);
+        assertEquals(
+          toHex(codec.encodeRanges(bytes, Int32Array.from(ranges))),
+          expected,
+          `${name}, as an Int32Array`,
+        );
+        // The same payloads out of order, repeated and overlapping: no run.
+        const shuffled: number[] = [];
+        for (let i = rng.int(0, 8); i > 0 && ranges.length > 0; i--) {
+          const k = 2 * rng.int(0, ranges.length / 2 - 1);
+          shuffled.push(ranges[k]!, ranges[k + 1]!);
+        }
+        assertEquals(
+          toHex(codec.encodeRanges(bytes, shuffled)),
+          toHex(codec.encodeAll(views(shuffled))),
+          `${name}, shuffled`,
+        );
+        runs++;
+      }
+    });
+  }
+  assert(runs >= RANGE_LAYOUTS.length * 30);
+});
+
+Deno.test("encodeRanges() re-frames the payloads of a read for another header", () => {
+  const u32 = lengthPrefixed({ header: "u32be" });
+  const payloads = [text("ab"), text(""), text("cde")];
+  const bytes = u32.encodeAll(payloads);
+  const ranges: number[] = [];
+  u32.pushRanges(bytes, (_bytes, start, end) => ranges.push(start, end));
+  assertEquals(ranges, [4, 6, 10, 10, 14, 17]);
+  // Same header: the same bytes, written in one copy.
+  assertEquals(toHex(u32.encodeRanges(bytes, ranges)), toHex(bytes));
+  // Another header: the payloads with the new lengths.
+  assertEquals(
+    toHex(lengthPrefixed({ header: "u8" }).encodeRanges(bytes, ranges)),
+    "02616200" + "03636465",
+  );
+  assertEquals(
+    toHex(netstrings().encodeRanges(bytes, ranges)),
+    toHex(text("2:ab,0:,3:cde,")),
+  );
+  assertEquals(u32.encodeRanges(bytes, []), new Uint8Array());
+});
+
+Deno.test("encodeRanges() rejects bad ranges and payloads before writing anything", () => {
+  const codec = lengthPrefixed({ header: "u16be", maxFrameSize: 100 });
+  const bytes = new Uint8Array(1000);
+  // table: ranges, and what the RangeError says
+  const bad: [number[], string][] = [
+    [[0], "from 1 range offsets"], // odd count
+    [[0, 4, 5], "from 3 range offsets"], // odd count
+    [[0, 1001], "frame 0 from bytes [0, 1001)"], // past the end
+    [[0, 4, 9, 5], "frame 1 from bytes [9, 5)"], // end before start
+    [[-1, 4], "frame 0 from bytes [-1, 4)"], // before the start
+    [[0, 1.5], "frame 0 from bytes [0, 1.5)"], // not an integer
+    [[0, NaN], "frame 0 from bytes [0, NaN)"], // not a number
+  ];
+  for (const [ranges, says] of bad) {
+    const error = assertThrows(
+      () => codec.encodeRanges(bytes, ranges),
+      RangeError,
+    );
+    assertStringIncludes(error.message, says);
+  }
+  // The first payload over the limit is the one named, as with encodeAll.
+  const tooLarge = assertThrows(
+    () => codec.encodeRanges(bytes, [0, 10, 10, 160, 160, 460]),
+    FrameTooLargeError,
+  );
+  assertEquals([tooLarge.size, tooLarge.limit], [150, 100]);
+  // A payload the header cannot describe.
+  const u8 = assertThrows(
+    () => lengthPrefixed({ header: "u8" }).encodeRanges(bytes, [0, 300]),
+    FrameTooLargeError,
+  );
+  assertEquals(u8.size, 300);
+});
