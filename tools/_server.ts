@@ -17,6 +17,7 @@ import {
   type TlsServerOptions,
 } from "../tcp/mod.ts";
 import { EXIT_OK, oneLine, reportError } from "./_cli.ts";
+import { AddressSet } from "../_internal/cidr.ts";
 import { type Flags, UsageError } from "./_flags.ts";
 import {
   listeningNote,
@@ -61,8 +62,9 @@ export const SERVER_BOOLEAN_FLAGS: readonly string[] = [
 export const PROXY_FLAGS_USAGE: string = [
   "  --proxy-protocol        behind a load balancer: each connection starts",
   "                          with a PROXY protocol header (v1 or v2) naming",
-  "                          the real client, which is what is logged; from",
-  "                          --proxy-from addresses only (others refused)",
+  "                          the real client, which is what is logged; only",
+  "                          --proxy-from addresses may send one (others are",
+  "                          refused)",
   "  --proxy-from ADDR[/BITS][,...]",
   "                          the proxies trusted to send headers (required",
   "                          with --proxy-protocol)",
@@ -204,14 +206,14 @@ function proxyFlags(
   }
   const timeout = flags.values.get("proxy-timeout");
   const entries = from.split(",").map((entry) => entry.trim());
-  for (const entry of entries) {
-    if (entry === "" || !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(entry)) {
-      throw new UsageError(
-        `--proxy-from takes IP addresses and ADDR/BITS blocks, not ${
-          JSON.stringify(entry)
-        } (host names are not resolved)`,
-      );
-    }
+  try {
+    AddressSet.parse(entries, "--proxy-from entry");
+  } catch (error) {
+    throw new UsageError(
+      `${
+        (error as Error).message
+      } (IP addresses and ADDR/BITS blocks; host names are not resolved)`,
+    );
   }
   return {
     proxyProtocol: {

@@ -285,7 +285,11 @@ Deno.test("echo PROXY flags: clear errors for flags that do not go together", as
     [["--proxy-protocol"], "--proxy-protocol needs --proxy-from ADDR[/BITS]"],
     [
       ["--proxy-protocol", "--proxy-from", "lb.example.com"],
-      'not "lb.example.com" (host names are not resolved)',
+      'Cannot parse --proxy-from entry "lb.example.com": it is not an IPv4 or IPv6 address (host names are not resolved)',
+    ],
+    [
+      ["--proxy-protocol", "--proxy-from", "10.0.0.0/33"],
+      "the prefix length must be an integer in 0..32",
     ],
     [
       ["--proxy-protocol", "--proxy-from", "10.0.0.1", "--proxy-version", "3"],
