@@ -76,7 +76,7 @@ export interface Violation {
 }
 
 const IMPORT_RE =
-  /^(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']|^import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gms;
+  /^(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']|^import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gms;
 
 /** The import specifiers of `source`, without those in comments. */
 export function importsOf(source: string): string[] {
