@@ -198,9 +198,11 @@ Modes:
   --chat                  --broker a line at a time, each line prefixed
                           with its sender (<user3> hi; stdin is <user0>),
                           control characters shown as \\xHH, arrivals and
-                          departures announced (* user3 joined). A client
-                          that takes nothing for --idle-timeout (default
-                          10 s) while others wait on it is dropped
+                          departures announced (* user3 joined). With
+                          both, --idle-timeout (default 10 s) is how long a
+                          client may take nothing while data waits for it
+                          (the others wait): then it is dropped. A client
+                          that is merely quiet stays
   -z, --probe             connect, send nothing, close: exit 0 if the port
                           is open, 1 if not. With a range (HOST 20-25),
                           print each open port on stdout, one a line;
@@ -712,11 +714,6 @@ async function listenTcp(outer: Session): Promise<number> {
     maxConnections: keepOpen || broker !== undefined
       ? config.maxConnections
       : 1,
-    // A broker's client idle both ways for --idle-timeout is closed (a
-    // relay has its own idle timeout).
-    ...(broker !== undefined && config.idleTimeout !== undefined
-      ? { idleTimeout: config.idleTimeout }
-      : {}),
     onError: (error: unknown) => log(`${TOOL}: ${oneLine(error)}`),
   };
   try {
