@@ -127,8 +127,12 @@ export const FRAME_NAMES: readonly string[] = Object.keys(FRAMES);
  */
 export const LISTEN_MAX_FRAME = 64 * 1024;
 
-/** `--max-conns` of `--broker` and `--chat` when it is not given (ncat's). */
-export const BROKER_MAX_CONNS = 100;
+/**
+ * `--max-conns` of `--keep-open`, `--broker` and `--chat` when it is not
+ * given: ncat's. (With 1, a client that comes while the one before is
+ * being closed would be turned away.)
+ */
+export const MAX_CONNS = 100;
 
 /** The broadcast address `--listen --udp --broadcast` binds by default. */
 const LOOPBACK_BROADCAST = "127.255.255.255";
@@ -158,7 +162,7 @@ export interface CatConfig {
   broker: "broker" | "chat" | undefined;
   /** Listen: who may connect (`--allow`, `--deny`). */
   access: AccessRules | undefined;
-  /** Listen with keep-open or a broker: clients served at once. */
+  /** Listen with keep-open or a broker: clients served at once (else 1). */
   maxConnections: number;
   /** UDP: take replies from any host (connect) / listen on the broadcast address. */
   broadcast: boolean;
@@ -405,7 +409,7 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
 
   const maxConnsText = flags.values.get("max-conns");
   const maxConnections = maxConnsText === undefined
-    ? broker === undefined ? 1 : BROKER_MAX_CONNS
+    ? MAX_CONNS
     : parsePositiveInt(maxConnsText, "max-conns");
 
   const frame = flags.values.get("frame");

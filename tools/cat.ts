@@ -189,9 +189,9 @@ Modes:
   --unix PATH, -U PATH    a Unix socket instead of HOST PORT
   -k, --keep-open         with --listen: serve one client after another
                           until SIGINT/SIGTERM; stdin goes to every client
-  -m, --max-conns N       with --keep-open: serve up to N clients at once
-                          (default 1; --broker/--chat: 100); close the
-                          others at once
+  -m, --max-conns N       with --keep-open, --broker or --chat: serve up to
+                          N clients at once (default 100, as ncat); close
+                          the others at once
   --broker                with --listen: what each client sends goes to
                           every other client, and stdin to all of them;
                           nothing is printed (ncat's connection broker)

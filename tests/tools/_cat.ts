@@ -38,6 +38,9 @@ export class Peer implements AsyncDisposable {
   /** What it runs. */
   readonly program: Program;
   readonly #stdout: Promise<Uint8Array>;
+  readonly #chunks: Uint8Array[] = [];
+  #received = 0;
+  #notify: (() => void) | undefined;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #stdinClosed = false;
   #result: Promise<CatResult> | undefined;
@@ -62,9 +65,7 @@ export class Peer implements AsyncDisposable {
       },
     ).spawn();
     this.stderr = new Lines(this.child.stderr);
-    this.#stdout = new Response(this.child.stdout).arrayBuffer().then((b) =>
-      new Uint8Array(b)
-    );
+    this.#stdout = this.#collect(this.child.stdout);
     this.#stdin = this.child.stdin.getWriter();
     if (input !== undefined) {
       this.write(input).then(() => this.end());
@@ -92,6 +93,54 @@ export class Peer implements AsyncDisposable {
     } catch (error) {
       await peer[Symbol.asyncDispose]();
       throw error;
+    }
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+    for await (const chunk of stream) {
+      this.#chunks.push(chunk);
+      this.#received += chunk.length;
+      this.#notify?.();
+    }
+    this.#notify?.();
+    const bytes = new Uint8Array(this.#received);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      bytes.set(chunk, at);
+      at += chunk.length;
+    }
+    return bytes;
+  }
+
+  /** stdout so far, as text. */
+  get output(): string {
+    const stream = new TextDecoder();
+    return this.#chunks.map((c) => stream.decode(c, { stream: true })).join("");
+  }
+
+  /**
+   * Waits until stdout so far includes `text`; fails after `timeout` ms
+   * (or when stdout ends without it), showing what came.
+   */
+  async waitForOutput(text: string, timeout = 10_000): Promise<void> {
+    const deadline = performance.now() + timeout;
+    let ended = false;
+    this.#stdout.then(() => ended = true, () => ended = true);
+    while (!this.output.includes(text)) {
+      const left = deadline - performance.now();
+      if (left <= 0 || ended) {
+        throw new Error(
+          `${this.program} never printed ${JSON.stringify(text)}: ${
+            JSON.stringify(this.output)
+          }`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#notify = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
     }
   }
 

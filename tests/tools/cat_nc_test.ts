@@ -8,9 +8,9 @@
  * @module
  */
 import {
-  BROKER_MAX_CONNS,
   type CatConfig,
   LISTEN_MAX_FRAME,
+  MAX_CONNS,
   parseCatArgs,
 } from "../../tools/_cat_args.ts";
 import { UsageError } from "../../tools/_flags.ts";
@@ -171,7 +171,8 @@ Deno.test("nc's spellings parse to what the long flags say", () => {
   assertEquals(config(["-z", "h", "22"]).probeRange, false);
   assertEquals(config(["-zw", "1", "h", "22"]).idleTimeout, undefined);
   assertEquals(config(["-l", "0", "--chat"]).broker, "chat");
-  assertEquals(config(["-l", "0", "--chat"]).maxConnections, BROKER_MAX_CONNS);
+  assertEquals(config(["-l", "0", "--chat"]).maxConnections, MAX_CONNS);
+  assertEquals(config(["-lk", "0"]).maxConnections, MAX_CONNS); // ncat's 100
   assertEquals(config(["-4", "localhost", "80"]).family, 4);
   assertEquals(config(["-n", "127.0.0.1", "80"]).address, {
     hostname: "127.0.0.1",
