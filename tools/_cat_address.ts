@@ -72,6 +72,13 @@ function unixsockAddress(positionals: readonly string[]): Address {
 /**
  * Where to listen: `--port`, `-p PORT`, `-l PORT`, `-l HOST PORT`, `-l -p
  * PORT HOST`, `--host`, `--unix PATH`, `-U PATH`.
+ *
+ * @param flags The parsed flags (`-U` as `unixsock`, `-p` as
+ *   `source-port`).
+ * @param positionals The arguments that are not flags.
+ * @returns The address (no hostname: the default, `127.0.0.1`).
+ * @throws {UsageError} When the port is missing or given twice, or an
+ *   argument is left over.
  */
 export function listenAddress(
   flags: Flags,
@@ -148,7 +155,17 @@ export function listenAddress(
   };
 }
 
-/** Where to connect: `HOST PORT`, `--unix PATH`, `-U PATH`. */
+/**
+ * Where to connect: `HOST PORT`, `--unix PATH`, `-U PATH`; with `-z`,
+ * `PORT` may be a range `LOW-HIGH`.
+ *
+ * @param flags The parsed flags.
+ * @param positionals The arguments that are not flags.
+ * @param probe Whether `-z` was given.
+ * @returns The address (its port the first to probe) and, with `-z`, the
+ *   ports.
+ * @throws {UsageError} When the arguments do not make an address.
+ */
 export function connectAddress(
   flags: Flags,
   positionals: readonly string[],
@@ -204,7 +221,16 @@ function familyOf(hostname: string): 4 | 6 | undefined {
   }
 }
 
-/** Checks a host against `-4`/`-6` and `-n`. */
+/**
+ * Checks a host against `-4`/`-6` and `-n`: an IP address must be of the
+ * family asked for, and with `-n` a host must be an IP address.
+ *
+ * @param hostname The host.
+ * @param family `-4`/`-6`, if given.
+ * @param noDns Whether `-n` was given.
+ * @param what How the host was given, for the message.
+ * @throws {UsageError} When it does not fit.
+ */
 export function checkHost(
   hostname: string,
   family: 4 | 6 | undefined,
@@ -228,7 +254,17 @@ export function checkHost(
   }
 }
 
-/** `-s ADDR` and `-p PORT` when connecting: UDP only. */
+/**
+ * `-s ADDR` and `-p PORT` when connecting: the local address of a UDP
+ * client (Deno cannot choose a TCP client's).
+ *
+ * @param flags The parsed flags.
+ * @param udp Whether `--udp` was given.
+ * @param family `-4`/`-6`, if given.
+ * @param noDns Whether `-n` was given.
+ * @returns The source, or `undefined` when neither flag was given.
+ * @throws {UsageError} With TCP, or for a bad address or port.
+ */
 export function sourceAddress(
   flags: Flags,
   udp: boolean,

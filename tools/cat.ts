@@ -14,45 +14,74 @@
  * ```
  * cat [OPTIONS] HOST PORT
  * cat [OPTIONS] --unix PATH
- * cat --listen [OPTIONS] --port PORT [--host HOST]
- * cat --listen [OPTIONS] --unix PATH
+ * cat -l [OPTIONS] [HOST] PORT     (also --listen --port PORT [--host HOST])
+ * cat -l [OPTIONS] --unix PATH
+ * cat -z [OPTIONS] HOST PORT|LOW-HIGH
  * ```
+ *
+ * netcat's spellings work as typed: short flags combine (`-lkv`, `-lp
+ * 9000`), and nc/ncat's `-l PORT`, `-l HOST PORT`, `-l -p PORT`, `-z`,
+ * `-w`, `-C`, `-4`/`-6`, `-n`, `-s`/`-p` (UDP), `-m`, `-U`, `-N`,
+ * `--allow`/`--deny`, `--broker`, `--chat` mean what they mean there;
+ * `--help` says where cat differs on purpose (TLS verified by default, no
+ * program ever run for a client, `-w` as OpenBSD nc's).
  *
  * Flags:
  *
  * - `HOST PORT` — where to connect (`::1` or `[::1]` for IPv6)
  * - `-l`, `--listen` — wait for a client instead of connecting; serve it,
- *   then exit
+ *   then exit; the port as `-l PORT`, `-l HOST PORT`, `-l -p PORT` or
+ *   `--port PORT` (`0` for any free one, printed as `listening on
+ *   HOST:PORT`)
  * - `--host HOST` — with `--listen`: address to listen on (default
- *   `127.0.0.1`)
- * - `--port PORT` — with `--listen`: port, `0` for any free one (printed as
- *   `listening on HOST:PORT`)
- * - `--unix PATH` — a Unix socket instead of TCP
+ *   `127.0.0.1`, `::1` with `-6`)
+ * - `--unix PATH`, `-U PATH` — a Unix socket instead of TCP
  * - `-k`, `--keep-open` — with `--listen`: serve one client after another
  *   until SIGINT/SIGTERM; stdin goes to every client
- * - `--max-conns N` — with `--keep-open`: serve up to `N` clients at once
- *   (default 1); others are closed at once
+ * - `-m`, `--max-conns N` — with `--keep-open`, `--broker` or `--chat`:
+ *   serve up to `N` clients at once (default 100, as ncat); others are
+ *   closed at once
+ * - `--broker` — with `--listen`: each client's bytes go to every other
+ *   client, stdin to all; nothing is printed
+ * - `--chat` — `--broker` by lines, each prefixed `<userN> ` (stdin is
+ *   `user0`), control characters as `\xHH`, arrivals and departures
+ *   announced
+ * - `--allow ADDR[/BITS][,…]`, `--deny …`, `--allowfile FILE`,
+ *   `--denyfile FILE` — with `--listen` over TCP: who may connect, checked
+ *   before a byte is read; a refused client is closed at once (`-v` logs
+ *   it)
+ * - `-z`, `--probe` — connect, send nothing: exit 0 if open, 1 if not;
+ *   with `HOST LOW-HIGH`, print each open port
  * - `-u`, `--udp` — UDP: each line of stdin is one datagram, each datagram
  *   received is printed as one line; with `--listen`, lines go to whoever
  *   sent the last datagram
- * - `--broadcast` — with `--udp`: print replies from any host (to send to a
- *   broadcast address such as `127.255.255.255`); with `--listen`, listen
+ * - `--broadcast` — with `--udp`: print replies from any host (to send to
+ *   a broadcast address such as `127.255.255.255`); with `--listen`, listen
  *   on `127.255.255.255` (with `SO_REUSEADDR`) unless `--host` says otherwise
+ * - `-4`, `--ipv4` / `-6`, `--ipv6` — one address family only
+ * - `-n`, `--nodns` — hosts must be IP addresses
+ * - `-s`, `--source ADDR`; `-p`, `--source-port PORT` — with `--udp`: the
+ *   local address and port to send from
+ * - `-C`, `--crlf` — send stdin's `\n` line ends as `\r\n`
  * - `--no-half-close` — when stdin ends, close at once instead of sending
  *   FIN and waiting for the peer
  * - `--send-only` — never print what is received
  * - `--recv-only` — never read stdin, never send
+ * - `-w`, `--wait SECONDS` — the connect and the idle timeout at once
+ *   (OpenBSD nc's `-w`)
  * - `--connect-timeout SECONDS` — give up connecting after this long
  * - `--idle-timeout SECONDS` — stop when nothing has moved either way this
- *   long (a clean end, like `nc -w`)
+ *   long (a clean end); with `--broker`/`--chat`, how long a client may
+ *   take nothing while data waits for it (default 10 s)
  * - `--frame lines|nul|u16|u32|varint|netstring` — each line of stdin is
  *   sent as one frame, each frame received is printed as one line
  * - `--frame-out text|hex` — how frames (and UDP datagrams) are printed
  *   (default `text`)
- * - `--max-frame BYTES` — with `--frame`: the largest frame received or sent
+ * - `--max-frame BYTES` — with `--frame`: the largest frame received or
+ *   sent (default 65536 with `--listen`, 8 MiB when connecting)
  * - `-v`, `--verbose` — log who connected, bytes each way and why it
  *   ended; over TLS the protocol version, the ALPN protocol and the peer's
- *   certificate where known
+ *   certificate where known; `-vv` also each chunk's size
  * - `--hex` — a hex dump of the traffic (`>` sent, `<` received)
  * - `-h`, `--help`; `--version`
  *
@@ -79,16 +108,18 @@
  *
  * Data goes to stdout; logs, errors and hex dumps go to stderr. Exit codes:
  * 0 on a clean end (the peer closed, stdin ended with `--no-half-close`,
- * the idle timeout, a signal in listen mode, stdout closed by its reader as
- * in `cat HOST PORT | head -c 10`: cat then ends quietly, as netcat does),
- * 1 on a network error (refused, reset, connect timeout) or a bad frame,
- * with a one-line reason, 2 on bad usage.
+ * the idle timeout, a signal in listen mode, `-z` finding an open port,
+ * stdout closed by its reader as in `cat HOST PORT | head -c 10`: cat then
+ * ends quietly, as netcat does), 1 on a network error (refused, reset,
+ * connect timeout), a bad frame or `-z` finding none, with a one-line
+ * reason, 2 on bad usage.
  *
  * Run it:
  *
  * ```sh
  * printf 'GET / HTTP/1.0\r\n\r\n' | deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts example.com 80
- * deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts --listen --port 9000 --frame u16
+ * deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts -l 9000 --frame u16
+ * deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts -lkv 9000 --chat
  * deno run --allow-net --allow-read --allow-write --unstable-net tools/cat.ts --tls-ca ca.crt 10.0.0.5 8443
  * ```
  *
