@@ -84,7 +84,14 @@ export function listenAddress(
   flags: Flags,
   positionals: readonly string[],
 ): Address {
-  if (flags.set.has("unixsock")) return unixsockAddress(positionals);
+  if (flags.set.has("unixsock")) {
+    if (flags.values.has("source-port")) {
+      throw new UsageError(
+        "-U cannot be combined with -p: a Unix socket has a path, not a port",
+      );
+    }
+    return unixsockAddress(positionals);
+  }
   if (flags.values.has("source")) {
     throw new UsageError(
       "-s/--source is for connecting: to listen on an address give -l HOST PORT or --host HOST",

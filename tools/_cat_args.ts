@@ -456,7 +456,8 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
       udp,
       address,
       family,
-      probe: ports,
+      // A Unix socket is probed once, at its path.
+      probe: probe ? ports ?? [] : undefined,
       probeRange: ports !== undefined && positionals[1]!.includes("-"),
       source,
       keepOpen: flags.set.has("keep-open"),

@@ -336,6 +336,15 @@ Deno.test("cat -z probes a port (exit 0/1) and prints each open port of a range"
   } finally {
     for (const listener of listeners) listener.close();
   }
+  // A Unix socket is probed at its path.
+  await using dir = await tempDir();
+  const path = `${dir.path}/probe.sock`;
+  using _unix = Deno.listen({ transport: "unix", path });
+  const [unix, missing] = await Promise.all([
+    runTool("cat", ["-zU", path]),
+    runTool("cat", ["-zU", `${dir.path}/none.sock`]),
+  ]);
+  assertEquals([unix.code, missing.code], [0, 1]);
 });
 
 Deno.test("cat -C sends stdin's line ends as CRLF; -4 resolves localhost to 127.0.0.1", async () => {
