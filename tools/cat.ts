@@ -339,6 +339,9 @@ Coming from nc/ncat:
     its -i an idle timeout that exits 1. For -i give --idle-timeout.
   - UDP sends each line of stdin as one datagram, without its \\n, and
     prints each datagram as one line; ncat sends stdin as it reads it.
+  - --send-only sends FIN at the end of stdin and ends when the peer closes
+    (what it sends meanwhile is thrown away), so no reset can cost the
+    peer the last bytes; ncat closes at once. --no-half-close does that.
   - A listener binds 127.0.0.1 unless told otherwise (ncat: every address).
   - -s and -p cannot choose a TCP client's local address or port (Deno
     cannot); they work with --udp.

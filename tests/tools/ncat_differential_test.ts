@@ -3,7 +3,7 @@
  * netcat) and with sockit's `cat`, in both roles, and what can be seen
  * compared: the bytes each way, half-close, `-k` serving several clients,
  * `-u`, `-z` exit codes, `-C`, `-w` timing, `--allow`/`--deny`,
- * `--broker` and `--chat`. Where `cat` differs on purpose, the test says
+ * `--broker`, `--chat` and `--send-only`. Where `cat` differs on purpose, the test says
  * so (and `cat --help` and docs/tools.md say why). Loopback only.
  *
  * ncat cannot listen on port 0 and say which port it got: it is given a
@@ -541,5 +541,47 @@ differential(
     // Different on purpose: the user numbers (ncat's are file descriptors,
     // cat's count arrivals) and the wording of the notices, left out here.
     assertEquals(runs.ncat, runs.cat);
+  },
+);
+
+differential(
+  "--send-only: both send stdin and print nothing; cat waits for the peer to close, ncat does not",
+  async () => {
+    const runs = await both(async (program) => {
+      await using python = Python.spawn(`
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen()
+print(srv.getsockname()[1])
+c, _ = srv.accept()
+c.sendall(b"noise\\n")
+got = b""
+while len(got) < 4:
+    got += c.recv(100)
+print(repr(got))
+time.sleep(0.4)
+c.close()
+`);
+      const port = String(await python.port());
+      const started = performance.now();
+      await using peer = new Peer(
+        program,
+        ["--send-only", "127.0.0.1", port],
+        "sent",
+      );
+      const result = await peer.finish();
+      const ms = performance.now() - started;
+      const heard = await python.line();
+      await python.finish();
+      return { heard, code: result.code, printed: result.stdout, ms };
+    });
+    for (const program of PROGRAMS) {
+      const { heard, code, printed } = runs[program];
+      assertEquals([heard, code, printed], ["b'sent'", 0, ""], program);
+    }
+    // Different on purpose: cat half-closes and ends with the peer (no reset
+    // can cost the peer what was sent); ncat closes at once.
+    assertGreaterOrEqual(runs.cat.ms, 400);
+    assert(runs.ncat.ms < 400, `ncat took ${runs.ncat.ms} ms`);
   },
 );
