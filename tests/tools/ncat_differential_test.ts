@@ -3,8 +3,9 @@
  * netcat) and with sockit's `cat`, in both roles, and what can be seen
  * compared: the bytes each way, half-close, `-k` serving several clients,
  * `-u`, `-z` exit codes, `-C`, `-w` timing, `--allow`/`--deny`,
- * `--broker`, `--chat` and `--send-only`. Where `cat` differs on purpose, the test says
- * so (and `cat --help` and docs/tools.md say why). Loopback only.
+ * `--broker`, `--chat` and `--send-only`. Where `cat` differs on purpose,
+ * the test says so (and `cat --help` and docs/tools.md say why). Loopback
+ * only.
  *
  * ncat cannot listen on port 0 and say which port it got: it is given a
  * port that was free a moment ago.
