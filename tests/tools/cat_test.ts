@@ -546,7 +546,7 @@ print(repr(got))
 `);
   const port = String(await python.port());
   const result = await runCat(
-    ["--udp", "--idle-timeout", "1", "--verbose", "127.0.0.1", port],
+    ["--udp", "--idle-timeout", "0.5", "--verbose", "127.0.0.1", port],
     "hello\nworld\n",
   );
   assertCode(result, 0);
@@ -554,7 +554,7 @@ print(repr(got))
   assertEquals(await python.line(), "[b'hello', b'world']");
   assertMatch(
     result.stderr.at(-1)!,
-    /^done: 2 datagrams sent \(10 bytes\), 2 received \(10 bytes\), 2 ignored; idle for 1 s$/,
+    /^done: 2 datagrams sent \(10 bytes\), 2 received \(10 bytes\), 2 ignored; idle for 0.5 s$/,
   );
   assert(result.stderr.includes(`sent 5 bytes to 127.0.0.1:${port}`));
 });
@@ -593,7 +593,7 @@ print(repr(data))
 `);
   const port = String(await python.port());
   const result = await runCat(
-    ["--udp", "--broadcast", "--idle-timeout", "1", "127.255.255.255", port],
+    ["--udp", "--broadcast", "--idle-timeout", "0.5", "127.255.255.255", port],
     "Hi there!\n",
   );
   assertCode(result, 0);
