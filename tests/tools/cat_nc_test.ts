@@ -347,7 +347,7 @@ Deno.test("cat -z probes a port (exit 0/1) and prints each open port of a range"
   assertEquals([unix.code, missing.code], [0, 1]);
 });
 
-Deno.test("cat -C sends stdin's line ends as CRLF; -4 resolves localhost to 127.0.0.1", async () => {
+Deno.test("cat -C sends stdin's line ends as CRLF; -4 resolves localhost to 127.0.0.1; -vv logs chunk sizes", async () => {
   using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const received = (async () => {
     const got: string[] = [];
@@ -360,9 +360,10 @@ Deno.test("cat -C sends stdin's line ends as CRLF; -4 resolves localhost to 127.
   const port = String(server.addr.port);
   const crlf = await runCat(["-C", "127.0.0.1", port], "a\nb\r\n\nc");
   assertCode(crlf, 0);
-  const four = await runCat(["-4v", "localhost", port], "x");
+  const four = await runCat(["-4vv", "localhost", port], "x");
   assertCode(four, 0);
   assertEquals(four.stderr[0], "localhost is 127.0.0.1");
+  assert(four.stderr.includes("> 1 bytes"), four.stderr.join("\n")); // -vv
   assertEquals(await received, ["a\r\nb\r\n\r\nc", "x"]);
 });
 
