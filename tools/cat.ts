@@ -201,7 +201,7 @@ const encoder = new TextEncoder();
 
 const USAGE = `Usage: cat [OPTIONS] HOST PORT
        cat [OPTIONS] --unix PATH
-       cat -l [OPTIONS] [HOST] PORT       (also --listen --port PORT [--host HOST])
+       cat -l [OPTIONS] [HOST] PORT   (--listen --port PORT [--host HOST])
        cat -l [OPTIONS] --unix PATH
        cat -z [OPTIONS] HOST PORT|LOW-HIGH
 
