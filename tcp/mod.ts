@@ -38,6 +38,7 @@ export * from "./framed_connection.ts";
 export * from "./listen.ts";
 export * from "./protocol.ts";
 export * from "./tls.ts";
+export * from "./workers.ts";
 export type { FrameCodec } from "../framing/mod.ts";
 export {
   type Address,
