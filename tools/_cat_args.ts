@@ -15,6 +15,13 @@ import {
   netstrings,
 } from "../framing/mod.ts";
 import type { Address } from "../net/mod.ts";
+import type { ProxyProtocolOptions } from "../tcp/mod.ts";
+import {
+  PROXY_BOOLEAN_FLAGS,
+  PROXY_STRING_FLAGS,
+  proxyProtocolFlags,
+  sendProxyFlag,
+} from "./_proxy_flags.ts";
 import { parsePositiveInt, parseSeconds } from "./_values.ts";
 import {
   checkHost,
@@ -57,6 +64,8 @@ const STRING_FLAGS: readonly string[] = [
   "max-frame",
   ...new Set([...CLIENT_TLS_STRING_FLAGS, ...SERVER_TLS_FLAGS]),
   "tls-alpn",
+  "send-proxy",
+  ...PROXY_STRING_FLAGS,
 ];
 
 /** Flags that take none. */
@@ -78,6 +87,8 @@ const BOOLEAN_FLAGS: readonly string[] = [
   "recv-only",
   "verbose",
   "hex",
+  "progress",
+  ...PROXY_BOOLEAN_FLAGS,
   ...CLIENT_TLS_BOOLEAN_FLAGS,
   "help",
   "version",
@@ -198,6 +209,12 @@ export interface CatConfig {
     | { role: "client"; flags: ClientTlsFlags }
     | { role: "server"; flags: ServerTlsFlags }
     | undefined;
+  /** Listen: read PROXY protocol headers (`--proxy-protocol`, …). */
+  proxyProtocol: ProxyProtocolOptions | undefined;
+  /** Connect: send a PROXY header of this version first (`--send-proxy`). */
+  sendProxy: 1 | 2 | undefined;
+  /** `--progress`: a live line of bytes each way and the rate on stderr. */
+  progress: boolean;
 }
 
 /** The command: show help, show the version, or run. */
@@ -374,6 +391,29 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
   }
   const access = accessRules(flags, flagArgs, listen, udp, unix);
   const tls = tlsConfig(flags, listen, udp);
+  const sendProxy = sendProxyFlag(flags.values.get("send-proxy"));
+  if (sendProxy !== undefined) {
+    if (listen) {
+      throw new UsageError(
+        "--send-proxy is for connecting; with --listen, read headers with --proxy-protocol",
+      );
+    }
+    if (udp || unix) {
+      throw new UsageError(
+        `--send-proxy and --${
+          udp ? "udp" : "unix"
+        } exclude each other: the PROXY header is sent on TCP`,
+      );
+    }
+  }
+  const proxyProtocol = proxyProtocolFlags(flags, unix);
+  if (proxyProtocol !== undefined && (!listen || udp)) {
+    throw new UsageError(
+      listen
+        ? "--proxy-protocol and --udp exclude each other: it is read on TCP connections"
+        : "--proxy-protocol needs --listen (to connect with a header, use --send-proxy v1|v2)",
+    );
+  }
 
   const family = flags.set.has("ipv4")
     ? 4
@@ -480,6 +520,9 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
       codec,
       frameOut: frameOutText,
       tls,
+      proxyProtocol,
+      sendProxy,
+      progress: flags.set.has("progress"),
     },
   };
 }

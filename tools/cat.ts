@@ -83,6 +83,17 @@
  *   ended; over TLS the protocol version, the ALPN protocol and the peer's
  *   certificate where known; `-vv` also each chunk's size
  * - `--hex` — a hex dump of the traffic (`>` sent, `<` received)
+ * - `--progress` — a live line on stderr with the bytes each way, the
+ *   rate and the time elapsed (on a terminal; elsewhere one summary line
+ *   at the end), like `pv`
+ * - `--send-proxy v1|v2` — connecting over TCP: send a PROXY protocol
+ *   header first, naming this connection's own addresses, as a load
+ *   balancer does
+ * - `--proxy-protocol` with `--proxy-from ADDR[/BITS][,…]` (and
+ *   `--proxy-optional`, `--proxy-version`, `--proxy-timeout`) — with
+ *   `--listen` over TCP: read the PROXY header each client starts with,
+ *   from those proxies only, and log the real client
+ *   (`docs/load_balancer.md`)
  * - `-h`, `--help`; `--version`
  *
  * TLS (TCP only; the server's certificate is always verified unless
@@ -173,6 +184,12 @@ import type { SourceAddress } from "./_cat_address.ts";
 import { refusal } from "./_access.ts";
 import { Broker } from "./_broker.ts";
 import { crlfStream } from "./_crlf.ts";
+import { Progress } from "./_progress.ts";
+import {
+  PROXY_FLAGS_USAGE,
+  proxyListeningNote,
+  SEND_PROXY_USAGE,
+} from "./_proxy_flags.ts";
 import { resolveFamily } from "./_resolve.ts";
 import {
   EXIT_FAILURE,
@@ -314,6 +331,11 @@ valid for HOST and signed by a CA the system or --tls-ca trusts):
                           (a warning on every use): test servers only
   When connecting, every --tls-* flag implies --tls. TLS is TCP only.
 
+Load balancers (TCP):
+${SEND_PROXY_USAGE}
+  With --listen:
+${PROXY_FLAGS_USAGE}
+
 Output:
   -v, --verbose           log who connected, bytes each way and why it
                           ended, to stderr; over TLS the version, the ALPN
@@ -321,6 +343,9 @@ Output:
                           -vv also logs the size of each chunk moved
   --hex                   hex dump of the traffic to stderr (> sent,
                           < received)
+  --progress              a live line on stderr with the bytes each way,
+                          the rate and the time (on a terminal; elsewhere
+                          one summary line at the end), like pv
   -h, --help              show this help
   --version               show the version
 
@@ -365,7 +390,11 @@ Examples:
   cat --tls-ca ca.crt -v 10.0.0.5 8443
   cat --listen --port 8443 --tls-cert server.crt --tls-key server.key`;
 
-const log = (line: string) => console.error(line);
+/** `--progress`, while it runs: every stderr line goes through it. */
+let progress: Progress | undefined;
+
+const log = (line: string) =>
+  progress === undefined ? console.error(line) : progress.log(line);
 
 /**
  * stdout for the relays. When its reader goes away (`cat HOST PORT | head
@@ -432,10 +461,12 @@ function trafficHook(
   config: CatConfig,
 ): ((direction: "sent" | "received", bytes: Uint8Array) => void) | undefined {
   const sizes = config.verbosity >= 2;
-  if (!config.hex && !sizes) return undefined;
+  const counting = progress;
+  if (!config.hex && !sizes) return counting?.onTraffic;
   const sent = new HexDumper({ prefix: "> " });
   const received = new HexDumper({ prefix: "< " });
   return (direction, bytes) => {
+    counting?.onTraffic(direction, bytes);
     if (sizes) {
       log(`${direction === "sent" ? ">" : "<"} ${bytes.length} bytes`);
     }
@@ -572,6 +603,9 @@ function connectOptions(session: Session): ConnectOptions {
   const options: ConnectOptions = config.connectTimeout === undefined
     ? {}
     : { connectTimeout: config.connectTimeout };
+  if (config.sendProxy !== undefined) {
+    options.proxyHeader = { version: config.sendProxy };
+  }
   if (tls !== undefined) {
     // --connect-timeout bounds the handshake too: both are connecting.
     options.tls = config.connectTimeout === undefined
@@ -713,7 +747,10 @@ async function listenTcp(outer: Session): Promise<number> {
       return await broker.serve(conn, peer);
     }
     if (!keepOpen && clients > 1) return; // served one already: close it
-    info(`connection from ${peer}`);
+    const via = conn.proxyHeader?.command === "proxy"
+      ? ` via ${formatAddress(conn.proxyAddr!)}`
+      : "";
+    info(`connection from ${peer}${via}`);
     if (conn.tls !== null) info(describeTls(peer, conn.tls, "server"));
     if (!keepOpen) {
       code = await relayConnection(
@@ -749,6 +786,9 @@ async function listenTcp(outer: Session): Promise<number> {
       ? config.maxConnections
       : 1,
     onError: (error: unknown) => log(`${TOOL}: ${oneLine(error)}`),
+    ...(config.proxyProtocol === undefined
+      ? {}
+      : { proxyProtocol: config.proxyProtocol }),
   };
   try {
     server = listen(await resolved(session), handler, options);
@@ -777,7 +817,11 @@ async function listenTcp(outer: Session): Promise<number> {
     },
     finished: server.finished,
   }, { gracePeriod: GRACE_PERIOD });
-  log(`listening on ${formatAddress(server.addr)}${listeningNote(tls)}`);
+  log(
+    `listening on ${formatAddress(server.addr)}${listeningNote(tls)}${
+      proxyListeningNote(config.proxyProtocol)
+    }`,
+  );
   // The broker's stdin goes to every client, until it ends.
   if (broker !== undefined && !config.recvOnly) {
     broker.feed(stdin(config)).catch(() => {});
@@ -917,6 +961,7 @@ export async function main(args: readonly string[]): Promise<number> {
     info: config.verbose ? log : () => {},
     stdout: new Stdout(),
   };
+  if (config.progress) progress = new Progress({ prefix: TOOL });
   try {
     // The certificate files are read (and their errors, naming the file,
     // reported) before any connection is made.
@@ -930,6 +975,9 @@ export async function main(args: readonly string[]): Promise<number> {
     return config.listen ? await listenTcp(session) : await connectTcp(session);
   } catch (error) {
     return reportError(TOOL, error);
+  } finally {
+    progress?.end();
+    progress = undefined;
   }
 }
 
