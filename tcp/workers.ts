@@ -568,9 +568,11 @@ function startError(name: string, message: string, id: number): Error {
  * certificate…), and the workers already started are ended.
  *
  * Needs Linux and, in Deno 2.9, `--unstable-net` (for `reusePort`).
- * Under `deno compile` the main module is in the executable, so the
- * workers need nothing more; another `module` must be added with
- * `--include`.
+ * Under `deno run` each worker loads the program's local modules again,
+ * which Deno allows only with read access to them (`--allow-read`, for the
+ * program's folder at least). Under `deno compile` the main module is in
+ * the executable, so the workers need nothing more; another `module` must
+ * be added with `--include`.
  *
  * @param address Where to listen: TCP only (a Unix socket path cannot be
  * shared). `hostname` defaults to `127.0.0.1`.
@@ -582,8 +584,8 @@ function startError(name: string, message: string, id: number): Error {
  * @returns In the primary, the pool once every worker listens. In a
  * worker, a promise that never settles.
  * @throws {TypeError} If the address is a Unix socket, the platform is not
- * Linux, `--unstable-net` is missing, or a worker's server does not listen
- * on the pool's address.
+ * Linux, `--unstable-net` or read access to the program's files is
+ * missing, or a worker's server does not listen on the pool's address.
  * @throws {RangeError} If `workers` is not a positive integer or `"auto"`.
  * @throws {Deno.errors.AddrInUse} If the port is taken (or a worker's
  * `listen()` lacks `reusePort: true`: the message says so); any other
@@ -720,6 +722,7 @@ async function startPool(
     );
   }
   const module = String(options.module ?? Deno.mainModule);
+  checkReadable(module, where);
   const pool = new Pool(
     module,
     workers,
@@ -738,6 +741,21 @@ async function startPool(
     }
   }
   return pool;
+}
+
+/**
+ * A worker loads the program's local modules again, which Deno allows only
+ * with read access to them: say so before starting one.
+ */
+function checkReadable(module: string, where: string): void {
+  if (!module.startsWith("file:")) return;
+  const path = decodeURIComponent(new URL(module).pathname);
+  if (Deno.permissions.querySync({ name: "read", path }).state === "granted") {
+    return;
+  }
+  throw new TypeError(
+    `Cannot listen on ${where} with workers: each worker loads ${path} and its local imports again, which Deno allows only with read access to them (run with --allow-read, for their folder at least)`,
+  );
 }
 
 function defaultOnRestart(
