@@ -59,6 +59,16 @@
  *
  * Every `--target-tls-*` flag implies `--target-tls`. TLS is TCP only.
  *
+ * PROXY protocol (`tcp:` sides; `docs/load_balancer.md`):
+ *
+ * - `--send-proxy v1|v2` — start each TARGET connection with a PROXY
+ *   header naming the client (the real one, when it came through a proxy)
+ *   and the address it connected to, as HAProxy's `send-proxy` does
+ * - `--proxy-protocol` with `--proxy-from ADDR[/BITS][,…]` (and
+ *   `--proxy-optional`, `--proxy-version`, `--proxy-timeout`) — read the
+ *   header each client starts with, from those proxies only: logs name the
+ *   real client
+ *
  * Memory: a relayed connection holds at most about 256 KiB of buffers
  * (64 KiB each way, read again only once written), plus the kernel's
  * socket buffers and, with TLS, the TLS engine's; a UDP flow a socket and
@@ -100,6 +110,8 @@ import {
   type ConnectOptions,
   listen,
   type ListenOptions,
+  ProxyProtocolError,
+  type ProxyProtocolOptions,
   type Server,
   type TlsClientOptions,
   TlsError,
@@ -110,6 +122,14 @@ import { bind, type DatagramSocket } from "../udp/mod.ts";
 import { EXIT_OK, oneLine, reportError, versionLine } from "./_cli.ts";
 import { type Flags, parseFlags, UsageError } from "./_flags.ts";
 import { Progress } from "./_progress.ts";
+import {
+  PROXY_BOOLEAN_FLAGS,
+  PROXY_FLAGS_USAGE,
+  PROXY_STRING_FLAGS,
+  proxyListeningNote,
+  proxyProtocolFlags,
+  sendProxyFlag,
+} from "./_proxy_flags.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "./_server.ts";
 import {
   clientTlsFlags,
@@ -180,6 +200,12 @@ TLS to the TARGET (originate; cat's client flags, with target- in front):
   --target-tls-insecure   do not verify the target's certificate at all
   Every --target-tls-* flag implies --target-tls. TLS is TCP only.
 
+PROXY protocol (tcp: sides):
+  --send-proxy v1|v2      send each TARGET connection a PROXY header naming
+                          the client (the real one, behind a proxy) and the
+                          address it connected to, as a load balancer does
+${PROXY_FLAGS_USAGE}
+
 Each relayed connection holds at most about 256 KiB of buffers; a slow
 side slows the other down.
 
@@ -207,7 +233,8 @@ const STRING_FLAGS: readonly string[] = [
   "target-tls-cert",
   "target-tls-key",
   "target-tls-alpn",
-  // PROXY protocol (the lead): "send-proxy", "proxy-from".
+  "send-proxy",
+  ...PROXY_STRING_FLAGS,
 ];
 
 /** Flags that take none. */
@@ -218,7 +245,7 @@ const BOOLEAN_FLAGS: readonly string[] = [
   "version",
   "target-tls",
   "target-tls-insecure",
-  // PROXY protocol (the lead): "proxy-protocol".
+  ...PROXY_BOOLEAN_FLAGS,
 ];
 
 /** The listen side's TLS flags. */
@@ -245,10 +272,10 @@ interface RelayConfig {
   listenTls: TlsServerOptions | undefined;
   /** TLS spoken to the target (files read). */
   targetTls: TlsClientOptions | undefined;
-  // PROXY protocol (the lead): the header sent to the target
-  // (`--send-proxy v1|v2`) and the one accepted from trusted proxies
-  // (`--proxy-protocol --proxy-from`) go here, into listenOptions() and
-  // targetOptions().
+  /** PROXY headers read from trusted proxies on the listen side. */
+  proxyProtocol: ProxyProtocolOptions | undefined;
+  /** The PROXY header version sent to the target, naming each client. */
+  sendProxy: 1 | 2 | undefined;
 }
 
 /**
@@ -403,6 +430,25 @@ function parseConfig(
     targetTls = asTargetFlags(() => clientTlsOptions(tlsFlags));
   }
 
+  // PROXY protocol: read on a tcp: listen side, sent to a tcp: target.
+  const proxyProtocol = proxyProtocolFlags(flags, listenSide.kind === "unix");
+  if (proxyProtocol !== undefined && listenSide.kind !== "tcp") {
+    throw new UsageError(
+      "--proxy-protocol needs a tcp: LISTEN side: headers come on TCP connections",
+    );
+  }
+  const sendProxy = sendProxyFlag(flags.values.get("send-proxy"));
+  if (sendProxy !== undefined && target.kind !== "tcp") {
+    throw new UsageError(
+      "--send-proxy needs a tcp: TARGET: the header is sent on a TCP connection",
+    );
+  }
+  if (sendProxy !== undefined && listenSide.kind !== "tcp") {
+    throw new UsageError(
+      "--send-proxy needs a tcp: LISTEN side: a Unix client has no address to send",
+    );
+  }
+
   const number = (name: string) => flags.values.get(name);
   const idle = number("idle-timeout");
   const max = number("max-conns");
@@ -427,6 +473,8 @@ function parseConfig(
     quiet: flags.set.has("quiet"),
     listenTls,
     targetTls,
+    proxyProtocol,
+    sendProxy,
   };
 }
 
@@ -501,23 +549,50 @@ function listenOptions(config: RelayConfig, logs: Logs): ListenOptions {
     maxConnections: config.maxConnections,
     onError: (error: unknown) => {
       // A client's failed TLS handshake: the message names the peer.
-      if (error instanceof TlsError) {
+      // A refused PROXY header too.
+      if (error instanceof TlsError || error instanceof ProxyProtocolError) {
         if (!config.quiet) logs.line(`${TOOL}: ${oneLine(error)}`);
       } else logs.line(`${TOOL}: error: ${oneLine(error)}`);
     },
     ...(config.listenTls === undefined ? {} : { tls: config.listenTls }),
+    ...(config.proxyProtocol === undefined
+      ? {}
+      : { proxyProtocol: config.proxyProtocol }),
   };
 }
 
-/** `connect()`'s options for the target. */
+/**
+ * `connect()`'s options for the target; with `--send-proxy`, a header
+ * naming `client` (the real one, when it came through a proxy) and the
+ * address it connected to.
+ */
 function targetOptions(
   config: RelayConfig,
   signal: AbortSignal,
+  client: Connection,
 ): ConnectOptions {
   const tls = config.targetTls;
+  const from = client.remoteAddr;
+  // Behind a proxy, forward what its header said the client connected to.
+  const forwarded = client.proxyHeader?.command === "proxy"
+    ? client.proxyHeader.destination
+    : undefined;
+  const to = forwarded !== undefined && "hostname" in forwarded
+    ? forwarded
+    : client.localAddr;
   return {
     connectTimeout: config.connectTimeout,
     signal,
+    ...(config.sendProxy === undefined || !("port" in from) ||
+        !("port" in to)
+      ? {}
+      : {
+        proxyHeader: {
+          version: config.sendProxy,
+          source: { hostname: from.hostname, port: from.port },
+          destination: { hostname: to.hostname, port: to.port },
+        },
+      }),
     ...(config.target.kind === "tcp" ? { noDelay: true } : {}),
     // --connect-timeout bounds the handshake too: both are connecting.
     ...(tls === undefined
@@ -555,7 +630,7 @@ async function runStreams(config: RelayConfig): Promise<number> {
     try {
       const upstream = await connect(
         target,
-        targetOptions(config, cutOff.signal),
+        targetOptions(config, cutOff.signal, client),
       );
       const result = await relay(client, upstream, {
         signal: cutOff.signal,
@@ -616,8 +691,12 @@ async function runStreams(config: RelayConfig): Promise<number> {
   logs.line(
     `listening on ${formatAddress(server.addr)}${
       listeningNote(config.listenTls)
-    }, relaying to ${targetName}${
+    }${proxyListeningNote(config.proxyProtocol)}, relaying to ${targetName}${
       config.targetTls === undefined ? "" : " (TLS)"
+    }${
+      config.sendProxy === undefined
+        ? ""
+        : ` (PROXY v${config.sendProxy} header)`
     }`,
   );
   await server.finished;
