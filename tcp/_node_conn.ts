@@ -30,8 +30,18 @@ export function nodeModules(): NodeModules {
   return modules ??= load();
 }
 
+/**
+ * The read buffer of the TCP socket under node:tls: it starts at
+ * {@linkcode READ_MIN} (a full TLS record), grows four-fold (to
+ * {@linkcode READ_MAX}) when a read fills it, and shrinks back after a read
+ * of under {@linkcode READ_SMALL} bytes — so a quiet connection holds
+ * 16 KiB, a bulk transfer reads 256 KiB at a time.
+ */
+const READ_MIN = 16 * 1024;
 /** The most bytes one read of the TCP socket under node:tls takes. */
-const TRANSPORT_READ = 64 * 1024;
+const READ_MAX = 256 * 1024;
+/** A read this small takes the buffer back to {@linkcode READ_MIN}. */
+const READ_SMALL = 1024;
 /**
  * Decrypted bytes a NodeConn holds for its reader before it pauses the
  * TLS socket (and so stops reading the TCP socket); it resumes below a
@@ -40,26 +50,67 @@ const TRANSPORT_READ = 64 * 1024;
 const HIGH_WATER = 64 * 1024;
 /** How long a closing transport waits for a write in flight (a TLS alert). */
 const CLOSE_WAIT = 1000;
-/** The event a transport emits when Deno has written all it was given. */
-const FLUSHED = "sockit:flushed";
 
 /**
- * A node Duplex over a Deno TCP connection, for a TLSSocket to run on:
- * reads pull one socket read at a time — and none while `hold()` is in
- * force (node:tls reads its transport whether or not its own reader
- * pauses: this is where backpressure holds); writes finish when Deno has
- * written every byte (then it emits {@linkcode FLUSHED}); `end()` sends FIN
- * (`closeWrite`); `destroy()` closes — after the write in flight, if any
- * (the TLS alert that explains a refused handshake), for at most a second.
+ * What node:tls's TLS engine (a TLSSocket's handle, Deno 2.9) offers: it
+ * takes encrypted bytes (`readBuffer`) and gives what it encrypted
+ * (`drainEncOut`); `_parentWrap` is its wrapper of the Duplex.
+ */
+interface TlsWrap {
+  readBuffer: (chunk: Uint8Array) => void;
+  drainEncOut: () => Uint8Array;
+  _parentWrap?: { stream?: unknown; _handle?: unknown } | null;
+}
+
+/** A write waiting for the one in flight. */
+interface QueuedWrite {
+  bytes: Uint8Array;
+  callback: (error?: Error | null) => void;
+}
+
+/**
+ * A node Duplex over a Deno TCP connection, for a TLSSocket to run on.
+ *
+ * Reads: one socket read at a time into a reused buffer (16 KiB, growing to
+ * 256 KiB while reads fill it) — and none while `hold()` is in force
+ * (node:tls reads its transport whether or not its own reader pauses: this
+ * is where backpressure holds). Once `attach()` has found node:tls's TLS
+ * engine, each read goes straight into it (it copies the bytes at once),
+ * what it encrypts in answer is written at once, and the next read starts:
+ * no copy of the buffer, no stream machinery, no microtask per read.
+ * Otherwise (a node:tls this code does not know) each read is a copy
+ * pushed into the Duplex, as any stream.
+ *
+ * Writes: one at a time, in order, straight to the socket (the Duplex's
+ * own `write()` is replaced: node:tls's writes skip the Writable's queue);
+ * each calls back once Deno has written every byte, and `flushed()` waits
+ * for all of them. `end()` sends FIN (`closeWrite`) after the writes;
+ * `destroy()` closes — after the write in flight, if any (the TLS alert
+ * that explains a refused handshake), for at most a second.
  */
 export class Transport {
   /** The Duplex node:tls runs on. */
   readonly duplex: NodeDuplex;
+  readonly #conn: Deno.Conn;
+  #buffer = new Uint8Array(READ_MIN);
+  /** Where reads go once attached: node:tls's TLS engine. */
+  #sink: ((chunk: Uint8Array) => void) | null = null;
+  /** Takes what the TLS engine encrypted and writes it, once attached. */
+  #drain: (() => void) | null = null;
   #held = false;
   /** node asked for data while held: read once released. */
   #wanted = false;
+  #reading = false;
   #closed = false;
-  readonly #read: (duplex: NodeDuplex) => void;
+  /** Writes not yet written: the one in flight and those queued. */
+  #unsent = 0;
+  readonly #queue: QueuedWrite[] = [];
+  #flushWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  readonly #onRead = (n: number | null) => this.#received(n);
+  readonly #onReadError = (error: unknown) => {
+    this.#reading = false;
+    this.duplex.destroy(error as Error);
+  };
 
   /**
    * Wraps `conn`.
@@ -68,59 +119,133 @@ export class Transport {
    */
   constructor(conn: Deno.Conn) {
     const { stream } = nodeModules();
-    const buffer = new Uint8Array(TRANSPORT_READ);
-    let writing: Promise<void> | null = null;
-    const close = () => {
-      if (this.#closed) return;
-      this.#closed = true;
-      try {
-        conn.close();
-      } catch { /* closed already */ }
-    };
-    this.#read = (duplex) => {
-      if (this.#closed) return;
-      if (this.#held) {
-        this.#wanted = true;
-        return;
-      }
-      conn.read(buffer).then(
-        (n) => duplex.push(n === null ? null : buffer.slice(0, n)),
-        (error) => duplex.destroy(error),
-      );
-    };
-    const read = this.#read;
-    this.duplex = new stream.Duplex({
+    this.#conn = conn;
+    // deno-lint-ignore no-this-alias
+    const transport = this;
+    const duplex = this.duplex = new stream.Duplex({
       allowHalfOpen: true,
       read() {
-        read(this);
+        transport.#read();
       },
       write(chunk: Uint8Array, _encoding, callback) {
-        const sent = writeAll(conn, chunk);
-        const settled = writing = sent.then(() => {}, () => {}).then(() => {
-          if (writing === settled) writing = null;
-        });
-        sent.then(() => {
-          callback();
-          if (this.writableLength === 0) this.emit(FLUSHED);
-        }, callback);
+        transport.#send(chunk, callback);
       },
       final(callback) {
-        conn.closeWrite().then(() => callback(), (error) => {
-          if (error instanceof Deno.errors.NotConnected) callback();
-          else callback(error);
-        });
+        transport.#afterWrites().then(() => conn.closeWrite()).then(
+          () => callback(),
+          (error) => {
+            if (error instanceof Deno.errors.NotConnected) callback();
+            else callback(error);
+          },
+        );
       },
       destroy(error, callback) {
-        if (writing === null) close();
+        if (transport.#unsent === 0) transport.#close();
         else {
-          const cancel = after(CLOSE_WAIT, close);
-          writing.then(() => {
+          const cancel = after(CLOSE_WAIT, () => transport.#close());
+          transport.#afterWrites().then(() => {
             cancel();
-            close();
+            transport.#close();
           });
         }
         callback(error);
       },
+    });
+    // node:tls writes each encrypted chunk with write(chunk, callback), one
+    // at a time: straight to the socket, past the Writable's queue. After
+    // end() or destroy(), or for anything else, the Writable decides.
+    const write = duplex.write;
+    duplex.write = function (
+      chunk: unknown,
+      encoding?: unknown,
+      callback?: unknown,
+    ): boolean {
+      const done = typeof encoding === "function" ? encoding : callback;
+      if (
+        chunk instanceof Uint8Array && !this.destroyed &&
+        !this.writableEnded && !transport.#closed &&
+        (done === undefined || typeof done === "function")
+      ) {
+        transport.#send(
+          chunk,
+          (done as ((error?: Error | null) => void) | undefined) ?? ignore,
+        );
+        return true;
+      }
+      // deno-lint-ignore no-explicit-any
+      return (write as any).call(this, chunk, encoding, callback);
+    };
+    duplex.on("resume", () => {
+      if (this.#sink !== null && this.#wanted) {
+        this.#wanted = false;
+        this.#read();
+      }
+    });
+  }
+
+  /**
+   * Hands what the socket reads straight to `socket`'s TLS engine, and
+   * writes what it encrypts at once, if node:tls is made as this code knows
+   * it (Deno 2.9: the TLSSocket's handle takes encrypted bytes with
+   * `readBuffer()` and gives its output with `drainEncOut()`; its wrapper of
+   * this Duplex does both through the Duplex otherwise, a copy and a
+   * microtask each way). Else reads stay pushes into the Duplex.
+   *
+   * @param socket The TLSSocket made on {@linkcode Transport.duplex}.
+   */
+  attach(socket: NodeTlsSocket): void {
+    const node = socket as unknown as { _handle?: TlsWrap | null };
+    const engine = node._handle;
+    const wrap = engine?._parentWrap;
+    if (
+      engine === null || engine === undefined || wrap === null ||
+      wrap === undefined || wrap.stream !== this.duplex ||
+      typeof engine.readBuffer !== "function" ||
+      typeof engine.drainEncOut !== "function"
+    ) {
+      return;
+    }
+    // The handle (while the socket has it), given the wrapper still stands.
+    const live = (): TlsWrap | null => {
+      const handle = node._handle;
+      if (handle === null || handle === undefined) return null;
+      return wrap._handle === null || wrap._handle === undefined
+        ? null
+        : handle;
+    };
+    this.#sink = (chunk) => {
+      const handle = live();
+      if (handle === null) return;
+      handle.readBuffer(chunk); // copies it, decrypts, emits the clear text
+      this.#drain!();
+    };
+    this.#drain = () => {
+      const handle = live();
+      if (handle === null) return;
+      const bytes = handle.drainEncOut();
+      if (bytes.byteLength > 0) this.#send(bytes, ignore);
+    };
+  }
+
+  /** Whether `attach()` found the TLS engine (reads go straight to it). */
+  get attached(): boolean {
+    return this.#sink !== null;
+  }
+
+  /**
+   * Writes what the TLS engine has encrypted and not handed over yet, now
+   * (node:tls would do it in a microtask, copying it first).
+   */
+  flush(): void {
+    if (this.#drain !== null && !this.#closed) this.#drain();
+  }
+
+  /** Settles once every write given so far is written (or has failed). */
+  flushed(): Promise<void> {
+    if (this.#unsent === 0) return Promise.resolve();
+    if (this.#closed) return Promise.reject(brokenPipe());
+    return new Promise((resolve, reject) => {
+      this.#flushWaiters.push({ resolve, reject });
     });
   }
 
@@ -135,17 +260,113 @@ export class Transport {
     this.#held = false;
     if (this.#wanted) {
       this.#wanted = false;
-      this.#read(this.duplex);
+      this.#read();
     }
+  }
+
+  #read(): void {
+    if (this.#closed || this.#reading) return;
+    if (this.#held || (this.#sink !== null && this.duplex.isPaused())) {
+      this.#wanted = true;
+      return;
+    }
+    this.#reading = true;
+    this.#conn.read(this.#buffer).then(this.#onRead, this.#onReadError);
+  }
+
+  #received(n: number | null): void {
+    this.#reading = false;
+    if (n === null) {
+      this.duplex.push(null);
+      return;
+    }
+    const buffer = this.#buffer;
+    if (n === buffer.length && n < READ_MAX) {
+      this.#buffer = new Uint8Array(n * 4);
+    } else if (n < READ_SMALL && buffer.length > READ_MIN) {
+      this.#buffer = new Uint8Array(READ_MIN);
+    }
+    const sink = this.#sink;
+    if (sink === null) {
+      this.duplex.push(buffer.slice(0, n));
+      return;
+    }
+    if (this.duplex.destroyed) return;
+    sink(buffer.subarray(0, n)); // copied at once
+    this.#read();
+  }
+
+  #send(bytes: Uint8Array, callback: (error?: Error | null) => void): void {
+    this.#unsent++;
+    if (this.#unsent > 1) {
+      this.#queue.push({ bytes, callback });
+      return;
+    }
+    this.#write(bytes, callback);
+  }
+
+  #write(bytes: Uint8Array, callback: (error?: Error | null) => void): void {
+    const conn = this.#conn;
+    const done = (error?: Error) => {
+      this.#unsent--;
+      if (error !== undefined) {
+        this.#failQueued(error);
+        callback(error);
+        this.duplex.destroy(error);
+        return;
+      }
+      const next = this.#queue.shift();
+      if (next !== undefined) this.#write(next.bytes, next.callback);
+      else this.#settleFlushed(null);
+      callback();
+    };
+    const more = (written: number) => {
+      if (written < bytes.length) {
+        bytes = bytes.subarray(written);
+        conn.write(bytes).then(more, done);
+      } else done();
+    };
+    conn.write(bytes).then(more, done);
+  }
+
+  #failQueued(error: Error): void {
+    const queued = this.#queue.splice(0);
+    this.#unsent -= queued.length;
+    for (const { callback } of queued) callback(error);
+    this.#settleFlushed(error);
+  }
+
+  #settleFlushed(error: Error | null): void {
+    const waiters = this.#flushWaiters;
+    if (waiters.length === 0) return;
+    this.#flushWaiters = [];
+    for (const waiter of waiters) {
+      if (error === null) waiter.resolve();
+      else waiter.reject(brokenPipe());
+    }
+  }
+
+  /** Settles once no write is queued or in flight (never rejects). */
+  #afterWrites(): Promise<void> {
+    if (this.#unsent === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#flushWaiters.push({ resolve, reject: () => resolve() });
+    });
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#queue.length > 0 || this.#flushWaiters.length > 0) {
+      this.#failQueued(brokenPipe());
+    }
+    try {
+      this.#conn.close();
+    } catch { /* closed already */ }
   }
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = await conn.write(bytes);
-  while (written < bytes.length) {
-    written += await conn.write(bytes.subarray(written));
-  }
-}
+function ignore(): void {}
 
 /** A read waiting for data. */
 interface PendingRead {
@@ -250,26 +471,13 @@ export class NodeConn {
         if (error) reject(asDenoError(error));
         else this.#flushed().then(() => resolve(bytes.length), reject);
       });
+      this.#transport.flush();
     });
   }
 
   /** Settles once the transport has written everything it was given. */
   #flushed(): Promise<void> {
-    const transport = this.#transport.duplex;
-    if (transport.writableLength === 0) return Promise.resolve();
-    if (transport.destroyed) return Promise.reject(brokenPipe());
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        transport.off("close", gone);
-        resolve();
-      };
-      const gone = () => {
-        transport.off(FLUSHED, done);
-        reject(brokenPipe());
-      };
-      transport.once(FLUSHED, done);
-      transport.once("close", gone);
-    });
+    return this.#transport.flushed();
   }
 
   /** Sends close_notify and FIN (`end()`); reading goes on. */

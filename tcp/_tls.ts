@@ -291,6 +291,7 @@ function nodeClient(
       : {}),
     rejectUnauthorized: !tls.unsafe, // before our certificate is sent
   });
+  transport.attach(socket);
   socket.on("error", ignore); // after a failure, and while closing
   const done = handshakeOf(socket, "secureConnect", () => {
     const conn = new NodeConn(socket, tcp, transport); // listens for errors now
@@ -557,6 +558,7 @@ function nodeServer(
       ? { ALPNProtocols: tls.alpnProtocols }
       : {}),
   });
+  transport.attach(socket);
   socket.on("error", ignore); // after a failure, and while closing
   const done = handshakeOf(socket, "secure", () => {
     if (mutual) {
