@@ -248,6 +248,7 @@ function isEnd(event: PoolEvent): boolean {
 class Pool implements WorkerPool {
   readonly #module: string;
   readonly #onRestart: (worker: number, reason: unknown, delay: number) => void;
+  readonly #onListening: (worker: number) => void;
   readonly #slots: Slot[] = [];
   #addr: SocketAddress<"tcp"> | undefined;
   #restarts = 0;
@@ -261,10 +262,12 @@ class Pool implements WorkerPool {
     module: string,
     workers: number,
     onRestart: (worker: number, reason: unknown, delay: number) => void,
+    onListening: (worker: number) => void,
   ) {
     this.#module = module;
     this.workers = workers;
     this.#onRestart = onRestart;
+    this.#onListening = onListening;
     this.#finished = new Promise((resolve) => {
       this.#resolveFinished = resolve;
     });
@@ -359,6 +362,9 @@ class Pool implements WorkerPool {
           cancelTimer();
           slot.onStart = null;
           slot.since = performance.now();
+          try {
+            this.#onListening(slot.id);
+          } catch { /* a logger's failure stops no worker */ }
           resolve(event.port);
         } else if (event.type === "failed") {
           fail(startError(event.name, event.message, slot.id));
@@ -668,6 +674,11 @@ export function listenWorkers(
      * a line goes to stderr.
      */
     onRestart?: (worker: number, reason: unknown, delay: number) => void;
+    /**
+     * Told each time a worker listens: as the pool starts, and after each
+     * of its restarts.
+     */
+    onListening?: (worker: number) => void;
   } = {},
 ): Promise<WorkerPool> {
   const id = poolWorkerId();
@@ -727,6 +738,7 @@ async function startPool(
     module,
     workers,
     options.onRestart ?? defaultOnRestart,
+    options.onListening ?? (() => {}),
   );
   await pool.begin(address);
   const signal = options.signal;

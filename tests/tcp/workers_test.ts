@@ -27,30 +27,24 @@ import { CHANNEL, MISTAKE_VARIABLE, start } from "./_workers_program.ts";
 const PROGRAM = new URL("./_workers_program.ts", import.meta.url);
 const decoder = new TextDecoder();
 
-/** The workers' reports, waited for one at a time. */
-class Reports implements Disposable {
-  readonly #channel = new BroadcastChannel(CHANNEL);
-  readonly #queue: { worker: number; event: string }[] = [];
+/** Events waited for one at a time: each is taken once. */
+class Queue<T> {
+  readonly #items: T[] = [];
   #wake: (() => void) | undefined;
 
-  constructor() {
-    this.#channel.onmessage = (event) => {
-      this.#queue.push(event.data);
-      this.#wake?.();
-    };
+  push(item: T): void {
+    this.#items.push(item);
+    this.#wake?.();
   }
 
-  /** The next report of `event` (from `worker`, if given); fails after 10 s. */
-  async next(event: string, worker?: number): Promise<number> {
+  /** The next item that `matches`; fails after 10 s. */
+  async next(matches: (item: T) => boolean, what: string): Promise<T> {
     const deadline = performance.now() + 10_000;
     for (;;) {
-      const at = this.#queue.findIndex((report) =>
-        report.event === event &&
-        (worker === undefined || report.worker === worker)
-      );
-      if (at !== -1) return this.#queue.splice(at, 1)[0]!.worker;
+      const at = this.#items.findIndex(matches);
+      if (at !== -1) return this.#items.splice(at, 1)[0]!;
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`no "${event}" report within 10 s`);
+      if (left <= 0) throw new Error(`no ${what} within 10 s`);
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
@@ -58,6 +52,27 @@ class Reports implements Disposable {
       });
       clearTimeout(timer);
     }
+  }
+}
+
+/** The workers' reports on the BroadcastChannel. */
+class Reports implements Disposable {
+  readonly #channel = new BroadcastChannel(CHANNEL);
+  readonly #queue = new Queue<{ worker: number; event: string }>();
+
+  constructor() {
+    this.#channel.onmessage = (event) => this.#queue.push(event.data);
+  }
+
+  /** The next report of `event` (from `worker`, if given). */
+  async next(event: string, worker?: number): Promise<number> {
+    const report = await this.#queue.next(
+      (report) =>
+        report.event === event &&
+        (worker === undefined || report.worker === worker),
+      `"${event}" report`,
+    );
+    return report.worker;
   }
 
   [Symbol.dispose](): void {
@@ -150,20 +165,22 @@ Deno.test("shutdown() drains every worker: requests under way finish", async () 
 });
 
 Deno.test("a worker that dies is restarted, with backoff, and reported", async () => {
-  using reports = new Reports();
   const restarts: { worker: number; reason: unknown; delay: number }[] = [];
+  const listening = new Queue<number>();
   await using pool = await startPool({
     onRestart: (worker, reason, delay) =>
       restarts.push({ worker, reason, delay }),
+    onListening: (worker) => listening.push(worker),
   });
-  await reports.next("listening");
-  await reports.next("listening");
+  // Told of both as the pool started.
+  await listening.next((worker) => worker === 1, "worker 1 listening");
+  await listening.next((worker) => worker === 2, "worker 2 listening");
   // An uncaught error at worker scope: restarted after 100 ms.
   const first = await connectToWorker(pool, 2);
   await first.write("crash");
   assertEquals(await first.read(), null); // its worker is gone
   first.close();
-  assertEquals(await reports.next("listening", 2), 2);
+  await listening.next((worker) => worker === 2, "worker 2 restarted");
   assertEquals(pool.restarts, 1);
   assertEquals(restarts.length, 1);
   assertEquals([restarts[0]!.worker, restarts[0]!.delay], [2, 100]);
@@ -178,7 +195,7 @@ Deno.test("a worker that dies is restarted, with backoff, and reported", async (
   await second.write("exit");
   assertEquals(await second.read(), null);
   second.close();
-  assertEquals(await reports.next("listening", 2), 2);
+  await listening.next((worker) => worker === 2, "worker 2 restarted");
   assertEquals(pool.restarts, 2);
   assertEquals([restarts[1]!.worker, restarts[1]!.delay], [2, 200]);
   assertStringIncludes((restarts[1]!.reason as Error).message, "Deno.exit()");
