@@ -1,0 +1,438 @@
+#!/usr/bin/env -S deno run --allow-run --allow-read --allow-write
+/**
+ * What `--workers` buys: the `echo` tool without workers, with
+ * `--workers 1` and with `--workers 2`, against Node's `node:cluster` with
+ * 2 worker processes (`servers/node_cluster.mjs`), in one run, driven by
+ * the network benchmarks' load generator (`loadgen.c`, built here with
+ * `cc` into `bench/net/.build/workers_loadgen`), on loopback.
+ *
+ * Measures (each run bounded in time; the median of `--rounds` runs, the
+ * servers taking turns in each round):
+ *
+ * - ping-pong, 100 connections: each sends 16 bytes and waits for their
+ *   echo; round trips per second. One client thread that sleeps in
+ *   `epoll_wait` (`--spin 0`): a busy-polling client would take a whole
+ *   core of the two from the servers.
+ * - bulk, 8 connections: each streams bytes and reads them back (1 MiB in
+ *   flight each); MB/s echoed. Eight connections, so that two workers have
+ *   something to share (one connection is always one worker's).
+ *
+ * Also: the CPU each server used while measured (cores, its processes and
+ * threads together, from `/proc`), and its memory (VmRSS of its processes,
+ * summed) after the runs. The Markdown table goes to stdout, with each
+ * figure's ratio to `node:cluster`.
+ *
+ * Every server is started by this script on a free port, and stopped by its
+ * PID (SIGTERM, then SIGKILL after 3 s).
+ *
+ * Run: `deno run -A bench/net/workers.ts [--duration S] [--rounds N]`
+ * (defaults: 1.5 s, 3 rounds: about a minute). Needs Linux, `cc`, and
+ * `node` for the Node row.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../../", import.meta.url);
+const path = (url: URL): string => decodeURIComponent(url.pathname);
+const BUILD_DIR = path(new URL("bench/net/.build/", ROOT));
+const LOADGEN = `${BUILD_DIR}workers_loadgen`;
+const decoder = new TextDecoder();
+
+interface ServerSpec {
+  label: string;
+  command: string[];
+}
+
+const ECHO = [
+  Deno.execPath(),
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--unstable-net",
+  "tools/echo.ts",
+  "--port",
+  "0",
+  "--quiet",
+  "--grace",
+  "1",
+];
+
+const SERVERS: ServerSpec[] = [
+  { label: "sockit `echo`, no `--workers`", command: ECHO },
+  { label: "sockit `echo --workers 1`", command: [...ECHO, "--workers", "1"] },
+  { label: "sockit `echo --workers 2`", command: [...ECHO, "--workers", "2"] },
+  {
+    label: "Node `node:cluster`, 2 workers",
+    command: ["node", "bench/net/servers/node_cluster.mjs", "--workers", "2"],
+  },
+];
+
+interface Measure {
+  id: "pp100" | "bulk";
+  label: string;
+  args: string[];
+  value: (result: LoadResult) => number;
+  unit: string;
+}
+
+interface LoadResult {
+  rate: number;
+  mbps: number;
+  cpu_other: number;
+  error: string | null;
+}
+
+function measures(duration: number): Measure[] {
+  const timing = ["--duration", String(duration), "--warmup", "0.3"];
+  return [
+    {
+      id: "pp100",
+      label: "ping-pong, 100 conns (round trips/s)",
+      args: ["--mode", "pingpong", "--conns", "100", "--spin", "0", ...timing],
+      value: (result) => result.rate,
+      unit: "",
+    },
+    {
+      id: "bulk",
+      label: "bulk, 8 conns (MB/s)",
+      args: [
+        "--mode",
+        "bulk",
+        "--conns",
+        "8",
+        "--threads",
+        "2",
+        "--window",
+        String(1 << 20),
+        ...timing,
+      ],
+      value: (result) => result.mbps,
+      unit: "",
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+interface Running {
+  spec: ServerSpec;
+  child: Deno.ChildProcess;
+  port: number;
+  tail: string[];
+}
+
+async function build(): Promise<void> {
+  await Deno.mkdir(BUILD_DIR, { recursive: true });
+  const { success, stderr } = await new Deno.Command("cc", {
+    args: [
+      "-O2",
+      "-Wall",
+      "-pthread",
+      "-o",
+      LOADGEN,
+      path(new URL("bench/net/loadgen.c", ROOT)),
+    ],
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(
+      `Cannot build the load generator with cc: ${decoder.decode(stderr)}`,
+    );
+  }
+}
+
+/** Starts a server and waits (at most 30 s) for `listening on …:PORT`. */
+async function start(spec: ServerSpec): Promise<Running> {
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'ulimit -Sn "$(ulimit -Hn)" && exec "$@"',
+      "sh",
+      ...spec.command,
+    ],
+    cwd: path(ROOT),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const tail: string[] = [];
+  let found: (port: number) => void = () => {};
+  const port = new Promise<number>((resolve) => found = resolve);
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let pending = "";
+    for await (const chunk of stream) {
+      pending += decoder.decode(chunk, { stream: true });
+      for (let nl; (nl = pending.indexOf("\n")) !== -1;) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        const match = /listening on \S*:(\d+)/.exec(line);
+        if (match) found(Number(match[1]));
+      }
+    }
+  };
+  pump(child.stdout).catch(() => {});
+  pump(child.stderr).catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    port,
+    child.status.then(() => -1),
+    new Promise<number>((resolve) =>
+      timer = setTimeout(() => resolve(-2), 30_000)
+    ),
+  ]);
+  clearTimeout(timer);
+  const running = { spec, child, port: result, tail };
+  if (result < 0) {
+    await stop(running);
+    throw new Error(
+      `${spec.label} ${result === -1 ? "exited" : "did not listen in 30 s"}: ${
+        tail.join(" | ")
+      }`,
+    );
+  }
+  return running;
+}
+
+/** SIGTERM, then SIGKILL after 3 s: only the process we started. */
+async function stop(server: Running): Promise<void> {
+  try {
+    server.child.kill("SIGTERM");
+  } catch { /* exited */ }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ended = await Promise.race([
+    server.child.status.then(() => true),
+    new Promise<boolean>((resolve) =>
+      timer = setTimeout(() => resolve(false), 3000)
+    ),
+  ]);
+  clearTimeout(timer);
+  if (!ended) {
+    try {
+      server.child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await server.child.status;
+  }
+}
+
+/** The PIDs of `pid` and its descendants (node:cluster's workers). */
+function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      const children = Deno.readTextFileSync(
+        `/proc/${pids[i]}/task/${pids[i]}/children`,
+      ).trim();
+      if (children !== "") pids.push(...children.split(/\s+/).map(Number));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) used so far by `pid`'s processes. */
+function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const each of processTree(pid)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${each}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch { /* gone */ }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** VmRSS of `pid`'s processes, in MiB. */
+function rssMiB(pid: number): number {
+  let kib = 0;
+  for (const each of processTree(pid)) {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${each}/status`);
+      kib += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch { /* gone */ }
+  }
+  return kib / 1024;
+}
+
+/** One run of the load generator against `server`. */
+async function run(
+  server: Running,
+  measure: Measure,
+  duration: number,
+): Promise<{ value: number; cores: number; other: number; error?: string }> {
+  const pid = server.child.pid;
+  const before = cpuSeconds(pid);
+  const started = performance.now();
+  const child = new Deno.Command(LOADGEN, {
+    args: ["--port", String(server.port), ...measure.args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const output = child.output();
+  const result = await Promise.race([
+    output,
+    new Promise<undefined>((resolve) =>
+      timer = setTimeout(() => resolve(undefined), (duration + 15) * 1000)
+    ),
+  ]);
+  clearTimeout(timer);
+  if (result === undefined) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await output.catch(() => {});
+    return {
+      value: 0,
+      cores: 0,
+      other: 0,
+      error: "the load generator overran",
+    };
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const cores = (cpuSeconds(pid) - before) / elapsed;
+  try {
+    const parsed = JSON.parse(
+      decoder.decode(result.stdout).trim().split("\n").at(-1)!,
+    ) as LoadResult;
+    if (parsed.error) {
+      return { value: 0, cores, other: 0, error: parsed.error };
+    }
+    return { value: measure.value(parsed), cores, other: parsed.cpu_other };
+  } catch {
+    return {
+      value: 0,
+      cores,
+      other: 0,
+      error: decoder.decode(result.stderr).trim() || `exit ${result.code}`,
+    };
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+function format(value: number, digits = 0): string {
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(args: string[]): Promise<number> {
+  const flag = (name: string, fallback: number): number => {
+    const at = args.indexOf(name);
+    const value = at === -1 ? fallback : Number(args[at + 1]);
+    if (!(value > 0)) throw new RangeError(`${name} must be a positive number`);
+    return value;
+  };
+  const duration = flag("--duration", 1.5);
+  const rounds = Math.round(flag("--rounds", 3));
+  if (Deno.build.os !== "linux") {
+    console.error("bench/net/workers.ts: needs Linux (epoll, /proc)");
+    return 1;
+  }
+  await build();
+  const list = measures(duration);
+  const servers: Running[] = [];
+  const skipped: string[] = [];
+  try {
+    for (const spec of SERVERS) {
+      try {
+        servers.push(await start(spec));
+      } catch (error) {
+        skipped.push(`${spec.label}: ${(error as Error).message}`);
+      }
+    }
+    const figures = new Map<
+      string,
+      { value: number[]; cores: number[]; other: number[]; errors: string[] }
+    >();
+    const key = (server: Running, measure: Measure) =>
+      `${server.spec.label}|${measure.id}`;
+    for (let round = 1; round <= rounds; round++) {
+      for (const measure of list) {
+        for (const server of servers) {
+          const got = await run(server, measure, duration);
+          const entry = figures.get(key(server, measure)) ??
+            { value: [], cores: [], other: [], errors: [] };
+          if (got.error !== undefined) entry.errors.push(got.error);
+          else {
+            entry.value.push(got.value);
+            entry.cores.push(got.cores);
+            entry.other.push(got.other);
+          }
+          figures.set(key(server, measure), entry);
+          console.error(
+            `workers bench: round ${round}, ${measure.id}, ${server.spec.label}: ${
+              got.error ?? format(got.value)
+            }`,
+          );
+        }
+      }
+    }
+    const memory = new Map(
+      servers.map((server) => [server.spec.label, rssMiB(server.child.pid)]),
+    );
+    const node = servers.find((server) => server.spec.label.startsWith("Node"));
+    const medianOf = (server: Running, measure: Measure) => {
+      const entry = figures.get(key(server, measure))!;
+      return entry.value.length === 0 ? NaN : median(entry.value);
+    };
+    const lines: string[] = [];
+    const load = Deno.readTextFileSync("/proc/loadavg").split(" ")
+      .slice(0, 3).join(" ");
+    lines.push(
+      `${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}, ${rounds} rounds of ${duration} s per measure (median), load generator beside the servers on the same cores; load average after: ${load}`,
+      "",
+      `| server | ${
+        list.map((measure) => measure.label).join(" | ")
+      } | server CPU (cores), pp / bulk | memory (RSS) |`,
+      `| --- | ${list.map(() => "---:").join(" | ")} | ---: | ---: |`,
+    );
+    for (const server of servers) {
+      const cells = list.map((measure) => {
+        const value = medianOf(server, measure);
+        if (Number.isNaN(value)) {
+          return `failed: ${figures.get(key(server, measure))!.errors[0]}`;
+        }
+        const digits = measure.id === "bulk" ? 0 : 0;
+        const ratio = node === undefined || node === server
+          ? ""
+          : ` (${(value / medianOf(node, measure)).toFixed(2)}×)`;
+        return `${format(value, digits)}${ratio}`;
+      });
+      const cores = list.map((measure) =>
+        median(figures.get(key(server, measure))!.cores).toFixed(2)
+      ).join(" / ");
+      lines.push(
+        `| ${server.spec.label} | ${cells.join(" | ")} | ${cores} | ${
+          memory.get(server.spec.label)!.toFixed(1)
+        } MiB |`,
+      );
+    }
+    const others = [...figures.values()].flatMap((entry) => entry.other);
+    lines.push(
+      "",
+      `In brackets: the ratio to Node's \`node:cluster\` with 2 workers. Other work on the machine during the runs (the load generator's count, cores): median ${
+        median(others).toFixed(2)
+      }, max ${Math.max(...others).toFixed(2)}.`,
+    );
+    for (const line of skipped) lines.push(`Skipped: ${line}`);
+    console.log(lines.join("\n"));
+  } finally {
+    await Promise.all(servers.map(stop));
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
