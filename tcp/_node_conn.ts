@@ -48,6 +48,8 @@ const READ_SMALL = 1024;
  * quarter of it.
  */
 const HIGH_WATER = 64 * 1024;
+/** Nothing: what makes node:tls's engine go on without new input. */
+const EMPTY = new Uint8Array(0);
 /** How long a closing transport waits for a write in flight (a TLS alert). */
 const CLOSE_WAIT = 1000;
 
@@ -58,6 +60,7 @@ const CLOSE_WAIT = 1000;
  */
 interface TlsWrap {
   readBuffer: (chunk: Uint8Array) => void;
+  writeBuffer: (request: object, chunk: Uint8Array) => number;
   drainEncOut: () => Uint8Array;
   _parentWrap?: { stream?: unknown; _handle?: unknown } | null;
 }
@@ -219,11 +222,24 @@ export class Transport {
       handle.readBuffer(chunk); // copies it, decrypts, emits the clear text
       this.#drain!();
     };
+    // The engine's writeBuffer() (a write of one buffer) schedules a
+    // microtask that drains it; we drain it ourselves right after.
+    const proto = Object.getPrototypeOf(engine) as Partial<TlsWrap> | null;
+    if (
+      Object.hasOwn(engine, "writeBuffer") &&
+      typeof proto?.writeBuffer === "function"
+    ) {
+      delete (engine as Partial<TlsWrap>).writeBuffer;
+    }
     this.#drain = () => {
       const handle = live();
       if (handle === null) return;
-      const bytes = handle.drainEncOut();
-      if (bytes.byteLength > 0) this.#send(bytes, ignore);
+      // Each turn hands over what is encrypted, then lets the engine go
+      // on (the rest of a long write) and call back a write it finished.
+      for (let bytes; (bytes = handle.drainEncOut()).byteLength > 0;) {
+        this.#send(bytes, ignore);
+        handle.readBuffer(EMPTY);
+      }
     };
   }
 
