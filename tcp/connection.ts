@@ -31,9 +31,12 @@ import type { TlsClientOptions, TlsInfo } from "./tls.ts";
 const MIN_READ_BUFFER = 256;
 /**
  * The first read's buffer: a request or greeting that is already waiting
- * when a connection is new comes in one read.
+ * when a connection is new comes in one read (up to 2 KiB: a request line
+ * and its headers, a greeting). A client that connects and sends nothing
+ * parks it until it speaks: with 16 KiB, 5,000 silent clients cost a server
+ * 24 KiB each; with 2 KiB, 11 KiB.
  */
-const FIRST_READ_BUFFER = 16 * 1024;
+const FIRST_READ_BUFFER = 2 * 1024;
 /** How long a draining read waits for data that is already on its way. */
 const DRAIN_WAIT = 50;
 /**
@@ -115,8 +118,9 @@ export interface ConnectionOptions {
  * `sendall`, with `settimeout`, `shutdown`, `getsockname`/`getpeername`,
  * framed messages, Web Streams and `for await` on top.
  *
- * Memory: a new connection's first read waits on a 16 KiB buffer, so that
- * a request already waiting arrives in one read; after that `read()` waits
+ * Memory: a new connection's first read waits on a 2 KiB buffer, so that
+ * a request already waiting arrives in one read (a longer one in a few, as
+ * the buffer grows); after that `read()` waits
  * on a buffer sized by the reads before it — 256 bytes after small reads,
  * so an idle connection costs little, growing 4× while reads fill it (up to
  * 256 KiB). `read(maxBytes)` reads up to `maxBytes` at once, and
@@ -334,7 +338,7 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
    * peer closed or shut down writing).
    *
    * Without `maxBytes` the read takes what one socket read gives: up to
-   * 16 KiB on a new connection, then as much as the buffer that the reads
+   * 2 KiB on a new connection, then as much as the buffer that the reads
    * before it sized (see the class docs), so after an idle spell a long
    * message may come in two reads. With `maxBytes` it reads up to that
    * many bytes at once (256 KiB at most), as Python does.
@@ -1317,7 +1321,7 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
 /**
  * Frees a read buffer of ours now (nobody else holds it, and no read is in
  * flight into it) rather than when the garbage collector gets to it: a
- * burst of new connections, each dropping its 16 KiB first-read buffer for a
+ * burst of new connections, each dropping its 2 KiB first-read buffer for a
  * 256-byte one, would otherwise raise the peak memory by the garbage.
  */
 function release(buffer: Uint8Array): void {

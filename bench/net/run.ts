@@ -280,6 +280,18 @@ function denoServer(file: string, ...args: string[]): string[] {
 
 const IDLE = String(IDLE_TIMEOUT_MS);
 
+/**
+ * The `deno run` flags in a tool's shebang line — permissions and V8 flags
+ * — so that the tool runs here as it does from its file and as
+ * `scripts/compile.ts` compiles it.
+ */
+function shebangFlags(file: string): string[] {
+  const first = Deno.readTextFileSync(new URL(file, ROOT)).split("\n", 1)[0]!;
+  const match = /^#!.*\bdeno run\b(.*)$/.exec(first);
+  if (match === null) throw new Error(`${file} has no deno run shebang`);
+  return match[1]!.trim().split(/\s+/).filter((flag) => flag !== "");
+}
+
 const SERVERS: ServerSpec[] = [
   {
     id: "sockit-echo",
@@ -289,9 +301,7 @@ const SERVERS: ServerSpec[] = [
     tcp: [
       Deno.execPath(),
       "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
+      ...shebangFlags("tools/echo.ts"),
       "tools/echo.ts",
       "--port",
       "0",
@@ -304,7 +314,7 @@ const SERVERS: ServerSpec[] = [
       "20000",
     ],
     note:
-      "`tools/echo.ts --port 0 --quiet --idle-timeout 60 --max-conns 20000` (the idle test holds 10,000 clients; the tool's default cap is 1,024)",
+      "`tools/echo.ts --port 0 --quiet --idle-timeout 60 --max-conns 20000`, run with its shebang's flags as the file and its compiled binary run (V8: `--max-semi-space-size=2`; the idle test holds 10,000 clients; the tool's default cap is 1,024)",
   },
   {
     id: "sockit-listen",
@@ -410,8 +420,7 @@ const TLS_SERVERS: ServerSpec[] = [
     tcp: [
       Deno.execPath(),
       "run",
-      "--allow-net",
-      "--allow-read",
+      ...shebangFlags("tools/echo.ts"),
       "tools/echo.ts",
       "--port",
       "0",

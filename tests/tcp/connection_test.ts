@@ -100,6 +100,16 @@ Deno.test("read() on a new connection returns all 1,000 bytes the peer sent", as
   assertEquals(chunk, peer.data);
 });
 
+Deno.test("read() on a new connection parks only 2 KiB: of 16 KiB waiting it returns 2,048 bytes, then the rest", async () => {
+  // What a client that connects and never speaks costs: the first read's
+  // buffer (it was 16 KiB).
+  await using peer = await waitingBytes(16 * 1024);
+  const first = await peer.conn.read();
+  assertEquals(first?.length, 2048);
+  const rest = await peer.conn.readExactly(16 * 1024 - 2048);
+  assertEquals(concatBytes([first!, rest]), peer.data);
+});
+
 Deno.test("read(maxBytes) is Python's recv(n): up to n bytes of what is there", async () => {
   await using peer = await waitingBytes(1000);
   const first = await peer.conn.read(600);

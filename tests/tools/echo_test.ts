@@ -144,6 +144,50 @@ Deno.test("echo --idle-timeout closes a silent client and logs it", async () => 
   assertEquals((await echo.stop()).code, 0);
 });
 
+Deno.test("echo --quiet says nothing of clients that time out or reset, and serves on", async () => {
+  await using echo = await Echo.start([
+    "--port",
+    "0",
+    "--quiet",
+    "--idle-timeout",
+    "0.3",
+  ]);
+  {
+    // Silent after one echo: closed by the idle timeout.
+    await using conn = await connect({ port: echo.port });
+    await conn.write("hi");
+    assertEquals(decoder.decode(await conn.readExactly(2)), "hi");
+    conn.setTimeout(5000); // a bound, should the server not close it
+    assertEquals(await conn.read(), null);
+  }
+  // A client that resets its connection (SO_LINGER 0) after one echo.
+  const reset = `
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"x")
+assert s.recv(1) == b"x"
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+`;
+  const { code, stderr } = await new Deno.Command("python3", {
+    args: ["-c", reset, String(echo.port)],
+    stdin: "null",
+  }).output();
+  assertEquals(code, 0, decoder.decode(stderr));
+  {
+    await using conn = await connect({ port: echo.port });
+    await conn.write("next");
+    assertEquals(decoder.decode(await conn.readExactly(4)), "next");
+  }
+  assertEquals((await echo.stop()).code, 0);
+  assertEquals(
+    echo.stderr.seen.filter((line) =>
+      !/^(listening on |shutting down|shut down$)/.test(line)
+    ),
+    [],
+  );
+});
+
 Deno.test("echo --max-conns 1 closes a second client at once and serves the next one", async () => {
   await using echo = await Echo.start(["--port", "0", "--max-conns", "1"]);
   {
