@@ -86,7 +86,7 @@ interface QueuedWrite {
  *
  * Writes: one at a time, in order, straight to the socket (the Duplex's
  * own `write()` is replaced: node:tls's writes skip the Writable's queue);
- * each calls back once Deno has written every byte, and `flushed()` waits
+ * each calls back once Deno has written every byte, and `whenFlushed()` waits
  * for all of them. `end()` sends FIN (`closeWrite`) after the writes;
  * `destroy()` closes — after the write in flight, if any (the TLS alert
  * that explains a refused handshake), for at most a second.
@@ -256,13 +256,14 @@ export class Transport {
     if (this.#drain !== null && !this.#closed) this.#drain();
   }
 
-  /** Settles once every write given so far is written (or has failed). */
-  flushed(): Promise<void> {
-    if (this.#unsent === 0) return Promise.resolve();
-    if (this.#closed) return Promise.reject(brokenPipe());
-    return new Promise((resolve, reject) => {
-      this.#flushWaiters.push({ resolve, reject });
-    });
+  /**
+   * Calls `resolve` once every write given so far is written — at once if
+   * none is left — or `reject` if the transport closes first.
+   */
+  whenFlushed(resolve: () => void, reject: (error: Error) => void): void {
+    if (this.#unsent === 0) resolve();
+    else if (this.#closed) reject(brokenPipe());
+    else this.#flushWaiters.push({ resolve, reject });
   }
 
   /** Stops reading the TCP socket (after the read in flight). */
@@ -482,18 +483,15 @@ export class NodeConn {
     if (this.#socket.destroyed || this.#socket.writableEnded) {
       return Promise.reject(brokenPipe());
     }
+    const transport = this.#transport;
     return new Promise((resolve, reject) => {
+      const written = () => resolve(bytes.length);
       this.#socket.write(bytes, (error?: Error | null) => {
         if (error) reject(asDenoError(error));
-        else this.#flushed().then(() => resolve(bytes.length), reject);
+        else transport.whenFlushed(written, reject);
       });
-      this.#transport.flush();
+      transport.flush();
     });
-  }
-
-  /** Settles once the transport has written everything it was given. */
-  #flushed(): Promise<void> {
-    return this.#transport.flushed();
   }
 
   /** Sends close_notify and FIN (`end()`); reading goes on. */
