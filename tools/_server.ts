@@ -1,7 +1,8 @@
 /**
  * The server tools' runner (`echo`, `time`): their common flags (TLS
- * included), and the wiring of `tcp`'s `listen()` and `net`'s
- * `shutdownOnSignals()` with the connection log.
+ * included), and the wiring of `tcp`'s `listen()` (or `listenWorkers()`,
+ * for `--workers`) and `net`'s `shutdownOnSignals()` with the connection
+ * log.
  *
  * @module
  */
@@ -10,11 +11,14 @@ import {
   type Connection,
   listen,
   type ListenOptions,
+  listenWorkers,
   ProxyProtocolError,
   type ProxyProtocolOptions,
   type Server,
+  type TcpAddress,
   TlsError,
   type TlsServerOptions,
+  type WorkerPool,
 } from "../tcp/mod.ts";
 import { EXIT_OK, oneLine, reportError } from "./_cli.ts";
 import { AddressSet } from "../_internal/cidr.ts";
@@ -34,6 +38,7 @@ export const SERVER_STRING_FLAGS: readonly string[] = [
   "idle-timeout",
   "max-conns",
   "grace",
+  "workers",
   "proxy-from",
   "proxy-version",
   "proxy-timeout",
@@ -76,6 +81,14 @@ export const PROXY_FLAGS_USAGE: string = [
   "  --proxy-timeout SECONDS the longest wait for a header (default 5)",
 ].join("\n");
 
+/** The usage lines of `--workers`, which every server tool takes. */
+export const WORKERS_USAGE: string = [
+  "  --workers N|auto        serve from N workers (threads) sharing the port,",
+  "                          auto: one per CPU; the kernel spreads clients by",
+  "                          a hash of their addresses; a worker that dies is",
+  "                          restarted; --max-conns is per worker (Linux; TCP)",
+].join("\n");
+
 /**
  * The usage lines for the flags every server tool takes, with the tool's
  * own option lines (`extra`) before `--quiet`.
@@ -95,6 +108,7 @@ export function serverFlagsUsage(defaultPort: number, extra = ""): string {
     "  --grace SECONDS         on SIGINT/SIGTERM, let clients finish for this",
     "                          long, then close them (default 5); a second",
     "                          signal stops at once",
+    WORKERS_USAGE,
     ...(extra === "" ? [] : [extra]),
     PROXY_FLAGS_USAGE,
     "  --quiet                 do not log connections",
@@ -125,6 +139,8 @@ export interface ServerConfig {
   tls?: TlsServerOptions;
   /** Read PROXY protocol headers (`--proxy-protocol`, `--proxy-from`…). */
   proxyProtocol?: ProxyProtocolOptions;
+  /** Serve from this many workers sharing the port (`--workers`). */
+  workers?: number;
 }
 
 /**
@@ -164,7 +180,36 @@ export function serverConfig(
     quiet: flags.set.has("quiet"),
     ...(tls === undefined ? {} : { tls: serverTlsOptions(tls) }),
     ...proxyFlags(flags, "path" in address),
+    ...workersFlag(flags, "path" in address),
   };
+}
+
+/**
+ * Reads `--workers N|auto` (`auto`: one per CPU).
+ *
+ * @throws {UsageError} If the value is bad, or the address is a Unix
+ * socket.
+ */
+function workersFlag(flags: Flags, unix: boolean): { workers?: number } {
+  const text = flags.values.get("workers");
+  if (text === undefined) return {};
+  if (unix) {
+    throw new UsageError(
+      "--workers is for TCP: workers share a port, and a Unix socket path cannot be shared",
+    );
+  }
+  if (text === "auto") {
+    return { workers: Math.max(1, navigator.hardwareConcurrency || 1) };
+  }
+  const workers = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+  if (!(workers >= 1)) {
+    throw new UsageError(
+      `--workers must be a positive integer or auto, not ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return { workers };
 }
 
 /**
@@ -246,7 +291,9 @@ export async function runServer(
   handler: (conn: Connection) => Promise<void>,
 ): Promise<number> {
   const { tool, quiet } = config;
-  const log = (line: string) => console.error(line);
+  // In a worker (--workers), each line names it: "[worker 2] ".
+  let prefix = "";
+  const log = (line: string) => console.error(prefix + line);
   let clients = 0;
   // The peer's name is made only when a line is logged: with --quiet an
   // idle connection holds no strings for it.
@@ -327,6 +374,15 @@ export async function runServer(
       ? {}
       : { proxyProtocol: config.proxyProtocol }),
   };
+  if (config.workers !== undefined) {
+    return await runWorkers(config, (address, worker) => {
+      prefix = `[worker ${worker}] `;
+      return listen(address, quiet ? handler : serve, {
+        ...options,
+        reusePort: true,
+      });
+    });
+  }
   let server: Server;
   try {
     // With --quiet nothing is logged per connection: the handler runs
@@ -341,17 +397,80 @@ export async function runServer(
   using _signals = shutdownOnSignals(server, {
     gracePeriod: config.gracePeriod,
   });
-  log(
-    `listening on ${formatAddress(server.addr)}${listeningNote(config.tls)}${
-      config.proxyProtocol === undefined
-        ? ""
-        : ` (PROXY protocol from ${
-          [config.proxyProtocol.from].flat().join(",")
-        })`
-    }`,
-  );
+  log(`listening on ${formatAddress(server.addr)}${listeningNotes(config)}`);
   await server.finished;
   log("shut down");
+  return EXIT_OK;
+}
+
+/** What `listening on ADDRESS` says after the address: TLS, PROXY. */
+function listeningNotes(config: ServerConfig): string {
+  return `${listeningNote(config.tls)}${
+    config.proxyProtocol === undefined
+      ? ""
+      : ` (PROXY protocol from ${[config.proxyProtocol.from].flat().join(",")})`
+  }`;
+}
+
+/**
+ * Runs a server tool in `config.workers` workers (`--workers`): each runs
+ * the tool again and `start`s its server there; this, the primary, says
+ * `listening on … (N workers)` once, logs restarts (`[worker 2] echo:
+ * stopped unexpectedly (…): restarting it in 100 ms`, then `[worker 2]
+ * echo: restarted`),
+ * drains every worker on SIGINT/SIGTERM, and ends them at once on a second
+ * signal (their unload listeners run: `rexec` kills its commands) before
+ * exiting.
+ *
+ * @param config From {@linkcode serverConfig}, with `workers`.
+ * @param start Starts worker `worker`'s server on `address` (with
+ * `reusePort: true`), in the worker.
+ * @param hooks `announce` logs what comes before `listening on` (in the
+ * primary only); `failed` reports a worker's failure to start and picks
+ * the exit code (default: the message, exit 1).
+ * @returns The exit code: 0 after a clean shutdown, else from `failed`.
+ * In a worker, never settles.
+ */
+export async function runWorkers(
+  config: ServerConfig,
+  start: (address: TcpAddress, worker: number) => Server,
+  hooks: { announce?: () => void; failed?: (error: unknown) => number } = {},
+): Promise<number> {
+  const { tool } = config;
+  let pool: WorkerPool;
+  let started = false;
+  try {
+    pool = await listenWorkers(config.address as TcpAddress, start, {
+      workers: config.workers ?? 1,
+      onRestart: (worker, reason, delay) =>
+        console.error(
+          `[worker ${worker}] ${tool}: stopped unexpectedly (${
+            oneLine(reason)
+          }): restarting it in ${delay} ms`,
+        ),
+      onListening: (worker) => {
+        if (started) console.error(`[worker ${worker}] ${tool}: restarted`);
+      },
+    });
+    started = true;
+  } catch (error) {
+    return (hooks.failed ?? ((error) => reportError(tool, error)))(error);
+  }
+  // Only the primary gets here.
+  hooks.announce?.();
+  using _signals = shutdownOnSignals(pool, {
+    gracePeriod: config.gracePeriod,
+    exit: (code) => {
+      pool.close().finally(() => Deno.exit(code));
+    },
+  });
+  console.error(
+    `listening on ${formatAddress(pool.addr)}${
+      listeningNotes(config)
+    } (${pool.workers} ${pool.workers === 1 ? "worker" : "workers"})`,
+  );
+  await pool.finished;
+  console.error("shut down");
   return EXIT_OK;
 }
 

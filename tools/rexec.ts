@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --allow-env=PATH
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --allow-env=PATH --unstable-net
 /**
  * `rexec`: a restricted remote-command server and its client — the Python
  * tutorials' remote command server, made safe. The server runs only the
@@ -47,6 +47,11 @@
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long,
  *   then kill what still runs (default 5); a second signal kills them and
  *   exits at once
+ * - `--workers N|auto` — serve from `N` workers (threads of this process,
+ *   each with its own server on the same port; `auto`: one per CPU);
+ *   Linux spreads clients among them by a hash of their addresses. A
+ *   worker that dies is restarted; `--max-conns` and `--max-commands` are
+ *   each worker's. TCP only (needs `--unstable-net`, in the shebang)
  * - `--proxy-protocol`, `--proxy-from ADDR[/BITS][,…]`,
  *   `--proxy-optional`, `--proxy-version v1|v2|any`, `--proxy-timeout
  *   SECONDS` — behind a load balancer: read PROXY protocol headers from
@@ -94,7 +99,7 @@
  * server mode refuses to start:
  *
  * ```sh
- * deno compile --allow-net --allow-read --allow-write --allow-env=PATH \
+ * deno compile --allow-net --allow-read --allow-write --allow-env=PATH --unstable-net \
  *   --allow-run=/usr/bin/date,/usr/bin/uptime,/usr/bin/kill --output dist/sockit-rexec tools/rexec.ts
  * ```
  *
@@ -108,6 +113,7 @@ import {
   CommandRefusedError,
   runRemoteCommand,
   serveCommands,
+  type ServeCommandsOptions,
 } from "../rexec/mod.ts";
 import {
   EXIT_FAILURE,
@@ -117,7 +123,7 @@ import {
   versionLine,
 } from "./_cli.ts";
 import { UsageError } from "./_flags.ts";
-import { PROXY_FLAGS_USAGE } from "./_server.ts";
+import { PROXY_FLAGS_USAGE, runWorkers, WORKERS_USAGE } from "./_server.ts";
 import {
   clientTlsOptions,
   insecureWarning,
@@ -170,6 +176,8 @@ Server options:
   --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long,
                           then kill them (default 5); a second signal kills
                           them and stops at once
+${WORKERS_USAGE}
+                          (--max-commands too)
 ${PROXY_FLAGS_USAGE}
   --quiet                 do not log the allow-list, connections and commands
 
@@ -214,25 +222,27 @@ function asUsage(error: unknown): never {
 /**
  * One log line per client's connection and end (as the other server tools
  * write them) and per request; JSON escapes control characters in argv.
+ * Each line starts with `prefix` (`[worker 2] ` under `--workers`).
  */
-function logCommand(event: CommandEvent): void {
+function logCommand(prefix: string): (event: CommandEvent) => void {
+  return (event) => {
+    const line = describeCommand(event);
+    if (line !== "") console.error(prefix + line);
+  };
+}
+
+/** The log line for one of `serveCommands()`' events. */
+function describeCommand(event: CommandEvent): string {
   if (event.type === "connection") {
-    console.error(`connection from ${event.peer}`);
-    return;
+    return `connection from ${event.peer}`;
   }
   if (event.type === "closed") {
-    console.error(
-      `closed ${event.peer} (${event.bytesReceived} bytes in, ${event.bytesSent} out)`,
-    );
-    return;
+    return `closed ${event.peer} (${event.bytesReceived} bytes in, ${event.bytesSent} out)`;
   }
   if (event.type === "refused") {
-    console.error(
-      `${event.peer}: refused ${event.reason}${
-        event.argv === undefined ? "" : ` ${JSON.stringify(event.argv)}`
-      }`,
-    );
-    return;
+    return `${event.peer}: refused ${event.reason}${
+      event.argv === undefined ? "" : ` ${JSON.stringify(event.argv)}`
+    }`;
   }
   const { exit } = event;
   const how = exit.signal === null
@@ -243,18 +253,16 @@ function logCommand(event: CommandEvent): void {
     ...(exit.truncated ? ["output truncated"] : []),
     ...(event.clientGone ? ["client gone"] : []),
   ];
-  console.error(
-    `${event.peer}: ran ${JSON.stringify(event.argv)}: ${how}${
-      notes.length > 0 ? ` (${notes.join(", ")})` : ""
-    }, ${event.outputBytes} bytes out in ${Math.round(event.duration)} ms`,
-  );
+  return `${event.peer}: ran ${JSON.stringify(event.argv)}: ${how}${
+    notes.length > 0 ? ` (${notes.join(", ")})` : ""
+  }, ${event.outputBytes} bytes out in ${Math.round(event.duration)} ms`;
 }
 
 /**
  * Serves until a signal stops it: resolves the allow-list and checks that
  * `--allow-run` names exactly its programs (exit 2 otherwise), starts
- * `serveCommands()`, logs the real address and each command, and shuts down
- * gracefully on SIGINT/SIGTERM.
+ * `serveCommands()` (in each worker, with `--workers`), logs the real
+ * address and each command, and shuts down gracefully on SIGINT/SIGTERM.
  */
 async function serve(invocation: ServeInvocation): Promise<number> {
   const { server: config } = invocation;
@@ -285,44 +293,43 @@ async function serve(invocation: ServeInvocation): Promise<number> {
     }
     asUsage(error);
   }
-  let server: Server;
-  try {
-    server = serveCommands(config.address, {
-      allow: allowList,
-      requireScopedRun: true,
-      insecure: invocation.insecure,
-      timeout: invocation.timeout,
-      maxOutput: invocation.maxOutput,
-      maxCommands: invocation.maxCommands,
-      maxLineBytes: invocation.maxLineBytes,
-      idleTimeout: invocation.idleTimeout,
-      tokenTimeout: invocation.tokenTimeout,
-      ...(token === undefined ? {} : { token }),
-      ...(config.tls === undefined ? {} : { tls: config.tls }),
-      ...(config.proxyProtocol === undefined
-        ? {}
-        : { proxyProtocol: config.proxyProtocol }),
-      ...(invocation.cwd === undefined ? {} : { cwd: invocation.cwd }),
-      ...(config.maxConnections === undefined
-        ? {}
-        : { maxConnections: config.maxConnections }),
-      ...(config.quiet ? {} : { onCommand: logCommand }),
-      onError: (error) => {
-        // A client's failed handshake: the message names the peer.
-        // A refused PROXY header too.
-        if (error instanceof TlsError || error instanceof ProxyProtocolError) {
-          if (!config.quiet) console.error(`${TOOL}: ${oneLine(error)}`);
-        } else console.error(`${TOOL}: error: ${oneLine(error)}`);
-      },
-    });
-  } catch (error) {
-    // A host other than loopback without a token, or a bad limit: usage.
-    if (error instanceof TypeError || error instanceof RangeError) {
-      throw new UsageError(error.message);
-    }
-    return reportError(TOOL, error); // cannot listen there
-  }
-  if (!config.quiet) {
+  const options = (prefix: string): ServeCommandsOptions => ({
+    allow: allowList,
+    requireScopedRun: true,
+    insecure: invocation.insecure,
+    timeout: invocation.timeout,
+    maxOutput: invocation.maxOutput,
+    maxCommands: invocation.maxCommands,
+    maxLineBytes: invocation.maxLineBytes,
+    idleTimeout: invocation.idleTimeout,
+    tokenTimeout: invocation.tokenTimeout,
+    ...(token === undefined ? {} : { token }),
+    ...(config.tls === undefined ? {} : { tls: config.tls }),
+    ...(config.proxyProtocol === undefined
+      ? {}
+      : { proxyProtocol: config.proxyProtocol }),
+    ...(invocation.cwd === undefined ? {} : { cwd: invocation.cwd }),
+    ...(config.maxConnections === undefined
+      ? {}
+      : { maxConnections: config.maxConnections }),
+    ...(config.quiet ? {} : { onCommand: logCommand(prefix) }),
+    onError: (error) => {
+      // A client's failed handshake: the message names the peer.
+      // A refused PROXY header too.
+      if (error instanceof TlsError || error instanceof ProxyProtocolError) {
+        if (!config.quiet) {
+          console.error(`${prefix}${TOOL}: ${oneLine(error)}`);
+        }
+      } else console.error(`${prefix}${TOOL}: error: ${oneLine(error)}`);
+    },
+  });
+  // A host other than loopback without a token, or a bad limit: usage.
+  const failed = (error: unknown): number =>
+    error instanceof TypeError || error instanceof RangeError
+      ? reportError(TOOL, new UsageError(error.message))
+      : reportError(TOOL, error); // cannot listen there
+  const announce = () => {
+    if (config.quiet) return;
     const programs = [...allowList.programs]
       .map(([name, path]) => `${name} (${path})`).join(", ");
     console.error(
@@ -330,7 +337,25 @@ async function serve(invocation: ServeInvocation): Promise<number> {
         token === undefined ? "" : "; clients must send the token"
       }`,
     );
+  };
+  if (config.workers !== undefined) {
+    return await runWorkers(
+      config,
+      (address, worker) =>
+        serveCommands(address, {
+          ...options(`[worker ${worker}] `),
+          reusePort: true,
+        }),
+      { announce, failed },
+    );
   }
+  let server: Server;
+  try {
+    server = serveCommands(config.address, options(""));
+  } catch (error) {
+    return failed(error);
+  }
+  announce();
   // Handle signals before saying we listen: whoever waits for that line
   // may signal us at once.
   using _signals = shutdownOnSignals(server, {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --unstable-net
 /**
  * `time`: the timestamp server of the Twisted example. It answers each
  * message with `[<ctime>] <message>`, where `<ctime>` is Python's
@@ -29,6 +29,11 @@
  *   (default 1024)
  * - `--grace SECONDS` — on SIGINT/SIGTERM, let clients finish this long
  *   (default 5); a second signal stops at once
+ * - `--workers N|auto` — serve from `N` workers (threads of this process,
+ *   each with its own server on the same port; `auto`: one per CPU):
+ *   Linux spreads clients among them by a hash of their addresses, not
+ *   round robin; logs start with `[worker N]`; a worker that dies is
+ *   restarted; `--max-conns` is each worker's; TCP only (`docs/scaling.md`)
  * - `--tls-cert FILE` — serve TLS with this certificate (PEM chain), with
  *   `--tls-key FILE`, its private key (PEM)
  * - `--tls-client-ca FILE` — with `--tls-cert`: require a client
@@ -53,7 +58,7 @@
  * Compile it (`deno task compile time` does this):
  *
  * ```sh
- * deno compile --allow-net --allow-read --allow-write --output dist/sockit-time tools/time.ts
+ * deno compile --allow-net --allow-read --allow-write --unstable-net --output dist/sockit-time tools/time.ts
  * ```
  *
  * @module
