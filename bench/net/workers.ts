@@ -1,7 +1,7 @@
 #!/usr/bin/env -S deno run --allow-run --allow-read --allow-write
 /**
- * What `--workers` buys: the `echo` tool without workers, with
- * `--workers 1` and with `--workers 2`, against Node's `node:cluster` with
+ * What `--workers` buys: the `echo` tool (run with its shebang's flags)
+ * without workers, with `--workers 1` and with `--workers 2`, against Node's `node:cluster` with
  * 2 worker processes (`servers/node_cluster.mjs`), in one run, driven by
  * the network benchmarks' load generator (`loadgen.c`, built here with
  * `cc` into `bench/net/.build/workers_loadgen`), on loopback.
@@ -43,13 +43,22 @@ interface ServerSpec {
   command: string[];
 }
 
+/**
+ * The `deno run` flags in a tool's shebang line (permissions,
+ * `--unstable-net`, V8 flags): the tool runs as it does from its file and
+ * compiled.
+ */
+function shebangFlags(file: string): string[] {
+  const first = Deno.readTextFileSync(new URL(file, ROOT)).split("\n", 1)[0]!;
+  const match = /^#!.*\bdeno run\b(.*)$/.exec(first);
+  if (match === null) throw new Error(`${file} has no deno run shebang`);
+  return match[1]!.trim().split(/\s+/).filter((flag) => flag !== "");
+}
+
 const ECHO = [
   Deno.execPath(),
   "run",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--unstable-net",
+  ...shebangFlags("tools/echo.ts"),
   "tools/echo.ts",
   "--port",
   "0",
@@ -405,11 +414,10 @@ async function main(args: string[]): Promise<number> {
         if (Number.isNaN(value)) {
           return `failed: ${figures.get(key(server, measure))!.errors[0]}`;
         }
-        const digits = measure.id === "bulk" ? 0 : 0;
         const ratio = node === undefined || node === server
           ? ""
           : ` (${(value / medianOf(node, measure)).toFixed(2)}×)`;
-        return `${format(value, digits)}${ratio}`;
+        return `${format(value)}${ratio}`;
       });
       const cores = list.map((measure) =>
         median(figures.get(key(server, measure))!.cores).toFixed(2)
