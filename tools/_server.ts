@@ -21,8 +21,14 @@ import {
   type WorkerPool,
 } from "../tcp/mod.ts";
 import { EXIT_OK, oneLine, reportError } from "./_cli.ts";
-import { AddressSet } from "../_internal/cidr.ts";
 import { type Flags, UsageError } from "./_flags.ts";
+import {
+  PROXY_BOOLEAN_FLAGS,
+  PROXY_FLAGS_USAGE,
+  PROXY_STRING_FLAGS,
+  proxyListeningNote,
+  proxyProtocolFlags,
+} from "./_proxy_flags.ts";
 import {
   listeningNote,
   serverTlsFlags,
@@ -39,9 +45,7 @@ export const SERVER_STRING_FLAGS: readonly string[] = [
   "max-conns",
   "grace",
   "workers",
-  "proxy-from",
-  "proxy-version",
-  "proxy-timeout",
+  ...PROXY_STRING_FLAGS,
 ];
 
 /**
@@ -57,29 +61,10 @@ export const DEFAULT_MAX_CONNECTIONS: number = 1024;
 /** The boolean flags every server tool takes. */
 export const SERVER_BOOLEAN_FLAGS: readonly string[] = [
   "quiet",
-  "proxy-protocol",
-  "proxy-optional",
+  ...PROXY_BOOLEAN_FLAGS,
   "help",
   "version",
 ];
-
-/** The usage lines of the PROXY protocol flags every server tool takes. */
-export const PROXY_FLAGS_USAGE: string = [
-  "  --proxy-protocol        behind a load balancer: each connection starts",
-  "                          with a PROXY protocol header (v1 or v2) naming",
-  "                          the real client, which is what is logged; only",
-  "                          --proxy-from addresses may send one (others are",
-  "                          refused)",
-  "  --proxy-from ADDR[/BITS][,...]",
-  "                          the proxies trusted to send headers (required",
-  "                          with --proxy-protocol)",
-  "  --proxy-optional        with --proxy-protocol: also serve clients that",
-  "                          connect directly (no header); they must speak",
-  "                          first, or wait --proxy-timeout",
-  "  --proxy-version v1|v2|any",
-  "                          the header versions accepted (default any)",
-  "  --proxy-timeout SECONDS the longest wait for a header (default 5)",
-].join("\n");
 
 /** The usage lines of `--workers`, which every server tool takes. */
 export const WORKERS_USAGE: string = [
@@ -179,9 +164,16 @@ export function serverConfig(
       : parseSeconds(grace, "grace", true),
     quiet: flags.set.has("quiet"),
     ...(tls === undefined ? {} : { tls: serverTlsOptions(tls) }),
-    ...proxyFlags(flags, "path" in address),
+    ...proxyOption(proxyProtocolFlags(flags, "path" in address)),
     ...workersFlag(flags, "path" in address),
   };
+}
+
+/** `{ proxyProtocol }` when the PROXY flags were given, else `{}`. */
+function proxyOption(
+  proxyProtocol: ProxyProtocolOptions | undefined,
+): { proxyProtocol?: ProxyProtocolOptions } {
+  return proxyProtocol === undefined ? {} : { proxyProtocol };
 }
 
 /**
@@ -210,66 +202,6 @@ function workersFlag(flags: Flags, unix: boolean): { workers?: number } {
     );
   }
   return { workers };
-}
-
-/**
- * Reads `--proxy-protocol`, `--proxy-from`, `--proxy-optional`,
- * `--proxy-version` and `--proxy-timeout`.
- *
- * @throws {UsageError} If they do not go together, or a value is bad.
- */
-function proxyFlags(
-  flags: Flags,
-  unix: boolean,
-): { proxyProtocol?: ProxyProtocolOptions } {
-  const on = flags.set.has("proxy-protocol");
-  const from = flags.values.get("proxy-from");
-  const others = ["proxy-optional", "proxy-version", "proxy-timeout"]
-    .filter((flag) => flags.set.has(flag) || flags.values.has(flag));
-  if (!on) {
-    const stray = from === undefined ? others[0] : "proxy-from";
-    if (stray !== undefined) {
-      throw new UsageError(`--${stray} needs --proxy-protocol`);
-    }
-    return {};
-  }
-  if (unix) {
-    throw new UsageError(
-      "--proxy-protocol is for TCP: a Unix socket has no client address to replace",
-    );
-  }
-  if (from === undefined || from.trim() === "") {
-    throw new UsageError(
-      "--proxy-protocol needs --proxy-from ADDR[/BITS][,...]: the load balancers trusted to send headers (a header from anyone else is refused)",
-    );
-  }
-  const version = flags.values.get("proxy-version") ?? "any";
-  if (version !== "v1" && version !== "v2" && version !== "any") {
-    throw new UsageError(
-      `--proxy-version must be v1, v2 or any, not ${JSON.stringify(version)}`,
-    );
-  }
-  const timeout = flags.values.get("proxy-timeout");
-  const entries = from.split(",").map((entry) => entry.trim());
-  try {
-    AddressSet.parse(entries, "--proxy-from entry");
-  } catch (error) {
-    throw new UsageError(
-      `${
-        (error as Error).message
-      } (IP addresses and ADDR/BITS blocks; host names are not resolved)`,
-    );
-  }
-  return {
-    proxyProtocol: {
-      from: entries,
-      required: !flags.set.has("proxy-optional"),
-      version,
-      ...(timeout === undefined
-        ? {}
-        : { headerTimeout: parseSeconds(timeout, "proxy-timeout") }),
-    },
-  };
 }
 
 /**
@@ -406,9 +338,7 @@ export async function runServer(
 /** What `listening on ADDRESS` says after the address: TLS, PROXY. */
 function listeningNotes(config: ServerConfig): string {
   return `${listeningNote(config.tls)}${
-    config.proxyProtocol === undefined
-      ? ""
-      : ` (PROXY protocol from ${[config.proxyProtocol.from].flat().join(",")})`
+    proxyListeningNote(config.proxyProtocol)
   }`;
 }
 

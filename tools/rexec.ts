@@ -123,7 +123,8 @@ import {
   versionLine,
 } from "./_cli.ts";
 import { UsageError } from "./_flags.ts";
-import { PROXY_FLAGS_USAGE, runWorkers, WORKERS_USAGE } from "./_server.ts";
+import { PROXY_FLAGS_USAGE, proxyListeningNote } from "./_proxy_flags.ts";
+import { runWorkers, WORKERS_USAGE } from "./_server.ts";
 import {
   clientTlsOptions,
   insecureWarning,
@@ -363,11 +364,7 @@ async function serve(invocation: ServeInvocation): Promise<number> {
   });
   console.error(
     `listening on ${formatAddress(server.addr)}${listeningNote(config.tls)}${
-      config.proxyProtocol === undefined
-        ? ""
-        : ` (PROXY protocol from ${
-          [config.proxyProtocol.from].flat().join(",")
-        })`
+      proxyListeningNote(config.proxyProtocol)
     }`,
   );
   await server.finished;
