@@ -23,6 +23,7 @@ import {
   sendProxyFlag,
 } from "./_proxy_flags.ts";
 import { parsePositiveInt, parseSeconds } from "./_values.ts";
+import { parseWorkers } from "./_server.ts";
 import {
   checkHost,
   connectAddress,
@@ -65,6 +66,7 @@ const STRING_FLAGS: readonly string[] = [
   ...new Set([...CLIENT_TLS_STRING_FLAGS, ...SERVER_TLS_FLAGS]),
   "tls-alpn",
   "send-proxy",
+  "workers",
   ...PROXY_STRING_FLAGS,
 ];
 
@@ -215,6 +217,8 @@ export interface CatConfig {
   sendProxy: 1 | 2 | undefined;
   /** `--progress`: a live line of bytes each way and the rate on stderr. */
   progress: boolean;
+  /** Listen with keep-open: serve from this many workers (`--workers`). */
+  workers: number | undefined;
 }
 
 /** The command: show help, show the version, or run. */
@@ -407,6 +411,37 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
     }
   }
   const proxyProtocol = proxyProtocolFlags(flags, unix);
+  const workersText = flags.values.get("workers");
+  const workers = workersText === undefined
+    ? undefined
+    : parseWorkers(workersText);
+  if (workers !== undefined) {
+    if (!listen || !flags.set.has("keep-open")) {
+      throw new UsageError(
+        "--workers needs --listen --keep-open: workers serve many clients on one port",
+      );
+    }
+    if (udp || unix) {
+      throw new UsageError(
+        "--workers is for TCP: workers share a port with SO_REUSEPORT",
+      );
+    }
+    if (broker !== undefined) {
+      throw new UsageError(
+        `--workers and --${broker} exclude each other: clients in different workers could not reach each other`,
+      );
+    }
+    if (!flags.set.has("recv-only")) {
+      throw new UsageError(
+        "--workers needs --recv-only: stdin cannot be shared by workers (each serves its own clients, and prints what they send)",
+      );
+    }
+    if (flags.set.has("progress")) {
+      throw new UsageError(
+        "--workers and --progress exclude each other: each worker counts its own clients",
+      );
+    }
+  }
   if (proxyProtocol !== undefined && (!listen || udp)) {
     throw new UsageError(
       listen
@@ -523,6 +558,7 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
       proxyProtocol,
       sendProxy,
       progress: flags.set.has("progress"),
+      workers,
     },
   };
 }

@@ -190,9 +190,18 @@ function workersFlag(flags: Flags, unix: boolean): { workers?: number } {
       "--workers is for TCP: workers share a port, and a Unix socket path cannot be shared",
     );
   }
-  if (text === "auto") {
-    return { workers: Math.max(1, navigator.hardwareConcurrency || 1) };
-  }
+  return { workers: parseWorkers(text) };
+}
+
+/**
+ * Parses `--workers`'s value: a positive integer, or `auto` (one per CPU).
+ *
+ * @param text The value.
+ * @returns How many workers.
+ * @throws {UsageError} If it is neither.
+ */
+export function parseWorkers(text: string): number {
+  if (text === "auto") return Math.max(1, navigator.hardwareConcurrency || 1);
   const workers = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
   if (!(workers >= 1)) {
     throw new UsageError(
@@ -201,7 +210,7 @@ function workersFlag(flags: Flags, unix: boolean): { workers?: number } {
       }`,
     );
   }
-  return { workers };
+  return workers;
 }
 
 /**

@@ -41,6 +41,9 @@
  * - `-m`, `--max-conns N` — with `--keep-open`, `--broker` or `--chat`:
  *   serve up to `N` clients at once (default 100, as ncat); others are
  *   closed at once
+ * - `--workers N|auto` — with `--listen --keep-open --recv-only`: serve
+ *   from `N` workers (threads of this process) sharing the port, each
+ *   printing what its clients send (`docs/scaling.md`)
  * - `--broker` — with `--listen`: each client's bytes go to every other
  *   client, stdin to all; nothing is printed
  * - `--chat` — `--broker` by lines, each prefixed `<userN> ` (stdin is
@@ -184,6 +187,7 @@ import type { SourceAddress } from "./_cat_address.ts";
 import { refusal } from "./_access.ts";
 import { Broker } from "./_broker.ts";
 import { crlfStream } from "./_crlf.ts";
+import { runWorkers } from "./_server.ts";
 import { Progress } from "./_progress.ts";
 import {
   PROXY_FLAGS_USAGE,
@@ -240,6 +244,10 @@ Modes:
   -m, --max-conns N       with --keep-open, --broker or --chat: serve up to
                           N clients at once (default 100, as ncat); close
                           the others at once
+  --workers N|auto        with --listen --keep-open --recv-only: serve
+                          from N workers (threads) sharing the port (auto:
+                          one per CPU), each printing what its clients send;
+                          --max-conns is per worker (Linux; TCP)
   --broker                with --listen: what each client sends goes to
                           every other client, and stdin to all of them;
                           nothing is printed (ncat's connection broker)
@@ -696,7 +704,118 @@ function refused(config: CatConfig, conn: Connection): string | null {
   return refusal(config.access, addr.hostname);
 }
 
+/**
+ * Lets a client in, or not: the access rules first (a refused client is
+ * closed before a byte is read), then, with access rules and TLS, the
+ * handshake. `null` when it is not served.
+ */
+async function admit(
+  session: Session,
+  accepted: Connection,
+  lateTls: boolean,
+): Promise<Connection | null> {
+  const why = refused(session.config, accepted);
+  if (why !== null) {
+    session.info(`refused ${formatAddress(accepted.remoteAddr)}: ${why}`);
+    accepted.close();
+    return null;
+  }
+  if (!lateTls) return accepted;
+  try {
+    return await accepted.startTls();
+  } catch (error) {
+    log(`${TOOL}: ${oneLine(error)}`);
+    return null;
+  }
+}
+
+/** ` via PROXY` for a client that came through a load balancer. */
+function via(conn: Connection): string {
+  return conn.proxyHeader?.command === "proxy"
+    ? ` via ${formatAddress(conn.proxyAddr!)}`
+    : "";
+}
+
+/** `listen()`'s options shared by the single server and the workers. */
+function serverOptions(
+  session: Session,
+  lateTls: boolean,
+  maxConnections: number,
+): ListenOptions {
+  const tls = session.tls as TlsServerOptions | undefined;
+  const { proxyProtocol } = session.config;
+  return {
+    ...(tls === undefined ? {} : lateTls ? { startTls: tls } : { tls }),
+    maxConnections,
+    onError: (error: unknown) => log(`${TOOL}: ${oneLine(error)}`),
+    ...(proxyProtocol === undefined ? {} : { proxyProtocol }),
+  };
+}
+
+/**
+ * `--listen --keep-open --recv-only --workers N`: each worker serves its
+ * own clients on the shared port (SO_REUSEPORT) and prints what they send;
+ * logs are prefixed `[worker N]`.
+ */
+async function listenWorkersTcp(session: Session): Promise<number> {
+  const { config } = session;
+  const tls = session.tls as TlsServerOptions | undefined;
+  const lateTls = tls !== undefined && config.access !== undefined;
+  let address: Address;
+  try {
+    address = await resolved(session);
+  } catch (error) {
+    return reportError(TOOL, error);
+  }
+  const stdout = session.stdout.writable();
+  // Each worker's writes to stdout, one after the other, through one writer.
+  const sink = stdout.getWriter();
+  return await runWorkers({
+    tool: TOOL,
+    address,
+    idleTimeout: config.idleTimeout,
+    maxConnections: config.maxConnections,
+    gracePeriod: GRACE_PERIOD,
+    quiet: !config.verbose,
+    workers: config.workers!,
+    ...(tls === undefined ? {} : { tls }),
+    ...(config.proxyProtocol === undefined
+      ? {}
+      : { proxyProtocol: config.proxyProtocol }),
+  }, (at, worker) => {
+    const prefix = `[worker ${worker}] `;
+    const inWorker: Session = {
+      ...session,
+      info: config.verbose ? (line) => log(prefix + line) : () => {},
+    };
+    let clients = 0;
+    return listen(at, async (accepted) => {
+      const conn = await admit(inWorker, accepted, lateTls);
+      if (conn === null) return;
+      clients++;
+      const peer = formatAddress(conn.remoteAddr);
+      inWorker.info(`connection from ${peer}${via(conn)} (#${clients})`);
+      if (conn.tls !== null) {
+        inWorker.info(describeTls(peer, conn.tls, "server"));
+      }
+      await relayConnection(
+        conn,
+        {
+          readable: nothing(),
+          writable: new WritableStream({ write: (chunk) => sink.write(chunk) }),
+        },
+        peer,
+        inWorker,
+      );
+    }, {
+      ...serverOptions(inWorker, lateTls, config.maxConnections),
+      reusePort: true,
+    });
+  });
+}
+
 async function listenTcp(outer: Session): Promise<number> {
+  if (outer.config.workers !== undefined) return await listenWorkersTcp(outer);
   // A relay that still waits for stdin when the grace period of a
   // signalled shutdown is over is stopped.
   const stopping = new AbortController();
@@ -723,21 +842,8 @@ async function listenTcp(outer: Session): Promise<number> {
   const lateTls = tls !== undefined && config.access !== undefined;
 
   const handler = async (accepted: Connection): Promise<void> => {
-    const why = refused(config, accepted);
-    if (why !== null) {
-      info(`refused ${formatAddress(accepted.remoteAddr)}: ${why}`);
-      accepted.close();
-      return;
-    }
-    let conn = accepted;
-    if (lateTls) {
-      try {
-        conn = await accepted.startTls();
-      } catch (error) {
-        log(`${TOOL}: ${oneLine(error)}`);
-        return;
-      }
-    }
+    const conn = await admit(session, accepted, lateTls);
+    if (conn === null) return;
     clients++;
     const peer = conn.remoteAddr.transport === "unix"
       ? `${formatAddress(conn.localAddr)} #${clients}`
@@ -747,10 +853,7 @@ async function listenTcp(outer: Session): Promise<number> {
       return await broker.serve(conn, peer);
     }
     if (!keepOpen && clients > 1) return; // served one already: close it
-    const via = conn.proxyHeader?.command === "proxy"
-      ? ` via ${formatAddress(conn.proxyAddr!)}`
-      : "";
-    info(`connection from ${peer}${via}`);
+    info(`connection from ${peer}${via(conn)}`);
     if (conn.tls !== null) info(describeTls(peer, conn.tls, "server"));
     if (!keepOpen) {
       code = await relayConnection(
@@ -780,16 +883,11 @@ async function listenTcp(outer: Session): Promise<number> {
       await input.cancel();
     }
   };
-  const options: ListenOptions = {
-    ...(tls === undefined ? {} : lateTls ? { startTls: tls } : { tls }),
-    maxConnections: keepOpen || broker !== undefined
-      ? config.maxConnections
-      : 1,
-    onError: (error: unknown) => log(`${TOOL}: ${oneLine(error)}`),
-    ...(config.proxyProtocol === undefined
-      ? {}
-      : { proxyProtocol: config.proxyProtocol }),
-  };
+  const options = serverOptions(
+    session,
+    lateTls,
+    keepOpen || broker !== undefined ? config.maxConnections : 1,
+  );
   try {
     server = listen(await resolved(session), handler, options);
   } catch (error) {
