@@ -46,8 +46,17 @@ import {
   writeAll,
 } from "../../tests/reliability/_harness.ts";
 import type { FramedEchoReport } from "./_framed_echo.ts";
+import { type Logged, ServerProcess } from "./_server_process.ts";
+import {
+  count,
+  errorKind,
+  kinds,
+  type KindStats,
+  random,
+  sleep,
+  stats,
+} from "./_stats.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 const IDLE_TIMEOUT = 5000;
 const TRICKLE_GAP = 7000;
 const MAX_FRAME = 64 * 1024;
@@ -62,170 +71,6 @@ const ANSWER_TIMEOUT = 30_000;
 const USAGE = "Usage: deno task soak [--duration SECONDS] [--clients N]\n" +
   "Runs the soak: N concurrent clients (default 2400) against the echo, time and\n" +
   "framed echo servers for SECONDS (default 240, at most 270).";
-
-// ---------------------------------------------------------------------------
-// Counters
-
-/** What one kind of client did. */
-interface KindStats {
-  sessions: number;
-  requests: number;
-  bytesSent: number;
-  bytesVerified: number;
-  corrupted: number;
-  outcomes: Map<string, number>;
-}
-
-const kinds = new Map<string, KindStats>();
-
-function stats(kind: string): KindStats {
-  let entry = kinds.get(kind);
-  if (entry === undefined) {
-    entry = {
-      sessions: 0,
-      requests: 0,
-      bytesSent: 0,
-      bytesVerified: 0,
-      corrupted: 0,
-      outcomes: new Map(),
-    };
-    kinds.set(kind, entry);
-  }
-  return entry;
-}
-
-function count(map: Map<string, number>, key: string, n = 1): void {
-  map.set(key, (map.get(key) ?? 0) + n);
-}
-
-function errorKind(error: unknown): string {
-  if (error instanceof Error) {
-    return error.name === "Error" ? error.message.slice(0, 40) : error.name;
-  }
-  return String(error);
-}
-
-// ---------------------------------------------------------------------------
-// Servers
-
-/** A connection as a server counted it. */
-interface Logged {
-  /** Bytes the server read. */
-  in: number;
-  /** Bytes the server wrote. */
-  out: number;
-  /** When it was closed (`Date.now()`, as it was logged). */
-  at: number;
-}
-
-/** A server child process and what its log said. */
-class ServerProcess {
-  readonly name: string;
-  readonly child: Deno.ChildProcess;
-  port = 0;
-  accepted = 0;
-  bytesIn = 0;
-  bytesOut = 0;
-  readonly errors = new Map<string, number>();
-  /** Bytes in and out of each closed connection, by client port. */
-  readonly closed = new Map<number, Logged[]>();
-  #stdout: Promise<string>;
-  #stderr: Promise<void>;
-  #listening = Promise.withResolvers<number>();
-
-  constructor(name: string, args: string[]) {
-    this.name = name;
-    this.child = new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#stdout = new Response(this.child.stdout).text();
-    this.#stderr = this.#readLog();
-  }
-
-  listening(): Promise<number> {
-    return this.#listening.promise;
-  }
-
-  async #readLog(): Promise<void> {
-    let partial = "";
-    const stream = this.child.stderr.pipeThrough(new TextDecoderStream());
-    for await (const text of stream) {
-      const lines = (partial + text).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) this.#line(line);
-    }
-    this.#listening.reject(new Error(`${this.name} exited before listening`));
-  }
-
-  #line(line: string): void {
-    let match;
-    if ((match = /^listening on 127\.0\.0\.1:(\d+)$/.exec(line))) {
-      this.port = Number(match[1]);
-      this.#listening.resolve(this.port);
-    } else if (line.startsWith("connection from ")) {
-      this.accepted++;
-    } else if (
-      (match = /^closed 127\.0\.0\.1:(\d+) \((\d+) bytes in, (\d+) out\)$/
-        .exec(line))
-    ) {
-      const [port, bytesIn, bytesOut] = match.slice(1).map(Number) as [
-        number,
-        number,
-        number,
-      ];
-      this.bytesIn += bytesIn;
-      this.bytesOut += bytesOut;
-      const list = this.closed.get(port) ?? [];
-      list.push({ in: bytesIn, out: bytesOut, at: Date.now() });
-      this.closed.set(port, list);
-    } else if (line.startsWith("timeout ")) {
-      count(this.errors, "TimeoutError (idle)");
-    } else if ((match = /^\w+: error with [^:]+:\d+: (.*)$/.exec(line))) {
-      count(this.errors, classifyLogged(match[1]!));
-    } else if (/^\w+: error: /.test(line)) {
-      count(this.errors, "accept error");
-    }
-  }
-
-  /** Sends SIGTERM; resolves with the exit code and stdout. */
-  async stop(): Promise<{ code: number; stdout: string }> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    const [status, stdout] = await Promise.all([
-      this.child.status,
-      this.#stdout,
-      this.#stderr,
-    ]);
-    return { code: status.code, stdout };
-  }
-}
-
-/** The error class a tool's one-line log message stands for. */
-function classifyLogged(message: string): string {
-  if (/reset by peer/i.test(message)) return "ConnectionReset";
-  if (/broken pipe/i.test(message)) return "BrokenPipe";
-  if (/maxFrameSize/.test(message)) return "FrameTooLargeError";
-  if (
-    /stream ended|reset the connection|connection was (reset|aborted)/.test(
-      message,
-    )
-  ) {
-    return "TruncatedFrameError";
-  }
-  if (/frame header/.test(message)) return "MalformedFrameError";
-  if (/contains the delimiter/.test(message)) return "DelimiterInPayloadError";
-  if (/Cannot read properties of null/.test(message)) {
-    return "TypeError (a read racing the idle timeout)";
-  }
-  // Unknown: group by the message with addresses and numbers taken out.
-  return message.replace(/\[?[0-9a-f.:]+\]?:\d+/gi, "ADDR")
-    .replace(/\d+/g, "N").slice(0, 60);
-}
 
 // ---------------------------------------------------------------------------
 // Clients
@@ -251,14 +96,6 @@ interface Context {
   framed: number;
   /** Every normal session, for the check against the servers' counts. */
   sessions: Session[];
-}
-
-function random(max: number): number {
-  return Math.floor(Math.random() * max);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Random request bytes (the native generator: cheap even for 64 KiB). */
