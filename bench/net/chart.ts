@@ -116,13 +116,13 @@ function escapeXml(text: string): string {
     );
 }
 
-/** A number with at most 3 significant digits, or grouped if ≥ 1,000 and < 10,000. */
+/** A figure in a few digits: `7.41 M`, `107 k`, `31.8 k`, `1,338`, `26.6`. */
 function compact(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;
   if (value >= 1e4) {
     return `${(value / 1e3).toFixed(value >= 1e5 ? 0 : 1)} k`;
   }
-  if (value >= 1000) return value.toLocaleString("en-US");
+  if (value >= 1000) return Math.round(value).toLocaleString("en-US");
   if (value >= 100) return value.toFixed(0);
   if (value >= 10) return value.toFixed(1);
   return value.toFixed(2);
@@ -378,16 +378,20 @@ export function renderChart(results: BenchResults): string {
     );
     lx += 24 + text.length * 6;
   }
-  body.push(
-    `<line x1="${lx}" y1="${y + 7}" x2="${lx + 14}" y2="${
-      y + 7
-    }" stroke="${COLOR.line}" stroke-width="1.5" stroke-dasharray="4 3"/>`,
-  );
-  body.push(
-    `<text x="${lx + 18}" y="${y + 11}" font-size="11" fill="${COLOR.text}">${
-      escapeXml("C server (reference line)")
-    }</text>`,
-  );
+  if (
+    sections.some((section) => section.panels.some((p) => p.line !== undefined))
+  ) {
+    body.push(
+      `<line x1="${lx}" y1="${y + 7}" x2="${lx + 14}" y2="${
+        y + 7
+      }" stroke="${COLOR.line}" stroke-width="1.5" stroke-dasharray="4 3"/>`,
+    );
+    body.push(
+      `<text x="${lx + 18}" y="${y + 11}" font-size="11" fill="${COLOR.text}">${
+        escapeXml("C server (reference line)")
+      }</text>`,
+    );
+  }
   y += 24;
 
   for (const section of sections) {

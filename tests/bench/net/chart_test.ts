@@ -179,7 +179,8 @@ function sample(): BenchResults {
           runs: [60],
         },
       }),
-      server("sockit-listen", { bulk: figure(1450), pp100: figure(95_000) }),
+      // A figure with decimals: labelled as a whole number.
+      server("sockit-listen", { bulk: figure(1449.6), pp100: figure(95_000) }),
       server("deno-loop", { bulk: figure(1400), pp100: figure(104_000) }, {
         idle: {
           live: 2000,
@@ -217,7 +218,7 @@ function sample(): BenchResults {
 const EXPECTED: Record<string, [string, number][]> = {
   bulk: [
     ["sockit-echo", 1300],
-    ["sockit-listen", 1450],
+    ["sockit-listen", 1449.6],
     ["deno-loop", 1400],
     ["node", 850],
   ],
@@ -330,6 +331,7 @@ Deno.test("renderChart() labels each bar with its figure and its ratio to raw De
   assert(labels.includes("1,300 · 0.93×"), labels.join(" | "));
   assert(labels.includes("850 · 0.61×"), labels.join(" | "));
   assert(labels.includes("1,400"), labels.join(" | "));
+  assert(labels.includes("1,450 · 1.04×"), labels.join(" | "));
   assert(labels.includes("C 1,950"), labels.join(" | "));
 });
 
