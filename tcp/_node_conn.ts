@@ -109,6 +109,11 @@ export class Transport {
   #unsent = 0;
   readonly #queue: QueuedWrite[] = [];
   #flushWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** The rest of the write in flight, and its callback. */
+  #writing: Uint8Array | null = null;
+  #writeCallback: ((error?: Error | null) => void) | null = null;
+  readonly #onWritten = (n: number) => this.#written(n);
+  readonly #onWriteError = (error: Error) => this.#writeFailed(error);
   readonly #onRead = (n: number | null) => this.#received(n);
   readonly #onReadError = (error: unknown) => {
     this.#reading = false;
@@ -323,27 +328,40 @@ export class Transport {
   }
 
   #write(bytes: Uint8Array, callback: (error?: Error | null) => void): void {
-    const conn = this.#conn;
-    const done = (error?: Error) => {
-      this.#unsent--;
-      if (error !== undefined) {
-        this.#failQueued(error);
-        callback(error);
-        this.duplex.destroy(error);
-        return;
-      }
-      const next = this.#queue.shift();
-      if (next !== undefined) this.#write(next.bytes, next.callback);
-      else this.#settleFlushed(null);
-      callback();
-    };
-    const more = (written: number) => {
-      if (written < bytes.length) {
-        bytes = bytes.subarray(written);
-        conn.write(bytes).then(more, done);
-      } else done();
-    };
-    conn.write(bytes).then(more, done);
+    this.#writing = bytes;
+    this.#writeCallback = callback;
+    this.#conn.write(bytes).then(this.#onWritten, this.#onWriteError);
+  }
+
+  /** The socket took `n` bytes of the write in flight. */
+  #written(n: number): void {
+    const bytes = this.#writing!;
+    if (n < bytes.length) {
+      this.#writing = bytes.subarray(n);
+      this.#conn.write(this.#writing).then(
+        this.#onWritten,
+        this.#onWriteError,
+      );
+      return;
+    }
+    const callback = this.#writeCallback!;
+    this.#writing = null;
+    this.#writeCallback = null;
+    this.#unsent--;
+    const next = this.#queue.shift();
+    if (next !== undefined) this.#write(next.bytes, next.callback);
+    else this.#settleFlushed(null);
+    callback();
+  }
+
+  #writeFailed(error: Error): void {
+    const callback = this.#writeCallback!;
+    this.#writing = null;
+    this.#writeCallback = null;
+    this.#unsent--;
+    this.#failQueued(error);
+    callback(error);
+    this.duplex.destroy(error);
   }
 
   #failQueued(error: Error): void {
