@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-read --allow-write
+#!/usr/bin/env -S deno run --allow-read --allow-write --allow-run
 /**
  * The chart of a `bench:net` run (`docs/bench.svg`): one panel per
  * measure, one horizontal bar per server (its length proportional to the
@@ -12,8 +12,11 @@
  * as `RESULTS.md`. To draw it again from saved results:
  *
  * ```sh
- * deno run --allow-read --allow-write bench/net/chart.ts [bench/net/results.json [docs/bench.svg]]
+ * deno run --allow-read --allow-write --allow-run bench/net/chart.ts [bench/net/results.json [docs/bench.svg]]
  * ```
+ *
+ * (`--allow-run`: the file is then laid out by `deno fmt`, which checks SVG
+ * files too.)
  *
  * @module
  */
@@ -447,6 +450,11 @@ if (import.meta.main) {
   try {
     const results = parseResults(await Deno.readTextFile(from));
     await Deno.writeTextFile(to, renderChart(results));
+    await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--quiet", to],
+      stdout: "null",
+      stderr: "null",
+    }).output();
     console.error(`chart: wrote ${to} from ${from}`);
   } catch (error) {
     console.error(

@@ -1555,6 +1555,7 @@ async function writeOutputs(
   }
   if (options.chart !== null) {
     await Deno.writeTextFile(options.chart, renderChart(results));
+    await denoFmt(options.chart); // deno fmt --check formats SVG too
     progress(`wrote ${options.chart}`);
   }
   if (options.readme !== null) {
