@@ -314,7 +314,9 @@ const SERVERS: ServerSpec[] = [
       "20000",
     ],
     note:
-      "`tools/echo.ts --port 0 --quiet --idle-timeout 60 --max-conns 20000`, run with its shebang's flags as the file and its compiled binary run (V8: `--max-semi-space-size=2`; the idle test holds 10,000 clients; the tool's default cap is 1,024)",
+      `\`tools/echo.ts --port 0 --quiet --idle-timeout 60 --max-conns 20000\`, run with its shebang's flags, as the file and its compiled binary run (\`${
+        shebangFlags("tools/echo.ts").join(" ")
+      }\`; the idle test holds 10,000 clients; the tool's default cap is 1,024)`,
   },
   {
     id: "sockit-listen",
