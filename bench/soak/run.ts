@@ -1,18 +1,22 @@
 /**
  * The soak run (`deno task soak`): thousands of concurrent loopback clients
- * against three servers at once, each a child process —
+ * against four servers at once, each a child process —
  *
  * - the `echo` tool (`--idle-timeout 5`),
  * - the `time` tool (`--frame lines --idle-timeout 5`),
  * - a framed echo server (`bench/soak/_framed_echo.ts`: 32-bit big-endian
- *   length-prefixed frames of at most 64 KiB, idle timeout 5 s) —
+ *   length-prefixed frames of at most 64 KiB, idle timeout 5 s),
+ * - the `rexec` tool (`--allow sleep,echo --timeout 60`, 16 commands at
+ *   once; `bench/soak/_rexec.ts`) —
  *
  * mixing normal traffic (every byte checked, with think time between
  * requests), connection churn, slowloris clients (silent, or a byte every
  * 7 s), clients that reset mid-request (python3, `SO_LINGER` 0), garbage
- * and oversized frames, clients that flood tiny frames and never read, and
- * unfinished lines at the time server's `--max-frame`. It stops by itself
- * after `--duration` seconds
+ * and oversized frames, clients that flood tiny frames and never read,
+ * unfinished lines at the time server's `--max-frame`, and rexec clients
+ * that start a silent `sleep` and vanish (close, half-close then close, or
+ * reset) among normal ones whose `echo` output is checked. It stops by
+ * itself after `--duration` seconds
  * (default 240; the whole run stays under 5 minutes), then prints tables:
  * requests served, errors by kind (as the servers and the clients saw
  * them), bytes echoed and verified, each server's RSS (idle, peak, end) and
@@ -20,10 +24,16 @@
  * which must be zero. "Lost" is checked against each server's own count of
  * every normal connection's bytes (its `closed … (N bytes in, M out)` log
  * line, or the framed server's report): every byte a server wrote must
- * have reached its client. The exit code is 1 if a byte was lost or
- * corrupted, a server leaked descriptors or did not exit 0, or the
- * runner's own event loop lagged more than 2 s (its figures would not be
- * trustworthy).
+ * have reached its client. For rexec it prints the commands started,
+ * killed when their client went and refused, how soon after a client
+ * closed its command's kill was logged, and the most commands at once
+ * (`ps`, once a second). The exit code is 1 if a byte was lost or
+ * corrupted, a server leaked descriptors or did not exit 0, a rexec
+ * command outlived its client (it ran on, or `ps` saw it older than any
+ * client holds one, or not the server's child), the server had a child
+ * left once its clients were gone, a command of the run still ran after
+ * the server exited, more than 16 ran at once, or the runner's own event
+ * loop lagged more than 2 s (its figures would not be trustworthy).
  *
  * Usage:
  *
@@ -34,7 +44,8 @@
  * ```
  *
  * Loopback only: every socket is on 127.0.0.1. Linux only: memory and
- * descriptors come from `/proc` (read with `cat` and `ls`).
+ * descriptors come from `/proc` (read with `cat` and `ls`), processes
+ * from `ps`.
  *
  * @module
  */
@@ -46,6 +57,7 @@ import {
   writeAll,
 } from "../../tests/reliability/_harness.ts";
 import type { FramedEchoReport } from "./_framed_echo.ts";
+import { RexecScenario } from "./_rexec.ts";
 import { type Logged, ServerProcess } from "./_server_process.ts";
 import {
   count,
@@ -721,6 +733,9 @@ async function main(): Promise<number> {
       String(MAX_FRAME),
     ]),
   };
+  const rexec = new RexecScenario();
+  const allServers = { ...servers, rexec: rexec.server };
+  await rexec.server.listening();
   const ctx: Context = {
     deadline: 0,
     echo: await servers.echo.listening(),
@@ -728,7 +743,7 @@ async function main(): Promise<number> {
     framed: await servers.framed.listening(),
     sessions: [],
   };
-  const list = Object.values(servers);
+  const list = Object.values(allServers);
   const before = await Promise.all(list.map(async (server) => ({
     fds: await openFds(server.child.pid),
     memory: await memoryStatus(server.child.pid),
@@ -758,12 +773,17 @@ async function main(): Promise<number> {
     [share(0.005), () => stalled(ctx, "time", "line at the cap")],
     [share(0.005), () => stalled(ctx, "time", "flood, no reading")],
     [share(0.005), () => stalled(ctx, "framed", "flood, no reading")],
+    [share(0.004), () => rexec.normal(ctx.deadline)],
+    [share(0.0025), () => rexec.vanish(ctx.deadline, "close")],
+    [share(0.0025), () => rexec.vanish(ctx.deadline, "half-close")],
   ];
   const resetThreads = share(0.02);
-  const total = plan.reduce((n, [k]) => n + k, 0) + resetThreads;
+  const rexecResetThreads = share(0.0015);
+  const total = plan.reduce((n, [k]) => n + k, 0) + resetThreads +
+    rexecResetThreads;
   console.error(
     `soak: ${total} concurrent clients for ${duration} s against echo :${ctx.echo}, ` +
-      `time :${ctx.time}, framed echo :${ctx.framed}`,
+      `time :${ctx.time}, framed echo :${ctx.framed}, rexec :${rexec.server.port}`,
   );
   ctx.deadline = performance.now() + duration * 1000;
   const workers: Promise<void>[] = [];
@@ -772,6 +792,9 @@ async function main(): Promise<number> {
     Promise.all(list.map((s) => memoryStatus(s.child.pid))).then((m) => {
       peak = peak.map((p, i) => Math.max(p, m[i]!.peakRssKiB));
     }, () => {});
+    rexec.sample().catch((error) => {
+      console.error(`soak: cannot list processes: ${error}`);
+    });
   }, 1000);
   // The runner's own event-loop lag: how late a 100 ms timer fires.
   let maxLag = 0;
@@ -796,6 +819,7 @@ async function main(): Promise<number> {
     }
   }
   workers.push(resetters(ctx, resetThreads, duration - 2));
+  workers.push(rexec.resetters(rexecResetThreads, duration - 2));
   const results = await Promise.allSettled(workers);
   clearInterval(progress);
   clearInterval(lagMeter);
@@ -806,7 +830,9 @@ async function main(): Promise<number> {
     );
   }
 
-  // Every client is closed: the servers' descriptors must come back.
+  // Every client is closed: the rexec server's children must be gone, and
+  // every server's descriptors must come back.
+  await rexec.settle();
   const settleUntil = performance.now() + 15_000;
   let after = await Promise.all(list.map((s) => openFds(s.child.pid)));
   while (
@@ -820,7 +846,10 @@ async function main(): Promise<number> {
   clearInterval(sampler);
   peak = peak.map((p, i) => Math.max(p, end[i]!.peakRssKiB));
   const exits = await Promise.all(list.map((s) => s.stop()));
-  const framedReport = JSON.parse(exits[2]!.stdout) as FramedEchoReport;
+  const framedReport = JSON.parse(
+    exits[list.indexOf(servers.framed)]!.stdout,
+  ) as FramedEchoReport;
+  await rexec.lookForOrphans();
 
   // Each normal session against the server's own count of its bytes:
   // what the server wrote must all have reached the client.
@@ -884,15 +913,18 @@ async function main(): Promise<number> {
       .map(([o, n]) => `${o} ${num(n)}`).join("; "),
     num(k.corrupted),
   ]);
+  const rexecFigures = rexec.serverFigures();
   const serverErrors = [
     servers.echo.errors,
     servers.time.errors,
     new Map(Object.entries(framedReport.errors)),
+    new Map([...rexec.server.errors, ...rexecFigures.errors]),
   ];
   const accepted = [
     servers.echo.accepted,
     servers.time.accepted,
     framedReport.accepted,
+    rexec.server.accepted,
   ];
   const served = [
     (kinds.get("echo: normal")?.requests ?? 0) +
@@ -900,6 +932,7 @@ async function main(): Promise<number> {
     (kinds.get("echo: garbage")?.requests ?? 0),
     kinds.get("time: normal")?.requests ?? 0,
     framedReport.frames,
+    rexecFigures.served,
   ];
   const serverRows = list.map((server, i) => [
     server.name,
@@ -966,6 +999,16 @@ async function main(): Promise<number> {
         num(check.unread)
       }.`,
   );
+  const rexecReport = rexec.report();
+  console.log(
+    `\nrexec: commands and processes (its children, by \`ps\` and by its log)\n`,
+  );
+  console.log(table(["figure", "value"], rexecReport.rows));
+  console.log(
+    rexecReport.ok
+      ? "rexec: clean (no command outlived its client or the server)\n"
+      : "rexec: NOT clean (see above)\n",
+  );
   const leaked = after.some((fds, i) => fds > before[i]!.fds);
   const unexpected = all.some((k) =>
     [...k.outcomes.keys()].some((o) =>
@@ -974,7 +1017,7 @@ async function main(): Promise<number> {
   );
   const ok = check.lost === 0 && corrupted === 0 &&
     !leaked && crashed.length === 0 && !unexpected &&
-    exits.every((e) => e.code === 0) && maxLag <= MAX_LAG;
+    exits.every((e) => e.code === 0) && maxLag <= MAX_LAG && rexecReport.ok;
   console.log(ok ? "Result: clean." : "Result: NOT clean (see above).");
   return ok ? 0 : 1;
 }
