@@ -400,6 +400,17 @@ export function renderReport(results: BenchResults): string {
   if (results.source !== undefined) out.push("", `Source: ${results.source}`);
   if (results.plain.length > 0) out.push("", ...plainReport(results));
   if (results.tls.length > 0) out.push("", ...tlsReport(results));
+  for (const companion of results.companions ?? []) {
+    out.push(
+      "",
+      `## ${companion.title}`,
+      "",
+      `From the same run, made by \`${companion.command}\`:`,
+      "",
+      // The companions' own headings sit under this one.
+      companion.markdown.replace(/^(#+) /gm, "##$1 "),
+    );
+  }
   return out.join("\n");
 }
 

@@ -175,6 +175,18 @@ export interface BenchResults {
   plain: ServerResult[];
   /** The TLS servers. */
   tls: ServerResult[];
+  /** The companion benchmarks' reports, when the run made them. */
+  companions?: Companion[];
+}
+
+/** A companion benchmark's report (`relay.ts`, `workers.ts`, `proxy.ts`). */
+export interface Companion {
+  /** The section's title. */
+  title: string;
+  /** The command that makes it alone. */
+  command: string;
+  /** Its Markdown, as it printed it. */
+  markdown: string;
 }
 
 /**

@@ -61,6 +61,12 @@
  * - `--from FILE` — measure nothing: make the outputs of the results saved
  *   in `FILE` (RESULTS.md, docs/bench.svg and README.md's summary unless
  *   `--out` or `--chart` says where)
+ * - `--no-companions` — skip the companion benchmarks that a run of every
+ *   server and measure ends with: `relay.ts` (the relay tool against socat
+ *   and a raw Deno relay), `workers.ts` (`--workers` against node:cluster)
+ *   and `proxy.ts` (the PROXY protocol's cost on new connections), each
+ *   run as its own program, its Markdown kept in results.json and
+ *   RESULTS.md
  *
  * Needs Linux (epoll, `/proc`), `cc` on the PATH, and a file-descriptor
  * hard limit of at least 10,200 (`ulimit -Hn`; each server and the load
@@ -76,6 +82,7 @@ import { formatNumber, renderReport, renderSummary } from "./report.ts";
 import { renderChart } from "./chart.ts";
 import {
   type BenchResults,
+  type Companion,
   type Figure,
   HS_CONNS,
   HS_MAX,
@@ -144,6 +151,8 @@ interface Options {
   readme: string | null;
   /** Render the outputs of this saved run instead of measuring. */
   from: string | null;
+  /** Run the companion benchmarks after the servers' measures. */
+  companions: boolean;
 }
 
 function usage(message: string): never {
@@ -166,6 +175,7 @@ function parseOptions(args: string[]): Options {
     chart: null,
     readme: null,
     from: null,
+    companions: true,
   };
   let explicitOut = false;
   for (let i = 0; i < args.length; i++) {
@@ -234,9 +244,15 @@ function parseOptions(args: string[]): Options {
       case "--from":
         options.from = value();
         break;
+      case "--no-companions":
+        options.companions = false;
+        break;
       default:
         usage(`unknown flag ${flag}`);
     }
+  }
+  if (options.only !== null || options.measures !== null) {
+    options.companions = false;
   }
   if (!explicitOut && options.only === null && options.measures === null) {
     options.out = RESULTS;
@@ -1512,6 +1528,7 @@ async function main(options: Options): Promise<void> {
     }
   }
 
+  const companions = options.companions ? await runCompanions() : [];
   const seconds = (performance.now() - started) / 1000;
   const results: BenchResults = {
     date: new Date().toISOString().slice(0, 10),
@@ -1530,8 +1547,52 @@ async function main(options: Options): Promise<void> {
     quietWaited,
     plain: rows.map(resultOf),
     tls: tlsRows.map(resultOf),
+    ...(companions.length === 0 ? {} : { companions }),
   };
   await writeOutputs(results, options);
+}
+
+/** The companion benchmarks: each a program printing its Markdown. */
+const COMPANIONS: readonly { title: string; file: string }[] = [
+  {
+    title: "Relays: the relay tool, socat and a raw Deno relay",
+    file: "relay.ts",
+  },
+  { title: "Every core: --workers against node:cluster", file: "workers.ts" },
+  { title: "PROXY protocol: the cost on new connections", file: "proxy.ts" },
+];
+
+/**
+ * Runs each companion benchmark as its own program (each bounded in time:
+ * a minute or two) and keeps its Markdown; one that fails is recorded
+ * with its error, and the run goes on.
+ */
+async function runCompanions(): Promise<Companion[]> {
+  const out: Companion[] = [];
+  for (const { title, file } of COMPANIONS) {
+    const command = `deno run -A bench/net/${file}`;
+    progress(`companion: ${command}`);
+    await waitForQuiet(file);
+    const { success, stdout, stderr } = await new Deno.Command(
+      Deno.execPath(),
+      {
+        args: ["run", "-A", path(new URL(file, HERE))],
+        cwd: path(ROOT),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      },
+    ).output();
+    const text = new TextDecoder().decode(success ? stdout : stderr).trim();
+    out.push({
+      title,
+      command,
+      markdown: success
+        ? text
+        : `Failed: ${text.split("\n").slice(-3).join(" ")}`,
+    });
+  }
+  return out;
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type ServerResult,
   stringifyResults,
 } from "../../../bench/net/results.ts";
-import { renderSummary } from "../../../bench/net/report.ts";
+import { renderReport, renderSummary } from "../../../bench/net/report.ts";
 import { assert, assertEquals } from "../../_utils.ts";
 
 // ---------------------------------------------------------------------------
@@ -362,4 +362,25 @@ Deno.test("renderSummary() embeds the chart and tabulates a row per server with 
   ]);
   assert(summary.includes("1,300 (0.93×)"), summary);
   assert(!summary.includes("NaN"));
+});
+
+Deno.test("the report keeps the companion benchmarks' sections, their headings under the run's", () => {
+  const results: BenchResults = {
+    ...sample(),
+    companions: [{
+      title: "Relays",
+      command: "deno run -A bench/net/relay.ts",
+      markdown:
+        "## Relay throughput\n\n| relay | MB/s |\n| --- | --: |\n| sockit | 533 |",
+    }],
+  };
+  const report = renderReport(results);
+  const at = report.indexOf(
+    "## Relays\n\nFrom the same run, made by `deno run -A bench/net/relay.ts`:",
+  );
+  assert(at > 0, report);
+  assert(report.indexOf("#### Relay throughput", at) > at, report);
+  assert(report.includes("| sockit | 533 |"));
+  const again = parseResults(stringifyResults(results));
+  assertEquals(again.companions, results.companions);
 });
