@@ -451,7 +451,7 @@ export class NodeConn {
     this.#socket = socket;
     this.#tcp = tcp;
     this.#transport = transport;
-    socket.on("data", (chunk: Uint8Array) => {
+    const push = (chunk: Uint8Array) => {
       this.#queue.push(chunk);
       this.#queued += chunk.length;
       if (this.#pending !== null) this.#fill();
@@ -459,7 +459,9 @@ export class NodeConn {
         this.#paused = true;
         transport.hold();
       }
-    });
+    };
+    if (transport.attached) takeClearText(socket, push);
+    socket.on("data", push);
     socket.on("end", () => this.#end(null));
     socket.on("error", (error: unknown) => this.#end({ error }));
     socket.on("close", () => this.#end(null));
@@ -591,6 +593,44 @@ export class NodeConn {
     }
     return count;
   }
+}
+
+/** What a TLSSocket's handle (node:tls's engine in Deno 2.9) offers. */
+interface ClearTextSource {
+  onread?: unknown;
+  setOnread?: unknown;
+}
+
+/**
+ * Has node:tls's engine hand each decrypted chunk to `push` itself, past the
+ * TLSSocket's Readable (a Buffer, a push, a `data` event per chunk), if it is
+ * made as this code knows it (Deno 2.9: the handle calls `onread` with an
+ * ArrayBuffer of the bytes). The end, errors and anything else still go the
+ * TLSSocket's way, and what it holds already is taken first, in order.
+ */
+function takeClearText(
+  socket: NodeTlsSocket,
+  push: (chunk: Uint8Array) => void,
+): void {
+  const handle = (socket as unknown as { _handle?: ClearTextSource | null })
+    ._handle;
+  if (
+    handle === null || handle === undefined ||
+    typeof handle.onread !== "function" ||
+    typeof handle.setOnread !== "function"
+  ) {
+    return;
+  }
+  for (let chunk; (chunk = socket.read()) !== null;) push(chunk);
+  const original = handle.onread as (this: unknown, ...args: unknown[]) => void;
+  const onread = function (this: unknown, ...args: unknown[]): void {
+    const [bytes] = args;
+    if (bytes instanceof ArrayBuffer && bytes.byteLength > 0) {
+      push(new Uint8Array(bytes));
+    } else original.apply(this, args);
+  };
+  handle.onread = onread;
+  (handle.setOnread as (f: typeof onread) => void).call(handle, onread);
 }
 
 function brokenPipe(): Error {

@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { NodeConn, nodeModules, Transport } from "../../tcp/_node_conn.ts";
 import { testCertificates } from "../_tls.ts";
-import { pattern, within } from "./_helpers.ts";
+import { pattern, waitFor, within } from "./_helpers.ts";
 
 const { ca, server: pair } = await testCertificates();
 
@@ -25,7 +25,10 @@ interface Pair extends AsyncDisposable {
  * Connects a Deno TLS client to a node:tls server socket on a Transport,
  * with the fast path (`attach`) or without it (the fallback).
  */
-async function tlsPair(attach: boolean): Promise<Pair> {
+async function tlsPair(
+  attach: boolean,
+  early: Uint8Array | null = null,
+): Promise<Pair> {
   const { tls } = nodeModules();
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const connecting = Deno.connectTls({
@@ -54,6 +57,14 @@ async function tlsPair(attach: boolean): Promise<Pair> {
     5000,
     "the handshake",
   );
+  if (early !== null) {
+    // Sent before the server wraps its socket: node:tls holds it.
+    await writeAll(client, early);
+    await waitFor(
+      () => socket.readableLength === early.length,
+      "the early bytes",
+    );
+  }
   const server = new NodeConn(socket, tcp, transport);
   return {
     server,
@@ -116,6 +127,17 @@ for (const attach of [true, false]) {
     }
     await client.closeWrite();
     assertEquals(await server.read(new Uint8Array(8)), null);
+  });
+
+  Deno.test(`NodeConn over ${path}: bytes that came before the NodeConn are read first, then the rest in order`, async () => {
+    const early = pattern(1, 3000);
+    await using pair = await tlsPair(attach, early);
+    const { server, client } = pair;
+    const late = pattern(2, 5000);
+    await writeAll(client, late);
+    const got = await readExactly((into) => server.read(into), 8000);
+    assertEquals(got.subarray(0, 3000), early);
+    assertEquals(got.subarray(3000), late);
   });
 
   Deno.test(`NodeConn over ${path}: a write resolves once the TCP socket took it, so a peer that does not read holds it back`, async () => {
