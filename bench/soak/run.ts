@@ -15,25 +15,32 @@
  * and oversized frames, clients that flood tiny frames and never read,
  * unfinished lines at the time server's `--max-frame`, and rexec clients
  * that start a silent `sleep` and vanish (close, half-close then close, or
- * reset) among normal ones whose `echo` output is checked. It stops by
- * itself after `--duration` seconds
- * (default 240; the whole run stays under 5 minutes), then prints tables:
- * requests served, errors by kind (as the servers and the clients saw
- * them), bytes echoed and verified, each server's RSS (idle, peak, end) and
- * open file descriptors before and after, and the bytes lost or corrupted,
- * which must be zero. "Lost" is checked against each server's own count of
- * every normal connection's bytes (its `closed … (N bytes in, M out)` log
- * line, or the framed server's report): every byte a server wrote must
- * have reached its client. For rexec it prints the commands started,
- * killed when their client went and refused, how soon after a client
- * closed its command's kill was logged, and the most commands at once
- * (`ps`, once a second). The exit code is 1 if a byte was lost or
- * corrupted, a server leaked descriptors or did not exit 0, a rexec
- * command outlived its client (it ran on, or `ps` saw it older than any
- * client holds one, or not the server's child), the server had a child
- * left once its clients were gone, a command of the run still ran after
- * the server exited, more than 16 ran at once, or the runner's own event
- * loop lagged more than 2 s (its figures would not be trustworthy).
+ * reset) among normal ones whose `echo` output is checked. Beside them, an
+ * ACK storm attempt: two `broadcast listen` tools made to answer each
+ * other, with forged datagrams and floods (`bench/soak/_ack_storm.ts`).
+ *
+ * It stops by itself after `--duration` seconds (default 240; the whole
+ * run stays under 5 minutes), then prints tables: requests served, errors
+ * by kind (as the servers and the clients saw them), bytes echoed and
+ * verified, each server's RSS (idle, peak, end) and open file descriptors
+ * before and after, and the bytes lost or corrupted, which must be zero.
+ * "Lost" is checked against each server's own count of every normal
+ * connection's bytes (its `closed … (N bytes in, M out)` log line, or the
+ * framed server's report): every byte a server wrote must have reached its
+ * client. For rexec: commands started, killed when their client went and
+ * refused, how soon after a client closed its command's kill was logged,
+ * and the most commands at once (`ps`, once a second). For the ACK storm:
+ * the datagrams that crossed each way after each forgery, in each flood,
+ * in the busiest second and in the quiet times.
+ *
+ * The exit code is 1 if a byte was lost or corrupted, a server leaked
+ * descriptors or did not exit 0, a rexec command outlived its client (it
+ * ran on, or `ps` saw it older than any client holds one, or not the
+ * server's child), the rexec server had a child left once its clients were
+ * gone, a command of the run still ran after the server exited, more than
+ * 16 ran at once, the listeners' exchange passed their reply limit or did
+ * not fall to zero, or the runner's own event loop lagged more than 2 s
+ * (its figures would not be trustworthy).
  *
  * Usage:
  *
@@ -57,6 +64,7 @@ import {
   writeAll,
 } from "../../tests/reliability/_harness.ts";
 import type { FramedEchoReport } from "./_framed_echo.ts";
+import { AckStormScenario } from "./_ack_storm.ts";
 import { RexecScenario } from "./_rexec.ts";
 import { type Logged, ServerProcess } from "./_server_process.ts";
 import {
@@ -734,8 +742,8 @@ async function main(): Promise<number> {
     ]),
   };
   const rexec = new RexecScenario();
-  const allServers = { ...servers, rexec: rexec.server };
-  await rexec.server.listening();
+  const storm = new AckStormScenario();
+  await Promise.all([rexec.server.listening(), storm.listening()]);
   const ctx: Context = {
     deadline: 0,
     echo: await servers.echo.listening(),
@@ -743,7 +751,7 @@ async function main(): Promise<number> {
     framed: await servers.framed.listening(),
     sessions: [],
   };
-  const list = Object.values(allServers);
+  const list = [...Object.values(servers), rexec.server, ...storm.servers];
   const before = await Promise.all(list.map(async (server) => ({
     fds: await openFds(server.child.pid),
     memory: await memoryStatus(server.child.pid),
@@ -820,6 +828,7 @@ async function main(): Promise<number> {
   }
   workers.push(resetters(ctx, resetThreads, duration - 2));
   workers.push(rexec.resetters(rexecResetThreads, duration - 2));
+  workers.push(storm.run(duration - 2));
   const results = await Promise.allSettled(workers);
   clearInterval(progress);
   clearInterval(lagMeter);
@@ -850,6 +859,10 @@ async function main(): Promise<number> {
     exits[list.indexOf(servers.framed)]!.stdout,
   ) as FramedEchoReport;
   await rexec.lookForOrphans();
+  const stormReport = storm.report({
+    a: exits[list.indexOf(storm.a.server)]!.stdout,
+    b: exits[list.indexOf(storm.b.server)]!.stdout,
+  });
 
   // Each normal session against the server's own count of its bytes:
   // what the server wrote must all have reached the client.
@@ -919,12 +932,16 @@ async function main(): Promise<number> {
     servers.time.errors,
     new Map(Object.entries(framedReport.errors)),
     new Map([...rexec.server.errors, ...rexecFigures.errors]),
+    ...storm.servers.map((_, i) =>
+      new Map([["replies withheld (10 a second)", stormReport.withheld[i]!]])
+    ),
   ];
   const accepted = [
-    servers.echo.accepted,
-    servers.time.accepted,
-    framedReport.accepted,
-    rexec.server.accepted,
+    num(servers.echo.accepted),
+    num(servers.time.accepted),
+    num(framedReport.accepted),
+    num(rexec.server.accepted),
+    ...stormReport.received.map((n) => `${num(n)} datagrams`),
   ];
   const served = [
     (kinds.get("echo: normal")?.requests ?? 0) +
@@ -933,10 +950,11 @@ async function main(): Promise<number> {
     kinds.get("time: normal")?.requests ?? 0,
     framedReport.frames,
     rexecFigures.served,
+    ...stormReport.replied,
   ];
   const serverRows = list.map((server, i) => [
     server.name,
-    num(accepted[i]!),
+    accepted[i]!,
     num(served[i]!),
     [...serverErrors[i]!.entries()].sort((a, b) => b[1] - a[1])
       .map(([e, n]) => `${e} ${num(n)}`).join("; ") || "none",
@@ -1009,6 +1027,17 @@ async function main(): Promise<number> {
       ? "rexec: clean (no command outlived its client or the server)\n"
       : "rexec: NOT clean (see above)\n",
   );
+  console.log(
+    "broadcast: an ACK storm attempt between listeners A and B (datagrams across the relay)\n",
+  );
+  console.log(table(["figure", "A → B", "B → A"], stormReport.rows));
+  console.log(
+    `${stormReport.summary}\nbroadcast: ${
+      stormReport.ok
+        ? "clean (bounded by the reply limit, and zero in the quiet times)"
+        : "NOT clean (see above)"
+    }\n`,
+  );
   const leaked = after.some((fds, i) => fds > before[i]!.fds);
   const unexpected = all.some((k) =>
     [...k.outcomes.keys()].some((o) =>
@@ -1017,7 +1046,8 @@ async function main(): Promise<number> {
   );
   const ok = check.lost === 0 && corrupted === 0 &&
     !leaked && crashed.length === 0 && !unexpected &&
-    exits.every((e) => e.code === 0) && maxLag <= MAX_LAG && rexecReport.ok;
+    exits.every((e) => e.code === 0) && maxLag <= MAX_LAG && rexecReport.ok &&
+    stormReport.ok;
   console.log(ok ? "Result: clean." : "Result: NOT clean (see above).");
   return ok ? 0 : 1;
 }
