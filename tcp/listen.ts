@@ -521,15 +521,20 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
         this.#handshakes.set(conn, this.#secure(conn, this.#tls, conn));
         continue;
       }
-      const connection = new Connection(
-        conn,
-        this.#options.idleTimeout === undefined
-          ? {}
-          : { idleTimeout: this.#options.idleTimeout },
-      );
-      markServerSide(connection, this.#startTls);
-      this.#live.set(connection, this.#serve(connection));
+      this.#start(conn);
     }
+  }
+
+  /** Serves a plain (or not yet upgraded) connection: runs its handler. */
+  #start(socket: ConstructorParameters<typeof Connection>[0]): void {
+    const connection = new Connection(
+      socket,
+      this.#options.idleTimeout === undefined
+        ? {}
+        : { idleTimeout: this.#options.idleTimeout },
+    );
+    markServerSide(connection, this.#startTls);
+    this.#live.set(connection, this.#serve(connection));
   }
 
   /** Reads a client's PROXY header, then serves it (TLS first, if any). */
@@ -555,14 +560,7 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
       socket.close(); // shutdown began as the header arrived
       return;
     }
-    const connection = new Connection(
-      socket,
-      this.#options.idleTimeout === undefined
-        ? {}
-        : { idleTimeout: this.#options.idleTimeout },
-    );
-    markServerSide(connection, this.#startTls);
-    this.#live.set(connection, this.#serve(connection));
+    this.#start(socket);
   }
 
   /**
@@ -594,13 +592,7 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
       socket.close(); // shutdown began as the handshake ended
       return;
     }
-    const connection = new Connection(
-      socket,
-      this.#options.idleTimeout === undefined
-        ? {}
-        : { idleTimeout: this.#options.idleTimeout },
-    );
-    this.#live.set(connection, this.#serve(connection));
+    this.#start(socket);
   }
 
   async #serve(conn: Connection): Promise<void> {
