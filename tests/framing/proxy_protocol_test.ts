@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { freePort, hasHaproxy } from "../_haproxy.ts";
 import {
   encodeProxyHeader,
   MalformedFrameError,
@@ -1667,27 +1668,6 @@ Deno.test("HAProxy's headers decode, and encode back to the same bytes", () => {
     assertEquals(toHex(again), toHex(input.subarray(0, end)), name);
   }
 });
-
-async function hasHaproxy(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("haproxy", {
-      args: ["-v"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-/** A port that was free a moment ago, for HAProxy's frontends. */
-function freePort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = probe.addr;
-  probe.close();
-  return port;
-}
 
 /** Reads from `conn` until the decoder has the header and `want` more bytes. */
 async function readHeader(

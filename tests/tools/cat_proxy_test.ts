@@ -12,6 +12,7 @@ import { connect, listen } from "../../tcp/mod.ts";
 import { ROOT, TOOL_PERMISSIONS } from "../_spawn.ts";
 import { assertEquals, assertMatch, assertStringIncludes } from "../_utils.ts";
 import { Python } from "../tcp/_python.ts";
+import { ptyScript } from "./_pty.ts";
 import { deferred } from "../tcp/_helpers.ts";
 import { assertCode, Cat, runCat } from "./_cat.ts";
 
@@ -143,24 +144,9 @@ Deno.test("cat --progress with stderr a pseudo-terminal: a live line drawn in pl
   // cat reads stdin from a pipe the driver holds open until the live line
   // shows the bytes, so the line is drawn while the relay runs.
   await using driver = Python.spawn(
-    `
-import json, pty, select, subprocess
-master, slave = pty.openpty()
-cat = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE,
-    stdout=subprocess.DEVNULL, stderr=slave, cwd=sys.argv[1])
-os.close(slave)
-seen = b''
-def read_until(pattern, seconds):
-    global seen
-    deadline = time.time() + seconds
-    while pattern not in seen and time.time() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                seen += os.read(master, 4096)
-            except OSError:
-                break
-    return pattern in seen
+    ptyScript(
+      `
+cat = child
 cat.stdin.write(b'y' * 5000)
 cat.stdin.flush()
 assert read_until(b'4.88 KiB sent, 4.88 KiB received, ', 20), seen
@@ -169,6 +155,8 @@ code = cat.wait(20)
 read_until(b' in ', 2)
 print(json.dumps({'code': code, 'seen': seen.decode()}))
 `,
+      "pipe",
+    ),
     [
       ROOT.pathname,
       Deno.execPath(),

@@ -9,32 +9,12 @@
  *
  * @module
  */
+import { freePort, hasHaproxy } from "../_haproxy.ts";
 import { connect } from "../../tcp/mod.ts";
 import { Lines, runTool, ToolProcess } from "../_spawn.ts";
 import { assert, assertEquals, assertStringIncludes } from "../_utils.ts";
 
 const decoder = new TextDecoder();
-
-async function hasHaproxy(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("haproxy", {
-      args: ["-v"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-/** A port that was free a moment ago, for HAProxy's frontend. */
-function freePort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = probe.addr;
-  probe.close();
-  return port;
-}
 
 /** The echo tool, started with PROXY protocol from loopback. */
 class Echo extends ToolProcess {

@@ -12,6 +12,7 @@ import {
 import { ROOT, TOOL_PERMISSIONS, ToolProcess } from "../_spawn.ts";
 import { deferred, readAll, within } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
+import { ptyScript } from "./_pty.ts";
 
 const CLEAR = "\r\x1b[K";
 
@@ -126,24 +127,10 @@ Deno.test("relay -v with stderr a pseudo-terminal draws a live line of the total
   // Runs the relay with stderr on a pty; relays one 10,000-byte echo; waits
   // for a live line showing it; then SIGTERM; prints what the pty showed.
   await using driver = Python.spawn(
-    `
-import json, pty, select, signal, subprocess
-master, slave = pty.openpty()
-relay = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL,
-    stdout=subprocess.DEVNULL, stderr=slave, cwd=sys.argv[1])
-os.close(slave)
-seen = b''
-def read_until(pattern, seconds):
-    global seen
-    deadline = time.time() + seconds
-    while pattern not in seen and time.time() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                seen += os.read(master, 4096)
-            except OSError:
-                break
-    return pattern in seen
+    ptyScript(
+      `
+import signal
+relay = child
 assert read_until(b'relaying to', 20), seen
 line = seen.split(b'listening on ', 1)[1]
 assert read_until(b'\x1b[Krelay: total:', 10), seen  # the live line is up
@@ -164,6 +151,8 @@ read_until(b'shut down', 10)
 code = relay.wait(10)
 print(json.dumps({'code': code, 'seen': seen.decode()}))
 `,
+      "null",
+    ),
     [
       ROOT.pathname,
       Deno.execPath(),
