@@ -631,11 +631,17 @@ async function stalled(
       s.requests++;
       const wrote = await Promise.race([writing, Promise.resolve("stalled")]);
       // Now read what the kernel holds: then EOF (or a reset) if the
-      // server has closed.
+      // server has closed. A server still answering (a busy server echoes
+      // 65,536 empty frames slowly) is not idle, so not due to close; one
+      // that sends nothing for an idle timeout and keeps the connection
+      // open is a failure.
+      let lastData = performance.now();
       const draining = (async () => {
         const buffer = new Uint8Array(65536);
         try {
-          while ((await conn.read(buffer)) !== null) { /* replies */ }
+          while ((await conn.read(buffer)) !== null) {
+            lastData = performance.now();
+          }
           return "EOF";
         } catch (error) {
           return errorKind(error);
@@ -645,11 +651,18 @@ async function stalled(
         draining,
         sleep(IDLE_TIMEOUT * 2).then(() => null),
       ]);
+      const quiet = performance.now() - lastData;
       count(
         s.outcomes,
-        end === null
-          ? `NOT closed by the server (write ${wrote})`
-          : `closed by the server (${end}; write ${wrote})`,
+        end !== null
+          ? `closed by the server (${end}; write ${wrote})`
+          : quiet < IDLE_TIMEOUT + 1000
+          ? `still answered after ${
+            IDLE_TIMEOUT * 2 / 1000
+          } s of reading (write ${wrote})`
+          : `unexpected: NOT closed by the server, silent ${
+            (quiet / 1000).toFixed(0)
+          } s (write ${wrote})`,
       );
     } finally {
       conn.close();
