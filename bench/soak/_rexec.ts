@@ -448,7 +448,7 @@ export class RexecScenario {
           count(outcomes, c.how);
         } else if (c.how === "killed by SIGKILL" && c.notes === "client gone") {
           count(outcomes, "killed when its client went");
-          latencies.push(Math.max(0, c.at - v.closed));
+          latencies.push(Math.max(0, Math.round(c.at - v.closed)));
         } else {
           count(outcomes, `unexpected: ${c.how} (${c.notes})`);
         }
