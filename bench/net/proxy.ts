@@ -14,10 +14,16 @@
  * @module
  */
 
-const HERE = new URL(".", import.meta.url);
-const path = (url: URL): string => decodeURIComponent(url.pathname);
-const BUILD = path(new URL(".build/", HERE));
-const LOADGEN = `${BUILD}loadgen_plain`;
+import {
+  build,
+  BUILD_DIR,
+  median,
+  runLoad,
+  startServer,
+  stopServer,
+} from "./_harness.ts";
+
+const LOADGEN = `${BUILD_DIR}loadgen_plain`;
 
 function flag(name: string, fallback: number): number {
   const at = Deno.args.indexOf(name);
@@ -55,85 +61,42 @@ const VARIANTS: Variant[] = [
   },
 ];
 
-async function build(): Promise<void> {
-  await Deno.mkdir(BUILD, { recursive: true });
-  const { success, stderr } = await new Deno.Command("cc", {
-    args: ["-O2", "-pthread", "-o", LOADGEN, path(new URL("loadgen.c", HERE))],
-    stderr: "piped",
-  }).output();
-  if (!success) {
-    throw new Error(
-      `Cannot build loadgen.c: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
-}
-
 /** Starts a server, waits for its port, runs one measure, stops it. */
 async function round(variant: Variant): Promise<number> {
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      path(new URL("servers/sockit_proxy.ts", HERE)),
-      ...variant.serverArgs,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const server = await startServer([
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "bench/net/servers/sockit_proxy.ts",
+    ...variant.serverArgs,
+  ]);
   try {
-    const reader = server.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let text = "";
-    let match: RegExpMatchArray | null = null;
-    while (match === null) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${variant.name}: the server exited`);
-      text += value;
-      match = text.match(/listening on 127\.0\.0\.1:(\d+)/);
-    }
-    reader.releaseLock();
-    server.stdout.cancel().catch(() => {});
-    const { stdout, success } = await new Deno.Command(LOADGEN, {
-      args: [
-        "--port",
-        match[1]!,
-        "--mode",
-        "handshake",
-        "--conns",
-        String(CONNS),
-        "--duration",
-        String(DURATION),
-        "--max-ops",
-        "2000000",
-        "--server-pid",
-        String(server.pid),
-        ...variant.loadgenArgs,
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    if (!success) throw new Error(`${variant.name}: the load generator failed`);
-    const result = JSON.parse(new TextDecoder().decode(stdout));
+    const result = await runLoad(LOADGEN, [
+      "--port",
+      String(server.port),
+      "--mode",
+      "handshake",
+      "--conns",
+      String(CONNS),
+      "--duration",
+      String(DURATION),
+      "--max-ops",
+      "2000000",
+      "--server-pid",
+      String(server.pid),
+      ...variant.loadgenArgs,
+    ], { boundSeconds: DURATION + 15 });
     if (result.error !== null) {
       throw new Error(`${variant.name}: ${result.error}`);
     }
-    return result.rate as number;
+    return result.rate;
   } finally {
-    server.kill("SIGTERM");
-    await server.status;
+    await stopServer(server);
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 if (import.meta.main) {
-  await build();
+  await build("loadgen.c", LOADGEN, ["-pthread"]);
   const rates = VARIANTS.map(() => [] as number[]);
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, variant] of VARIANTS.entries()) {

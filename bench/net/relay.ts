@@ -35,13 +35,19 @@
  * @module
  */
 
-const HERE = new URL(".", import.meta.url);
-const ROOT = new URL("../../", import.meta.url);
-const path = (url: URL): string => decodeURIComponent(url.pathname);
-const BUILD_DIR = path(new URL(".build/", HERE));
+import {
+  build,
+  BUILD_DIR,
+  type LoadResult,
+  median,
+  runLoad,
+  type Running,
+  startServer,
+  stopServer,
+} from "./_harness.ts";
+
 const LOADGEN = `${BUILD_DIR}relay_loadgen`;
 const C_ECHO = `${BUILD_DIR}relay_c_echo`;
-const decoder = new TextDecoder();
 
 /** The relays, in the table's order. */
 const RELAYS = ["sockit", "socat", "deno-pipe"] as const;
@@ -62,54 +68,6 @@ export interface RelayBenchOptions {
   duration: number;
   /** Only these relays (the backend alone always runs). */
   only: ReadonlySet<RelayId>;
-}
-
-interface LoadResult {
-  rate: number;
-  mbps: number;
-  p50_us: number;
-  p99_us: number;
-  error?: string | null;
-}
-
-interface Running {
-  child: Deno.ChildProcess;
-  port: number;
-  done: Promise<Deno.CommandStatus>;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** `promise`, or `undefined` after `ms`. */
-async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<undefined>((resolve) =>
-        timer = setTimeout(() => resolve(undefined), ms)
-      ),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function compile(source: string, output: string, extra: string[]) {
-  const { success, stderr } = await new Deno.Command("cc", {
-    args: ["-O2", "-Wall", ...extra, "-o", output, path(new URL(source, HERE))],
-    stderr: "piped",
-  }).output();
-  if (!success) {
-    throw new Error(
-      `Cannot build ${source} with cc: ${decoder.decode(stderr)}`,
-    );
-  }
 }
 
 /** Whether `command` runs (`--version`-style probe). */
@@ -134,120 +92,13 @@ function freePort(): number {
   return port;
 }
 
-/** Waits until something accepts connections on `port` (at most 10 s). */
-async function waitForPort(port: number): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return true;
-    } catch {
-      await sleep(50);
-    }
-  }
-  return false;
-}
-
-/**
- * Starts `command` with its soft fd limit raised; its port comes from its
- * `listening on HOST:PORT` line, or is `port` (then waited for).
- */
-async function start(command: string[], port?: number): Promise<Running> {
-  const child = new Deno.Command("sh", {
-    args: ["-c", 'ulimit -Sn "$(ulimit -Hn)" && exec "$@"', "sh", ...command],
-    cwd: path(ROOT),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const done = child.status;
-  const lines: string[] = [];
-  let found: (port: number) => void = () => {};
-  const said = new Promise<number>((resolve) => found = resolve);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let pending = "";
-    try {
-      for await (const chunk of stream) {
-        pending += decoder.decode(chunk, { stream: true });
-        let nl;
-        while ((nl = pending.indexOf("\n")) !== -1) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          if (lines.length < 20) lines.push(line);
-          const match = /listening on \S*:(\d+)/.exec(line);
-          if (match) found(Number(match[1]));
-        }
-      }
-    } catch { /* it went away */ }
-  };
-  pump(child.stdout);
-  pump(child.stderr);
-  const running = { child, port: 0, done };
-  let got: number | undefined;
-  if (port === undefined) {
-    got = await within(Promise.race([said, done.then(() => -1)]), 30_000);
-  } else {
-    got = await waitForPort(port) ? port : undefined;
-  }
-  if (got === undefined || got < 0) {
-    await stop(running);
-    throw new Error(
-      `${command.join(" ")} did not start: ${lines.join(" | ") || "no output"}`,
-    );
-  }
-  running.port = got;
-  return running;
-}
-
-/** SIGTERM, then SIGKILL after 3 s: only the process we started. */
-async function stop(running: Running): Promise<void> {
-  try {
-    running.child.kill("SIGTERM");
-  } catch { /* exited */ }
-  if (await within(running.done, 3000) === undefined) {
-    try {
-      running.child.kill("SIGKILL");
-    } catch { /* exited */ }
-    await running.done;
-  }
-}
-
 /** One load generator run, killed if it overruns. */
-async function load(
+function load(
   port: number,
   args: string[],
   boundSeconds: number,
 ): Promise<LoadResult> {
-  const child = new Deno.Command(LOADGEN, {
-    args: ["--port", String(port), ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = child.output();
-  const result = await within(output, boundSeconds * 1000);
-  if (result === undefined) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
-    await output.catch(() => {});
-    return { rate: 0, mbps: 0, p50_us: 0, p99_us: 0, error: "overran" };
-  }
-  try {
-    const text = decoder.decode(result.stdout).trim().split("\n").at(-1) ?? "";
-    return JSON.parse(text) as LoadResult;
-  } catch {
-    const error = decoder.decode(result.stderr).trim() || `exit ${result.code}`;
-    return { rate: 0, mbps: 0, p50_us: 0, p99_us: 0, error };
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return runLoad(LOADGEN, ["--port", String(port), ...args], { boundSeconds });
 }
 
 function formatNumber(n: number): string {
@@ -279,18 +130,17 @@ interface Row {
 export async function runRelayBench(
   options: RelayBenchOptions,
 ): Promise<string> {
-  await Deno.mkdir(BUILD_DIR, { recursive: true });
-  await compile("loadgen.c", LOADGEN, ["-pthread"]);
-  await compile("c_echo.c", C_ECHO, []);
+  await build("loadgen.c", LOADGEN, ["-pthread"]);
+  await build("c_echo.c", C_ECHO);
   const haveSocat = await available("socat", ["-V"]);
 
-  const backend = await start([C_ECHO]);
+  const backend = await startServer([C_ECHO]);
   const rows: Row[] = [];
   const running = new Map<Row, Running>();
   try {
     const commands: Record<RelayId, () => Promise<Running>> = {
       "sockit": () =>
-        start([
+        startServer([
           Deno.execPath(),
           "run",
           "--allow-net",
@@ -305,14 +155,14 @@ export async function runRelayBench(
         ]),
       "socat": () => {
         const port = freePort();
-        return start([
+        return startServer([
           "socat",
           `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1`,
           `TCP:127.0.0.1:${backend.port}`,
-        ], port);
+        ], { port });
       },
       "deno-pipe": () =>
-        start([
+        startServer([
           Deno.execPath(),
           "run",
           "--allow-net",
@@ -400,9 +250,9 @@ export async function runRelayBench(
     }
   } finally {
     for (const [row, relay] of running) {
-      if (row.id !== "direct") await stop(relay);
+      if (row.id !== "direct") await stopServer(relay);
     }
-    await stop(backend);
+    await stopServer(backend);
   }
   return render(rows, options);
 }

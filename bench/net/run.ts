@@ -102,11 +102,26 @@ import {
   TLS_MEASURES,
   type TlsMeasureId,
 } from "./results.ts";
+import {
+  BENCH_NET,
+  build,
+  BUILD_DIR,
+  compile,
+  type LoadResult,
+  lowerMedian as median,
+  path,
+  pumpLines,
+  ROOT,
+  runLoad as runLoadgen,
+  type Running,
+  shebangFlags,
+  sleep,
+  StartError,
+  startServer,
+  stopServer,
+  within,
+} from "./_harness.ts";
 
-const HERE = new URL(".", import.meta.url);
-const ROOT = new URL("../../", import.meta.url);
-const path = (url: URL): string => decodeURIComponent(url.pathname);
-const BUILD_DIR = path(new URL(".build/", HERE));
 const LOADGEN = `${BUILD_DIR}loadgen`;
 const C_ECHO = `${BUILD_DIR}c_echo`;
 const C_TLS_ECHO = `${BUILD_DIR}c_tls_echo`;
@@ -116,8 +131,8 @@ const TLS_CA = `${TLS_DIR}ca.crt`;
 const TLS_CERT = `${TLS_DIR}server.crt`;
 const TLS_KEY = `${TLS_DIR}server.key`;
 const SERVERS_DIR = "bench/net/servers";
-const RESULTS = path(new URL("RESULTS.md", HERE));
-const RESULTS_JSON = path(new URL("results.json", HERE));
+const RESULTS = path(new URL("RESULTS.md", BENCH_NET));
+const RESULTS_JSON = path(new URL("results.json", BENCH_NET));
 const CHART = path(new URL("docs/bench.svg", ROOT));
 const README = path(new URL("README.md", ROOT));
 /** README.md's summary block, rewritten by a full run. */
@@ -295,18 +310,6 @@ function denoServer(file: string, ...args: string[]): string[] {
 }
 
 const IDLE = String(IDLE_TIMEOUT_MS);
-
-/**
- * The `deno run` flags in a tool's shebang line — permissions and V8 flags
- * — so that the tool runs here as it does from its file and as
- * `scripts/compile.ts` compiles it.
- */
-function shebangFlags(file: string): string[] {
-  const first = Deno.readTextFileSync(new URL(file, ROOT)).split("\n", 1)[0]!;
-  const match = /^#!.*\bdeno run\b(.*)$/.exec(first);
-  if (match === null) throw new Error(`${file} has no deno run shebang`);
-  return match[1]!.trim().split(/\s+/).filter((flag) => flag !== "");
-}
 
 const SERVERS: ServerSpec[] = [
   {
@@ -603,148 +606,6 @@ function measureSpec(id: RateMeasureId, options: Options): MeasureSpec {
 
 const decoder = new TextDecoder();
 
-/** A child we started; stopped by its PID only. */
-interface Running {
-  child: Deno.ChildProcess;
-  pid: number;
-  port: number;
-  tail: string[];
-  done: Promise<Deno.CommandStatus>;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Reads lines from `stream` into `tail` (the last 20), calling `onLine`. */
-async function pumpLines(
-  stream: ReadableStream<Uint8Array>,
-  tail: string[],
-  onLine: (line: string) => void,
-): Promise<void> {
-  let pending = "";
-  try {
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      let nl;
-      while ((nl = pending.indexOf("\n")) !== -1) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        onLine(line);
-      }
-    }
-  } catch { /* the process went away */ }
-  if (pending !== "") {
-    tail.push(pending);
-    onLine(pending);
-  }
-}
-
-/** A server that exited, or said nothing, before it listened. */
-class StartError extends Error {
-  override name = "StartError";
-  /** Why, in a line: the first thing the server said, or the time out. */
-  readonly reason: string;
-  constructor(message: string, reason: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
-/**
- * Runs `command` through `sh` so its soft file-descriptor limit is raised
- * to the hard limit (`exec` keeps the PID), and waits for its
- * `listening on HOST:PORT` line.
- */
-async function startServer(command: string[]): Promise<Running> {
-  const child = new Deno.Command("sh", {
-    args: ["-c", 'ulimit -Sn "$(ulimit -Hn)" && exec "$@"', "sh", ...command],
-    cwd: path(ROOT),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const tail: string[] = [];
-  let resolvePort: (port: number) => void = () => {};
-  const portPromise = new Promise<number>((resolve) => {
-    resolvePort = resolve;
-  });
-  const onLine = (line: string) => {
-    const match = /listening on \S*:(\d+)/.exec(line);
-    if (match) resolvePort(Number(match[1]));
-  };
-  pumpLines(child.stdout, tail, onLine);
-  pumpLines(child.stderr, tail, onLine);
-  const done = child.status;
-  const port = await withTimeout(
-    Promise.race([portPromise, done.then(() => -1)]),
-    30_000,
-  ) ?? -2;
-  const running = { child, pid: child.pid, port, tail, done };
-  if (port < 0) {
-    await stopServer(running);
-    const said = tail.map((line) => line.trim()).find((line) => line !== "");
-    throw new StartError(
-      `${command.join(" ")} ${
-        port === -1 ? "exited" : "did not say where it listens within 30 s"
-      }: ${tail.slice(-5).join(" | ")}`,
-      port === -1
-        ? said?.slice(0, 300) ?? "it exited without a word"
-        : "it did not say where it listens within 30 s",
-    );
-  }
-  return running;
-}
-
-/** SIGTERM, then SIGKILL after 3 s: only the process we started, by PID. */
-async function stopServer(server: Running): Promise<void> {
-  try {
-    server.child.kill("SIGTERM");
-  } catch { /* exited already */ }
-  if (await withTimeout(server.done, 3000) === undefined) {
-    try {
-      server.child.kill("SIGKILL");
-    } catch { /* exited already */ }
-    await server.done;
-  }
-}
-
-interface LoadResult {
-  rate: number;
-  mbps: number;
-  p50_us: number;
-  p99_us: number;
-  lost: number;
-  /** CPU cores the server used while measuring. */
-  cpu_server: number;
-  /** CPU cores everything else (not the server, not us) used. */
-  cpu_other: number;
-  /** CPU cores the hypervisor took. */
-  cpu_steal: number;
-  /** Share of the time the load generator's busiest thread was working. */
-  loadgen_busy: number;
-  /** With TLS: protocol, cipher and key-exchange group negotiated. */
-  tls?: string;
-  error: string | null;
-}
-
 /** Before a measure (and a repeat), wait until others use at most this. */
 const QUIET_CORES = 0.15;
 /**
@@ -820,46 +681,10 @@ async function runLoad(
     ...(pinned ? ["--spin", "0"] : []),
     ...args,
   ];
-  const command = pinned ? "taskset" : LOADGEN;
-  const full = pinned ? ["-c", "0", LOADGEN, ...common] : common;
-  const child = new Deno.Command(command, {
-    args: full,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = child.output();
-  const result = await withTimeout(output, boundSeconds * 1000);
-  if (result === undefined) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
-    await output.catch(() => {});
-    return failed(`the load generator overran ${boundSeconds} s`);
-  }
-  const text = decoder.decode(result.stdout).trim();
-  try {
-    return JSON.parse(text.split("\n").at(-1) ?? "") as LoadResult;
-  } catch {
-    return failed(
-      decoder.decode(result.stderr).trim() || `exit code ${result.code}`,
-    );
-  }
-}
-
-function failed(error: string): LoadResult {
-  return {
-    rate: 0,
-    mbps: 0,
-    p50_us: 0,
-    p99_us: 0,
-    lost: 0,
-    cpu_server: 0,
-    cpu_other: 0,
-    cpu_steal: 0,
-    loadgen_busy: 0,
-    error,
-  };
+  return await runLoadgen(LOADGEN, common, {
+    boundSeconds,
+    ...(pinned ? { cpus: "0" } : {}),
+  });
 }
 
 async function pin(pid: number, cpus: string): Promise<void> {
@@ -896,11 +721,6 @@ function rowOf(spec: ServerSpec): Row {
 function resultOf(row: Row): ServerResult {
   const { spec: _, ...result } = row;
   return result;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 function progress(line: string): void {
@@ -1067,7 +887,7 @@ async function idleRun(
     });
     pumpLines(child.stdout, tail, (line) => resolveLine(line));
     pumpLines(child.stderr, tail, () => {});
-    const line = await withTimeout(
+    const line = await within(
       Promise.race([firstLine, child.status.then(() => "")]),
       75_000,
     );
@@ -1093,7 +913,7 @@ async function idleRun(
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode("release\n")).catch(() => {});
     await writer.close().catch(() => {});
-    if (await withTimeout(child.status, 20_000) === undefined) {
+    if (await within(child.status, 20_000) === undefined) {
       try {
         child.kill("SIGKILL");
       } catch { /* exited */ }
@@ -1172,34 +992,12 @@ async function commandWorks(command: string, args: string[]): Promise<string> {
   }
 }
 
-/** Compiles `source` into `output` with cc; the compiler's complaint, or "". */
-async function compile(
-  source: string,
-  output: string,
-  before: readonly string[],
-  after: readonly string[] = [],
-): Promise<string> {
-  const { success, stderr } = await new Deno.Command("cc", {
-    args: [
-      "-O2",
-      "-Wall",
-      ...before,
-      "-o",
-      output,
-      path(new URL(source, HERE)),
-      ...after,
-    ],
-    stderr: "piped",
-  }).output();
-  return success ? "" : decoder.decode(stderr).trim() || "cc failed";
-}
-
 /**
  * Builds the load generator (with OpenSSL if it builds, else without), the
  * C echo server and, with OpenSSL, the C TLS echo server. Returns cc's
  * version line and why the TLS measures cannot run (null if they can).
  */
-async function build(): Promise<{ cc: string; noTls: string | null }> {
+async function buildAll(): Promise<{ cc: string; noTls: string | null }> {
   await Deno.mkdir(BUILD_DIR, { recursive: true });
   const cc = await commandWorks("cc", ["--version"]);
   if (cc === "") {
@@ -1209,14 +1007,13 @@ async function build(): Promise<{ cc: string; noTls: string | null }> {
   }
   const ssl = ["-lssl", "-lcrypto"];
   let noTls: string | null = null;
-  const tlsFailure = await compile("loadgen.c", LOADGEN, [
-    "-pthread",
-    "-DWITH_TLS",
-  ], ssl) ||
-    await compile("c_tls_echo.c", C_TLS_ECHO, [], ssl);
+  const tlsFailure = await compile("loadgen.c", LOADGEN, {
+    before: ["-pthread", "-DWITH_TLS"],
+    after: ssl,
+  }) || await compile("c_tls_echo.c", C_TLS_ECHO, { after: ssl });
   if (tlsFailure !== "") {
     const line = (tlsFailure.split("\n").find((l) => /error/i.test(l)) ??
-      tlsFailure.split("\n")[0]!).replace(path(HERE), "");
+      tlsFailure.split("\n")[0]!).replace(path(BENCH_NET), "");
     noTls = /openssl\/\w+\.h/.test(tlsFailure)
       ? `no OpenSSL headers (Debian: apt-get install libssl-dev): ${line}`
       : `cannot build with OpenSSL (-lssl -lcrypto): ${line}`;
@@ -1224,10 +1021,7 @@ async function build(): Promise<{ cc: string; noTls: string | null }> {
   const plain: [string, string, string[]][] = [["c_echo.c", C_ECHO, []]];
   if (noTls !== null) plain.unshift(["loadgen.c", LOADGEN, ["-pthread"]]);
   for (const [source, output, extra] of plain) {
-    const failure = await compile(source, output, extra);
-    if (failure !== "") {
-      throw new Error(`Cannot build ${source} with cc: ${failure}`);
-    }
+    await build(source, output, extra);
   }
   return { cc, noTls };
 }
@@ -1330,7 +1124,7 @@ async function main(options: Options): Promise<void> {
   if (Deno.build.os !== "linux") {
     throw new Error("bench:net needs Linux (epoll, /proc, taskset)");
   }
-  const { cc, noTls } = await build();
+  const { cc, noTls } = await buildAll();
   const wanted = (m: MeasureId) =>
     options.measures === null || options.measures.has(m);
   const plainWanted = MEASURE_IDS.some((m) =>
@@ -1576,7 +1370,7 @@ async function runCompanions(): Promise<Companion[]> {
     const { success, stdout, stderr } = await new Deno.Command(
       Deno.execPath(),
       {
-        args: ["run", "-A", path(new URL(file, HERE))],
+        args: ["run", "-A", path(new URL(file, BENCH_NET))],
         cwd: path(ROOT),
         stdin: "null",
         stdout: "piped",

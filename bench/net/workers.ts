@@ -32,27 +32,24 @@
  * @module
  */
 
-const ROOT = new URL("../../", import.meta.url);
-const path = (url: URL): string => decodeURIComponent(url.pathname);
-const BUILD_DIR = path(new URL("bench/net/.build/", ROOT));
+import {
+  build,
+  BUILD_DIR,
+  type LoadResult,
+  lowerMedian as median,
+  runLoad,
+  type Running,
+  shebangFlags,
+  StartError,
+  startServer,
+  stopServer,
+} from "./_harness.ts";
+
 const LOADGEN = `${BUILD_DIR}workers_loadgen`;
-const decoder = new TextDecoder();
 
 interface ServerSpec {
   label: string;
   command: string[];
-}
-
-/**
- * The `deno run` flags in a tool's shebang line (permissions,
- * `--unstable-net`, V8 flags): the tool runs as it does from its file and
- * compiled.
- */
-function shebangFlags(file: string): string[] {
-  const first = Deno.readTextFileSync(new URL(file, ROOT)).split("\n", 1)[0]!;
-  const match = /^#!.*\bdeno run\b(.*)$/.exec(first);
-  if (match === null) throw new Error(`${file} has no deno run shebang`);
-  return match[1]!.trim().split(/\s+/).filter((flag) => flag !== "");
 }
 
 const ECHO = [
@@ -83,13 +80,6 @@ interface Measure {
   args: string[];
   value: (result: LoadResult) => number;
   unit: string;
-}
-
-interface LoadResult {
-  rate: number;
-  mbps: number;
-  cpu_other: number;
-  error: string | null;
 }
 
 function measures(duration: number): Measure[] {
@@ -125,105 +115,23 @@ function measures(duration: number): Measure[] {
 // ---------------------------------------------------------------------------
 // Processes
 
-interface Running {
+/** A server of the table, running. */
+interface Server {
   spec: ServerSpec;
-  child: Deno.ChildProcess;
-  port: number;
-  tail: string[];
-}
-
-async function build(): Promise<void> {
-  await Deno.mkdir(BUILD_DIR, { recursive: true });
-  const { success, stderr } = await new Deno.Command("cc", {
-    args: [
-      "-O2",
-      "-Wall",
-      "-pthread",
-      "-o",
-      LOADGEN,
-      path(new URL("bench/net/loadgen.c", ROOT)),
-    ],
-    stderr: "piped",
-  }).output();
-  if (!success) {
-    throw new Error(
-      `Cannot build the load generator with cc: ${decoder.decode(stderr)}`,
-    );
-  }
+  running: Running;
 }
 
 /** Starts a server and waits (at most 30 s) for `listening on …:PORT`. */
-async function start(spec: ServerSpec): Promise<Running> {
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      'ulimit -Sn "$(ulimit -Hn)" && exec "$@"',
-      "sh",
-      ...spec.command,
-    ],
-    cwd: path(ROOT),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const tail: string[] = [];
-  let found: (port: number) => void = () => {};
-  const port = new Promise<number>((resolve) => found = resolve);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let pending = "";
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      for (let nl; (nl = pending.indexOf("\n")) !== -1;) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        const match = /listening on \S*:(\d+)/.exec(line);
-        if (match) found(Number(match[1]));
-      }
-    }
-  };
-  pump(child.stdout).catch(() => {});
-  pump(child.stderr).catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const result = await Promise.race([
-    port,
-    child.status.then(() => -1),
-    new Promise<number>((resolve) =>
-      timer = setTimeout(() => resolve(-2), 30_000)
-    ),
-  ]);
-  clearTimeout(timer);
-  const running = { spec, child, port: result, tail };
-  if (result < 0) {
-    await stop(running);
+async function start(spec: ServerSpec): Promise<Server> {
+  try {
+    return { spec, running: await startServer(spec.command) };
+  } catch (error) {
+    if (!(error instanceof StartError)) throw error;
     throw new Error(
-      `${spec.label} ${result === -1 ? "exited" : "did not listen in 30 s"}: ${
-        tail.join(" | ")
+      `${spec.label} ${error.exited ? "exited" : "did not listen in 30 s"}: ${
+        error.tail.join(" | ")
       }`,
     );
-  }
-  return running;
-}
-
-/** SIGTERM, then SIGKILL after 3 s: only the process we started. */
-async function stop(server: Running): Promise<void> {
-  try {
-    server.child.kill("SIGTERM");
-  } catch { /* exited */ }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const ended = await Promise.race([
-    server.child.status.then(() => true),
-    new Promise<boolean>((resolve) =>
-      timer = setTimeout(() => resolve(false), 3000)
-    ),
-  ]);
-  clearTimeout(timer);
-  if (!ended) {
-    try {
-      server.child.kill("SIGKILL");
-    } catch { /* exited */ }
-    await server.child.status;
   }
 }
 
@@ -270,62 +178,24 @@ function rssMiB(pid: number): number {
 
 /** One run of the load generator against `server`. */
 async function run(
-  server: Running,
+  server: Server,
   measure: Measure,
   duration: number,
 ): Promise<{ value: number; cores: number; other: number; error?: string }> {
-  const pid = server.child.pid;
+  const pid = server.running.pid;
   const before = cpuSeconds(pid);
   const started = performance.now();
-  const child = new Deno.Command(LOADGEN, {
-    args: ["--port", String(server.port), ...measure.args],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const output = child.output();
-  const result = await Promise.race([
-    output,
-    new Promise<undefined>((resolve) =>
-      timer = setTimeout(() => resolve(undefined), (duration + 15) * 1000)
-    ),
-  ]);
-  clearTimeout(timer);
-  if (result === undefined) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
-    await output.catch(() => {});
-    return {
-      value: 0,
-      cores: 0,
-      other: 0,
-      error: "the load generator overran",
-    };
-  }
+  const result = await runLoad(
+    LOADGEN,
+    ["--port", String(server.running.port), ...measure.args],
+    { boundSeconds: duration + 15 },
+  );
   const elapsed = (performance.now() - started) / 1000;
   const cores = (cpuSeconds(pid) - before) / elapsed;
-  try {
-    const parsed = JSON.parse(
-      decoder.decode(result.stdout).trim().split("\n").at(-1)!,
-    ) as LoadResult;
-    if (parsed.error) {
-      return { value: 0, cores, other: 0, error: parsed.error };
-    }
-    return { value: measure.value(parsed), cores, other: parsed.cpu_other };
-  } catch {
-    return {
-      value: 0,
-      cores,
-      other: 0,
-      error: decoder.decode(result.stderr).trim() || `exit ${result.code}`,
-    };
+  if (result.error !== null) {
+    return { value: 0, cores, other: 0, error: result.error };
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return { value: measure.value(result), cores, other: result.cpu_other };
 }
 
 function format(value: number, digits = 0): string {
@@ -350,9 +220,9 @@ async function main(args: string[]): Promise<number> {
     console.error("bench/net/workers.ts: needs Linux (epoll, /proc)");
     return 1;
   }
-  await build();
+  await build("loadgen.c", LOADGEN, ["-pthread"]);
   const list = measures(duration);
-  const servers: Running[] = [];
+  const servers: Server[] = [];
   const skipped: string[] = [];
   try {
     for (const spec of SERVERS) {
@@ -366,7 +236,7 @@ async function main(args: string[]): Promise<number> {
       string,
       { value: number[]; cores: number[]; other: number[]; errors: string[] }
     >();
-    const key = (server: Running, measure: Measure) =>
+    const key = (server: Server, measure: Measure) =>
       `${server.spec.label}|${measure.id}`;
     for (let round = 1; round <= rounds; round++) {
       for (const measure of list) {
@@ -390,10 +260,10 @@ async function main(args: string[]): Promise<number> {
       }
     }
     const memory = new Map(
-      servers.map((server) => [server.spec.label, rssMiB(server.child.pid)]),
+      servers.map((server) => [server.spec.label, rssMiB(server.running.pid)]),
     );
     const node = servers.find((server) => server.spec.label.startsWith("Node"));
-    const medianOf = (server: Running, measure: Measure) => {
+    const medianOf = (server: Server, measure: Measure) => {
       const entry = figures.get(key(server, measure))!;
       return entry.value.length === 0 ? NaN : median(entry.value);
     };
@@ -438,7 +308,7 @@ async function main(args: string[]): Promise<number> {
     for (const line of skipped) lines.push(`Skipped: ${line}`);
     console.log(lines.join("\n"));
   } finally {
-    await Promise.all(servers.map(stop));
+    await Promise.all(servers.map((server) => stopServer(server.running)));
   }
   return 0;
 }
