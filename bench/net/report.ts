@@ -19,6 +19,7 @@ import {
   type RateMeasureId,
   REPEAT_BUDGET,
   type ServerResult,
+  TCP_MEASURES,
   type TcpMeasureId,
   TLS_MEASURES,
   type TlsMeasureId,
@@ -145,6 +146,94 @@ function cell(
   return `${shown}${noisy}${mark}${under ? `<br>${under}` : ""}`;
 }
 
+/** The figures each table under a section's columns is compared to. */
+interface References {
+  /** Raw Deno's row (D). */
+  deno: ServerResult | undefined;
+  /** C's row (C). */
+  c: ServerResult | undefined;
+  /** Target marks by `id|column title`. */
+  marks: Map<string, string>;
+}
+
+/**
+ * A section's table: a row per server, a cell per column; a row that
+ * `whole` says something about (skipped, failed to start) is that text in
+ * its first cell.
+ */
+function serverTable(
+  rows: ServerResult[],
+  columns: Column[],
+  references: References,
+  whole: (row: ServerResult) => string | undefined,
+): string[] {
+  const { deno, c, marks } = references;
+  const out = [
+    `| server | ${columns.map((col) => col.title).join(" | ")} |`,
+    `| --- | ${columns.map(() => "---:").join(" | ")} |`,
+  ];
+  for (const row of rows) {
+    const text = whole(row);
+    if (text !== undefined) {
+      out.push(
+        `| ${row.label} | ${text} |${
+          columns.slice(1).map(() => " |").join("")
+        }`,
+      );
+      continue;
+    }
+    const cells = columns.map((col) => cell(row, col, deno, c, marks));
+    out.push(`| ${row.label} | ${cells.join(" | ")} |`);
+  }
+  return out;
+}
+
+/** The "Failed runs:" list under a table, or nothing when none failed. */
+function failedRuns(errors: string[]): string[] {
+  return errors.length === 0
+    ? []
+    : ["", "Failed runs:", "", ...errors.map((e) => `- ${e}`)];
+}
+
+/** A CPU table's cell: server cores / load generator busy (medians). */
+function cpuCell(figure: Figure | undefined): string {
+  if (figure?.serverCpu === undefined) return "";
+  return `${figure.serverCpu.toFixed(2)} / ${
+    figure.loadgenBusy?.toFixed(2) ?? "?"
+  }`;
+}
+
+/**
+ * The columns in which another server beat C's figure (a line each), and
+ * in how many columns C had a figure.
+ */
+function fasterThanC(
+  rows: ServerResult[],
+  c: ServerResult,
+  columns: Column[],
+): { lines: string[]; compared: number } {
+  const lines: string[] = [];
+  let compared = 0;
+  for (const column of columns) {
+    const cValue = column.get(c);
+    if (cValue === undefined || !Number.isFinite(cValue)) continue;
+    compared++;
+    const faster = rows.filter((r) => r !== c && (column.get(r) ?? 0) > cValue);
+    if (faster.length > 0) {
+      lines.push(
+        `${column.title}: ${
+          faster.map((r) =>
+            `${r.label} ${formatNumber(column.get(r)!)} vs C ${
+              formatNumber(cValue)
+            }`
+          ).join("; ")
+        }`,
+      );
+    }
+  }
+  return { lines, compared };
+}
+
 // ---------------------------------------------------------------------------
 // Targets
 
@@ -156,30 +245,42 @@ interface Target {
   cells: string[];
 }
 
+/**
+ * A target that holds when `a >= k * b` for every `[a, b, k]` of `pairs`;
+ * not measured when a figure is missing (or there is no pair).
+ */
+function pairTarget(
+  text: string,
+  pairs: [number | undefined, number | undefined, number][],
+  detail: string,
+  cells: string[],
+): Target {
+  const known = pairs.length > 0 &&
+    pairs.every(([a, b]) =>
+      a !== undefined && b !== undefined && Number.isFinite(a) &&
+      Number.isFinite(b)
+    );
+  return {
+    text,
+    met: known ? pairs.every(([a, b, k]) => a! >= k * b!) : undefined,
+    detail,
+    cells,
+  };
+}
+
+/** `a / b` with 2 decimals, `?` when either is missing. */
+function ratioText(a: number | undefined, b: number | undefined): string {
+  return a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : "?";
+}
+
 function targets(rows: ServerResult[]): Target[] {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const value = (id: string, m: TcpMeasureId | "udp") =>
     byId.get(id)?.figures[m]?.value;
   const list: Target[] = [];
-  const check = (
-    text: string,
-    pairs: [number | undefined, number | undefined, number][],
-    detail: string,
-    cells: string[],
-  ) => {
-    const known = pairs.every(([a, b]) =>
-      a !== undefined && b !== undefined && Number.isFinite(a) &&
-      Number.isFinite(b)
-    );
-    list.push({
-      text,
-      met: known ? pairs.every(([a, b, k]) => a! >= k * b!) : undefined,
-      detail,
-      cells,
-    });
+  const check = (...args: Parameters<typeof pairTarget>): void => {
+    list.push(pairTarget(...args));
   };
-  const r = (a: number | undefined, b: number | undefined) =>
-    a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : "?";
   for (const id of ["sockit-echo", "sockit-listen"]) {
     if (!byId.has(id)) continue;
     const label = byId.get(id)!.label;
@@ -187,8 +288,8 @@ function targets(rows: ServerResult[]): Target[] {
     check(
       `${label}: bulk echo ≥ 0.9× C and ≥ 1.5× Python asyncio`,
       [[bulk, value("c", "bulk"), 0.9], [bulk, value("python", "bulk"), 1.5]],
-      `${r(bulk, value("c", "bulk"))}× C, ${
-        r(bulk, value("python", "bulk"))
+      `${ratioText(bulk, value("c", "bulk"))}× C, ${
+        ratioText(bulk, value("python", "bulk"))
       }× Python`,
       [`${id}|${COLUMNS[0]!.title}`],
     );
@@ -196,9 +297,9 @@ function targets(rows: ServerResult[]): Target[] {
     check(
       `${label}: ping-pong, 100 conns ≥ Node and ≥ 0.75× C (never the pipeTo collapse)`,
       [[pp, value("node", "pp100"), 1], [pp, value("c", "pp100"), 0.75]],
-      `${r(pp, value("node", "pp100"))}× Node, ${
-        r(pp, value("c", "pp100"))
-      }× C, ${r(pp, value("deno-pipe", "pp100"))}× pipeTo`,
+      `${ratioText(pp, value("node", "pp100"))}× Node, ${
+        ratioText(pp, value("c", "pp100"))
+      }× C, ${ratioText(pp, value("deno-pipe", "pp100"))}× pipeTo`,
       [`${id}|${COLUMNS[4]!.title}`],
     );
   }
@@ -221,8 +322,8 @@ function targets(rows: ServerResult[]): Target[] {
         ? undefined
         : false,
       detail: `${row.idle.live} live; ${peak?.toFixed(0) ?? "?"} MiB = ${
-        r(peak, node?.peakMiB)
-      }× Node, ${r(peak, deno?.peakMiB)}× raw Deno`,
+        ratioText(peak, node?.peakMiB)
+      }× Node, ${ratioText(peak, deno?.peakMiB)}× raw Deno`,
       cells: [`${id}|${COLUMNS[10]!.title}`],
     });
   }
@@ -233,7 +334,7 @@ function targets(rows: ServerResult[]): Target[] {
     [[withIdle, without, 0.95]],
     `with: ${formatNumber(withIdle ?? NaN)} rt/s, without: ${
       formatNumber(without ?? NaN)
-    } rt/s (${r(withIdle, without)}×)`,
+    } rt/s (${ratioText(withIdle, without)}×)`,
     [`sockit-listen|${COLUMNS[4]!.title}`],
   );
   const framed = value("sockit-framed", "fr1");
@@ -243,10 +344,13 @@ function targets(rows: ServerResult[]): Target[] {
     [[framed, plain, 0.4]],
     `${formatNumber(framed ?? NaN)} vs ${
       formatNumber(plain ?? NaN)
-    } frames/s = ${r(framed, plain)}× (${
+    } frames/s = ${ratioText(framed, plain)}× (${
       formatNumber((framed ?? NaN) * (PAYLOAD + 4) / 1e6)
     } MB/s of frames; ${
-      r((framed ?? NaN) * (PAYLOAD + 4) / 1e6, value("sockit-listen", "bulk"))
+      ratioText(
+        (framed ?? NaN) * (PAYLOAD + 4) / 1e6,
+        value("sockit-listen", "bulk"),
+      )
     }× its bulk echo)`,
     [`sockit-framed|${COLUMNS[6]!.title}`],
   );
@@ -254,8 +358,8 @@ function targets(rows: ServerResult[]): Target[] {
   check(
     "UDP echo ≥ 0.95× raw `Deno.listenDatagram` and ≥ Node `dgram`",
     [[udp, value("deno-loop", "udp"), 0.95], [udp, value("node", "udp"), 1]],
-    `${r(udp, value("deno-loop", "udp"))}× raw Deno, ${
-      r(udp, value("node", "udp"))
+    `${ratioText(udp, value("deno-loop", "udp"))}× raw Deno, ${
+      ratioText(udp, value("node", "udp"))
     }× Node`,
     [`sockit-listen|${COLUMNS[8]!.title}`],
   );
@@ -263,14 +367,7 @@ function targets(rows: ServerResult[]): Target[] {
 }
 
 /** The rate measures a tool is held to the library's `listen()` on. */
-const TOOL_MEASURES: readonly TcpMeasureId[] = [
-  "bulk",
-  "pp1",
-  "pp1pin",
-  "pp100",
-  "fr1",
-  "fr100",
-];
+const TOOL_MEASURES: readonly TcpMeasureId[] = TCP_MEASURES;
 
 /** The tools that run the echo measures, besides the library's server. */
 const TOOL_ROWS: readonly string[] = ["sockit-echo"];
@@ -355,24 +452,11 @@ function speedTargets(rows: ServerResult[]): Target[] {
 function loadgenCheck(rows: ServerResult[]): string {
   const c = rows.find((r) => r.id === "c");
   if (c === undefined) return "";
-  const lines: string[] = [];
-  for (const index of [0, 1, 3, 4, 6, 7, 8]) {
-    const column = COLUMNS[index]!;
-    const cValue = column.get(c);
-    if (cValue === undefined || !Number.isFinite(cValue)) continue;
-    const faster = rows.filter((r) => r !== c && (column.get(r) ?? 0) > cValue);
-    if (faster.length > 0) {
-      lines.push(
-        `${column.title}: ${
-          faster.map((r) =>
-            `${r.label} ${formatNumber(column.get(r)!)} vs C ${
-              formatNumber(cValue)
-            }`
-          ).join("; ")
-        }`,
-      );
-    }
-  }
+  const { lines } = fasterThanC(
+    rows,
+    c,
+    [0, 1, 3, 4, 6, 7, 8].map((index) => COLUMNS[index]!),
+  );
   return lines.length === 0
     ? "The load generator drives the C server faster than any other server in every throughput column: it is not the bottleneck."
     : `The C server is the fastest in every throughput column except: ${
@@ -464,21 +548,15 @@ function plainReport(results: BenchResults): string[] {
     }. Under each figure: its ratio to raw Deno (D, the \`read\`/\`write\` loop) and to C in the same run; for latency and memory, lower is better. ✓/✗: a target of issue 7 or 18 met/missed (below).`,
   );
   out.push("");
-  const header = ["server", ...COLUMNS.map((col) => col.title)];
-  out.push(`| ${header.join(" | ")} |`);
-  out.push(`| --- | ${COLUMNS.map(() => "---:").join(" | ")} |`);
-  for (const row of rows) {
-    if (row.skipped !== undefined) {
-      out.push(
-        `| ${row.label} | skipped: ${row.skipped} |${
-          COLUMNS.slice(1).map(() => " |").join("")
-        }`,
-      );
-      continue;
-    }
-    const cells = COLUMNS.map((col) => cell(row, col, deno, c, marks));
-    out.push(`| ${row.label} | ${cells.join(" | ")} |`);
-  }
+  out.push(
+    ...serverTable(
+      rows,
+      COLUMNS,
+      { deno, c, marks },
+      (row) =>
+        row.skipped !== undefined ? `skipped: ${row.skipped}` : undefined,
+    ),
+  );
   out.push("");
   out.push("Servers (in `bench/net/`):");
   out.push("");
@@ -512,12 +590,7 @@ function plainReport(results: BenchResults): string[] {
     ) => `${row.label}, ${m}: ${f!.error}`),
     ...(row.idle?.error ? [`${row.label}, idle: ${row.idle.error}`] : []),
   ]);
-  if (errors.length > 0) {
-    out.push("");
-    out.push("Failed runs:");
-    out.push("");
-    for (const e of errors) out.push(`- ${e}`);
-  }
+  out.push(...failedRuns(errors));
   if (rows.some((r) => Object.values(r.figures).some((f) => f?.noise))) {
     out.push("");
     out.push(
@@ -533,26 +606,12 @@ function plainReport(results: BenchResults): string[] {
     "Each cell: CPU cores the server used while measured / the share of that time the load generator was busy (medians of the runs). A server near 1.00 core was the bottleneck itself — all of these servers echo on one thread; a load generator well below 1.00 was waiting for the server, not the other way round (ping-pong and UDP busy-poll, so there it counts only the polls that found work):",
   );
   out.push("");
-  const cpuColumns: (TcpMeasureId | "udp")[] = [
-    "bulk",
-    "pp1",
-    "pp1pin",
-    "pp100",
-    "fr1",
-    "fr100",
-    "udp",
-  ];
+  const cpuColumns: (TcpMeasureId | "udp")[] = [...TCP_MEASURES, "udp"];
   out.push(`| server | ${cpuColumns.join(" | ")} |`);
   out.push(`| --- | ${cpuColumns.map(() => "---:").join(" | ")} |`);
   for (const row of rows) {
     if (row.skipped !== undefined) continue;
-    const cells = cpuColumns.map((m) => {
-      const figure = row.figures[m];
-      if (figure?.serverCpu === undefined) return "";
-      return `${figure.serverCpu.toFixed(2)} / ${
-        figure.loadgenBusy?.toFixed(2) ?? "?"
-      }`;
-    });
+    const cells = cpuColumns.map((m) => cpuCell(row.figures[m]));
     out.push(`| ${row.label} | ${cells.join(" | ")} |`);
   }
   out.push("");
@@ -591,52 +650,34 @@ function tlsTargets(rows: ServerResult[]): Target[] {
   if (sockit === undefined) return [];
   const value = (id: string, m: TlsMeasureId) =>
     byId.get(id)?.figures[m]?.value;
-  const r = (a: number | undefined, b: number | undefined) =>
-    a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : "?";
   const why = sockit.failed !== undefined
     ? ` (it failed to start: ${sockit.failed})`
     : sockit.skipped !== undefined
     ? ` (skipped: ${sockit.skipped})`
     : "";
-  const target = (
-    text: string,
-    pairs: [number | undefined, number | undefined, number][],
-    detail: string,
-    cells: string[],
-  ): Target => {
-    const known = pairs.length > 0 &&
-      pairs.every(([a, b]) =>
-        a !== undefined && b !== undefined && Number.isFinite(a) &&
-        Number.isFinite(b)
-      );
-    return {
-      text,
-      met: known ? pairs.every(([a, b, k]) => a! >= k * b!) : undefined,
-      detail,
-      cells,
-    };
-  };
   const measured = TLS_MEASURES.filter((m) =>
     sockit.figures[m] !== undefined || byId.get("deno-tls")?.figures[m]
   );
   const pp = value(sockit.id, "tls-pp100");
   return [
-    target(
+    pairTarget(
       `${sockit.label}: ≥ 0.95× raw Deno TLS on every measure (bulk, ping-pong with 100 conns, new connections)`,
       measured.map((
         m,
       ) => [value(sockit.id, m), value("deno-tls", m), 0.95]),
       `${
         measured.map((m) =>
-          `${TLS_SHORT[m]} ${r(value(sockit.id, m), value("deno-tls", m))}×`
+          `${TLS_SHORT[m]} ${
+            ratioText(value(sockit.id, m), value("deno-tls", m))
+          }×`
         ).join(", ") || "no TLS measure run"
       }${why}`,
       TLS_COLUMNS.map((col) => `${sockit.id}|${col.title}`),
     ),
-    target(
+    pairTarget(
       `${sockit.label}: ping-pong, 100 conns ≥ Node \`node:tls\``,
       [[pp, value("node-tls", "tls-pp100"), 1]],
-      `${r(pp, value("node-tls", "tls-pp100"))}× Node${why}`,
+      `${ratioText(pp, value("node-tls", "tls-pp100"))}× Node${why}`,
       [`${sockit.id}|${TLS_COLUMNS[1]!.title}`],
     ),
   ];
@@ -648,25 +689,7 @@ function tlsLoadgenCheck(rows: ServerResult[]): string {
   if (c === undefined) {
     return "The C OpenSSL server was not run, so this run cannot show that the load generator outpaces the servers.";
   }
-  const lines: string[] = [];
-  let compared = 0;
-  for (const column of TLS_COLUMNS) {
-    const cValue = column.get(c);
-    if (cValue === undefined || !Number.isFinite(cValue)) continue;
-    compared++;
-    const faster = rows.filter((r) => r !== c && (column.get(r) ?? 0) > cValue);
-    if (faster.length > 0) {
-      lines.push(
-        `${column.title}: ${
-          faster.map((r) =>
-            `${r.label} ${formatNumber(column.get(r)!)} vs C ${
-              formatNumber(cValue)
-            }`
-          ).join("; ")
-        }`,
-      );
-    }
-  }
+  const { lines, compared } = fasterThanC(rows, c, TLS_COLUMNS);
   if (compared === 0) {
     return "The C OpenSSL server has no figure in this run, so this run cannot show that the load generator outpaces the servers.";
   }
@@ -696,25 +719,19 @@ function tlsReport(results: BenchResults): string[] {
     } of ${options.duration} s (bulk ${options.bulkDuration} s) after ${options.warmup} s of warm-up, taken in rounds like the plain measures. Under each figure: its ratio to raw Deno TLS (D, the \`listenTls\` \`read\`/\`write\` loop) and to C OpenSSL (C) in the same run. ✓/✗: a target of "TLS everywhere" met/missed (below).`,
   );
   out.push("");
-  out.push(`| server | ${TLS_COLUMNS.map((col) => col.title).join(" | ")} |`);
-  out.push(`| --- | ${TLS_COLUMNS.map(() => "---:").join(" | ")} |`);
-  for (const row of rows) {
-    const whole = row.skipped !== undefined
-      ? `skipped: ${row.skipped}`
-      : row.failed !== undefined
-      ? `failed to start: ${row.failed.replaceAll("|", "\\|")}`
-      : undefined;
-    if (whole !== undefined) {
-      out.push(
-        `| ${row.label} | ${whole} |${
-          TLS_COLUMNS.slice(1).map(() => " |").join("")
-        }`,
-      );
-      continue;
-    }
-    const cells = TLS_COLUMNS.map((col) => cell(row, col, deno, c, marks));
-    out.push(`| ${row.label} | ${cells.join(" | ")} |`);
-  }
+  out.push(
+    ...serverTable(
+      rows,
+      TLS_COLUMNS,
+      { deno, c, marks },
+      (row) =>
+        row.skipped !== undefined
+          ? `skipped: ${row.skipped}`
+          : row.failed !== undefined
+          ? `failed to start: ${row.failed.replaceAll("|", "\\|")}`
+          : undefined,
+    ),
+  );
   out.push("");
   out.push("TLS servers (in `bench/net/`), each with the run's certificate:");
   out.push("");
@@ -743,12 +760,7 @@ function tlsReport(results: BenchResults): string[] {
       [m, f],
     ) => `${row.label}, ${m}: ${f!.error}`)
   );
-  if (errors.length > 0) {
-    out.push("");
-    out.push("Failed runs:");
-    out.push("");
-    for (const e of errors) out.push(`- ${e}`);
-  }
+  out.push(...failedRuns(errors));
   if (rows.some((r) => Object.values(r.figures).some((f) => f?.noise))) {
     out.push("");
     out.push(
@@ -770,13 +782,7 @@ function tlsReport(results: BenchResults): string[] {
   out.push("| --- | ---: | ---: | ---: | ---: | --- |");
   for (const row of rows) {
     if (row.skipped !== undefined || row.failed !== undefined) continue;
-    const cells = TLS_MEASURES.map((m) => {
-      const figure = row.figures[m];
-      if (figure?.serverCpu === undefined) return "";
-      return `${figure.serverCpu.toFixed(2)} / ${
-        figure.loadgenBusy?.toFixed(2) ?? "?"
-      }`;
-    });
+    const cells = TLS_MEASURES.map((m) => cpuCell(row.figures[m]));
     const hs = row.figures["tls-hs"];
     const latency = hs?.p50 !== undefined && hs.p99 !== undefined
       ? `${formatNumber(hs.p50 / 1000)} / ${formatNumber(hs.p99 / 1000)}`

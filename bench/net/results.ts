@@ -9,43 +9,25 @@
  * @module
  */
 
+/** The plain TCP measures with a figure per run, in order. */
+const TCP = ["bulk", "pp1", "pp1pin", "pp100", "fr1", "fr100"] as const;
+/** The TLS measures, in order. */
+const TLS = ["tls-bulk", "tls-pp100", "tls-hs"] as const;
+
 /** Every measure, plain and TLS, in the order of the report. */
-export const MEASURE_IDS = [
-  "bulk",
-  "pp1",
-  "pp1pin",
-  "pp100",
-  "fr1",
-  "fr100",
-  "udp",
-  "idle",
-  "tls-bulk",
-  "tls-pp100",
-  "tls-hs",
-] as const;
+export const MEASURE_IDS = [...TCP, "udp", "idle", ...TLS] as const;
 /** A measure's identifier (`--measures`). */
 export type MeasureId = typeof MEASURE_IDS[number];
 /** The TLS measures. */
-export type TlsMeasureId = "tls-bulk" | "tls-pp100" | "tls-hs";
+export type TlsMeasureId = typeof TLS[number];
 /** The measures with a figure per run (all but idle). */
 export type RateMeasureId = Exclude<MeasureId, "idle">;
 /** The plain TCP measures with a figure per run. */
-export type TcpMeasureId = Exclude<MeasureId, "udp" | "idle" | TlsMeasureId>;
+export type TcpMeasureId = typeof TCP[number];
 /** The TLS measures, in order. */
-export const TLS_MEASURES: readonly TlsMeasureId[] = [
-  "tls-bulk",
-  "tls-pp100",
-  "tls-hs",
-];
+export const TLS_MEASURES: readonly TlsMeasureId[] = TLS;
 /** The plain TCP measures with a figure per run, in order. */
-export const TCP_MEASURES: readonly TcpMeasureId[] = [
-  "bulk",
-  "pp1",
-  "pp1pin",
-  "pp100",
-  "fr1",
-  "fr100",
-];
+export const TCP_MEASURES: readonly TcpMeasureId[] = TCP;
 
 /** Bytes of each ping-pong message, framed payload and datagram. */
 export const PAYLOAD = 64;
