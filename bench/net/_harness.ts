@@ -315,13 +315,10 @@ export async function startServer(
     stderr: "piped",
   }).spawn();
   const tail: string[] = [];
-  let resolvePort: (port: number) => void = () => {};
-  const portPromise = new Promise<number>((resolve) => {
-    resolvePort = resolve;
-  });
+  const said = Promise.withResolvers<number>();
   const onLine = (line: string) => {
     const match = /listening on \S*:(\d+)/.exec(line);
-    if (match) resolvePort(Number(match[1]));
+    if (match) said.resolve(Number(match[1]));
   };
   pumpLines(child.stdout, tail, onLine);
   pumpLines(child.stderr, tail, onLine);
@@ -331,7 +328,7 @@ export async function startServer(
     port = await waitForPort(options.port) ? options.port : -2;
   } else {
     port = await within(
-      Promise.race([portPromise, done.then(() => -1)]),
+      Promise.race([said.promise, done.then(() => -1)]),
       30_000,
     ) ?? -2;
   }
@@ -352,12 +349,48 @@ export async function stopServer(server: Running): Promise<void> {
   try {
     server.child.kill("SIGTERM");
   } catch { /* exited already */ }
-  if (await within(server.done, 3000) === undefined) {
+  await killAfter(server.child, 3000);
+}
+
+/**
+ * Waits at most `ms` for `child` to exit, then SIGKILLs it and waits for
+ * that.
+ *
+ * @param child A process we started.
+ * @param ms How long it may take to exit by itself.
+ */
+export async function killAfter(
+  child: Deno.ChildProcess,
+  ms: number,
+): Promise<void> {
+  if (await within(child.status, ms) === undefined) {
     try {
-      server.child.kill("SIGKILL");
+      child.kill("SIGKILL");
     } catch { /* exited already */ }
-    await server.done;
+    await child.status;
   }
+}
+
+/**
+ * The `echo` tool's command line as the benchmarks run it: with its
+ * shebang's flags, on a free port, quiet, 1 s of grace at the end.
+ *
+ * @param extra More flags (`--workers 2`, `--tls-cert FILE`, …).
+ * @returns The command line, run from the repository's root.
+ */
+export function echoTool(...extra: string[]): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    ...shebangFlags("tools/echo.ts"),
+    "tools/echo.ts",
+    "--port",
+    "0",
+    "--quiet",
+    "--grace",
+    "1",
+    ...extra,
+  ];
 }
 
 // ---------------------------------------------------------------------------
@@ -408,6 +441,29 @@ export function failedLoad(error: string): LoadResult {
     loadgen_busy: 0,
     error,
   };
+}
+
+/**
+ * The load generator's flags for bulk echo: one connection streams a
+ * checked pattern with 1 MiB in flight.
+ *
+ * @param duration Seconds measured.
+ * @param warmup Seconds before measuring.
+ * @returns The flags (without `--port`).
+ */
+export function bulkArgs(duration: number, warmup: number): string[] {
+  return [
+    "--mode",
+    "bulk",
+    "--conns",
+    "1",
+    "--window",
+    String(1 << 20),
+    "--duration",
+    String(duration),
+    "--warmup",
+    String(warmup),
+  ];
 }
 
 /** Options of {@linkcode runLoad}. */

@@ -38,6 +38,7 @@
 import {
   build,
   BUILD_DIR,
+  bulkArgs,
   type LoadResult,
   median,
   runLoad,
@@ -195,19 +196,8 @@ export async function runRelayBench(
     }
 
     const d = options.duration;
-    const bulkArgs = [
-      "--mode",
-      "bulk",
-      "--conns",
-      "1",
-      "--window",
-      String(1 << 20),
-      "--duration",
-      String(d * 4 / 3),
-      "--warmup",
-      "0.3",
-    ];
-    const ppArgs = [
+    const bulkFlags = bulkArgs(d * 4 / 3, 0.3);
+    const ppFlags = [
       "--mode",
       "pingpong",
       "--conns",
@@ -229,8 +219,8 @@ export async function runRelayBench(
       for (const row of order) {
         const relay = running.get(row);
         if (relay === undefined || row.error !== null) continue;
-        const bulk = await load(relay.port, bulkArgs, d * 4 / 3 + 15);
-        const pp = await load(relay.port, ppArgs, d + 15);
+        const bulk = await load(relay.port, bulkFlags, d * 4 / 3 + 15);
+        const pp = await load(relay.port, ppFlags, d + 15);
         const error = bulk.error ?? pp.error ?? null;
         if (error) {
           row.error = error;

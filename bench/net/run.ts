@@ -106,7 +106,10 @@ import {
   BENCH_NET,
   build,
   BUILD_DIR,
+  bulkArgs,
   compile,
+  echoTool,
+  killAfter,
   type LoadResult,
   lowerMedian as median,
   path,
@@ -317,21 +320,12 @@ const SERVERS: ServerSpec[] = [
     label: "sockit `echo` tool",
     short: "sockit echo tool",
     runtime: "deno",
-    tcp: [
-      Deno.execPath(),
-      "run",
-      ...shebangFlags("tools/echo.ts"),
-      "tools/echo.ts",
-      "--port",
-      "0",
-      "--quiet",
-      "--grace",
-      "1",
+    tcp: echoTool(
       "--idle-timeout",
       String(IDLE_TIMEOUT_MS / 1000),
       "--max-conns",
       "20000",
-    ],
+    ),
     note:
       `\`tools/echo.ts --port 0 --quiet --idle-timeout 60 --max-conns 20000\`, run with its shebang's flags, as the file and its compiled binary run (\`${
         shebangFlags("tools/echo.ts").join(" ")
@@ -438,25 +432,16 @@ const TLS_SERVERS: ServerSpec[] = [
     label: "sockit `echo` tool, TLS",
     short: "sockit echo tool",
     runtime: "deno",
-    tcp: [
-      Deno.execPath(),
-      "run",
-      ...shebangFlags("tools/echo.ts"),
-      "tools/echo.ts",
-      "--port",
-      "0",
+    tcp: echoTool(
       "--tls-cert",
       TLS_CERT,
       "--tls-key",
       TLS_KEY,
-      "--quiet",
-      "--grace",
-      "1",
       "--idle-timeout",
       String(IDLE_TIMEOUT_MS / 1000),
       "--max-conns",
       "20000",
-    ],
+    ),
     note:
       "`tools/echo.ts --port 0 --tls-cert FILE --tls-key FILE --quiet --idle-timeout 60 --max-conns 20000`",
   },
@@ -555,18 +540,7 @@ function measureSpec(id: RateMeasureId, options: Options): MeasureSpec {
     case "bulk":
       return {
         bulk: true,
-        args: [
-          "--mode",
-          "bulk",
-          "--conns",
-          "1",
-          "--window",
-          String(1 << 20),
-          "--duration",
-          String(options.bulkDuration),
-          "--warmup",
-          String(options.warmup),
-        ],
+        args: bulkArgs(options.bulkDuration, options.warmup),
       };
     case "pp1":
       return { args: ["--mode", "pingpong", "--conns", "1", ...timing] };
@@ -881,14 +855,11 @@ async function idleRun(
       stderr: "piped",
     }).spawn();
     const tail: string[] = [];
-    let resolveLine: (line: string) => void = () => {};
-    const firstLine = new Promise<string>((resolve) => {
-      resolveLine = resolve;
-    });
-    pumpLines(child.stdout, tail, (line) => resolveLine(line));
+    const firstLine = Promise.withResolvers<string>();
+    pumpLines(child.stdout, tail, (line) => firstLine.resolve(line));
     pumpLines(child.stderr, tail, () => {});
     const line = await within(
-      Promise.race([firstLine, child.status.then(() => "")]),
+      Promise.race([firstLine.promise, child.status.then(() => "")]),
       75_000,
     );
     interface IdleReport {
@@ -913,12 +884,7 @@ async function idleRun(
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode("release\n")).catch(() => {});
     await writer.close().catch(() => {});
-    if (await within(child.status, 20_000) === undefined) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-      await child.status;
-    }
+    await killAfter(child, 20_000);
     const live = report?.live ?? 0;
     return {
       live,

@@ -35,11 +35,11 @@
 import {
   build,
   BUILD_DIR,
+  echoTool,
   type LoadResult,
   lowerMedian as median,
   runLoad,
   type Running,
-  shebangFlags,
   StartError,
   startServer,
   stopServer,
@@ -52,17 +52,7 @@ interface ServerSpec {
   command: string[];
 }
 
-const ECHO = [
-  Deno.execPath(),
-  "run",
-  ...shebangFlags("tools/echo.ts"),
-  "tools/echo.ts",
-  "--port",
-  "0",
-  "--quiet",
-  "--grace",
-  "1",
-];
+const ECHO = echoTool();
 
 const SERVERS: ServerSpec[] = [
   { label: "sockit `echo`, no `--workers`", command: ECHO },
