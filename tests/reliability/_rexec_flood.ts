@@ -30,6 +30,7 @@ await using server = serveCommands({ port: 0 }, {
   allow: ["echo"],
   onError: () => {},
 });
+if (!("port" in server.addr)) throw new Error("Expected a TCP server");
 const port = server.addr.port;
 const check = async () => {
   const result = await runRemoteCommand(server.addr, ["echo", "ok"]);
