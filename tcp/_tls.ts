@@ -129,6 +129,7 @@ export function clientTls(tls: true | TlsClientOptions): ClientTls {
       }: pass both --tls-cert FILE and --tls-key FILE (cert and key)`,
     );
   }
+  if (cert !== undefined && key !== undefined) checkClientPair(cert, key);
   const handshakeTimeout = options.handshakeTimeout ??
     DEFAULT_HANDSHAKE_TIMEOUT;
   checkHandshakeTimeout(handshakeTimeout);
@@ -437,6 +438,42 @@ function pemOf(
   }
 }
 
+/** What Deno's TLS library said is wrong with a certificate and key. */
+function pairTrouble(
+  message: string,
+): "no-cert" | "no-key" | "mismatch" | undefined {
+  if (/No certificates found/i.test(message)) return "no-cert";
+  if (/No keys found/i.test(message)) return "no-key";
+  if (/KeyMismatch|not be consistent/i.test(message)) return "mismatch";
+  return undefined;
+}
+
+/**
+ * A client certificate and key that do not belong together (or do not
+ * parse) are a `TlsError` of kind `"config"` before any connection, as a
+ * server's are at start-up — not a handshake that fails later.
+ */
+function checkClientPair(cert: string, key: string): void {
+  try {
+    Deno.createHttpClient({ cert, key }).close();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const trouble = pairTrouble(message);
+    const text = trouble === "no-cert"
+      ? "its cert holds no PEM certificate"
+      : trouble === "no-key"
+      ? "its key holds no PEM private key"
+      : trouble === "mismatch"
+      ? "its key does not match its certificate"
+      : `the certificate and key are unusable: ${message}`;
+    throw new TlsError(
+      "config",
+      `Cannot use the client certificate as ${text} (--tls-cert FILE, --tls-key FILE; cert and key)`,
+      { cause: error },
+    );
+  }
+}
+
 /**
  * Parses the certificate and key and checks that they belong together, with
  * Deno's TLS library (no socket is opened).
@@ -455,17 +492,18 @@ function checkPair(
     const keyName = options.keyFile ?? "the key option";
     let text: string;
     let file: string | undefined;
-    if (/No certificates found/i.test(message)) {
+    const trouble = pairTrouble(message);
+    if (trouble === "no-cert") {
       text = `${certName} holds no PEM certificate (--tls-cert FILE, ${
         options.certFile === undefined ? "cert" : "certFile"
       })`;
       file = options.certFile;
-    } else if (/No keys found/i.test(message)) {
+    } else if (trouble === "no-key") {
       text = `${keyName} holds no PEM private key (--tls-key FILE, ${
         options.keyFile === undefined ? "key" : "keyFile"
       })`;
       file = options.keyFile;
-    } else if (/KeyMismatch|not be consistent/i.test(message)) {
+    } else if (trouble === "mismatch") {
       text =
         `the key in ${keyName} does not match the certificate in ${certName} (--tls-key FILE, --tls-cert FILE)`;
       file = options.keyFile;

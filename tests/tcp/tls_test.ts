@@ -399,6 +399,30 @@ Deno.test("an expired certificate fails with kind expired and its date", async (
   assertStringIncludes(vague.message, "or is out of its dates");
 });
 
+Deno.test("a client certificate whose key does not match is a config TlsError before any connection", async () => {
+  let accepted = 0;
+  await using server = listen({ port: 0 }, () => {
+    accepted++;
+  });
+  const error = await assertRejects(
+    () =>
+      connect(server.addr, {
+        tls: {
+          caCerts: [ca],
+          cert: certs.client.cert,
+          key: certs.otherClient.key,
+        },
+      }),
+    TlsError,
+  );
+  assertEquals(error.kind, "config");
+  assertStringIncludes(
+    error.message,
+    "Cannot use the client certificate as its key does not match its certificate",
+  );
+  assertEquals([server.acceptedConnections, accepted], [0, 0]);
+});
+
 Deno.test("unsafelyDisableVerification accepts an expired certificate and says it is unverified", async () => {
   await using server = listen(
     { port: 0 },
