@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --unstable-net --v8-flags=--max-semi-space-size=4
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --unstable-net --v8-flags=--max-semi-space-size=8
 /**
  * `echo`: the echo server of every socket tutorial. It sends each chunk it
  * receives back to its sender, optionally followed by a suffix (the Python
@@ -40,15 +40,14 @@
  * unusable: the message names it), 2 on bad flags.
  *
  * Memory: the shebang and the compile line run V8 with
- * `--max-semi-space-size=4` (MiB). V8 grows its young generation while many
+ * `--max-semi-space-size=8` (MiB). V8 grows its young generation while many
  * objects survive, as they do while thousands of clients connect at once
  * (each connection's objects live on), up to 16 MiB per semi-space, and
- * keeps it: 10,000 idle clients then peak at about 156 MiB. With 4 MiB
- * semi-spaces they peak at about 116 MiB (Node: 110), and a busy server
- * spends about 0.5 µs more per request collecting garbage (100-connection
- * ping-pong, about 12 µs a request); 2 MiB saves 1–2 MiB more but triples
- * that, 1 MiB saves nothing more (`bench/net/RESULTS.md`). `deno run`
- * without the flag works the same, with the larger peak.
+ * keeps it: 10,000 idle clients then peak at about 156 MiB. With 8 MiB
+ * semi-spaces they peak at about 121 MiB (Node: 111) and 100-connection
+ * ping-pong runs at Node's speed; 4 MiB saves 5 MiB more but costs about
+ * 30% of that ping-pong in garbage collection (`bench/net/RESULTS.md`).
+ * `deno run` without the flag works the same, with the larger peak.
  *
  * Run it:
  *
@@ -59,7 +58,7 @@
  * Compile it (`deno task compile echo` does this):
  *
  * ```sh
- * deno compile --allow-net --allow-read --allow-write --unstable-net --v8-flags=--max-semi-space-size=4 --output dist/sockit-echo tools/echo.ts
+ * deno compile --allow-net --allow-read --allow-write --unstable-net --v8-flags=--max-semi-space-size=8 --output dist/sockit-echo tools/echo.ts
  * ```
  *
  * @module
