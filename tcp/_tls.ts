@@ -438,14 +438,29 @@ function pemOf(
   }
 }
 
-/** What Deno's TLS library said is wrong with a certificate and key. */
-function pairTrouble(
-  message: string,
-): "no-cert" | "no-key" | "mismatch" | undefined {
-  if (/No certificates found/i.test(message)) return "no-cert";
-  if (/No keys found/i.test(message)) return "no-key";
-  if (/KeyMismatch|not be consistent/i.test(message)) return "mismatch";
-  return undefined;
+/**
+ * What is wrong with a certificate and key, checked by Deno's TLS library
+ * (no socket is opened): `undefined` when they parse and belong together.
+ */
+function pairProblem(cert: string, key: string): {
+  trouble: "no-cert" | "no-key" | "mismatch" | undefined;
+  message: string;
+  error: unknown;
+} | undefined {
+  try {
+    Deno.createHttpClient({ cert, key }).close();
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const trouble = /No certificates found/i.test(message)
+      ? "no-cert"
+      : /No keys found/i.test(message)
+      ? "no-key"
+      : /KeyMismatch|not be consistent/i.test(message)
+      ? "mismatch"
+      : undefined;
+    return { trouble, message, error };
+  }
 }
 
 /**
@@ -454,71 +469,62 @@ function pairTrouble(
  * server's are at start-up — not a handshake that fails later.
  */
 function checkClientPair(cert: string, key: string): void {
-  try {
-    Deno.createHttpClient({ cert, key }).close();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const trouble = pairTrouble(message);
-    const text = trouble === "no-cert"
-      ? "its cert holds no PEM certificate"
-      : trouble === "no-key"
-      ? "its key holds no PEM private key"
-      : trouble === "mismatch"
-      ? "its key does not match its certificate"
-      : `the certificate and key are unusable: ${message}`;
-    throw new TlsError(
-      "config",
-      `Cannot use the client certificate as ${text} (--tls-cert FILE, --tls-key FILE; cert and key)`,
-      { cause: error },
-    );
-  }
+  const problem = pairProblem(cert, key);
+  if (problem === undefined) return;
+  const { trouble, message, error } = problem;
+  const text = trouble === "no-cert"
+    ? "its cert holds no PEM certificate"
+    : trouble === "no-key"
+    ? "its key holds no PEM private key"
+    : trouble === "mismatch"
+    ? "its key does not match its certificate"
+    : `the certificate and key are unusable: ${message}`;
+  throw new TlsError(
+    "config",
+    `Cannot use the client certificate as ${text} (--tls-cert FILE, --tls-key FILE; cert and key)`,
+    { cause: error },
+  );
 }
 
-/**
- * Parses the certificate and key and checks that they belong together, with
- * Deno's TLS library (no socket is opened).
- */
+/** A server's certificate and key that do not parse or belong together. */
 function checkPair(
   cert: string,
   key: string,
   options: TlsServerOptions,
   where: string,
 ): void {
-  try {
-    Deno.createHttpClient({ cert, key }).close();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const certName = options.certFile ?? "the cert option";
-    const keyName = options.keyFile ?? "the key option";
-    let text: string;
-    let file: string | undefined;
-    const trouble = pairTrouble(message);
-    if (trouble === "no-cert") {
-      text = `${certName} holds no PEM certificate (--tls-cert FILE, ${
-        options.certFile === undefined ? "cert" : "certFile"
-      })`;
-      file = options.certFile;
-    } else if (trouble === "no-key") {
-      text = `${keyName} holds no PEM private key (--tls-key FILE, ${
-        options.keyFile === undefined ? "key" : "keyFile"
-      })`;
-      file = options.keyFile;
-    } else if (trouble === "mismatch") {
-      text =
-        `the key in ${keyName} does not match the certificate in ${certName} (--tls-key FILE, --tls-cert FILE)`;
-      file = options.keyFile;
-    } else {
-      text = `${certName} and ${keyName} are unusable: ${message}`;
-      file = options.certFile;
-    }
-    throw new TlsError(
-      "config",
-      `Cannot listen on ${where} with TLS as ${text}`,
-      file === undefined
-        ? { peer: where, cause: error }
-        : { peer: where, file, cause: error },
-    );
+  const problem = pairProblem(cert, key);
+  if (problem === undefined) return;
+  const { trouble, message, error } = problem;
+  const certName = options.certFile ?? "the cert option";
+  const keyName = options.keyFile ?? "the key option";
+  let text: string;
+  let file: string | undefined;
+  if (trouble === "no-cert") {
+    text = `${certName} holds no PEM certificate (--tls-cert FILE, ${
+      options.certFile === undefined ? "cert" : "certFile"
+    })`;
+    file = options.certFile;
+  } else if (trouble === "no-key") {
+    text = `${keyName} holds no PEM private key (--tls-key FILE, ${
+      options.keyFile === undefined ? "key" : "keyFile"
+    })`;
+    file = options.keyFile;
+  } else if (trouble === "mismatch") {
+    text =
+      `the key in ${keyName} does not match the certificate in ${certName} (--tls-key FILE, --tls-cert FILE)`;
+    file = options.keyFile;
+  } else {
+    text = `${certName} and ${keyName} are unusable: ${message}`;
+    file = options.certFile;
   }
+  throw new TlsError(
+    "config",
+    `Cannot listen on ${where} with TLS as ${text}`,
+    file === undefined
+      ? { peer: where, cause: error }
+      : { peer: where, file, cause: error },
+  );
 }
 
 /** The options of the `Deno.listenTls` for a `"deno"` engine server. */
