@@ -585,6 +585,8 @@ export class SharedInput {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #subscribers = new Set<Subscriber>();
   #reading = false;
+  // A chunk that arrived when every subscriber had left: the next one gets it.
+  #held: Uint8Array | null = null;
   #ended = false;
   #failed = false;
   #error: unknown = undefined;
@@ -620,6 +622,9 @@ export class SharedInput {
     let subscriber: Subscriber | undefined;
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
+        const held = this.#held;
+        this.#held = null;
+        if (held !== null) controller.enqueue(held);
         if (this.#failed) controller.error(this.#error);
         else if (this.#ended) controller.close();
         else {
@@ -684,6 +689,9 @@ export class SharedInput {
         }
         return;
       }
+      // Every subscriber left while the read was under way: keep the
+      // chunk for the next one rather than drop it.
+      if (this.#subscribers.size === 0) this.#held = value;
       for (const subscriber of this.#subscribers) {
         subscriber.controller.enqueue(value);
         subscriber.waiting = false;

@@ -578,6 +578,33 @@ Deno.test("SharedInput keeps the data for the next subscriber when nobody listen
   assertEquals((await Array.fromAsync(two)).map((c) => text(c)), ["second"]);
 });
 
+Deno.test("SharedInput keeps a chunk that arrives after its only subscriber left", async () => {
+  // The source answers a read only when told to, so the subscriber can
+  // leave while the read is under way (a client that disconnects while
+  // cat -k waits for stdin).
+  const answer = deferred<void>();
+  let pulls = 0;
+  const source = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      pulls++;
+      if (pulls > 1) return controller.close();
+      await answer.promise;
+      controller.enqueue(new TextEncoder().encode("late"));
+    },
+  }, { highWaterMark: 0 });
+  const shared = new SharedInput(source);
+  const one = shared.subscribe().getReader();
+  const pending = one.read();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(pulls, 1, "the read is under way");
+  await one.cancel();
+  assertEquals((await pending).done, true);
+  answer.resolve();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const two = shared.subscribe();
+  assertEquals((await Array.fromAsync(two)).map((c) => text(c)), ["late"]);
+});
+
 Deno.test("relay() feeds two connections from one SharedInput", async () => {
   const got: string[] = [];
   await using server = listen({ port: 0 }, async (conn) => {

@@ -64,7 +64,11 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 }
 
 /** Connects, sends `data`, half-closes and reads to the end. */
-async function talk(port: number, data: string | Uint8Array = "") {
+async function talk(
+  port: number,
+  data: string | Uint8Array = "",
+  awaitBytes = 0,
+) {
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
   if (data.length > 0) {
     await writeAll(
@@ -72,8 +76,21 @@ async function talk(port: number, data: string | Uint8Array = "") {
       typeof data === "string" ? encoder.encode(data) : data,
     );
   }
+  // With -k a client's relay ends when the client does: wait for what the
+  // server sends first before half-closing, or it may never be sent.
+  const first = new Uint8Array(awaitBytes);
+  let got = 0;
+  while (got < awaitBytes) {
+    const n = await conn.read(first.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
   await conn.closeWrite();
-  return new Uint8Array(await new Response(conn.readable).arrayBuffer());
+  const rest = new Uint8Array(await new Response(conn.readable).arrayBuffer());
+  const all = new Uint8Array(got + rest.length);
+  all.set(first.subarray(0, got));
+  all.set(rest, got);
+  return all;
 }
 
 // ---------------------------------------------------------------------------
@@ -445,7 +462,9 @@ Deno.test("cat --deny and --allow refuse a client at once (logged with -v); othe
       "welcome\n",
     );
     await using _cat = cat;
-    const got = decoder.decode(await talk(port, "knock\n"));
+    const got = decoder.decode(
+      await talk(port, "knock\n", served ? "welcome\n".length : 0),
+    );
     if (served) {
       assertEquals(got, "welcome\n", flags.join(" "));
       await cat.stderr.waitFor(/^closed /);
