@@ -614,6 +614,7 @@ function plainReport(results: BenchResults): string[] {
     const cells = cpuColumns.map((m) => cpuCell(row.figures[m]));
     out.push(`| ${row.label} | ${cells.join(" | ")} |`);
   }
+  out.push(...beforeAndNow(rows));
   out.push("");
   out.push("## Targets (issue 7)");
   out.push("");
@@ -622,6 +623,58 @@ function plainReport(results: BenchResults): string[] {
   out.push("## Targets (issue 18)");
   out.push("");
   for (const goal of speedGoals) out.push(goalLine(goal));
+  return out;
+}
+
+/** The measures a before-and-now table compares, and which way is better. */
+const COMPARED: readonly [RateMeasureId | "idle", string, boolean][] = [
+  ["bulk", "bulk MB/s", true],
+  ["pp1", "ping-pong, 1 conn", true],
+  ["pp1pin", "ping-pong, 1 conn, pinned", true],
+  ["pp100", "ping-pong, 100 conns", true],
+  ["fr1", "framed, 1 conn", true],
+  ["fr100", "framed, 100 conns", true],
+  ["udp", "UDP", true],
+  ["idle", "idle: peak RSS", false],
+];
+
+/**
+ * With `--baseline REV`: each sockit row next to its row as it was at
+ * `REV`, both as ratios to raw Deno in this run, and how the ratio moved.
+ */
+function beforeAndNow(rows: ServerResult[]): string[] {
+  const deno = rows.find((r) => r.id === "deno-loop");
+  const pairs = rows.flatMap((before) => {
+    if (!before.id.endsWith("-before")) return [];
+    const now = rows.find((r) => `${r.id}-before` === before.id);
+    return now === undefined ? [] : [[now, before] as const];
+  });
+  if (pairs.length === 0 || deno === undefined) return [];
+  const valueOf = (row: ServerResult, m: RateMeasureId | "idle") =>
+    m === "idle" ? row.idle?.peakMiB : row.figures[m]?.value;
+  const out = [
+    "",
+    "## Before and now",
+    "",
+    "Each sockit row of this run next to the same server at the baseline revision (`--baseline`), both as ratios to raw Deno's figure in this run (for peak RSS lower is better), and now ÷ before: above 1.00 is better now, below is worse (≥ 0.97 is within a run's noise).",
+    "",
+    "| server | measure | now ÷ D | before ÷ D | now ÷ before |",
+    "| --- | --- | ---: | ---: | ---: |",
+  ];
+  for (const [now, before] of pairs) {
+    for (const [m, title, higherBetter] of COMPARED) {
+      const a = valueOf(now, m);
+      const b = valueOf(before, m);
+      const d = valueOf(deno, m);
+      if (a === undefined || b === undefined || !(a > 0) || !(b > 0)) continue;
+      const change = higherBetter ? a / b : b / a;
+      out.push(
+        `| ${now.label} | ${title} | ${ratio(a, d)} | ${ratio(b, d)} | ${
+          change.toFixed(2)
+        } |`,
+      );
+    }
+  }
   return out;
 }
 

@@ -61,6 +61,12 @@
  * - `--from FILE` — measure nothing: make the outputs of the results saved
  *   in `FILE` (RESULTS.md, docs/bench.svg and README.md's summary unless
  *   `--out` or `--chart` says where)
+ * - `--baseline REV` — also run sockit's servers as they were at git
+ *   revision `REV` (the `echo` tool with that revision's shebang flags,
+ *   its `listen()`, UDP and framed servers), as extra rows of the same run,
+ *   so that "no ratio to raw Deno worse than before" is judged from one
+ *   run rather than across runs days apart; the revision's tree is
+ *   unpacked into `bench/net/.build/baseline/` (`git archive`)
  * - `--no-companions` — skip the companion benchmarks that a run of every
  *   server and measure ends with: `relay.ts` (the relay tool against socat
  *   and a raw Deno relay), `workers.ts` (`--workers` against node:cluster)
@@ -171,6 +177,8 @@ interface Options {
   from: string | null;
   /** Run the companion benchmarks after the servers' measures. */
   companions: boolean;
+  /** Also run sockit's servers as they were at this git revision. */
+  baseline: string | null;
 }
 
 function usage(message: string): never {
@@ -194,6 +202,7 @@ function parseOptions(args: string[]): Options {
     readme: null,
     from: null,
     companions: true,
+    baseline: null,
   };
   let explicitOut = false;
   for (let i = 0; i < args.length; i++) {
@@ -265,6 +274,9 @@ function parseOptions(args: string[]): Options {
       case "--no-companions":
         options.companions = false;
         break;
+      case "--baseline":
+        options.baseline = value();
+        break;
       default:
         usage(`unknown flag ${flag}`);
     }
@@ -272,7 +284,11 @@ function parseOptions(args: string[]): Options {
   if (options.only !== null || options.measures !== null) {
     options.companions = false;
   }
-  if (!explicitOut && options.only === null && options.measures === null) {
+  if (options.baseline !== null) options.companions = false;
+  if (
+    !explicitOut && options.only === null && options.measures === null &&
+    options.baseline === null
+  ) {
     options.out = RESULTS;
     options.json = RESULTS_JSON;
     options.chart = CHART;
@@ -424,6 +440,102 @@ const SERVERS: ServerSpec[] = [
       "`c_echo.c`: one thread, level-triggered epoll, one shared 256 KiB read buffer; UDP: a blocking `recvfrom`/`sendto` loop",
   },
 ];
+
+/**
+ * Unpacks the tree of git revision `rev` (once) and gives sockit's rows as
+ * they were then: the same commands, run from that tree with its own
+ * `deno.json`.
+ */
+async function baselineServers(rev: string): Promise<ServerSpec[]> {
+  const parsed = await new Deno.Command("git", {
+    args: ["rev-parse", "--short", "--verify", `${rev}^{commit}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!parsed.success) {
+    usage(`--baseline ${rev}: not a git revision of this repository`);
+  }
+  const short = new TextDecoder().decode(parsed.stdout).trim();
+  const dir = `${BUILD_DIR}baseline/${short}`;
+  const unpacked = await Deno.stat(`${dir}/deno.json`).then(
+    () => true,
+    () => false,
+  );
+  if (!unpacked) {
+    await Deno.mkdir(dir, { recursive: true });
+    const tar = await new Deno.Command("sh", {
+      args: ["-c", `git archive "$1" | tar -x -C "$2"`, "sh", short, dir],
+      stderr: "piped",
+    }).output();
+    if (!tar.success) {
+      throw new Error(
+        `Cannot unpack ${short} into ${dir}: ${
+          new TextDecoder().decode(tar.stderr).trim()
+        }`,
+      );
+    }
+  }
+  const config = ["--config", `${dir}/deno.json`];
+  const server = (file: string, ...args: string[]) => [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    ...config,
+    `${dir}/${SERVERS_DIR}/${file}`,
+    ...args,
+  ];
+  const echo = `${dir}/tools/echo.ts`;
+  const before = `before (${short})`;
+  return [
+    {
+      id: "sockit-echo-before",
+      label: `sockit \`echo\` tool, ${before}`,
+      short: `echo tool, ${short}`,
+      runtime: "deno",
+      tcp: [
+        Deno.execPath(),
+        "run",
+        ...config,
+        ...shebangFlags(echo),
+        echo,
+        "--port",
+        "0",
+        "--quiet",
+        "--grace",
+        "1",
+        "--idle-timeout",
+        String(IDLE_TIMEOUT_MS / 1000),
+        "--max-conns",
+        "20000",
+      ],
+      note: `the \`echo\` tool of ${short}, with its shebang's flags (\`${
+        shebangFlags(echo).join(" ")
+      }\`)`,
+    },
+    {
+      id: "sockit-listen-before",
+      label: `sockit \`tcp.listen()\` + handler, ${before}`,
+      short: `listen(), ${short}`,
+      runtime: "deno",
+      tcp: server("sockit_listen.ts", "--idle-timeout", IDLE),
+      udp: {
+        label: `sockit \`udp.bind()\` + \`serveDatagrams()\`, ${before}`,
+        command: server("sockit_udp.ts"),
+      },
+      note: `\`servers/sockit_listen.ts\` and \`sockit_udp.ts\` of ${short}`,
+    },
+    {
+      id: "sockit-framed-before",
+      label: `sockit framed echo (u32 length prefix), ${before}`,
+      short: `framed, ${short}`,
+      runtime: "deno",
+      tcp: server("sockit_framed.ts", "--idle-timeout", IDLE),
+      measures: ["fr1", "fr100"],
+      framedProbe: true,
+      note: `\`servers/sockit_framed.ts\` of ${short}`,
+    },
+  ];
+}
 
 /** The TLS rows: each a TLS echo server with the run's certificate. */
 const TLS_SERVERS: ServerSpec[] = [
@@ -1099,6 +1211,9 @@ async function main(options: Options): Promise<void> {
   const plainServers = SERVERS.filter((spec) =>
     plainWanted && (options.only === null || options.only.has(spec.id))
   );
+  if (options.baseline !== null && plainWanted) {
+    plainServers.push(...await baselineServers(options.baseline));
+  }
   const tlsServers = TLS_SERVERS.filter((spec) =>
     TLS_MEASURES.some((m) => wanted(m)) &&
     (options.only === null || options.only.has(spec.id))
