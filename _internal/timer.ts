@@ -24,21 +24,31 @@ export function after(ms: number, fn: () => void): () => void {
 }
 
 /**
- * Calls `onIdle` once the watch's `last` activity (a `performance.now()`
- * time, which the caller updates: `watch.last = performance.now()`) lies
- * `timeout` ms in the past; activity costs a timestamp, not a timer. Returns
- * the watch, for {@linkcode unwatchIdle}.
+ * Calls `onIdle(target)` once the watch's `last` activity (a
+ * `performance.now()` time, which the caller updates:
+ * `watch.last = performance.now()`) lies `timeout` ms in the past; activity
+ * costs a timestamp, not a timer. Returns the watch, for
+ * {@linkcode unwatchIdle}.
  *
  * Every watch shares one timer (a wheel of {@linkcode SLOT} ms slots): a
  * connection parked for minutes holds a small record, not a timer of its
- * own. A watch fires at most one slot late, never early.
+ * own. A watch fires at most one slot late, never early. A caller with many
+ * watches passes one shared `onIdle` and each its `target`, rather than a
+ * closure per watch.
  */
-export function watchIdle(
+export function watchIdle<T = undefined>(
   timeout: number,
-  onIdle: () => void,
+  onIdle: (target: T) => void,
   last: number = performance.now(),
+  target?: T,
 ): Watch {
-  const watch: Watch = { timeout, last, onIdle, slot: -1 };
+  const watch: Watch = {
+    timeout,
+    last,
+    onIdle: onIdle as (target: unknown) => void,
+    target,
+    slot: -1,
+  };
   if (timeout !== Infinity) schedule(watch, last + timeout);
   return watch;
 }
@@ -56,7 +66,9 @@ export interface Watch {
   readonly timeout: number;
   /** The last activity, a `performance.now()` time. */
   last: number;
-  readonly onIdle: () => void;
+  readonly onIdle: (target: unknown) => void;
+  /** What `onIdle` is called with. */
+  readonly target: unknown;
   /** The slot it waits in; -1 once fired or cancelled. */
   slot: number;
 }
@@ -125,7 +137,7 @@ function fire(): void {
     watching--;
     const last = watch.last;
     if (now - last >= watch.timeout) {
-      watch.onIdle();
+      watch.onIdle(watch.target);
     } else {
       schedule(watch, last + watch.timeout);
     }

@@ -201,8 +201,11 @@ export function checkFile(file: string, source: string): Violation[] {
       }
       continue;
     }
-    if (target !== `${to}/mod.ts`) {
-      add(specifier, `another folder is imported only through ${to}/mod.ts`);
+    if (name.startsWith("_")) {
+      add(
+        specifier,
+        `a _file of another folder is private: import ${to}/mod.ts or one of ${to}/'s public files`,
+      );
     }
   }
   return violations;

@@ -5,12 +5,11 @@
  *
  * @module
  */
+import { MalformedFrameError, TruncatedFrameError } from "../framing/errors.ts";
 import {
-  MalformedFrameError,
   type ProxyHeader,
   ProxyHeaderDecoder,
-  TruncatedFrameError,
-} from "../framing/mod.ts";
+} from "../framing/proxy_protocol.ts";
 import { formatAddress } from "../net/mod.ts";
 import { AddressSet } from "../_internal/cidr.ts";
 import { toSocketAddress } from "../_internal/address.ts";

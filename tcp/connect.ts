@@ -14,7 +14,7 @@ import {
 import { checkAddress, DEFAULT_HOSTNAME } from "../_internal/address.ts";
 import { wrapError } from "../_internal/errors.ts";
 import { Connection } from "./connection.ts";
-import { encodeProxyHeader } from "../framing/mod.ts";
+import { encodeProxyHeader } from "../framing/proxy_protocol.ts";
 import { isIpv6 } from "../_internal/ip.ts";
 import { after } from "../_internal/timer.ts";
 import {

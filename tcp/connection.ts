@@ -227,11 +227,19 @@ export class Connection<T extends "tcp" | "unix" = "tcp" | "unix">
     this.#conn = conn;
     const idleTimeout = options.idleTimeout;
     if (idleTimeout !== undefined) {
-      this.#idleWatch = watchIdle(idleTimeout, () => {
-        this.#idleExpired = true;
-        this.close();
-      });
+      this.#idleWatch = watchIdle(
+        idleTimeout,
+        Connection.#expire,
+        performance.now(),
+        this,
+      );
     }
+  }
+
+  /** The idle timeout ran out (one function for every connection). */
+  static #expire(conn: Connection): void {
+    conn.#idleExpired = true;
+    conn.close();
   }
 
   /** The local address (Python's `getsockname()`). */

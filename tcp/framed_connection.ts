@@ -4,12 +4,10 @@
  *
  * @module
  */
-import {
-  DelimiterCodec,
-  type FrameCodec,
-  LengthPrefixCodec,
-  TruncatedFrameError,
-} from "../framing/mod.ts";
+import type { FrameCodec } from "../framing/codec.ts";
+import { DelimiterCodec } from "../framing/delimiter.ts";
+import { TruncatedFrameError } from "../framing/errors.ts";
+import { LengthPrefixCodec } from "../framing/length_prefix.ts";
 import { copyOut } from "../_internal/slab.ts";
 import type { Connection, ReadOptions, WriteOptions } from "./connection.ts";
 import { peerOf } from "./_peer.ts";

@@ -595,23 +595,47 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
     this.#start(socket);
   }
 
-  async #serve(conn: Connection): Promise<void> {
+  /**
+   * Runs the handler, reports what it throws and closes the connection
+   * after it. Chained rather than an async function: an idle client then
+   * holds no suspended frame of ours beside its handler's.
+   */
+  #serve(conn: Connection): Promise<void> {
+    let running: Promise<void>;
     try {
-      await this.#handler(conn);
+      running = Promise.resolve(this.#handler(conn));
     } catch (error) {
-      // A handler cut off by shutdown() fails because we closed its
-      // connection: that is the shutdown working, not an error to report.
-      if (!this.#cutOff.has(conn) && !(conn.closed && isClosedError(error))) {
-        this.#onError(error, conn);
-      }
-    } finally {
-      try {
-        await conn[Symbol.asyncDispose]();
-      } catch {
-        conn.close();
-      }
-      this.#live.delete(conn);
+      running = Promise.reject(error);
     }
+    return running.then(
+      () => this.#finish(conn),
+      (error) => this.#failed(conn, error),
+    );
+  }
+
+  /** A handler threw: report it (unless shutdown caused it), then finish. */
+  #failed(conn: Connection, error: unknown): Promise<void> {
+    // A handler cut off by shutdown() fails because we closed its
+    // connection: that is the shutdown working, not an error to report.
+    if (!this.#cutOff.has(conn) && !(conn.closed && isClosedError(error))) {
+      try {
+        this.#onError(error, conn);
+      } catch (thrown) {
+        // As from an async function: finish, then reject with it.
+        return this.#finish(conn).then(() => Promise.reject(thrown));
+      }
+    }
+    return this.#finish(conn);
+  }
+
+  /** Closes a served connection once its writes are done; forgets it. */
+  async #finish(conn: Connection): Promise<void> {
+    try {
+      await conn[Symbol.asyncDispose]();
+    } catch {
+      conn.close();
+    }
+    this.#live.delete(conn);
   }
 }
 

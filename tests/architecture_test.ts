@@ -33,17 +33,22 @@ Deno.test("checkFile() finds each kind of forbidden import", () => {
       'import { x } from "../udp/mod.ts";\n',
       /may not import udp/,
     ],
-    // another folder only through its mod.ts
+    // another folder through its public files: mod.ts, or one public file
     [
       "relay/stream.ts",
       'import { x } from "../tcp/connection.ts";\n',
-      /only through tcp\/mod\.ts/,
+      null,
+    ],
+    [
+      "relay/stream.ts",
+      'import { x } from "../tcp/_tls.ts";\n',
+      /a _file of another folder is private/,
     ],
     // a private file of another folder, even when split over lines
     [
       "poll/poll.ts",
       'import {\n  a,\n  b,\n} from "../udp/_hooks.ts";\n',
-      /only through udp\/mod\.ts/,
+      /a _file of another folder is private/,
     ],
     // framing is bytes only
     [

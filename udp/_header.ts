@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Struct } from "../framing/mod.ts";
+import { Struct } from "../framing/struct.ts";
 
 /** The header's `struct` format: magic, version, kind, request id, try. */
 export const REQUEST_HEADER_FORMAT = "!HBBIH";
