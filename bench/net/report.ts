@@ -640,7 +640,10 @@ const COMPARED: readonly [RateMeasureId | "idle", string, boolean][] = [
 
 /**
  * With `--baseline REV`: each sockit row next to its row as it was at
- * `REV`, both as ratios to raw Deno in this run, and how the ratio moved.
+ * `REV`, both as ratios to raw Deno in this run, and how the ratio moved:
+ * the median over the rounds of now ÷ before within a round (both ran in
+ * every round, minutes apart at most, so a slow spell of the machine
+ * touches both), with the least and greatest.
  */
 function beforeAndNow(rows: ServerResult[]): string[] {
   const deno = rows.find((r) => r.id === "deno-loop");
@@ -650,28 +653,42 @@ function beforeAndNow(rows: ServerResult[]): string[] {
     return now === undefined ? [] : [[now, before] as const];
   });
   if (pairs.length === 0 || deno === undefined) return [];
+  const runsOf = (row: ServerResult, m: RateMeasureId | "idle") =>
+    m === "idle" ? row.idle?.runs : row.figures[m]?.runs;
   const valueOf = (row: ServerResult, m: RateMeasureId | "idle") =>
     m === "idle" ? row.idle?.peakMiB : row.figures[m]?.value;
   const out = [
     "",
     "## Before and now",
     "",
-    "Each sockit row of this run next to the same server at the baseline revision (`--baseline`), both as ratios to raw Deno's figure in this run (for peak RSS lower is better), and now ÷ before: above 1.00 is better now, below is worse (≥ 0.97 is within a run's noise).",
+    "Each sockit row of this run next to the same server at the baseline revision (`--baseline`), both as ratios to raw Deno's figure in this run (for peak RSS lower is better), and now ÷ before: the median over the rounds of the two runs of the same round (least–greatest after it); above 1.00 is better now (for peak RSS: less memory now).",
     "",
-    "| server | measure | now ÷ D | before ÷ D | now ÷ before |",
+    "| server | measure | now ÷ D | before ÷ D | now ÷ before (rounds) |",
     "| --- | --- | ---: | ---: | ---: |",
   ];
   for (const [now, before] of pairs) {
     for (const [m, title, higherBetter] of COMPARED) {
-      const a = valueOf(now, m);
-      const b = valueOf(before, m);
+      const a = runsOf(now, m);
+      const b = runsOf(before, m);
+      if (a === undefined || b === undefined) continue;
+      const changes = a.flatMap((x, i) => {
+        const y = b[i];
+        if (y === undefined || !(x > 0) || !(y > 0)) return [];
+        return [higherBetter ? x / y : y / x];
+      });
+      if (changes.length === 0) continue;
+      changes.sort((x, y) => x - y);
+      const middle = changes.length >> 1;
+      const median = changes.length % 2 === 1
+        ? changes[middle]!
+        : (changes[middle - 1]! + changes[middle]!) / 2;
       const d = valueOf(deno, m);
-      if (a === undefined || b === undefined || !(a > 0) || !(b > 0)) continue;
-      const change = higherBetter ? a / b : b / a;
       out.push(
-        `| ${now.label} | ${title} | ${ratio(a, d)} | ${ratio(b, d)} | ${
-          change.toFixed(2)
-        } |`,
+        `| ${now.label} | ${title} | ${ratio(valueOf(now, m)!, d)} | ${
+          ratio(valueOf(before, m)!, d)
+        } | ${median.toFixed(2)} (${changes[0]!.toFixed(2)}–${
+          changes.at(-1)!.toFixed(2)
+        }) |`,
       );
     }
   }

@@ -384,3 +384,42 @@ Deno.test("the report keeps the companion benchmarks' sections, their headings u
   const again = parseResults(stringifyResults(results));
   assertEquals(again.companions, results.companions);
 });
+
+Deno.test("with --baseline rows the report has a before-and-now table of per-round ratios", () => {
+  const base = sample();
+  const results: BenchResults = {
+    ...base,
+    plain: [
+      ...base.plain,
+      // Rounds of 100 k then 120 k now against 110 k, 100 k before.
+      server("sockit-echo-before", {
+        pp100: figure(105_000, { runs: [110_000, 100_000] }),
+      }, {
+        idle: {
+          live: 2000,
+          conns: 2000,
+          peakMiB: 75,
+          perConnKiB: 12,
+          runs: [75],
+        },
+      }),
+    ],
+  };
+  results.plain[0]!.figures.pp100 = figure(110_000, {
+    runs: [100_000, 120_000],
+  });
+  const report = renderReport(results);
+  const at = report.indexOf("## Before and now");
+  assert(at > 0, report);
+  const rows = report.slice(at).split("\n").filter((line) =>
+    line.startsWith("| label of sockit-echo |")
+  );
+  // pp100: rounds 100/110 and 120/100, median of the two 1.05 (0.91–1.20);
+  // idle: less memory now is better (75 before / 60 now = 1.25).
+  assertEquals(rows, [
+    "| label of sockit-echo | ping-pong, 100 conns | 1.06× | 1.01× | 1.05 (0.91–1.20) |",
+    "| label of sockit-echo | idle: peak RSS | 0.30× | 0.38× | 1.25 (1.25–1.25) |",
+  ]);
+  // Without baseline rows, no such section.
+  assert(!renderReport(sample()).includes("## Before and now"));
+});
