@@ -10,7 +10,9 @@
  *             checking every byte; at most --window bytes in flight each.
  *   pingpong  each connection sends a --size byte message and waits for its
  *             echo before sending the next (checked byte for byte); latency
- *             of every round trip is recorded.
+ *             of every round trip is recorded. With --prefix N the reply is
+ *             N bytes of anything, then the echo (a server that stamps what
+ *             it echoes, as the time tool does).
  *   framed    u32 big-endian length-prefixed frames of --size bytes,
  *             pipelined: at most --window frames in flight per connection,
  *             sent --batch frames per write; every frame's header, sequence
@@ -25,6 +27,9 @@
  *             first connection and its VmHWM and VmRSS with all of them
  *             open, from /proc/PID/status), then holds them open until a
  *             line (or EOF) on stdin or --hold seconds, and closes them.
+ *   sink      for servers that only read (a netcat listener printing what it
+ *             gets): each connection writes a byte pattern as fast as the
+ *             server takes it; MB/s of bytes written while measuring.
  *   cpu       no load: prints how many cores the machine used (user, nice
  *             and system time of all processes, and steal) over --duration.
  *   handshake keeps --conns connections in flight, each: connect, (with
@@ -90,7 +95,7 @@
 #include <openssl/x509v3.h>
 #endif
 
-enum mode { BULK, PINGPONG, FRAMED, UDP, IDLE, CPU, HANDSHAKE };
+enum mode { BULK, PINGPONG, FRAMED, UDP, IDLE, CPU, HANDSHAKE, SINK };
 
 #define FRAME_HEADER 4
 #define MAX_MSG 4096
@@ -120,6 +125,7 @@ static struct {
   int spin;
   const char *tls_ca; /* --tls CAFILE: speak TLS, verify against it */
   int proxy;          /* --proxy v1|v2: send a PROXY header first (1 or 2) */
+  int prefix;         /* --prefix N: pingpong replies start with N bytes */
 } opt = {
     .host = "127.0.0.1",
     .port = 0,
@@ -391,7 +397,8 @@ static int send_message(struct conn *c, uint64_t t) {
 
 static void pingpong_event(struct worker *w, struct conn *c, int sending) {
   for (;;) {
-    ssize_t n = io_recv(c, c->got + c->rx, (size_t)(opt.size - c->rx));
+    ssize_t n =
+        io_recv(c, c->got + c->rx, (size_t)(opt.prefix + opt.size - c->rx));
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
       fail(w, "a read failed (connection reset?)");
@@ -404,8 +411,8 @@ static void pingpong_event(struct worker *w, struct conn *c, int sending) {
       return;
     }
     c->rx += (int)n;
-    if (c->rx < opt.size) continue;
-    if (memcmp(c->got, c->msg, (size_t)opt.size) != 0) {
+    if (c->rx < opt.prefix + opt.size) continue;
+    if (memcmp(c->got + opt.prefix, c->msg, (size_t)opt.size) != 0) {
       fail(w, "an echoed message differs from the one sent");
       c->done = 1;
       return;
@@ -451,6 +458,27 @@ static void udp_event(struct worker *w, struct conn *c, int sending) {
 
 /* ---------------------------------------------------------------------- */
 /* bulk */
+
+/* sink: write as much as the server takes; nothing comes back. */
+static void sink_event(struct worker *w, struct conn *c, int sending) {
+  if (!sending || now_ns() >= end_ns) {
+    c->done = 1;
+    return;
+  }
+  for (;;) {
+    ssize_t n = send(c->fd, pattern + c->sent % PATTERN_PERIOD, BULK_CHUNK,
+                     MSG_NOSIGNAL);
+    if (n > 0) {
+      c->sent += (uint64_t)n;
+      if (measuring(now_ns())) w->bytes += (uint64_t)n;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    fail(w, "a write failed (did the server close?)");
+    c->done = 1;
+    return;
+  }
+}
 
 static void bulk_event(struct worker *w, struct conn *c, uint32_t events,
                        int sending) {
@@ -806,6 +834,9 @@ static void dispatch(struct worker *w, struct conn *c, uint32_t events,
     case HANDSHAKE:
       hs_event(w, c, sending);
       break;
+    case SINK:
+      sink_event(w, c, sending);
+      break;
     case IDLE:
     case CPU:
       break;
@@ -829,7 +860,7 @@ static void *worker_main(void *arg) {
       hs_start(w, c, t);
       continue;
     }
-    uint32_t events = EPOLLIN;
+    uint32_t events = opt.mode == SINK ? EPOLLOUT : EPOLLIN;
     if (opt.mode == BULK || opt.mode == FRAMED) {
       events |= EPOLLOUT;
       c->want_out = 1;
@@ -852,7 +883,7 @@ static void *worker_main(void *arg) {
     t = now_ns();
     if (sending && (t >= end_ns || w->ops >= (uint64_t)opt.max_ops)) {
       sending = 0;
-      if (opt.mode == BULK || opt.mode == FRAMED) {
+      if (opt.mode == BULK || opt.mode == FRAMED || opt.mode == SINK) {
         for (int i = 0; i < w->n; i++) dispatch(w, w->conns[i], 0, 0);
       }
     }
@@ -1109,11 +1140,11 @@ static int cmp_u32(const void *a, const void *b) {
 static void usage(void) {
   fputs(
       "Usage: loadgen --port PORT --mode bulk|pingpong|framed|udp|idle|cpu\n"
-      "                                  |handshake\n"
+      "                                  |handshake|sink\n"
       "  [--host 127.0.0.1] [--conns N] [--threads N] [--duration S]\n"
       "  [--warmup S] [--max-ops N] [--size BYTES] [--window N] [--batch N]\n"
       "  [--hold S] [--timeout S] [--idle-framed 0|1] [--server-pid PID]\n"
-      "  [--spin 1|0] [--tls CAFILE] [--proxy v1|v2]\n",
+      "  [--spin 1|0] [--tls CAFILE] [--proxy v1|v2] [--prefix N]\n",
       stderr);
   exit(2);
 }
@@ -1148,6 +1179,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--warmup")) opt.warmup = atof(v);
     else if (!strcmp(a, "--max-ops")) opt.max_ops = atoll(v);
     else if (!strcmp(a, "--size")) opt.size = atoi(v);
+    else if (!strcmp(a, "--prefix")) opt.prefix = atoi(v);
     else if (!strcmp(a, "--window")) opt.window = atoi(v);
     else if (!strcmp(a, "--batch")) opt.batch = atoi(v);
     else if (!strcmp(a, "--hold")) opt.hold = atof(v);
@@ -1169,6 +1201,7 @@ int main(int argc, char **argv) {
       else if (!strcmp(v, "idle")) opt.mode = IDLE;
       else if (!strcmp(v, "cpu")) opt.mode = CPU;
       else if (!strcmp(v, "handshake")) opt.mode = HANDSHAKE;
+      else if (!strcmp(v, "sink")) opt.mode = SINK;
       else usage();
     } else {
       usage();
@@ -1178,6 +1211,7 @@ int main(int argc, char **argv) {
   if (opt.mode == CPU) run_cpu();
   if (opt.port <= 0 || opt.port > 65535 || opt.conns < 1 || opt.threads < 1 ||
       opt.size < 16 || opt.size > MAX_MSG || opt.duration <= 0 ||
+      opt.prefix < 0 || opt.prefix + opt.size > MAX_MSG ||
       opt.batch < 1) {
     usage();
   }
@@ -1196,6 +1230,9 @@ int main(int argc, char **argv) {
   raise_fd_limit(opt.conns + 64);
   if (opt.mode == IDLE) run_idle();
   signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write() */
+  if (opt.prefix != 0 && opt.mode != PINGPONG) {
+    die("--prefix works with --mode pingpong");
+  }
   if (opt.proxy != 0 && opt.mode != HANDSHAKE) {
     die("--proxy works with --mode handshake");
   }
@@ -1379,8 +1416,8 @@ int main(int argc, char **argv) {
     p99 = all[(size_t)((double)nsamples * 0.99)] / 1000.0;
     free(all);
   }
-  static const char *names[] = {"bulk", "pingpong", "framed", "udp",
-                                "idle", "cpu",      "handshake"};
+  static const char *names[] = {"bulk", "pingpong",  "framed", "udp",
+                                "idle", "cpu",       "handshake", "sink"};
   printf(
       "{\"mode\":\"%s\",\"conns\":%d,\"threads\":%d,\"seconds\":%.3f,"
       "\"ops\":%llu,\"bytes\":%llu,\"rate\":%.1f,\"mbps\":%.2f,"

@@ -72,10 +72,11 @@
  *   the code before the layout issue
  * - `--no-companions` — skip the companion benchmarks that a run of every
  *   server and measure ends with: `relay.ts` (the relay tool against socat
- *   and a raw Deno relay), `workers.ts` (`--workers` against node:cluster)
- *   and `proxy.ts` (the PROXY protocol's cost on new connections), each
- *   run as its own program, its Markdown kept in results.json and
- *   RESULTS.md
+ *   and a raw Deno relay), `workers.ts` (`--workers` against
+ *   node:cluster), `proxy.ts` (the PROXY protocol's cost on new
+ *   connections) and `tools.ts` (the `time` tool and `cat --listen`
+ *   against `listen()` servers doing the same work), each run as its own
+ *   program, its Markdown kept in results.json and RESULTS.md
  *
  * Needs Linux (epoll, `/proc`), `cc` on the PATH, and a file-descriptor
  * hard limit of at least 10,200 (`ulimit -Hn`; each server and the load
@@ -1434,6 +1435,10 @@ const COMPANIONS: readonly { title: string; file: string }[] = [
   },
   { title: "Every core: --workers against node:cluster", file: "workers.ts" },
   { title: "PROXY protocol: the cost on new connections", file: "proxy.ts" },
+  {
+    title: "The time tool and cat --listen against the library",
+    file: "tools.ts",
+  },
 ];
 
 /**
