@@ -84,6 +84,27 @@ export async function within<T>(
 }
 
 /**
+ * A companion's numeric flag (`--rounds 5`) from `Deno.args`, or
+ * `fallback` when it is not given.
+ *
+ * @param name The flag, with its dashes.
+ * @param fallback Its value when absent.
+ * @returns The value.
+ * @throws {RangeError} If the value is not a number > 0.
+ */
+export function numberFlag(name: string, fallback: number): number {
+  const at = Deno.args.indexOf(name);
+  if (at === -1) return fallback;
+  const value = Number(Deno.args[at + 1]);
+  if (!(value > 0)) {
+    throw new RangeError(
+      `Cannot use ${name} ${Deno.args[at + 1]}: give a number > 0`,
+    );
+  }
+  return value;
+}
+
+/**
  * The middle of `values`: the mean of the two middle ones when there is an
  * even number of them.
  *

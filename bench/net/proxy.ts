@@ -18,6 +18,7 @@ import {
   build,
   BUILD_DIR,
   median,
+  numberFlag,
   runLoad,
   startServer,
   stopServer,
@@ -25,20 +26,8 @@ import {
 
 const LOADGEN = `${BUILD_DIR}loadgen_plain`;
 
-function flag(name: string, fallback: number): number {
-  const at = Deno.args.indexOf(name);
-  if (at === -1) return fallback;
-  const value = Number(Deno.args[at + 1]);
-  if (!(value > 0)) {
-    throw new RangeError(
-      `Cannot use ${name} ${Deno.args[at + 1]}: give a number > 0`,
-    );
-  }
-  return value;
-}
-
-const ROUNDS = Math.min(flag("--rounds", 5), 20);
-const DURATION = Math.min(flag("--duration", 2), 10);
+const ROUNDS = Math.min(numberFlag("--rounds", 5), 20);
+const DURATION = Math.min(numberFlag("--duration", 2), 10);
 const CONNS = 16;
 
 interface Variant {

@@ -27,6 +27,7 @@ import {
   build,
   BUILD_DIR,
   median,
+  numberFlag,
   runLoad,
   shebangFlags,
   startServer,
@@ -35,20 +36,8 @@ import {
 
 const LOADGEN = `${BUILD_DIR}loadgen_plain`;
 
-function flag(name: string, fallback: number): number {
-  const at = Deno.args.indexOf(name);
-  if (at === -1) return fallback;
-  const value = Number(Deno.args[at + 1]);
-  if (!(value > 0)) {
-    throw new RangeError(
-      `Cannot use ${name} ${Deno.args[at + 1]}: give a number > 0`,
-    );
-  }
-  return value;
-}
-
-const ROUNDS = Math.min(flag("--rounds", 5), 20);
-const DURATION = Math.min(flag("--duration", 1.5), 10);
+const ROUNDS = Math.min(numberFlag("--rounds", 5), 20);
+const DURATION = Math.min(numberFlag("--duration", 1.5), 10);
 /** `[` + Python's 24-character `ctime()` + `] `: what `time` puts first. */
 const STAMP = 27;
 
