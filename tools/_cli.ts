@@ -51,3 +51,16 @@ export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split("\n", 1)[0]!.trim() || String(error);
 }
+
+/**
+ * Writes all of `data` to `file` (stdout, stderr: one write may take only
+ * part of it).
+ */
+export async function writeAll(
+  file: { write(data: Uint8Array): Promise<number> },
+  data: Uint8Array,
+): Promise<void> {
+  for (let at = 0; at < data.length;) {
+    at += await file.write(data.subarray(at));
+  }
+}

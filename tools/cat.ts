@@ -201,6 +201,7 @@ import {
   oneLine,
   reportError,
   versionLine,
+  writeAll,
 } from "./_cli.ts";
 import {
   clientTlsOptions,
@@ -429,7 +430,7 @@ class Stdout {
   writable(): WritableStream<Uint8Array> {
     return new WritableStream({
       write: (chunk) => {
-        const written = this.#last.then(() => writeStdout(chunk));
+        const written = this.#last.then(() => writeAll(Deno.stdout, chunk));
         this.#last = written.catch(() => {});
         return written.catch((error) => {
           if (error instanceof Deno.errors.BrokenPipe && !this.closed) {
@@ -440,13 +441,6 @@ class Stdout {
         });
       },
     });
-  }
-}
-
-/** Writes all of `chunk` to stdout. */
-async function writeStdout(chunk: Uint8Array): Promise<void> {
-  for (let written = 0; written < chunk.length;) {
-    written += await Deno.stdout.write(chunk.subarray(written));
   }
 }
 

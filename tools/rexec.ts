@@ -121,6 +121,7 @@ import {
   oneLine,
   reportError,
   versionLine,
+  writeAll,
 } from "./_cli.ts";
 import { UsageError } from "./_flags.ts";
 import { PROXY_FLAGS_USAGE, proxyListeningNote } from "./_proxy_flags.ts";
@@ -370,15 +371,6 @@ async function serve(invocation: ServeInvocation): Promise<number> {
   await server.finished;
   console.error("shut down");
   return EXIT_OK;
-}
-
-async function writeAll(
-  file: { write(data: Uint8Array): Promise<number> },
-  data: Uint8Array,
-): Promise<void> {
-  for (let at = 0; at < data.length;) {
-    at += await file.write(data.subarray(at));
-  }
 }
 
 async function client(invocation: ClientInvocation): Promise<number> {

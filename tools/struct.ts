@@ -43,7 +43,13 @@ import {
   StructError,
   type StructValue,
 } from "../framing/mod.ts";
-import { EXIT_OK, EXIT_USAGE, reportError, versionLine } from "./_cli.ts";
+import {
+  EXIT_OK,
+  EXIT_USAGE,
+  reportError,
+  versionLine,
+  writeAll,
+} from "./_cli.ts";
 import { UsageError } from "./_flags.ts";
 import {
   parsePythonLiteral,
@@ -191,13 +197,6 @@ async function readStdin(format: string, size: number): Promise<Uint8Array> {
   return out.subarray(0, at);
 }
 
-/** Writes all of `bytes` to stdout (one write may take only part). */
-async function writeAll(bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) {
-    at += await Deno.stdout.write(bytes.subarray(at));
-  }
-}
-
 async function run(command: Command): Promise<void> {
   const { name, args, json } = command;
   if (name !== "pack" && name !== "unpack" && name !== "calcsize") {
@@ -217,7 +216,7 @@ async function run(command: Command): Promise<void> {
     checkedSize(name, format);
     const values = args.slice(1).map((text, i) => parsePythonLiteral(text, i));
     const bytes = new Struct(format).pack(...values);
-    if (command.raw) await writeAll(bytes);
+    if (command.raw) await writeAll(Deno.stdout, bytes);
     else {console.log(
         json ? JSON.stringify({ hex: toHex(bytes) }) : toHex(bytes),
       );}
