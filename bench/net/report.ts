@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { median } from "./_harness.ts";
 import {
   type BenchResults,
   type Figure,
@@ -678,15 +679,11 @@ function beforeAndNow(rows: ServerResult[]): string[] {
       });
       if (changes.length === 0) continue;
       changes.sort((x, y) => x - y);
-      const middle = changes.length >> 1;
-      const median = changes.length % 2 === 1
-        ? changes[middle]!
-        : (changes[middle - 1]! + changes[middle]!) / 2;
       const d = valueOf(deno, m);
       out.push(
         `| ${now.label} | ${title} | ${ratio(valueOf(now, m)!, d)} | ${
           ratio(valueOf(before, m)!, d)
-        } | ${median.toFixed(2)} (${changes[0]!.toFixed(2)}–${
+        } | ${median(changes).toFixed(2)} (${changes[0]!.toFixed(2)}–${
           changes.at(-1)!.toFixed(2)
         }) |`,
       );
