@@ -3,12 +3,13 @@
  * second (connect, one 64-byte message and its echo, close; 16 in flight)
  * to sockit's `listen()` echo without PROXY protocol, and with it reading
  * the v1 and the v2 header that the load generator sends first on each
- * connection, as HAProxy does. Rounds alternate between the three servers,
- * so that a disturbance of the machine touches all of them; the table gives
- * the median of the rounds and the ratio to the server without headers.
+ * connection, as HAProxy does. Each round runs the three servers one after
+ * the other, so that a disturbance of the machine touches all of them; the
+ * table gives the median of the rounds, the median of each round's ratio to
+ * the server without headers, and the server's CPU time per connection.
  * Target (issue 16): parsing costs < 5% of connection-setup throughput.
  *
- * Run: `deno run -A bench/net/proxy.ts [--rounds 5] [--duration 2]`
+ * Run: `deno run -A bench/net/proxy.ts [--rounds 9] [--duration 1]`
  * (it builds the load generator into `bench/net/.build/` with `cc`).
  *
  * @module
@@ -26,8 +27,8 @@ import {
 
 const LOADGEN = `${BUILD_DIR}loadgen_plain`;
 
-const ROUNDS = Math.min(numberFlag("--rounds", 5), 20);
-const DURATION = Math.min(numberFlag("--duration", 2), 10);
+const ROUNDS = Math.min(numberFlag("--rounds", 9), 30);
+const DURATION = Math.min(numberFlag("--duration", 1), 10);
 const CONNS = 16;
 
 interface Variant {
@@ -50,8 +51,15 @@ const VARIANTS: Variant[] = [
   },
 ];
 
+/** One round's figures for one server. */
+interface Figures {
+  rate: number;
+  /** Server CPU per connection, µs. */
+  cpuUs: number;
+}
+
 /** Starts a server, waits for its port, runs one measure, stops it. */
-async function round(variant: Variant): Promise<number> {
+async function round(variant: Variant): Promise<Figures> {
   const server = await startServer([
     Deno.execPath(),
     "run",
@@ -78,31 +86,47 @@ async function round(variant: Variant): Promise<number> {
     if (result.error !== null) {
       throw new Error(`${variant.name}: ${result.error}`);
     }
-    return result.rate;
+    return { rate: result.rate, cpuUs: result.cpu_server / result.rate * 1e6 };
   } finally {
     await stopServer(server);
   }
 }
 
+/** `value` with two decimals, then the least and greatest in brackets. */
+function spread(values: readonly number[], digits: number): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${median(values).toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${
+    sorted.at(-1)!.toFixed(digits)
+  })`;
+}
+
 if (import.meta.main) {
   await build("loadgen.c", LOADGEN, ["-pthread"]);
-  const rates = VARIANTS.map(() => [] as number[]);
+  const figures = VARIANTS.map(() => [] as Figures[]);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, variant] of VARIANTS.entries()) {
-      rates[i]!.push(await round(variant));
+    // Each round starts with another server: no position in a round is
+    // always first after a pause or last before one.
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const i = (r + k) % VARIANTS.length;
+      figures[i]!.push(await round(VARIANTS[i]!));
     }
   }
-  const base = median(rates[0]!);
+  const base = figures[0]!;
   const lines = [
-    `New connections per second to sockit's listen() echo (connect, 64-byte echo, close; ${CONNS} in flight; median of ${ROUNDS} alternating rounds of ${DURATION} s):`,
+    `New connections per second to sockit's listen() echo (connect, 64-byte echo, close; ${CONNS} in flight; ${ROUNDS} rounds of ${DURATION} s, each round running the three servers one after the other, in a rotating order). "vs no header" is the median over the rounds of that round's ratio to the server without headers (least–greatest in brackets): the load generator and the server share the machine, so a round compares servers under the same conditions. Server CPU is what the server's process used per connection (its CPU time over the connections served), the cost that does not depend on how much of the machine the load generator took.`,
     "",
-    "| server | connections/s | vs no header | cost |",
-    "| ------ | ------------: | -----------: | ---: |",
+    "| server | connections/s | vs no header | cost | server CPU µs per connection | vs no header |",
+    "| ------ | ------------: | -----------: | ---: | ---------------------------: | -----------: |",
     ...VARIANTS.map((variant, i) => {
-      const rate = median(rates[i]!);
+      const own = figures[i]!;
+      const ratios = own.map((f, r) => f.rate / base[r]!.rate);
+      const cpuRatios = own.map((f, r) => f.cpuUs / base[r]!.cpuUs);
+      const rate = median(own.map((f) => f.rate));
       return `| ${variant.name} | ${Math.round(rate).toLocaleString("en")} | ${
-        (rate / base).toFixed(2)
-      }× | ${((1 - rate / base) * 100).toFixed(1)}% |`;
+        spread(ratios, 2)
+      }× | ${((1 - median(ratios)) * 100).toFixed(1)}% | ${
+        median(own.map((f) => f.cpuUs)).toFixed(1)
+      } | ${median(cpuRatios).toFixed(2)}× |`;
     }),
   ];
   console.log(lines.join("\n"));
