@@ -423,3 +423,26 @@ Deno.test("with --baseline rows the report has a before-and-now table of per-rou
   // Without baseline rows, no such section.
   assert(!renderReport(sample()).includes("## Before and now"));
 });
+
+Deno.test("the TLS table marks each measure's cell by its own target", () => {
+  const results: BenchResults = {
+    ...sample(),
+    tls: [
+      server("sockit-echo-tls", {
+        "tls-bulk": figure(700), // 0.99× raw Deno: met
+        "tls-pp100": figure(40_000), // 0.5×: missed
+      }),
+      server("deno-tls", {
+        "tls-bulk": figure(708),
+        "tls-pp100": figure(80_000),
+      }),
+    ],
+  };
+  const row = renderReport(results).split("\n").find((line) =>
+    line.startsWith("| label of sockit-echo-tls")
+  );
+  assert(row !== undefined);
+  const cells = row.split("|").map((cell) => cell.trim());
+  assert(cells[2]!.startsWith("700 ✓"), cells[2]);
+  assert(cells[3]!.startsWith("40,000 ✗"), cells[3]);
+});
