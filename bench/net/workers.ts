@@ -205,7 +205,7 @@ async function main(args: string[]): Promise<number> {
     return value;
   };
   const duration = flag("--duration", 1.5);
-  const rounds = Math.round(flag("--rounds", 3));
+  const rounds = Math.round(flag("--rounds", 5));
   if (Deno.build.os !== "linux") {
     console.error("bench/net/workers.ts: needs Linux (epoll, /proc)");
     return 1;
@@ -295,6 +295,24 @@ async function main(args: string[]): Promise<number> {
         median(others).toFixed(2)
       }, max ${Math.max(...others).toFixed(2)}.`,
     );
+    const two = servers.find((server) =>
+      server.spec.label.includes("--workers 2")
+    );
+    if (two !== undefined && node !== undefined) {
+      lines.push(
+        "",
+        "Target (issue 16): sockit with 2 workers ≥ Node's `node:cluster` with 2 workers:",
+        "",
+        ...list.map((measure) => {
+          const ratio = medianOf(two, measure) / medianOf(node, measure);
+          return `- ${measure.label}: ${
+            Number.isNaN(ratio)
+              ? "not measured"
+              : `${ratio.toFixed(2)}× ${ratio >= 1 ? "met ✓" : "**missed ✗**"}`
+          }`;
+        }),
+      );
+    }
     for (const line of skipped) lines.push(`Skipped: ${line}`);
     console.log(lines.join("\n"));
   } finally {
