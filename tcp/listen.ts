@@ -106,6 +106,15 @@ export interface ListenOptions {
    * once and counted in `rejectedConnections`.
    */
   maxConnections?: number;
+  /**
+   * Called with the address of each client closed at once because
+   * `maxConnections` was reached (nothing was read from it: behind a
+   * PROXY protocol balancer, the balancer's address), so that a server can
+   * log whom it turned away.
+   *
+   * @default {none}
+   */
+  onRejected?: (remoteAddr: SocketAddress) => void;
   /** Shuts the server down gracefully when aborted. */
   signal?: AbortSignal;
   /**
@@ -504,6 +513,11 @@ export class Server<T extends "tcp" | "unix" = "tcp" | "unix">
         try {
           conn.close();
         } catch { /* already gone */ }
+        try {
+          this.#options.onRejected?.(toSocketAddress(conn.remoteAddr));
+        } catch (error) {
+          this.#onError(error, undefined);
+        }
         continue;
       }
       this.#accepted++;

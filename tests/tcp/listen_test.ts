@@ -9,6 +9,7 @@ import { type FrameCodec, lengthPrefixed, lines } from "../../framing/mod.ts";
 import {
   connect,
   type Connection,
+  formatAddress,
   listen,
   TimeoutError,
 } from "../../tcp/mod.ts";
@@ -117,11 +118,15 @@ Deno.test("a handler that returns without awaiting closes its connection after i
 // ---------------------------------------------------------------------------
 // maxConnections
 
-Deno.test("maxConnections closes the client over the limit at once and serves a new one when a slot frees", async () => {
+Deno.test("maxConnections closes the client over the limit at once, names it to onRejected, and serves a new one when a slot frees", async () => {
+  const rejected: string[] = [];
   await using server = listen({ port: 0 }, async (conn) => {
     await conn.write("hello");
     await readAll(conn);
-  }, { maxConnections: 2 });
+  }, {
+    maxConnections: 2,
+    onRejected: (addr) => rejected.push(formatAddress(addr)),
+  });
 
   const first = await connect(server.addr);
   assertEquals(text(await first.readExactly(5)), "hello");
@@ -136,6 +141,7 @@ Deno.test("maxConnections closes the client over the limit at once and serves a 
       outcome === null || outcome instanceof Deno.errors.ConnectionReset,
       `the client over the limit read ${outcome}, not EOF or a reset`,
     );
+    assertEquals(rejected, [formatAddress(over.localAddr)]);
   }
   assertEquals(server.rejectedConnections, 1);
   assertEquals(server.connections, 2);
