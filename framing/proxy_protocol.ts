@@ -546,23 +546,21 @@ export class ProxyHeaderDecoder {
     if (!this.#required) return NO_HEADER;
     let reason: string;
     if (this.#kind === 1) {
-      reason = `bytes are not a PROXY v1 header: ${
-        byteName(byte)
-      } where "PROXY" has ${
+      reason = `wrong PROXY v1 prefix, ${byteName(byte)} where "PROXY" has ${
         JSON.stringify(String.fromCharCode(V1_PREFIX[offset]!))
       }`;
     } else if (this.#kind === 2) {
-      reason = `bytes are not a PROXY v2 header: ${
-        byteName(byte)
-      } where its signature has 0x${hex2(V2_SIGNATURE[offset]!)}`;
+      reason = `wrong PROXY v2 signature, ${byteName(byte)} where it has 0x${
+        hex2(V2_SIGNATURE[offset]!)
+      }`;
     } else if (this.#acceptV1 && this.#acceptV2) {
-      reason = `bytes are not a PROXY header: ${
+      reason = `no PROXY header, as ${
         byteName(byte)
       } starts neither "PROXY" (v1) nor the v2 signature`;
     } else {
       const v1 = this.#acceptV1;
       const other = v1 ? byte === V2_SIGNATURE[0] : byte === V1_PREFIX[0];
-      reason = `bytes are not a PROXY ${v1 ? "v1" : "v2"} header: ${
+      reason = `no PROXY ${v1 ? "v1" : "v2"} header, as ${
         byteName(byte)
       } does not start ${v1 ? '"PROXY"' : "the v2 signature"}${
         other

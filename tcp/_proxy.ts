@@ -301,7 +301,7 @@ export async function readProxyHeader(
       throw new ProxyProtocolError(
         "malformed",
         peer(),
-        `Cannot read the PROXY header from ${peer()}: ${error.message}`,
+        `Cannot read the PROXY header from ${peer()}: ${error.reason}: at byte offset ${error.offset}`,
         { cause: error },
       );
     }

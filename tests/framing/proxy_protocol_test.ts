@@ -1068,7 +1068,7 @@ Deno.test("A required header fails at the first byte that no acceptable header c
       "http",
       ascii("GET / HTTP/1.1\r\n"),
       0,
-      '0x47 ("G") starts neither "PROXY" (v1) nor the v2 signature',
+      'no PROXY header, as 0x47 ("G") starts neither "PROXY" (v1) nor the v2 signature',
     ],
     // A NUL byte.
     ["nul", new Uint8Array([0, 1]), 0, "0x00 starts neither"],
@@ -1077,7 +1077,7 @@ Deno.test("A required header fails at the first byte that no acceptable header c
       "PROXX",
       ascii("PROXX TCP4"),
       4,
-      'bytes are not a PROXY v1 header: 0x58 ("X") where "PROXY" has "Y"',
+      'wrong PROXY v1 prefix, 0x58 ("X") where "PROXY" has "Y"',
     ],
     // Lowercase "proxy".
     ["proxy", ascii("proxy TCP4"), 0, "0x70"],
@@ -1088,14 +1088,14 @@ Deno.test("A required header fails at the first byte that no acceptable header c
       "sig 4",
       bytes(SIGNATURE.subarray(0, 4), [1]),
       4,
-      "0x01 where its signature has 0x00",
+      "wrong PROXY v2 signature, 0x01 where it has 0x00",
     ],
     // The v2 signature with a wrong last byte.
     [
       "sig 11",
       bytes(SIGNATURE.subarray(0, 11), [0x0d]),
       11,
-      "where its signature has 0x0a",
+      "wrong PROXY v2 signature, 0x0d where it has 0x0a",
     ],
     // v1 given to a v2-only decoder: says why.
     [

@@ -12,6 +12,7 @@
  */
 import {
   encodeProxyHeader,
+  MalformedFrameError,
   type ProxyHeader,
   ProxyHeaderDecoder,
 } from "../../framing/mod.ts";
@@ -235,6 +236,75 @@ Deno.test("listen proxyProtocol: refused headers fail only their connection, the
     source: CLIENT,
     destination: SERVER,
   }, { version: 1 });
+  assertEquals(
+    await exchange(port, [header, bytes("ok")]),
+    "192.0.2.1:56324 ok",
+  );
+  await server.shutdown();
+  assertEquals(seen.length, 1);
+});
+
+Deno.test("listen proxyProtocol: a wrong v2 signature and an oversized v2 header are refused, naming the problem and its byte offset", async () => {
+  const { server, seen, errors, nextError } = recordingServer({
+    proxyProtocol: { from: "127.0.0.1" },
+  });
+  const port = server.addr.port;
+  // The v2 signature: \r\n\r\n\0\r\nQUIT\n.
+  const signature = [
+    0x0d,
+    0x0a,
+    0x0d,
+    0x0a,
+    0x00,
+    0x0d,
+    0x0a,
+    0x51,
+    0x55,
+    0x49,
+    0x54,
+    0x0a,
+  ];
+  const cases: Array<[string, Uint8Array, number, string]> = [
+    // Byte 3 is 0x0b, not the signature's 0x0a.
+    [
+      "wrong signature",
+      new Uint8Array([0x0d, 0x0a, 0x0d, 0x0b, ...signature.slice(4)]),
+      3,
+      "wrong PROXY v2 signature, 0x0b where it has 0x0a",
+    ],
+    // PROXY over TCP4, announcing 65535 bytes: past the 4096-byte default
+    // maxHeaderSize, refused at the length field before any is read.
+    [
+      "oversized",
+      new Uint8Array([...signature, 0x21, 0x11, 0xff, 0xff, 1, 2, 3]),
+      14,
+      "PROXY v2 header of 65551 bytes (16 + length 65535) exceeds maxHeaderSize 4096",
+    ],
+  ];
+  for (const [what, sent, offset, problem] of cases) {
+    const error = nextError();
+    const { reply, localPort } = await exchangeFrom(port, [sent]);
+    await error;
+    assertEquals(reply, "", what);
+    const refused = errors.at(-1);
+    assertInstanceOf(refused, ProxyProtocolError, what);
+    assertEquals(refused.kind, "malformed", what);
+    assertEquals(refused.peer, `127.0.0.1:${localPort}`, what);
+    assertEquals(
+      refused.message,
+      `Cannot read the PROXY header from 127.0.0.1:${localPort}: ${problem}: at byte offset ${offset}`,
+      what,
+    );
+    assertInstanceOf(refused.cause, MalformedFrameError, what);
+    assertEquals(refused.cause.offset, offset, what);
+    errors.length = 0;
+  }
+  // ...and the next client is served.
+  const header = encodeProxyHeader({
+    transport: "tcp4",
+    source: CLIENT,
+    destination: SERVER,
+  }, { version: 2 });
   assertEquals(
     await exchange(port, [header, bytes("ok")]),
     "192.0.2.1:56324 ok",
