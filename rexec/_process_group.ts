@@ -10,11 +10,18 @@
 // up in PATH, never through a shell); `--allow-run` must name it too, as
 // `CommandAllowList.runFlag` does.
 //
-// Groups still running when the process exits (`Deno.exit()`: a second
-// SIGINT/SIGTERM, or the end of the program) are killed on the way out, by
-// an `unload` listener. A server killed with SIGKILL cannot clean up, and a
-// process that leaves its group (setsid, setpgid) is beyond our reach: only
-// the kernel (cgroups, PID namespaces) can follow it.
+// Groups still running when the process exits are killed on the way out:
+// by an `unload` listener for `Deno.exit()` (a second SIGINT, SIGTERM or
+// SIGHUP, or the end of the program), and by `error` and
+// `unhandledrejection` listeners for a program that dies of an uncaught
+// exception or an unhandled rejection, which Deno ends without `unload`.
+// Those two do not handle the error (no `preventDefault()`): the program
+// fails as it would have. If a listener that ran before ours has handled
+// it (`defaultPrevented`), the program lives on and so do its commands; one
+// added after ours, which the first command's start adds, cannot be seen.
+// A server killed with SIGKILL cannot clean up, and a process that leaves
+// its group (setsid, setpgid) is beyond our reach: only the kernel
+// (cgroups, PID namespaces) can follow it.
 
 /** Where the `kill` program may be, in order: fixed, never from PATH. */
 const KILL_PATHS: readonly string[] = ["/usr/bin/kill", "/bin/kill"];
@@ -114,6 +121,8 @@ export function trackProcessGroup(group: number): void {
   if (!listening) {
     listening = true;
     globalThis.addEventListener("unload", onUnload);
+    globalThis.addEventListener("error", onFatal);
+    globalThis.addEventListener("unhandledrejection", onFatal);
   }
 }
 
@@ -126,4 +135,12 @@ function onUnload(): void {
   const groups = [...running];
   running.clear();
   killProcessGroupsSync(groups);
+}
+
+/**
+ * An uncaught exception or unhandled rejection: unless a listener before
+ * this one handled it, the process is about to die without `unload`.
+ */
+function onFatal(event: Event): void {
+  if (!event.defaultPrevented) onUnload();
 }
