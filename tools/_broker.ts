@@ -16,6 +16,7 @@
  * @module
  */
 import type { Connection } from "../tcp/mod.ts";
+import type { Progress } from "./_progress.ts";
 
 /** Bytes waiting for one client above which its senders wait. */
 export const HIGH_WATER = 256 * 1024;
@@ -37,6 +38,13 @@ export interface BrokerOptions {
   stallTimeout: number;
   /** Logs (`-v`). */
   info: (line: string) => void;
+  /**
+   * `--progress`: "received" counts the bytes read from clients, "sent"
+   * the bytes written to them, each copy counted (a line that goes to
+   * three clients counts three times; `--chat`'s prefixes and notices
+   * included). The listener's stdin is in neither until it goes out.
+   */
+  progress?: Progress | undefined;
 }
 
 /** One client, or the listener's stdin (`user0`, never written to). */
@@ -109,6 +117,7 @@ export class Broker {
         const chunk = await conn.read();
         if (chunk === null || member.closed) break;
         member.bytesIn += chunk.length;
+        this.#options.progress?.add(1, chunk.length);
         await this.#publish(member, chunk);
       }
       if (chat) await this.#publish(member, null);
@@ -172,6 +181,7 @@ export class Broker {
         await member.conn!.write(batch);
         member.queued -= batch.length;
         member.bytesOut += batch.length;
+        this.#options.progress?.add(0, batch.length);
         member.lastProgress = performance.now();
         wakeAll(member);
       }

@@ -40,7 +40,7 @@
  *   until SIGINT/SIGTERM; stdin goes to every client
  * - `-m`, `--max-conns N` — with `--keep-open`, `--broker` or `--chat`:
  *   serve up to `N` clients at once (default 100, as ncat); others are
- *   closed at once
+ *   closed at once (`-v` logs each)
  * - `--workers N|auto` — with `--listen --keep-open --recv-only`: serve
  *   from `N` workers (threads of this process) sharing the port, each
  *   printing what its clients send (`docs/scaling.md`)
@@ -244,7 +244,7 @@ Modes:
                           until SIGINT/SIGTERM; stdin goes to every client
   -m, --max-conns N       with --keep-open, --broker or --chat: serve up to
                           N clients at once (default 100, as ncat); close
-                          the others at once
+                          the others at once (-v logs each)
   --workers N|auto        with --listen --keep-open --recv-only: serve
                           from N workers (threads) sharing the port (auto:
                           one per CPU), each printing what its clients send;
@@ -753,6 +753,15 @@ function serverOptions(
   return {
     ...(tls === undefined ? {} : lateTls ? { startTls: tls } : { tls }),
     maxConnections,
+    // A client over the limit is closed before a byte is read; -v says so.
+    onRejected: (client) =>
+      session.info(
+        `refused ${formatAddress(client)}: ${
+          session.config.keepOpen || session.config.broker !== undefined
+            ? `already serving ${maxConnections} (--max-conns ${maxConnections})`
+            : "already serving a client (-k serves more)"
+        }`,
+      ),
     onError: (error: unknown) => log(`${TOOL}: ${oneLine(error)}`),
     ...(proxyProtocol === undefined ? {} : { proxyProtocol }),
   };
@@ -841,6 +850,7 @@ async function listenTcp(outer: Session): Promise<number> {
     chat: config.broker === "chat",
     stallTimeout: config.idleTimeout ?? BROKER_STALL,
     info,
+    progress,
   });
   const tls = session.tls as TlsServerOptions | undefined;
   // With access rules, TLS starts once the client is let in: a refused

@@ -444,6 +444,10 @@ Deno.test("cat --deny and --allow refuse a client at once (logged with -v); othe
     denyFile,
     "# the lab\n10.0.0.0/8 192.0.2.1\n\n127.0.0.1\n",
   );
+  const allowFile = `${dir.path}/allow`;
+  await Deno.writeTextFile(allowFile, "# loopback\n::1, 127.0.0.0/8\n");
+  const labFile = `${dir.path}/lab`;
+  await Deno.writeTextFile(labFile, "10.0.0.0/8\n");
   const cases: [string[], boolean, RegExp | null][] = [
     // in --deny
     [["--deny", "127.0.0.0/8"], false, /: in --deny$/],
@@ -455,6 +459,10 @@ Deno.test("cat --deny and --allow refuse a client at once (logged with -v); othe
     [["--denyfile", denyFile], false, /: in --deny$/],
     // allowed (and bits past the prefix do not matter)
     [["--allow", "10.0.0.0/8", "--allow", "127.9.9.9/8"], true, null],
+    // allowed by an allow file, commas and a comment in it
+    [["--allowfile", allowFile], true, null],
+    // an allow file that does not list the client
+    [["--allowfile", labFile], false, /: not in --allow$/],
   ];
   await Promise.all(cases.map(async ([flags, served, logged]) => {
     const { cat, port } = await Cat.listening(
@@ -668,6 +676,97 @@ Deno.test("cat --broker holds back a fast sender (every byte arrives) and drops 
   sender.close();
   const result = await cat.stop();
   assertCode(result, 0);
+});
+
+Deno.test("cat -lk --max-conns 2 turns a third client away (logged with -v); the two keep working", async () => {
+  const { cat, port } = await Cat.listening(["-lkv", "--max-conns", "2", "0"]);
+  await using _cat = cat;
+  using a = await Member.join(port);
+  await cat.stderr.waitFor(/^connection from /);
+  using b = await Member.join(port);
+  await cat.stderr.waitFor(/^connection from /);
+  using c = await Member.join(port);
+  await c.done; // closed at once
+  const { input: line } = await cat.stderr.waitFor(/^refused /);
+  assertEquals(
+    line,
+    `refused 127.0.0.1:${c.conn.localAddr.port}: already serving 2 (--max-conns 2)`,
+  );
+  assertEquals(c.received, "");
+  await cat.write("to both\n");
+  await Promise.all([a, b].map((m) => m.waitFor("to both\n")));
+  await a.say("from a\n");
+  await b.say("from b\n");
+  await cat.waitForOutput("from a\n");
+  await cat.waitForOutput("from b\n");
+  const result = await cat.stop();
+  assertCode(result, 0);
+});
+
+Deno.test("cat --broker --max-conns 2 turns a third client away (logged with -v); the two keep talking", async () => {
+  const { cat, port } = await Cat.listening([
+    "-lv",
+    "--broker",
+    "--max-conns",
+    "2",
+    "0",
+  ]);
+  await using _cat = cat;
+  using a = await Member.join(port);
+  await cat.stderr.waitFor(/ as user1$/);
+  using b = await Member.join(port);
+  await cat.stderr.waitFor(/ as user2$/);
+  using c = await Member.join(port);
+  await c.done; // closed at once
+  const { input: line } = await cat.stderr.waitFor(/^refused /);
+  assertEquals(
+    line,
+    `refused 127.0.0.1:${c.conn.localAddr.port}: already serving 2 (--max-conns 2)`,
+  );
+  await a.say("from a\n");
+  await b.waitFor("from a\n");
+  await b.say("from b\n");
+  await a.waitFor("from b\n");
+  const result = await cat.stop();
+  assertCode(result, 0);
+  assertEquals(c.received, "");
+  assert(
+    !result.stderr.some((l) => l.includes("user3")),
+    result.stderr.join("\n"),
+  );
+});
+
+// ---------------------------------------------------------------------------
+// IPv6
+
+Deno.test("cat -6 listens on ::1 by default and connects to ::1", async () => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+  } catch (error) {
+    // A container without IPv6 on loopback: nothing to test against.
+    console.error(
+      `skipped "cat -6 …": ::1 is not available here (${
+        error instanceof Error ? error.message : error
+      })`,
+    );
+    return;
+  }
+  const { cat: server, port } = await Cat.listening(
+    ["-6", "-l", "0"],
+    "from server\n",
+  );
+  await using _server = server;
+  assertMatch(server.stderr.seen[0]!, /^listening on \[::1\]:\d+$/);
+  const client = await runCat(["-6v", "::1", String(port)], "from client\n");
+  assertCode(client, 0);
+  assertEquals(client.stdout, "from server\n");
+  assertMatch(
+    client.stderr.join("\n"),
+    /^connected to \[::1\]:\d+ from \[::1\]:\d+$/m,
+  );
+  const served = await server.finish();
+  assertCode(served, 0);
+  assertEquals(served.stdout, "from client\n");
 });
 
 // ---------------------------------------------------------------------------

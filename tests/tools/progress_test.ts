@@ -13,6 +13,7 @@ import { ROOT, TOOL_PERMISSIONS, ToolProcess } from "../_spawn.ts";
 import { deferred, readAll, within } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
 import { ptyScript } from "./_pty.ts";
+import { assertCode, Cat } from "./_cat.ts";
 
 const CLEAR = "\r\x1b[K";
 
@@ -217,4 +218,62 @@ Deno.test("relay -v with stderr a pipe prints no live line, one summary at the e
   );
   assertStringIncludes(text, "shut down");
   await backend.success();
+});
+
+/** Reads exactly `size` bytes from `conn`. */
+async function readBytes(conn: Deno.Conn, size: number): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  for (let at = 0; at < size;) {
+    const n = await conn.read(out.subarray(at));
+    if (n === null) throw new Error(`EOF after ${at} of ${size} bytes`);
+    at += n;
+  }
+  return out;
+}
+
+Deno.test("cat --broker --progress with stderr a pipe: the summary counts the bytes from clients as received, each copy to a client as sent", async () => {
+  const { cat, port } = await Cat.listening([
+    "-lv",
+    "--broker",
+    "--progress",
+    "0",
+  ]);
+  await using _cat = cat;
+  const clients: Deno.TcpConn[] = [];
+  try {
+    for (let i = 1; i <= 3; i++) {
+      clients.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      await cat.stderr.waitFor(new RegExp(` as user${i}$`));
+    }
+    const [a, b, c] = clients as [Deno.TcpConn, Deno.TcpConn, Deno.TcpConn];
+    // 500 bytes from a reach b and c; 100 from b reach a and c.
+    await a.write(new Uint8Array(500).fill(1));
+    await Promise.all([readBytes(b, 500), readBytes(c, 500)]);
+    await b.write(new Uint8Array(100).fill(2));
+    await Promise.all([readBytes(a, 100), readBytes(c, 100)]);
+  } finally {
+    for (const conn of clients) conn.close();
+  }
+  for (let i = 0; i < 3; i++) await cat.stderr.waitFor(/^closed /);
+  const result = await cat.stop();
+  assertCode(result, 0);
+  const text = result.stderr.join("\n");
+  assert(!text.includes("\x1b"), text);
+  // The members' own lines add up to the summary's figures.
+  let into = 0;
+  let out = 0;
+  for (const line of result.stderr) {
+    const m = /^closed .*: (\d+) bytes in, (\d+) out;/.exec(line);
+    if (m !== null) {
+      into += Number(m[1]);
+      out += Number(m[2]);
+    }
+  }
+  assertEquals([into, out], [600, 1200], text);
+  const summaries = result.stderr.filter((line) => line.startsWith("cat: "));
+  assertEquals(summaries.length, 1, text);
+  assertMatch(
+    summaries[0]!,
+    /^cat: 1\.17 KiB sent, 600 B received in \d+\.\d s \([^)]*\/s\)$/,
+  );
 });
