@@ -12,11 +12,13 @@
 //   other than the hostname.
 // - server: node:tls over Deno's TCP connections (TCP_NODELAY on each, and
 //   a client that stays silent past the handshake timeout really is closed);
-//   Deno.listenTls with `engine: "deno"` (about twice node:tls's round trips
-//   per second on many small messages, but Nagle stays on — the first reply
-//   waits ~40 ms for a delayed ACK — and closing a connection whose
-//   handshake never finished leaves its socket open until the client speaks
-//   or leaves: Deno finishes a handshake before shutdown).
+//   Deno.listenTls with `engine: "deno"` (about 1.6 times node:tls's round
+//   trips per second on 100 connections of small messages, the same bulk
+//   MB/s, fewer new connections per second: bench/net/RESULTS.md's TLS
+//   section, run of 2026-12-03; but Nagle stays on — the first reply waits
+//   ~40 ms for a delayed ACK — and closing a connection whose handshake
+//   never finished leaves its socket open until the client speaks or leaves:
+//   Deno finishes a handshake before shutdown).
 import { after } from "../_internal/timer.ts";
 import {
   NodeConn,
@@ -284,10 +286,7 @@ function nodeClient(
     socket: transport.duplex,
     host: serverName,
     ...(ip ? {} : { servername: serverName }),
-    // caCerts replace the roots here: node:tls in Deno reads them only with
-    // --allow-sys, and parses ~150 roots per connection (11 ms).
-    ...(tls.caCerts.length > 0 ? { ca: tls.caCerts } : {}),
-    ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key! }),
+    secureContext: nodeClientContext(tls, node),
     ...(tls.alpnProtocols.length > 0
       ? { ALPNProtocols: tls.alpnProtocols }
       : {}),
@@ -302,6 +301,35 @@ function nodeClient(
   const unwatch = whenPeerLeaves(transport, socket);
   done.then(unwatch, unwatch);
   return { done, abort: () => socket.destroy() };
+}
+
+const clientContexts = new WeakMap<
+  ClientTls,
+  ReturnType<NodeModules["tls"]["createSecureContext"]>
+>();
+
+/**
+ * node:tls's context for a client, made once per options: the client
+ * certificate, and caCerts added to the roots Deno's own TLS trusts (its
+ * bundled Mozilla roots, or the system store with DENO_TLS_CA_STORE=system,
+ * plus DENO_CERT). node:tls's `ca` option would replace those roots, as in
+ * Node; `addCACert` on a context made without `ca` adds to them, so both
+ * client engines trust the same CAs (and nothing needs `--allow-sys`, which
+ * reading `tls.rootCertificates` does).
+ */
+function nodeClientContext(
+  tls: ClientTls,
+  node: NodeModules["tls"],
+): ReturnType<NodeModules["tls"]["createSecureContext"]> {
+  let context = clientContexts.get(tls);
+  if (context !== undefined) return context;
+  context = node.createSecureContext(
+    tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key! },
+  );
+  const inner = context.context as { addCACert(pem: string): void };
+  for (const pem of tls.caCerts) inner.addCACert(pem);
+  clientContexts.set(tls, context);
+  return context;
 }
 
 function isIpAddress(name: string): boolean {

@@ -10,8 +10,9 @@
 /**
  * TLS options of a client: `connect(address, { tls })` and
  * `conn.startTls(options)`. `tls: true` takes every default: the server's
- * certificate is verified against the system's roots for the name connected
- * to.
+ * certificate is verified against the roots Deno trusts — its bundled
+ * Mozilla roots, or the system store with `DENO_TLS_CA_STORE=system`, plus
+ * any `DENO_CERT` file — for the name connected to.
  *
  * Which engine runs the handshake (invisible but for `conn.tls` and a few
  * messages): Deno's own TLS — `Deno.startTls` on a TCP connection with
@@ -33,12 +34,13 @@
  */
 export interface TlsClientOptions {
   /**
-   * CA certificates (PEM) trusted besides the system's roots: the CA of a
-   * private server (the tools' `--tls-ca FILE`). With the `node:tls` engine
-   * they replace the system roots (Deno's `node:tls` reads those only with
-   * `--allow-sys`, at 11 ms a connection).
+   * CA certificates (PEM) trusted besides the roots: the CA of a private
+   * server (the tools' `--tls-ca FILE`). They are added to the roots Deno
+   * trusts (its bundled Mozilla roots, or the system store with
+   * `DENO_TLS_CA_STORE=system`, plus `DENO_CERT`), never put in their place,
+   * whichever engine runs the handshake.
    *
-   * @default {[] (the system roots only)}
+   * @default {[] (the roots only)}
    */
   caCerts?: string[];
   /**

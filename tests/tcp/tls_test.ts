@@ -329,6 +329,84 @@ Deno.test("a server signed by an unknown CA fails connect() with kind unknown-is
   assertEquals(text(await good.readExactly(10)), "still here");
 });
 
+Deno.test("caCerts are added to the roots Deno trusts (DENO_CERT, or the system store), not put in their place, with each client engine", async () => {
+  await using server = listen(
+    { port: 0 },
+    echo,
+    tlsListen({ cert: serverPair.cert, key: serverPair.key }),
+  );
+  // The server's CA becomes a root of a child process; the child's clients
+  // are given only the other CA, so they verify only if it was added.
+  const script = `
+    import { connect, TlsError } from ${
+    JSON.stringify(new URL("../../tcp/mod.ts", import.meta.url).href)
+  };
+    const [port, caFile, cert, key] = Deno.args;
+    const caCerts = [Deno.readTextFileSync(caFile)];
+    const clients = {
+      "Deno.startTls": { caCerts },
+      "Deno.connectTls": { caCerts, certFile: cert, keyFile: key },
+      "node:tls": { caCerts, certFile: cert, keyFile: key, serverName: "localhost" },
+    };
+    for (const [engine, { certFile, keyFile, ...tls }] of Object.entries(clients)) {
+      if (certFile !== undefined) {
+        tls.cert = Deno.readTextFileSync(certFile);
+        tls.key = Deno.readTextFileSync(keyFile);
+      }
+      try {
+        await using conn = await connect({ hostname: "127.0.0.1", port: Number(port) }, { tls });
+        console.log(engine, conn.tls.verified ? "verified" : "unverified");
+      } catch (error) {
+        console.log(engine, error instanceof TlsError ? error.kind : String(error));
+      }
+    }
+  `;
+  const run = async (env: Record<string, string>) => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        "--no-config",
+        "--import-map",
+        new URL("../../deno.json", import.meta.url).pathname,
+        script,
+        String(server.addr.port),
+        certs.otherCaFile,
+        clientPair.certFile,
+        clientPair.keyFile,
+      ],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(code, 0, new TextDecoder().decode(stderr));
+    return new TextDecoder().decode(stdout).trim().split("\n");
+  };
+  const engines = ["Deno.startTls", "Deno.connectTls", "node:tls"];
+  const cases: [string, Record<string, string>, string][] = [
+    // Deno's --cert as an environment variable: one more root.
+    ["DENO_CERT", { DENO_CERT: certs.caFile }, "verified"],
+    // The system store, which rustls-native-certs reads from SSL_CERT_FILE
+    // on Linux, instead of Deno's bundled Mozilla roots.
+    ...(Deno.build.os === "linux"
+      ? [[
+        "the system store",
+        { DENO_TLS_CA_STORE: "system", SSL_CERT_FILE: certs.caFile },
+        "verified",
+      ] as [string, Record<string, string>, string]]
+      : []),
+    // Neither: the other CA alone does not verify the server.
+    ["no root", {}, "unknown-issuer"],
+  ];
+  const results = await Promise.all(cases.map(([, env]) => run(env)));
+  cases.forEach(([why, , outcome], index) => {
+    assertEquals(
+      results[index],
+      engines.map((engine) => `${engine} ${outcome}`),
+      why,
+    );
+  });
+});
+
 Deno.test("a certificate for other names fails with kind name-mismatch, naming the names it is for", async () => {
   await using server = listen(
     { port: 0 },
