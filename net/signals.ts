@@ -1,8 +1,8 @@
 /**
  * {@linkcode shutdownOnSignals}: a server that stops gracefully on Ctrl-C
- * (SIGINT) or SIGTERM, and at once on a second signal — what a Python
- * server does with `signal.signal(SIGTERM, …)` and a `KeyboardInterrupt`
- * handler.
+ * (SIGINT), SIGTERM or SIGHUP (its terminal closing), and at once on a
+ * second signal — what a Python server does with
+ * `signal.signal(SIGTERM, …)` and a `KeyboardInterrupt` handler.
  *
  * @module
  */
@@ -59,9 +59,17 @@ export interface ShutdownOnSignalsOptions {
   gracePeriod?: number;
   /**
    * The signals to handle. The exit code on a second signal is 128 plus the
-   * signal's number (130 for SIGINT, 143 for SIGTERM).
+   * signal's number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
    *
-   * @default {["SIGINT", "SIGTERM"]; ["SIGINT", "SIGBREAK"] on Windows}
+   * SIGHUP is sent when the terminal a server runs in closes; unhandled,
+   * it ends the process at once, with no graceful shutdown and no
+   * `unload` event. Handling it overrides `nohup`, which works by ignoring
+   * it (and Deno cannot tell that it was ignored): to keep a server running
+   * after its terminal closes, start it in a session of its own
+   * (`setsid`), under a service manager, or pass signals without
+   * `"SIGHUP"`.
+   *
+   * @default {["SIGINT", "SIGTERM", "SIGHUP"]; ["SIGINT", "SIGBREAK"] on Windows}
    */
   signals?: readonly Deno.Signal[];
   /**
@@ -95,7 +103,7 @@ const DEFAULT_GRACE_PERIOD = 5000;
 function defaultSignals(): readonly Deno.Signal[] {
   return Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
 }
 
 function defaultOnSignal(
@@ -110,11 +118,12 @@ function defaultOnSignal(
 }
 
 /**
- * Shuts `server` down gracefully on the first SIGINT or SIGTERM: it stops
- * accepting, lets in-flight work finish for up to `gracePeriod`, then closes
- * what is left (`server.shutdown({ gracePeriod })`). A second signal ends
- * the process at once with the shell's code for it: 130 for SIGINT, 143 for
- * SIGTERM.
+ * Shuts `server` down gracefully on the first SIGINT, SIGTERM or SIGHUP
+ * (the terminal closing): it stops accepting, lets in-flight work finish
+ * for up to `gracePeriod`, then closes what is left
+ * (`server.shutdown({ gracePeriod })`). A second signal ends the process at
+ * once with the shell's code for it: 130 for SIGINT, 143 for SIGTERM, 129
+ * for SIGHUP. (Handling SIGHUP overrides `nohup`: see `signals`.)
  *
  * The signal listeners are removed when the server has finished, or when
  * the returned `Disposable` is disposed, whichever comes first; they do not

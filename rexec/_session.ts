@@ -419,7 +419,15 @@ class CommandSession {
     const config = this.#config;
     const gone = new AbortController(); // kills the command
     const ended = new AbortController(); // ends the watch
-    const watching = this.#watch(ended.signal, () => gone.abort());
+    // Whether the server cut the connection off at the end of a shutdown's
+    // grace period (it stopped reading, then closed), rather than the
+    // client leaving or reading nothing (a write timeout closes it too).
+    let cutOff = false;
+    const watching = this.#watch(ended.signal, (error) => {
+      cutOff = this.#conn.readingStopped && this.#conn.closed &&
+        !(error instanceof TimeoutError);
+      gone.abort();
+    });
     let result: CommandRunResult;
     try {
       result = await runCommand(program, {
@@ -464,7 +472,8 @@ class CommandSession {
       peer: this.#peer,
       argv,
       exit,
-      clientGone: gone.signal.aborted,
+      clientGone: gone.signal.aborted && !cutOff,
+      gracePeriodEnded: cutOff,
       outputBytes: result.outputBytes,
       duration: result.duration,
     });
@@ -473,15 +482,20 @@ class CommandSession {
 
   /**
    * Watches the client while its command runs, until `ended` aborts, and
-   * calls `onGone` if it goes away. Reading on notices a reset at once. Once
-   * reading can tell no more — the client sent EOF (it may have half-closed
-   * and still wait for the reply, or closed for good), or more requests, or
-   * a graceful shutdown stopped reading — an empty frame goes out every
+   * if it goes away calls `onGone` with the error that showed it (the
+   * server's own close at the end of a shutdown's grace period shows the
+   * same way). Reading on notices a reset at once. Once reading can tell
+   * no more — the client sent EOF (it may have half-closed and still wait
+   * for the reply, or closed for good), or more requests, or a graceful
+   * shutdown stopped reading — an empty frame goes out every
    * {@linkcode PROBE_INTERVAL} ms in which nothing else did: a write that
    * fails means the client is gone, or the shutdown's grace period is over
    * and the server closed the connection.
    */
-  async #watch(ended: AbortSignal, onGone: () => void): Promise<void> {
+  async #watch(
+    ended: AbortSignal,
+    onGone: (error: unknown) => void,
+  ): Promise<void> {
     try {
       await this.#lines.readAhead(ended);
       let sent = this.#conn.bytesSent;
@@ -492,7 +506,7 @@ class CommandSession {
       }
     } catch (error) {
       if (ended.aborted) return;
-      onGone();
+      onGone(error);
       if (!isGone(error)) throw error;
     }
   }

@@ -48,10 +48,15 @@ export type CommandEvent =
     /** How it ended. */
     exit: CommandExit;
     /**
-     * Whether its client went away while it ran (or a shutdown's grace
-     * period ended), so that it was killed.
+     * Whether its client went away while it ran (or read nothing for
+     * `writeTimeout`), so that it was killed.
      */
     clientGone: boolean;
+    /**
+     * Whether it still ran when a shutdown's grace period ended, so that it
+     * was killed with its connection.
+     */
+    gracePeriodEnded: boolean;
     /** Bytes of output sent. */
     outputBytes: number;
     /** Milliseconds it ran. */

@@ -76,6 +76,7 @@ import {
   serveDatagrams,
 } from "../udp/mod.ts";
 import { EXIT_FAILURE, EXIT_OK, reportError, versionLine } from "./_cli.ts";
+import { escapeControls } from "./_escape.ts";
 import {
   parseHost,
   parsePort,
@@ -161,22 +162,11 @@ function isReply(data: Uint8Array): boolean {
 
 /**
  * A datagram as one line of text: UTF-8 (bad bytes become U+FFFD), with
- * `\` and control characters escaped — C0 (U+0000–U+001F), DEL and C1
- * (U+0080–U+009F: U+009B is a terminal's CSI, as `ESC [` is) — so that no
- * peer can drive the terminal.
+ * `\` and control characters escaped (C0, DEL and C1: `escapeControls`),
+ * so that no peer can drive the terminal.
  */
 function escapeText(data: Uint8Array): string {
-  const named: Record<string, string> = {
-    "\\": "\\\\",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-  };
-  return decoder.decode(data).replace(
-    // deno-lint-ignore no-control-regex
-    /[\\\x00-\x1f\x7f-\x9f]/g,
-    (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  return escapeControls(decoder.decode(data));
 }
 
 /** Splits the arguments after the command into positionals and flags. */

@@ -44,9 +44,10 @@
  * - `--idle-timeout SECONDS` — time to send each request (default 60)
  * - `--cwd DIR` — the commands' working directory (default: the server's)
  * - `--max-conns N` — serve at most `N` clients at once (default 1024)
- * - `--grace SECONDS` — on SIGINT/SIGTERM, let commands finish this long,
- *   then kill what still runs (default 5); a second signal kills them and
- *   exits at once
+ * - `--grace SECONDS` — on SIGINT, SIGTERM or SIGHUP (the terminal
+ *   closing), let commands finish this long, then kill what still runs
+ *   (default 5; logged as killed at the end of the grace period); a second
+ *   signal kills them and exits at once
  * - `--workers N|auto` — serve from `N` workers (threads of this process,
  *   each with its own server on the same port; `auto`: one per CPU);
  *   Linux spreads clients among them by a hash of their addresses. A
@@ -123,6 +124,7 @@ import {
   versionLine,
   writeAll,
 } from "./_cli.ts";
+import { escapeControls, jsonForTerminal } from "./_escape.ts";
 import { UsageError } from "./_flags.ts";
 import { PROXY_FLAGS_USAGE, proxyListeningNote } from "./_proxy_flags.ts";
 import { runWorkers, WORKERS_USAGE } from "./_server.ts";
@@ -175,9 +177,10 @@ Server options:
   --cwd DIR               the commands' working directory
   --max-conns N           serve at most N clients at once; close the others
                           at once (default 1024)
-  --grace SECONDS         on SIGINT/SIGTERM, let commands finish this long,
-                          then kill them (default 5); a second signal kills
-                          them and stops at once
+  --grace SECONDS         on SIGINT, SIGTERM or SIGHUP (the terminal closing),
+                          let commands finish this long, then kill them
+                          (default 5); a second signal kills them and stops
+                          at once
 ${WORKERS_USAGE}
                           (--max-commands too)
 ${PROXY_FLAGS_USAGE}
@@ -223,8 +226,10 @@ function asUsage(error: unknown): never {
 
 /**
  * One log line per client's connection and end (as the other server tools
- * write them) and per request; JSON escapes control characters in argv.
- * Each line starts with `prefix` (`[worker 2] ` under `--workers`).
+ * write them) and per request; argv is JSON with every control character
+ * escaped (`JSON.stringify` leaves DEL and C1, such as U+009B, raw: a
+ * client could drive the operator's terminal). Each line starts with
+ * `prefix` (`[worker 2] ` under `--workers`).
  */
 function logCommand(prefix: string): (event: CommandEvent) => void {
   return (event) => {
@@ -243,7 +248,7 @@ function describeCommand(event: CommandEvent): string {
   }
   if (event.type === "refused") {
     return `${event.peer}: refused ${event.reason}${
-      event.argv === undefined ? "" : ` ${JSON.stringify(event.argv)}`
+      event.argv === undefined ? "" : ` ${jsonForTerminal(event.argv)}`
     }`;
   }
   const { exit } = event;
@@ -254,8 +259,11 @@ function describeCommand(event: CommandEvent): string {
     ...(exit.timedOut ? ["timed out"] : []),
     ...(exit.truncated ? ["output truncated"] : []),
     ...(event.clientGone ? ["client gone"] : []),
+    ...(event.gracePeriodEnded
+      ? ["killed at the end of the grace period"]
+      : []),
   ];
-  return `${event.peer}: ran ${JSON.stringify(event.argv)}: ${how}${
+  return `${event.peer}: ran ${jsonForTerminal(event.argv)}: ${how}${
     notes.length > 0 ? ` (${notes.join(", ")})` : ""
   }, ${event.outputBytes} bytes out in ${Math.round(event.duration)} ms`;
 }
@@ -264,7 +272,8 @@ function describeCommand(event: CommandEvent): string {
  * Serves until a signal stops it: resolves the allow-list and checks that
  * `--allow-run` names exactly its programs (exit 2 otherwise), starts
  * `serveCommands()` (in each worker, with `--workers`), logs the real
- * address and each command, and shuts down gracefully on SIGINT/SIGTERM.
+ * address and each command, and shuts down gracefully on SIGINT, SIGTERM
+ * or SIGHUP.
  */
 async function serve(invocation: ServeInvocation): Promise<number> {
   const { server: config } = invocation;
@@ -406,7 +415,9 @@ async function client(invocation: ClientInvocation): Promise<number> {
     return result.code;
   } catch (error) {
     if (error instanceof CommandRefusedError) {
-      console.error(`${TOOL}: ${error.message}`);
+      // The server's words: escaped, as a hostile server's could hold
+      // terminal commands.
+      console.error(`${TOOL}: ${escapeControls(error.message)}`);
       return EXIT_FAILURE;
     }
     // Refused before connecting: a token in clear text beyond loopback.

@@ -494,7 +494,10 @@ Deno.test("a command whose client closes the connection is killed at once, with 
   await waitFor(() => server.connections === 0, "the session's end");
   const event = events.find((event) => event.type === "exit");
   assert(event?.type === "exit");
-  assertEquals([event.clientGone, event.exit.signal], [true, "SIGKILL"]);
+  assertEquals(
+    [event.clientGone, event.gracePeriodEnded, event.exit.signal],
+    [true, false, "SIGKILL"],
+  );
 });
 
 Deno.test("a client that half-closes still gets the whole reply to its command", async () => {
@@ -528,10 +531,15 @@ Deno.test("a command over its time limit is killed with what it started", async 
   await waitForExit(pidsOf(outcome.stdout), 5000);
 });
 
-Deno.test("a graceful shutdown kills what still runs when its grace period ends", async () => {
+Deno.test("a graceful shutdown kills what still runs when its grace period ends, and says so", async () => {
   await using dir = await tempDir();
   const forker = await writeScript(dir.path, "forker", FORKER);
-  const server = serve({ allow: [forker], timeout: 60_000 });
+  const events: CommandEvent[] = [];
+  const server = serve({
+    allow: [forker],
+    timeout: 60_000,
+    onCommand: (event) => events.push(event),
+  });
   await using client = await RawClient.open(server);
   await client.send("forker\n");
   const output = await client.reply();
@@ -541,6 +549,13 @@ Deno.test("a graceful shutdown kills what still runs when its grace period ends"
   await within(server.shutdown({ gracePeriod: 300 }), 3000, "the shutdown");
   assertLessOrEqual(performance.now() - started, 2000);
   await waitForExit(pids, 5000);
+  const event = events.find((event) => event.type === "exit");
+  assert(event?.type === "exit");
+  // Before: clientGone, though the client was there all along.
+  assertEquals(
+    [event.clientGone, event.gracePeriodEnded, event.exit.signal],
+    [false, true, "SIGKILL"],
+  );
 });
 
 Deno.test("at most maxCommands commands run at once: more are refused at once with Busy, and a freed place is taken again", async () => {

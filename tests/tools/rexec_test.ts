@@ -108,10 +108,10 @@ class RexecServer implements AsyncDisposable {
     }
   }
 
-  /** Sends SIGTERM and waits for the exit. */
-  async stop(): Promise<Deno.CommandStatus> {
+  /** Sends `signal` (SIGTERM) and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
     if (this.#status === undefined) {
-      this.child.kill("SIGTERM");
+      this.child.kill(signal);
       this.#status = await this.child.status;
       await this.stderr.done;
     }
@@ -402,37 +402,50 @@ Deno.test("rexec kills a command and what it started as soon as its client disco
   assertEquals((await server.stop()).code, 0);
 });
 
-Deno.test("rexec on SIGTERM kills what still runs when --grace ends, and exits", async () => {
-  await using dir = await tempDir();
-  const { server, client, pids } = await startForker(dir.path, [
-    "--grace",
-    "0.5",
-  ]);
-  await using _server = server;
-  await using _client = client; // connected and waiting: only --grace ends it
-  const started = performance.now();
-  const status = await within(server.stop(), 5000, "the exit");
-  assertEquals(status.code, 0);
-  assertLessOrEqual(performance.now() - started, 2500);
-  await waitForExit(pids, 2000);
-  assertEquals(server.stderr.seen.at(-1), "shut down");
-});
+// SIGHUP is the terminal closing. Before, it ended the server at once
+// (exit 129) and left the running command behind, its parent gone.
+for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  Deno.test(`rexec on ${signal} kills what still runs when --grace ends, logs why, and exits`, async () => {
+    await using dir = await tempDir();
+    const { server, client, pids } = await startForker(dir.path, [
+      "--grace",
+      "0.5",
+    ]);
+    await using _server = server;
+    await using _client = client; // connected and waiting: only --grace ends it
+    const started = performance.now();
+    const status = await within(server.stop(signal), 5000, "the exit");
+    assertEquals(status.code, 0);
+    assertLessOrEqual(performance.now() - started, 2500);
+    await waitForExit(pids, 2000);
+    assertStringIncludes(
+      server.stderr.seen.join("\n"),
+      `shutting down (signal ${signal})`,
+    );
+    // Before: "(client gone)", though the client was there all along.
+    assertMatch(
+      server.stderr.seen.find((line) => line.includes(" ran ")) ?? "",
+      /ran \[".*forker"\]: killed by SIGKILL \(killed at the end of the grace period\)/,
+    );
+    assertEquals(server.stderr.seen.at(-1), "shut down");
+  });
 
-Deno.test("rexec on a second SIGTERM exits at once and leaves no command behind", async () => {
-  await using dir = await tempDir();
-  const { server, client, pids } = await startForker(dir.path, [
-    "--grace",
-    "30",
-  ]);
-  await using _server = server;
-  await using _client = client;
-  server.child.kill("SIGTERM");
-  await server.stderr.waitFor(/^shutting down/);
-  server.child.kill("SIGTERM");
-  const status = await within(server.child.status, 5000, "the exit");
-  assertEquals(status.code, 143);
-  await waitForExit(pids, 2000);
-});
+  Deno.test(`rexec on a second ${signal} exits at once and leaves no command behind`, async () => {
+    await using dir = await tempDir();
+    const { server, client, pids } = await startForker(dir.path, [
+      "--grace",
+      "30",
+    ]);
+    await using _server = server;
+    await using _client = client;
+    server.child.kill(signal);
+    await server.stderr.waitFor(/^shutting down/);
+    server.child.kill(signal);
+    const status = await within(server.child.status, 5000, "the exit");
+    assertEquals(status.code, code);
+    await waitForExit(pids, 2000);
+  });
+}
 
 Deno.test("rexec --max-commands: a request beyond the limit is refused at once with Busy", async () => {
   await using dir = await tempDir();
