@@ -22,7 +22,9 @@
  * Flags:
  *
  * - `--max-conns N` — relay at most `N` clients (UDP: flows) at once;
- *   others are closed (UDP: their datagrams dropped) (default 1024)
+ *   others are closed before a byte is read, a line each in the log
+ *   unless `--quiet` (UDP: their datagrams dropped, not logged) (default
+ *   1024)
  * - `--idle-timeout SECONDS` — end a connection (a UDP flow) when nothing
  *   moved either way this long (default: none for streams, 60 for UDP)
  * - `--connect-timeout SECONDS` — give up connecting to TARGET (TLS
@@ -34,7 +36,8 @@
  *   target, bytes each way, duration, why it ended; on a terminal, a live
  *   line with the totals (otherwise one summary line at the end)
  * - `--quiet` — log nothing but the listening line and fatal errors (by
- *   default connections that fail are logged)
+ *   default connections that fail or are turned away are logged, and a
+ *   signal's shutdown)
  * - `-h`, `--help`; `--version`
  *
  * TLS on the LISTEN side (terminate; the meanings of `cat --listen`'s):
@@ -164,7 +167,8 @@ Sides:
 
 Options:
   --max-conns N           relay at most N clients (UDP: flows) at once;
-                          close the others (default ${DEFAULT_MAX_CONNECTIONS})
+                          close the others, a line each (UDP: drop their
+                          datagrams) (default ${DEFAULT_MAX_CONNECTIONS})
   --idle-timeout SECONDS  end a connection (UDP: a flow) when nothing moved
                           either way this long (default: none; UDP 60)
   --connect-timeout SECONDS
@@ -177,7 +181,8 @@ Options:
                           bytes each way, duration, why; on a terminal a
                           live line with the totals
   --quiet                 log only the listening line and fatal errors
-                          (by default, connections that fail are logged)
+                          (by default, connections that fail or are
+                          turned away are logged, and a signal's shutdown)
   -h, --help              show this help
   --version               show the version
 
@@ -498,14 +503,19 @@ function logsFor(config: RelayConfig, detail: () => string): Logs {
   return { line: (text) => progress.log(text), progress };
 }
 
-/** `shutdownOnSignals()`'s line, through the logs (above a live line). */
-function onSignal(logs: Logs) {
-  return (signal: Deno.Signal, action: "shutdown" | "exit"): void =>
+/**
+ * `shutdownOnSignals()`'s line, through the logs (above a live line); none
+ * with `--quiet`.
+ */
+function onSignal(config: RelayConfig, logs: Logs) {
+  return (signal: Deno.Signal, action: "shutdown" | "exit"): void => {
+    if (config.quiet) return;
     logs.line(
       action === "shutdown"
         ? `shutting down (signal ${signal}), Ctrl-C again to stop at once`
         : `stopping at once (signal ${signal})`,
     );
+  };
 }
 
 /** Why a relay ended, in words. */
@@ -545,8 +555,20 @@ function connectionLine(
 
 /** `listen()`'s options for the configuration. */
 function listenOptions(config: RelayConfig, logs: Logs): ListenOptions {
+  const max = config.maxConnections;
+  const target = formatAddress(config.target.address as Address);
   return {
-    maxConnections: config.maxConnections,
+    maxConnections: max,
+    // A client over --max-conns is closed before a byte is read: a line
+    // each, as for a connection that fails.
+    onRejected: (client) => {
+      if (config.quiet) return;
+      logs.line(
+        `${formatAddress(client)} -> ${target}: turned away: ${max} ${
+          max === 1 ? "client" : "clients"
+        } already (--max-conns ${max})`,
+      );
+    },
     onError: (error: unknown) => {
       // A client's failed TLS handshake: the message names the peer.
       // A refused PROXY header too.
@@ -684,7 +706,7 @@ async function runStreams(config: RelayConfig): Promise<number> {
       }
     },
     finished: server.finished,
-  }, { gracePeriod, onSignal: onSignal(logs) });
+  }, { gracePeriod, onSignal: onSignal(config, logs) });
   if (config.targetTls?.unsafelyDisableVerification) {
     logs.line(insecureWarning());
   }
@@ -772,7 +794,7 @@ async function runDatagrams(config: RelayConfig): Promise<number> {
   };
   using _signals = shutdownOnSignals(server, {
     gracePeriod: 0,
-    onSignal: onSignal(logs),
+    onSignal: onSignal(config, logs),
   });
   logs.line(
     `listening on ${

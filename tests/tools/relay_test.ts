@@ -1,12 +1,19 @@
 // The relay tool, run as a child process in front of real peers: Python
 // servers (plain, TLS, UDP), ncat, and sockets of our own.
-import { connect } from "../../tcp/mod.ts";
+import {
+  connect,
+  type Connection,
+  formatAddress,
+  listen,
+  type Server,
+} from "../../tcp/mod.ts";
 import { bind } from "../../udp/mod.ts";
 import { main } from "../../tools/relay.ts";
 import { equals } from "../../_internal/std.ts";
 import {
   assert,
   assertEquals,
+  assertGreaterOrEqual,
   assertLessOrEqual,
   assertMatch,
   assertNotEquals,
@@ -15,11 +22,16 @@ import { ToolProcess } from "../_spawn.ts";
 import { testCertificates } from "../_tls.ts";
 import {
   closedPort,
+  deferred,
+  pattern,
+  portOf,
   readAll,
   readUntilGone,
   tempDir,
   text,
 } from "../tcp/_helpers.ts";
+import { peerTest } from "../_peers.ts";
+import { concatBytes } from "../_utils.ts";
 import { Python } from "../tcp/_python.ts";
 
 /**
@@ -388,4 +400,226 @@ while True:
   );
   assertEquals((await relay.stop()).code, 0);
   await backend.finish();
+});
+
+// ---------------------------------------------------------------------------
+// Limits, timeouts, shutdown, --quiet
+
+/** An echo server in this process, on a free port. */
+function echoServer(): Server<"tcp"> {
+  return listen({ port: 0 }, async (conn) => {
+    for (;;) {
+      const chunk = await conn.read();
+      if (chunk === null) break;
+      await conn.write(chunk);
+    }
+    await conn.shutdown("write");
+  }) as Server<"tcp">;
+}
+
+/** Sends `word`, reads it back: the connection works. */
+async function ping(conn: Connection, word: string): Promise<void> {
+  await conn.write(word);
+  assertEquals(text(await conn.readExactly(word.length)), word);
+}
+
+Deno.test("relay --max-conns 1 turns a second client away, a line in the log; the first keeps working", async () => {
+  await using target = echoServer();
+  const { relay, port } = await startRelay([
+    "tcp:0",
+    `tcp:127.0.0.1:${portOf(target)}`,
+    "--max-conns",
+    "1",
+  ]);
+  await using _relay = relay;
+  await using first = await connect({ port });
+  await ping(first, "one");
+  await using second = await connect({ port });
+  assertEquals(await readUntilGone(second), "eof");
+  const { input: line } = await relay.stderr.waitFor(/ -> /);
+  assertEquals(
+    line,
+    `${formatAddress(second.localAddr)} -> 127.0.0.1:${
+      portOf(target)
+    }: turned away: 1 client already (--max-conns 1)`,
+  );
+  await ping(first, "still here");
+  first.close();
+  const status = await relay.stop();
+  assertEquals(status.code, 0);
+  assert(
+    relay.stderr.seen.some((l) => /^shutting down \(signal SIGTERM\)/.test(l)),
+    relay.stderr.seen.join("\n"),
+  );
+  assertEquals(relay.stderr.seen.at(-1), "shut down");
+});
+
+Deno.test("relay --quiet logs the listening line only: not a client turned away, a failed connection or the shutdown", async () => {
+  // A target in this process: it holds the first client, then goes away.
+  let held: Connection | undefined;
+  const accepted = deferred();
+  const target = listen({ port: 0 }, async (conn) => {
+    held = conn;
+    accepted.resolve();
+    await readAll(conn);
+  }) as Server<"tcp">;
+  const targetPort = portOf(target);
+  const { relay, port } = await startRelay([
+    "tcp:0",
+    `tcp:127.0.0.1:${targetPort}`,
+    "--max-conns",
+    "1",
+    "--quiet",
+  ]);
+  await using _relay = relay;
+  {
+    await using first = await connect({ port });
+    await accepted.promise;
+    await using over = await connect({ port }); // turned away
+    assertEquals(await readUntilGone(over), "eof");
+    held!.close();
+    assertEquals(await readUntilGone(first), "eof");
+  }
+  await target.shutdown();
+  {
+    await using failing = await connect({ port }); // the target is down
+    assertEquals(await readUntilGone(failing), "eof");
+  }
+  assertEquals((await relay.stop()).code, 0);
+  assertEquals(relay.stderr.seen.length, 1, relay.stderr.seen.join("\n"));
+  assertMatch(relay.stderr.seen[0]!, /^listening on /);
+});
+
+Deno.test("relay --idle-timeout closes a silent relayed connection after that long, saying why", async () => {
+  await using target = echoServer();
+  const { relay, port } = await startRelay([
+    "tcp:0",
+    `tcp:127.0.0.1:${portOf(target)}`,
+    "--idle-timeout",
+    "0.3",
+    "-v",
+  ]);
+  await using _relay = relay;
+  await using conn = await connect({ port });
+  await ping(conn, "hello");
+  const quiet = performance.now();
+  assertEquals(await readUntilGone(conn), "eof");
+  const waited = performance.now() - quiet;
+  assertGreaterOrEqual(waited, 250);
+  assertLessOrEqual(waited, 2000);
+  const { input: line } = await relay.stderr.waitFor(/ -> /);
+  assertMatch(
+    line,
+    /^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: 5 bytes up, 5 down, [\d.]+ s, idle for 0\.3 s$/,
+  );
+  assertEquals((await relay.stop()).code, 0);
+});
+
+peerTest(
+  "relay --connect-timeout gives up on a target that never answers: the client gets a clean close, the log says why",
+  [
+    "python3",
+  ],
+  async () => {
+    // A listener whose accept queue is full drops new SYNs: nobody answers.
+    await using python = Python.spawn(`
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(0)
+port = srv.getsockname()[1]
+held = []
+for _ in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(("127.0.0.1", port))
+    held.append(c)
+time.sleep(0.1)
+print(port)
+sys.stdin.readline()
+`);
+    const silent = await python.port();
+    const { relay, port } = await startRelay([
+      "tcp:0",
+      `tcp:127.0.0.1:${silent}`,
+      "--connect-timeout",
+      "0.4",
+    ]);
+    await using _relay = relay;
+    await using conn = await connect({ port });
+    const started = performance.now();
+    assertEquals(await readUntilGone(conn), "eof");
+    const waited = performance.now() - started;
+    assertGreaterOrEqual(waited, 350);
+    assertLessOrEqual(waited, 3000);
+    const { input: line } = await relay.stderr.waitFor(/ -> /);
+    assertMatch(
+      line,
+      new RegExp(
+        `^127\\.0\\.0\\.1:\\d+ -> 127\\.0\\.0\\.1:${silent}: 0 bytes up, 0 down, [\\d.]+ s, failed: Cannot connect to 127\\.0\\.0\\.1:${silent}: no answer within 400 ms$`,
+      ),
+    );
+    assertEquals((await relay.stop()).code, 0);
+    await python.send("done");
+    assertEquals((await python.finish()).code, 0);
+  },
+);
+
+Deno.test("relay --grace: a transfer that ends within it finishes; one still running when it ends is cut off, each logged", async () => {
+  // The target streams `S` pieces of 1000 bytes, one every 20 ms, then
+  // closes its side: "short" is 15 of them, "long" 1000 (20 s).
+  const target = listen({ port: 0 }, async (conn) => {
+    const what = text(await conn.read());
+    const pieces = what === "short" ? 15 : 1000;
+    try {
+      for (let i = 0; i < pieces; i++) {
+        await conn.write(pattern(i, 1000));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await conn.shutdown("write");
+      await readAll(conn);
+    } catch { /* cut off */ }
+  }) as Server<"tcp">;
+  await using _target = target;
+  const { relay, port } = await startRelay([
+    "tcp:0",
+    `tcp:127.0.0.1:${portOf(target)}`,
+    "--grace",
+    "1",
+    "-v",
+  ]);
+  await using _relay = relay;
+  await using short = await connect({ port });
+  await using long = await connect({ port });
+  await short.write("short");
+  await long.write("long");
+  // Both transfers are under way.
+  assertEquals(await short.readExactly(1000), pattern(0, 1000));
+  assertEquals(await long.readExactly(1000), pattern(0, 1000));
+  const signalled = performance.now();
+  relay.child.kill("SIGTERM");
+  const [shortRest, longRest] = await Promise.all([
+    readAll(short),
+    readAll(long).catch(() => new Uint8Array(0)),
+  ]);
+  const status = await relay.stop();
+  const took = performance.now() - signalled;
+  assertEquals(status.code, 0);
+  // The short one got all of it.
+  assertEquals(
+    shortRest,
+    concatBytes(Array.from({ length: 14 }, (_, i) => pattern(i + 1, 1000))),
+  );
+  // The long one was cut off after about a second.
+  assert(longRest.length < 999_000, `${longRest.length} bytes`);
+  assertGreaterOrEqual(took, 950);
+  assertLessOrEqual(took, 4000);
+  const lines = relay.stderr.seen.join("\n");
+  assertMatch(
+    lines,
+    /^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: 5 bytes up, 15000 down, [\d.]+ s, ended by the shutdown$/m,
+  );
+  assertMatch(
+    lines,
+    /^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: 4 bytes up, \d+ down, [\d.]+ s, cut off at the end of the grace period$/m,
+  );
 });
