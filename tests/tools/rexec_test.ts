@@ -26,6 +26,7 @@ import {
   isRunning,
   pidsOf,
   RawClient,
+  verdict,
   waitForExit,
   writeScript,
 } from "../rexec/_helpers.ts";
@@ -446,6 +447,29 @@ for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
     await waitForExit(pids, 2000);
   });
 }
+
+Deno.test("rexec's log escapes every control character a client sends in argv, C1 included", async () => {
+  await using server = await RexecServer.start(["echo"], ["--port", "0"]);
+  await using client = await openClient(server.address);
+  // U+009B is CSI: "\u009b31m" turns a terminal red, as "ESC [31m" does.
+  const ran = await client.request("echo a\u009b31mb\u007fc\u001b[2Jd");
+  assertEquals(ran.stdout, "a\u009b31mb\u007fc\u001b[2Jd\n");
+  const refused = await client.request("nope\u009d0;title\u0007");
+  assertEquals(verdict(refused), "NotAllowed");
+  const ranLine = (await server.stderr.waitFor(/ ran \[/)).input;
+  const refusedLine =
+    (await server.stderr.waitFor(/ refused NotAllowed /)).input;
+  // Still JSON (scripts parse it), with nothing raw left.
+  assertStringIncludes(
+    ranLine,
+    String.raw`ran ["echo","a\u009b31mb\u007fc\u001b[2Jd"]: exit 0`,
+  );
+  assertStringIncludes(refusedLine, String.raw`["nope\u009d0;title\u0007"]`);
+  for (const line of server.stderr.seen) {
+    // deno-lint-ignore no-control-regex
+    assertEquals(/[\x00-\x1f\x7f-\x9f]/.test(line), false, line);
+  }
+});
 
 Deno.test("rexec --max-commands: a request beyond the limit is refused at once with Busy", async () => {
   await using dir = await tempDir();
