@@ -115,6 +115,21 @@ function tlsListen(
   return { tls, onError: (error) => errors.push(error), ...extra };
 }
 
+/**
+ * Asserts that `error.cause` is the TLS engine's own error: an `Error` that
+ * is not a `TlsError`, whose message or code (node:tls) matches `pattern`.
+ */
+function assertCause(error: TlsError, pattern: RegExp): void {
+  const cause = error.cause;
+  assertInstanceOf(cause, Error);
+  assert(!(cause instanceof TlsError), "the cause is a TlsError");
+  const code = String((cause as { code?: unknown }).code ?? "");
+  assert(
+    pattern.test(`${cause.message} ${code}`),
+    `cause: ${cause.message} ${code}`,
+  );
+}
+
 /** Waits for the next error `errors` receives. */
 async function nextError(errors: unknown[], count = 1): Promise<unknown> {
   await waitFor(() => errors.length >= count, "the server's onError");
@@ -238,6 +253,43 @@ for (const pair of PAIRS) {
   });
 }
 
+for (const pair of PAIRS) {
+  Deno.test(`${pair.name}: a read timeout mid-message over TLS loses no bytes, the next read returns them`, async () => {
+    const SIZE = 64 * 1024; // past the shared read block: read in place
+    const big = pattern(3, SIZE);
+    const [go, goOn] = [deferred(), deferred()];
+    await using server = listen({ port: 0 }, async (conn) => {
+      await conn.write("hel");
+      await conn.write(big.subarray(0, 1000));
+      await go.promise;
+      await conn.write(big.subarray(1000));
+      await conn.write("lo\nworld");
+      await goOn.promise;
+      await conn.write("!");
+      await readAll(conn);
+    }, tlsListen(pair.server));
+    await using conn = await connect(server.addr, { tls: pair.client });
+    // readExactly(): 1003 of 3 + SIZE bytes came, then nothing.
+    conn.setTimeout(100);
+    await assertRejects(() => conn.readExactly(3 + SIZE), TimeoutError);
+    go.resolve();
+    conn.setTimeout(5000);
+    const first = await conn.readExactly(3 + SIZE);
+    assertEquals(text(first.subarray(0, 3)), "hel");
+    assert(
+      first.subarray(3).every((byte, i) => byte === big[i]),
+      "bytes differ",
+    );
+    // readUntil(): "lo\n" was there; then "world" and no "!" yet.
+    assertEquals(text(await conn.readUntil("\n")), "lo\n");
+    conn.setTimeout(100);
+    await assertRejects(() => conn.readUntil("!"), TimeoutError);
+    goOn.resolve();
+    conn.setTimeout(5000);
+    assertEquals(text(await conn.readUntil("!")), "world!");
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Graceful shutdown
 
@@ -316,6 +368,8 @@ Deno.test("a server signed by an unknown CA fails connect() with kind unknown-is
     assertEquals(error.kind, "unknown-issuer");
     assertEquals(error.peer, `127.0.0.1:${server.addr.port}`);
     assertStringIncludes(error.message, "--tls-ca FILE (or caCerts)");
+    // The cause is the engine's own error, untouched.
+    assertCause(error, /UnknownIssuer|UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
   }
   // The server saw each client refuse its certificate (Deno's TLS says so
   // with an alert, node:tls hangs up), and kept serving.
@@ -430,6 +484,7 @@ Deno.test("a certificate for other names fails with kind name-mismatch, naming t
       TlsError,
     );
     assertEquals(error.kind, "name-mismatch");
+    assertCause(error, /not valid for name|ERR_TLS_CERT_ALTNAME_INVALID/);
     assertEquals(
       error.message,
       `Cannot verify 127.0.0.1:${server.addr.port}: its certificate is for localhost, 127.0.0.1, not example.com; connect by one of those names or pass --tls-servername NAME (serverName)`,
@@ -710,6 +765,36 @@ Deno.test("a client that never handshakes is dropped after handshakeTimeout, nev
   assertEquals(handled, 1);
 });
 
+Deno.test("idleTimeout closes a silent TLS client on both server engines, and the handler's read says why", async () => {
+  for (const engine of ["node", "deno"] as const) {
+    const handlerSaw = deferred<unknown>();
+    await using server = listen(
+      { port: 0 },
+      async (conn) => {
+        await conn.write(await conn.readExactly(5));
+        handlerSaw.resolve(await conn.read().catch((error) => error));
+      },
+      tlsListen(
+        { cert: serverPair.cert, key: serverPair.key, engine },
+        [],
+        { idleTimeout: 200 },
+      ),
+    );
+    await using conn = await connect(server.addr, { tls: { caCerts: [ca] } });
+    await conn.write("hello");
+    assertEquals(text(await conn.readExactly(5)), "hello");
+    const silentSince = performance.now();
+    // Silent now: the server closes the connection, which reads as EOF.
+    assertEquals(await within(readAll(conn), 5000, engine), new Uint8Array());
+    const silentFor = performance.now() - silentSince;
+    assert(silentFor >= 150, `${engine}: closed after ${silentFor} ms`);
+    const error = await handlerSaw.promise;
+    assertInstanceOf(error, TimeoutError, engine);
+    assertStringIncludes(error.message, "idle for 200 ms");
+    await waitFor(() => server.connections === 0, "the connection's end");
+  }
+});
+
 Deno.test("a client's handshakeTimeout and signal bound a silent server", async () => {
   await using server = listen({ port: 0 }, async (conn) => {
     await readAll(conn); // takes the hello, never answers
@@ -949,6 +1034,14 @@ Deno.test("connect() checks TLS options before connecting", async () => {
 });
 
 Deno.test("a plain connection has no TLS, and setNoDelay() is harmless on a TLS one", async () => {
+  {
+    await using plainServer = listen({ port: 0 }, echo);
+    await using plain = await connect(plainServer.addr);
+    assertEquals(plain.tls, null);
+    await plain.write("plain");
+    assertEquals(text(await plain.readExactly(5)), "plain");
+    assertEquals(plain.tls, null);
+  }
   await using server = listen(
     { port: 0 },
     echo,
@@ -958,6 +1051,7 @@ Deno.test("a plain connection has no TLS, and setNoDelay() is harmless on a TLS 
     tls: { caCerts: [ca] },
     keepAlive: true,
   });
+  assert(conn.tls !== null);
   conn.setNoDelay(true);
   conn.setKeepAlive(true);
   await conn.write(bytes("nodelay"));
