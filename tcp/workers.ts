@@ -78,6 +78,20 @@ export interface WorkerPool extends AsyncDisposable {
    */
   shutdown(options?: ShutdownOptions): Promise<void>;
   /**
+   * Sends `message` to worker `worker` (1 to `workers`), copied by the
+   * structured clone algorithm: the worker's code hears it as a `message`
+   * event on its global scope (`self.addEventListener("message", …)`). A
+   * worker answers with `self.postMessage()`, which the pool's `onMessage`
+   * option hears. A message for a worker that is not serving — still
+   * starting, being restarted, or ended — is dropped: a worker that starts
+   * again begins with no memory of what its predecessor heard.
+   *
+   * @param worker The worker's id, 1 to `workers`.
+   * @param message What to send.
+   * @returns Whether the message went to a serving worker.
+   */
+  postMessage(worker: number, message: unknown): boolean;
+  /**
    * Ends every worker at once: each one exits (`Deno.exit()` inside it, so
    * its `unload` listeners run: a `rexec` server kills its commands), its
    * connections cut. For a second Ctrl-C; also cuts a `shutdown()` short.
@@ -249,6 +263,7 @@ class Pool implements WorkerPool {
   readonly #module: string;
   readonly #onRestart: (worker: number, reason: unknown, delay: number) => void;
   readonly #onListening: (worker: number) => void;
+  readonly #onMessage: (worker: number, message: unknown) => void;
   readonly #slots: Slot[] = [];
   #addr: SocketAddress<"tcp"> | undefined;
   #restarts = 0;
@@ -263,11 +278,13 @@ class Pool implements WorkerPool {
     workers: number,
     onRestart: (worker: number, reason: unknown, delay: number) => void,
     onListening: (worker: number) => void,
+    onMessage: (worker: number, message: unknown) => void,
   ) {
     this.#module = module;
     this.workers = workers;
     this.#onRestart = onRestart;
     this.#onListening = onListening;
+    this.#onMessage = onMessage;
     this.#finished = new Promise((resolve) => {
       this.#resolveFinished = resolve;
     });
@@ -333,6 +350,7 @@ class Pool implements WorkerPool {
     slot.worker = worker;
     worker.addEventListener("message", (event) => {
       if (isMessage(event.data)) this.#receive(slot, worker, event.data);
+      else if (slot.worker === worker) this.#onMessage(slot.id, event.data);
     });
     worker.addEventListener("error", (event) => {
       // Handled here: unhandled, a worker's error would end the program.
@@ -418,6 +436,15 @@ class Pool implements WorkerPool {
     worker.terminate();
     for (const waiter of [...slot.waiters]) waiter({ type: "ended" });
     slot.onStart?.({ type: "ended" });
+  }
+
+  postMessage(worker: number, message: unknown): boolean {
+    const slot = this.#slots[worker - 1];
+    if (slot === undefined || slot.worker === null || slot.onStart !== null) {
+      return false;
+    }
+    slot.worker.postMessage(message);
+    return true;
   }
 
   shutdown(options: ShutdownOptions = {}): Promise<void> {
@@ -641,6 +668,34 @@ function startError(name: string, message: string, id: number): Error {
  * await using conn = await connect(pool.addr);
  * assertMatch(new TextDecoder().decode(await conn.readExactly(13)), /^from worker [12]$/);
  * ```
+ *
+ * @example Talk to the workers: `pool.postMessage()` and `onMessage`
+ * ```ts
+ * import { listenWorkers } from "@sockit/sockit/tcp";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // Each worker answers a message from the primary with its id.
+ * const program = URL.createObjectURL(
+ *   new Blob([`
+ *     import { listen, listenWorkers } from "@sockit/sockit/tcp";
+ *     export const start = (address, worker) => {
+ *       self.addEventListener("message", (event) =>
+ *         self.postMessage(event.data + " from worker " + worker));
+ *       return listen(address, (conn) => conn.close(), { reusePort: true });
+ *     };
+ *     if (import.meta.main) await listenWorkers({ port: 0 }, start);
+ *   `], { type: "text/javascript" }),
+ * );
+ * const { start } = await import(program);
+ * const { promise: answered, resolve } = Promise.withResolvers<unknown>();
+ * await using pool = await listenWorkers({ port: 0 }, start, {
+ *   workers: 2,
+ *   module: program,
+ *   onMessage: (_worker, message) => resolve(message),
+ * });
+ * assertEquals(pool.postMessage(2, "hello"), true);
+ * assertEquals(await answered, "hello from worker 2");
+ * ```
  */
 export function listenWorkers(
   address: TcpAddress,
@@ -679,6 +734,12 @@ export function listenWorkers(
      * of its restarts.
      */
     onListening?: (worker: number) => void;
+    /**
+     * Told of each message a worker posts with `self.postMessage()` (the
+     * pool's own aside): the worker's id and the message. Answer with
+     * `pool.postMessage(worker, …)`.
+     */
+    onMessage?: (worker: number, message: unknown) => void;
   } = {},
 ): Promise<WorkerPool> {
   const id = poolWorkerId();
@@ -739,6 +800,7 @@ async function startPool(
     workers,
     options.onRestart ?? defaultOnRestart,
     options.onListening ?? (() => {}),
+    options.onMessage ?? (() => {}),
   );
   await pool.begin(address);
   const signal = options.signal;

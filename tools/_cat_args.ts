@@ -67,6 +67,7 @@ const STRING_FLAGS: readonly string[] = [
   "tls-alpn",
   "send-proxy",
   "workers",
+  "grace",
   ...PROXY_STRING_FLAGS,
 ];
 
@@ -147,6 +148,12 @@ export const LISTEN_MAX_FRAME = 64 * 1024;
  */
 export const MAX_CONNS = 100;
 
+/**
+ * `--grace` when it is not given: how long a listener's clients may finish
+ * after SIGINT/SIGTERM, in milliseconds.
+ */
+export const GRACE_PERIOD = 1000;
+
 /** The broadcast address `--listen --udp --broadcast` binds by default. */
 const LOOPBACK_BROADCAST = "127.255.255.255";
 
@@ -219,6 +226,11 @@ export interface CatConfig {
   progress: boolean;
   /** Listen with keep-open: serve from this many workers (`--workers`). */
   workers: number | undefined;
+  /**
+   * Listen over TCP or Unix: how long clients may finish after
+   * SIGINT/SIGTERM, in milliseconds (`--grace`; 0: no wait).
+   */
+  gracePeriod: number;
 }
 
 /** The command: show help, show the version, or run. */
@@ -326,7 +338,9 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
   const unix = flags.values.has("unix") || flags.set.has("unixsock");
 
   requires(flags, "keep-open", "listen");
-  if (has(flags, "max-conns") && !flags.set.has("keep-open") && !broker) {
+  if (
+    has(flags, "max-conns") && !flags.set.has("keep-open") && !broker && !udp
+  ) {
     throw new UsageError("--max-conns needs --keep-open, --broker or --chat");
   }
   requires(flags, "broadcast", "udp");
@@ -337,11 +351,21 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
       "--udp and --unix exclude each other: Unix datagram sockets are not supported",
     );
   }
+  // ncat users type -luk: a UDP listener already hears every peer (and
+  // answers whoever sent last), so -k asks for nothing more. (ncat itself
+  // refuses -uk without --exec.)
   excludes(
     flags,
     "udp",
-    "keep-open",
-    ": a UDP listener already answers whoever sent last",
+    "max-conns",
+    ": a UDP listener has no connections to count",
+  );
+  requires(flags, "grace", "listen", ": it is a listener's shutdown");
+  excludes(
+    flags,
+    "udp",
+    "grace",
+    ": a UDP listener has no clients to let finish",
   );
   excludes(
     flags,
@@ -431,11 +455,6 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
         `--workers and --${broker} exclude each other: clients in different workers could not reach each other`,
       );
     }
-    if (!flags.set.has("recv-only")) {
-      throw new UsageError(
-        "--workers needs --recv-only: stdin cannot be shared by workers (each serves its own clients, and prints what they send)",
-      );
-    }
     if (flags.set.has("progress")) {
       throw new UsageError(
         "--workers and --progress exclude each other: each worker counts its own clients",
@@ -487,6 +506,7 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
     ? MAX_CONNS
     : parsePositiveInt(maxConnsText, "max-conns");
 
+  const graceText = flags.values.get("grace");
   const frame = flags.values.get("frame");
   let codec: FrameCodec | undefined;
   if (frame !== undefined) {
@@ -559,6 +579,9 @@ export function parseCatArgs(args: readonly string[]): CatCommand {
       sendProxy,
       progress: flags.set.has("progress"),
       workers,
+      gracePeriod: graceText === undefined
+        ? GRACE_PERIOD
+        : parseSeconds(ncSeconds(graceText), "grace", true),
     },
   };
 }

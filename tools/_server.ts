@@ -365,15 +365,23 @@ function listeningNotes(config: ServerConfig): string {
  * @param start Starts worker `worker`'s server on `address` (with
  * `reusePort: true`), in the worker.
  * @param hooks `announce` logs what comes before `listening on` (in the
- * primary only); `failed` reports a worker's failure to start and picks
- * the exit code (default: the message, exit 1).
+ * primary only, given the pool); `failed` reports a worker's failure to
+ * start and picks the exit code (default: the message, exit 1);
+ * `onMessage` hears what the workers post (`listenWorkers()`'s option of
+ * that name); `onRestart` is told when a worker stopped unexpectedly (its
+ * successor starts afresh).
  * @returns The exit code: 0 after a clean shutdown, else from `failed`.
  * In a worker, never settles.
  */
 export async function runWorkers(
   config: ServerConfig,
   start: (address: TcpAddress, worker: number) => Server,
-  hooks: { announce?: () => void; failed?: (error: unknown) => number } = {},
+  hooks: {
+    announce?: (pool: WorkerPool) => void;
+    failed?: (error: unknown) => number;
+    onMessage?: (worker: number, message: unknown) => void;
+    onRestart?: (worker: number) => void;
+  } = {},
 ): Promise<number> {
   const { tool } = config;
   let pool: WorkerPool;
@@ -381,12 +389,15 @@ export async function runWorkers(
   try {
     pool = await listenWorkers(config.address as TcpAddress, start, {
       workers: config.workers ?? 1,
-      onRestart: (worker, reason, delay) =>
+      onRestart: (worker, reason, delay) => {
         console.error(
           `[worker ${worker}] ${tool}: stopped unexpectedly (${
             oneLine(reason)
           }): restarting it in ${delay} ms`,
-        ),
+        );
+        hooks.onRestart?.(worker);
+      },
+      ...(hooks.onMessage === undefined ? {} : { onMessage: hooks.onMessage }),
       onListening: (worker) => {
         if (started) console.error(`[worker ${worker}] ${tool}: restarted`);
       },
@@ -396,7 +407,7 @@ export async function runWorkers(
     return (hooks.failed ?? ((error) => reportError(tool, error)))(error);
   }
   // Only the primary gets here.
-  hooks.announce?.();
+  hooks.announce?.(pool);
   using _signals = shutdownOnSignals(pool, {
     gracePeriod: config.gracePeriod,
     exit: (code) => {

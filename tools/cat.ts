@@ -188,6 +188,7 @@ import { refusal } from "./_access.ts";
 import { Broker } from "./_broker.ts";
 import { crlfStream } from "./_crlf.ts";
 import { runWorkers } from "./_server.ts";
+import { WorkerInput, WorkerInputFeeder } from "./_worker_input.ts";
 import { Progress } from "./_progress.ts";
 import {
   PROXY_FLAGS_USAGE,
@@ -212,8 +213,6 @@ import {
 } from "./_tls_flags.ts";
 
 const TOOL = "cat";
-/** How long clients may finish after SIGINT/SIGTERM in listen mode. */
-const GRACE_PERIOD = 1000;
 /**
  * How long a `--broker`/`--chat` client may take nothing while others
  * wait on it, when `--idle-timeout` does not say.
@@ -768,9 +767,11 @@ function serverOptions(
 }
 
 /**
- * `--listen --keep-open --recv-only --workers N`: each worker serves its
- * own clients on the shared port (SO_REUSEPORT) and prints what they send;
- * logs are prefixed `[worker N]`.
+ * `--listen --keep-open --workers N`: each worker serves its own clients
+ * on the shared port (SO_REUSEPORT) and prints what they send; logs are
+ * prefixed `[worker N]`. stdin is read here, in the primary alone, and
+ * each chunk goes to every worker's clients, as to one `cat -k`'s
+ * (`_worker_input.ts`: the slowest client sets the pace).
  */
 async function listenWorkersTcp(session: Session): Promise<number> {
   const { config } = session;
@@ -785,48 +786,76 @@ async function listenWorkersTcp(session: Session): Promise<number> {
   const stdout = session.stdout.writable();
   // Each worker's writes to stdout, one after the other, through one writer.
   const sink = stdout.getWriter();
-  return await runWorkers({
-    tool: TOOL,
-    address,
-    idleTimeout: config.idleTimeout,
-    maxConnections: config.maxConnections,
-    gracePeriod: GRACE_PERIOD,
-    quiet: !config.verbose,
-    workers: config.workers!,
-    ...(tls === undefined ? {} : { tls }),
-    ...(config.proxyProtocol === undefined
-      ? {}
-      : { proxyProtocol: config.proxyProtocol }),
-  }, (at, worker) => {
-    const prefix = `[worker ${worker}] `;
-    const inWorker: Session = {
-      ...session,
-      info: config.verbose ? (line) => log(prefix + line) : () => {},
-    };
-    let clients = 0;
-    return listen(at, async (accepted) => {
-      const conn = await admit(inWorker, accepted, lateTls);
-      if (conn === null) return;
-      clients++;
-      const peer = formatAddress(conn.remoteAddr);
-      inWorker.info(`connection from ${peer}${via(conn)} (#${clients})`);
-      if (conn.tls !== null) {
-        inWorker.info(describeTls(peer, conn.tls, "server"));
-      }
-      await relayConnection(
-        conn,
-        {
-          readable: nothing(),
-          writable: new WritableStream({ write: (chunk) => sink.write(chunk) }),
-        },
-        peer,
-        inWorker,
-      );
-    }, {
-      ...serverOptions(inWorker, lateTls, config.maxConnections),
-      reusePort: true,
-    });
-  });
+  // The primary's stdin, read for the workers as they ask: made in the
+  // primary only (announce, onMessage), as a worker must not touch stdin.
+  let feeder: WorkerInputFeeder | undefined;
+  const feed = () => feeder ??= new WorkerInputFeeder(stdin(config));
+  const code = await runWorkers(
+    {
+      tool: TOOL,
+      address,
+      idleTimeout: config.idleTimeout,
+      maxConnections: config.maxConnections,
+      gracePeriod: config.gracePeriod,
+      quiet: !config.verbose,
+      workers: config.workers!,
+      ...(tls === undefined ? {} : { tls }),
+      ...(config.proxyProtocol === undefined
+        ? {}
+        : { proxyProtocol: config.proxyProtocol }),
+    },
+    (at, worker) => {
+      const prefix = `[worker ${worker}] `;
+      const inWorker: Session = {
+        ...session,
+        info: config.verbose ? (line) => log(prefix + line) : () => {},
+      };
+      let clients = 0;
+      // In the worker: the primary's stdin, for every client.
+      const input = config.recvOnly ? undefined : new WorkerInput();
+      return listen(at, async (accepted) => {
+        const conn = await admit(inWorker, accepted, lateTls);
+        if (conn === null) return;
+        clients++;
+        const peer = formatAddress(conn.remoteAddr);
+        // Subscribed before the client is logged: stdin that comes after
+        // that line reaches it.
+        const readable = input?.subscribe() ?? nothing();
+        try {
+          inWorker.info(`connection from ${peer}${via(conn)} (#${clients})`);
+          if (conn.tls !== null) {
+            inWorker.info(describeTls(peer, conn.tls, "server"));
+          }
+          await relayConnection(
+            conn,
+            {
+              readable,
+              writable: new WritableStream({
+                write: (chunk) => sink.write(chunk),
+              }),
+            },
+            peer,
+            inWorker,
+          );
+        } finally {
+          await (input?.unsubscribe(readable) ?? readable.cancel());
+        }
+      }, {
+        ...serverOptions(inWorker, lateTls, config.maxConnections),
+        reusePort: true,
+      });
+    },
+    config.recvOnly ? {} : {
+      announce: (pool) =>
+        feed().attach((worker, message) => pool.postMessage(worker, message)),
+      onMessage: (worker, message) => {
+        feed().receive(worker, message);
+      },
+      onRestart: (worker) => feeder?.restarted(worker),
+    },
+  );
+  feeder?.cancel().catch(() => {});
+  return code;
 }
 
 async function listenTcp(outer: Session): Promise<number> {
@@ -922,7 +951,7 @@ async function listenTcp(outer: Session): Promise<number> {
       const cutOff = setTimeout(() => {
         stopping.abort();
         broker?.close();
-      }, GRACE_PERIOD);
+      }, config.gracePeriod);
       try {
         await listening.shutdown(options);
       } finally {
@@ -930,7 +959,7 @@ async function listenTcp(outer: Session): Promise<number> {
       }
     },
     finished: server.finished,
-  }, { gracePeriod: GRACE_PERIOD });
+  }, { gracePeriod: config.gracePeriod });
   log(
     `listening on ${formatAddress(server.addr)}${listeningNote(tls)}${
       proxyListeningNote(config.proxyProtocol)
