@@ -635,6 +635,45 @@ Deno.test("time --tls-cert answers a line over TLS", async () => {
   assertEquals((await server.stop()).code, 0);
 });
 
+Deno.test("time --tls-client-ca refuses a client without a certificate, logs it, and serves one with", async () => {
+  const certs = await testCertificates();
+  const { server, port } = await startServer("time", [
+    "--tls-cert",
+    certs.server.certFile,
+    "--tls-key",
+    certs.server.keyFile,
+    "--tls-client-ca",
+    certs.caFile,
+  ]);
+  await using _server = server;
+  const address = { hostname: "localhost", port };
+  {
+    // TLS 1.3: the refusal reaches the client on its first read.
+    await using none = await connect(address, { tls: { caCerts: [certs.ca] } });
+    await none.write("what time is it\n");
+    const error = await none.read().then(() => null, (error) => error);
+    assertStringIncludes(String(error), "it may require a client certificate");
+  }
+  await server.stderr.waitFor(
+    /^time: Cannot accept TLS from 127\.0\.0\.1:\d+ as it sent no client certificate, which --tls-client-ca FILE \(clientCa\) requires$/,
+  );
+  {
+    await using conn = await connect(address, {
+      tls: {
+        caCerts: [certs.ca],
+        cert: certs.client.cert,
+        key: certs.client.key,
+      },
+    });
+    await conn.write("and now\n");
+    assertMatch(
+      decoder.decode(await conn.readUntil("\n")),
+      /^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] and now\n$/,
+    );
+  }
+  assertEquals((await server.stop()).code, 0);
+});
+
 Deno.test("echo, time and cat refuse unusable TLS files at start-up, naming the file", async () => {
   const certs = await testCertificates();
   const missing = `${certs.dir}/missing.crt`;
@@ -988,4 +1027,87 @@ Deno.test("rexec serves commands over TLS with a token, mutual TLS too; a plain 
     refused.stderr,
     "with a token but without TLS as 0.0.0.0 is not loopback",
   );
+});
+
+Deno.test("rexec --tls-servername sets the name verified: a wrong one fails naming the names, the right one works", async () => {
+  const certs = await testCertificates();
+  await using server = await rexecServer([
+    "--port",
+    "0",
+    "--tls-cert",
+    certs.server.certFile,
+    "--tls-key",
+    certs.server.keyFile,
+  ]);
+  const [, port] = await server.stderr.waitFor(
+    /^listening on 127\.0\.0\.1:(\d+) \(TLS\)$/,
+  );
+  const target = ["--connect", `127.0.0.1:${port}`, "--tls-ca", certs.caFile];
+  const wrong = await runRexec([
+    ...target,
+    "--tls-servername",
+    "example.com",
+    "echo",
+    "x",
+  ]);
+  assertCode(wrong, 1);
+  assertEquals(
+    wrong.stderr.trim(),
+    `rexec: Cannot verify 127.0.0.1:${port}: its certificate is for localhost, 127.0.0.1, not example.com; connect by one of those names or pass --tls-servername NAME (serverName)`,
+  );
+  const right = await runRexec([
+    ...target,
+    "--tls-servername",
+    "localhost",
+    "echo",
+    "named",
+  ]);
+  assertCode(right, 0);
+  assertEquals(right.stdout, "named\n");
+  server.child.kill("SIGTERM");
+  assertCode(await server.finish(), 0);
+});
+
+Deno.test("rexec --tls-client-ca refuses a client without a certificate, logs it and keeps serving", async () => {
+  const certs = await testCertificates();
+  await using server = await rexecServer([
+    "--port",
+    "0",
+    "--tls-cert",
+    certs.server.certFile,
+    "--tls-key",
+    certs.server.keyFile,
+    "--tls-client-ca",
+    certs.caFile,
+  ]);
+  const [, port] = await server.stderr.waitFor(
+    /^listening on 127\.0\.0\.1:(\d+) \(TLS, client certificate required\)$/,
+  );
+  const target = ["--connect", `127.0.0.1:${port}`, "--tls-ca", certs.caFile];
+  const none = await runRexec([...target, "echo", "x"]);
+  assertCode(none, 1);
+  assertStringIncludes(
+    none.stderr,
+    "it may require a client certificate: pass --tls-cert FILE --tls-key FILE (cert, key)",
+  );
+  await server.stderr.waitFor(
+    /^rexec: Cannot accept TLS from 127\.0\.0\.1:\d+ as it sent no client certificate, which --tls-client-ca FILE \(clientCa\) requires$/,
+  );
+  // Still serving: a client with a certificate (and --tls-servername, so
+  // the node:tls client engine, which adds --tls-ca to the roots).
+  const withCert = await runRexec([
+    ...target,
+    "--tls-cert",
+    certs.client.certFile,
+    "--tls-key",
+    certs.client.keyFile,
+    "--tls-servername",
+    "localhost",
+    "echo",
+    "still",
+  ]);
+  assertCode(withCert, 0);
+  assertEquals(withCert.stdout, "still\n");
+  server.child.kill("SIGTERM");
+  assertCode(await server.finish(), 0);
 });
