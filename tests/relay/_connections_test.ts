@@ -12,6 +12,7 @@ import {
   assertRejects,
   concatBytes,
 } from "../_utils.ts";
+import { peerTest } from "../_peers.ts";
 import {
   bytes,
   deferred,
@@ -139,30 +140,34 @@ Deno.test("relay() between connections holds back a fast sender while the target
   assertEquals(await readUntilGone(client), "eof");
 });
 
-Deno.test("relay() between connections rejects when the target resets, and closes the client", async () => {
-  // A Python backend that resets (SO_LINGER 0) after its first message.
-  await using python = Python.spawn(
-    [
-      "srv = socket.create_server(('127.0.0.1', 0))",
-      "print(srv.getsockname()[1])",
-      "conn, _ = srv.accept()",
-      "conn.sendall(b'partial')",
-      "conn.recv(1)",
-      "conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))",
-      "conn.close()",
-    ].join("\n"),
-  );
-  const backend = { addr: { port: await python.port() } };
-  const proxy = proxyTo(backend);
-  await using _server = proxy.server;
-  await using client = await connect(proxy.server.addr);
-  assertEquals(text(await client.readExactly(7)), "partial");
-  await client.write("a");
-  const ended = await within(proxy.ended, 5000, "the relay's end");
-  assertInstanceOf(ended, Deno.errors.ConnectionReset);
-  assertEquals(await readUntilGone(client), "eof");
-  await python.success();
-});
+peerTest(
+  "relay() between connections rejects when the target resets, and closes the client",
+  ["python3"],
+  async () => {
+    // A Python backend that resets (SO_LINGER 0) after its first message.
+    await using python = Python.spawn(
+      [
+        "srv = socket.create_server(('127.0.0.1', 0))",
+        "print(srv.getsockname()[1])",
+        "conn, _ = srv.accept()",
+        "conn.sendall(b'partial')",
+        "conn.recv(1)",
+        "conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))",
+        "conn.close()",
+      ].join("\n"),
+    );
+    const backend = { addr: { port: await python.port() } };
+    const proxy = proxyTo(backend);
+    await using _server = proxy.server;
+    await using client = await connect(proxy.server.addr);
+    assertEquals(text(await client.readExactly(7)), "partial");
+    await client.write("a");
+    const ended = await within(proxy.ended, 5000, "the relay's end");
+    assertInstanceOf(ended, Deno.errors.ConnectionReset);
+    assertEquals(await readUntilGone(client), "eof");
+    await python.success();
+  },
+);
 
 Deno.test("relay() between connections ends both on its idle timeout", async () => {
   await using backend = listen({ port: 0 }, async (conn) => {

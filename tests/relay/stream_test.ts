@@ -20,6 +20,7 @@ import {
   concatBytes,
   type ErrorClass,
 } from "../_utils.ts";
+import { peerTest } from "../_peers.ts";
 import {
   bytes,
   deferred,
@@ -348,7 +349,9 @@ Deno.test("relay() rejects with the signal's reason and closes the connection", 
   assertEquals(await gone.promise, "eof");
 });
 
-Deno.test("relay() rejects with the reset when the peer resets the connection", async () => {
+peerTest("relay() rejects with the reset when the peer resets the connection", [
+  "python3",
+], async () => {
   // SO_LINGER 0 makes close() send RST instead of FIN.
   await using python = Python.spawn(`
 srv = socket.create_server(("127.0.0.1", 0))

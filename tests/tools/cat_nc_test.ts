@@ -24,6 +24,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../_utils.ts";
+import { peerTest } from "../_peers.ts";
 import { pattern, tempDir } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
 import { assertCode, Cat, runCat } from "./_cat.ts";
@@ -488,48 +489,54 @@ Deno.test("cat --deny and --allow refuse a client at once (logged with -v); othe
   }));
 });
 
-Deno.test("cat -l --allow: a refused client does not count as the one served; over TLS it gets no handshake", async () => {
-  const certs = await testCertificates();
-  await using cat = new Cat([
-    "-lv",
-    "--allow",
-    "127.0.0.1",
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
-    "0",
-  ], "over tls\n");
-  const [, port] = await cat.stderr.waitFor(/^listening on .*:(\d+) \(TLS\)$/);
-  // From 127.0.0.2: closed at once, before any handshake (a TLS server
-  // would wait for the ClientHello).
-  await using python = Python.spawn(
-    `
+peerTest(
+  "cat -l --allow: a refused client does not count as the one served; over TLS it gets no handshake",
+  ["python3"],
+  async () => {
+    const certs = await testCertificates();
+    await using cat = new Cat([
+      "-lv",
+      "--allow",
+      "127.0.0.1",
+      "--tls-cert",
+      certs.server.certFile,
+      "--tls-key",
+      certs.server.keyFile,
+      "0",
+    ], "over tls\n");
+    const [, port] = await cat.stderr.waitFor(
+      /^listening on .*:(\d+) \(TLS\)$/,
+    );
+    // From 127.0.0.2: closed at once, before any handshake (a TLS server
+    // would wait for the ClientHello).
+    await using python = Python.spawn(
+      `
 s = socket.socket()
 s.bind(("127.0.0.2", 0))
 s.connect(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(5)
 print(repr(s.recv(100)))
 `,
-    [port!],
-  );
-  assertEquals(await python.line(), "b''");
-  await cat.stderr.waitFor(/^refused 127\.0\.0\.2:\d+: not in --allow$/);
-  // Then the one client it serves, over TLS.
-  const client = await runCat([
-    "--tls-ca",
-    certs.caFile,
-    "--tls-servername",
-    "localhost",
-    "127.0.0.1",
-    String(port),
-  ], "hi\n");
-  assertCode(client, 0);
-  assertEquals(client.stdout, "over tls\n");
-  const result = await cat.finish();
-  assertCode(result, 0);
-  assertEquals(result.stdout, "hi\n");
-});
+      [port!],
+    );
+    assertEquals(await python.line(), "b''");
+    await cat.stderr.waitFor(/^refused 127\.0\.0\.2:\d+: not in --allow$/);
+    // Then the one client it serves, over TLS.
+    const client = await runCat([
+      "--tls-ca",
+      certs.caFile,
+      "--tls-servername",
+      "localhost",
+      "127.0.0.1",
+      String(port),
+    ], "hi\n");
+    assertCode(client, 0);
+    assertEquals(client.stdout, "over tls\n");
+    const result = await cat.finish();
+    assertCode(result, 0);
+    assertEquals(result.stdout, "hi\n");
+  },
+);
 
 // ---------------------------------------------------------------------------
 // Broker and chat

@@ -16,33 +16,22 @@ import { assert, assertEquals, assertGreaterOrEqual } from "../_utils.ts";
 import { closedPort, pattern } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
 import { Peer, type Program } from "./_cat.ts";
+import { type PeerProgram, peerTest } from "../_peers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const PROGRAMS: readonly Program[] = ["cat", "ncat"];
 
-/** Whether ncat runs here (`.ci/run` installs it). */
-async function ncatRuns(): Promise<boolean> {
-  try {
-    const { code } = await new Deno.Command("ncat", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return code === 0;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_NCAT = await ncatRuns();
-if (!HAVE_NCAT) {
-  console.error("ncat_differential_test: ncat is not installed: skipped");
-}
-
-/** A test that needs ncat (skipped, and said so above, without it). */
-function differential(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, ignore: !HAVE_NCAT, fn });
+/**
+ * A test that needs ncat (and the `more` programs): skipped outside CI
+ * without them, saying so; under CI=true it fails instead.
+ */
+function differential(
+  name: string,
+  fn: () => Promise<void>,
+  more: readonly PeerProgram[] = [],
+): void {
+  peerTest(name, ["ncat", ...more], fn);
 }
 
 /**
@@ -188,6 +177,7 @@ print(repr(got))
     assertEquals(asListener.cat, ["b'reply\\n'", 0, "question\n"]);
     assertEquals(asListener.ncat, asListener.cat);
   },
+  ["python3"],
 );
 
 differential("-k: a listener serves one client after another", async () => {
@@ -401,6 +391,7 @@ sys.stdin.readline()
       assert(idle[program].ms < 3000, `${program}: ${idle[program].ms} ms`);
     }
   },
+  ["python3"],
 );
 
 // ---------------------------------------------------------------------------
@@ -585,4 +576,5 @@ c.close()
     assertGreaterOrEqual(runs.cat.ms, 400);
     assert(runs.ncat.ms < 400, `ncat took ${runs.ncat.ms} ms`);
   },
+  ["python3"],
 );

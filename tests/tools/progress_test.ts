@@ -9,6 +9,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../_utils.ts";
+import { peerTest } from "../_peers.ts";
 import { ROOT, TOOL_PERMISSIONS, ToolProcess } from "../_spawn.ts";
 import { deferred, readAll, within } from "../tcp/_helpers.ts";
 import { Python } from "../tcp/_python.ts";
@@ -122,14 +123,17 @@ threading.Thread(target=serve, daemon=True).start()
 sys.stdin.read()
 `;
 
-Deno.test("relay -v with stderr a pseudo-terminal draws a live line of the totals", async () => {
-  await using backend = Python.spawn(ECHO);
-  const target = await backend.port();
-  // Runs the relay with stderr on a pty; relays one 10,000-byte echo; waits
-  // for a live line showing it; then SIGTERM; prints what the pty showed.
-  await using driver = Python.spawn(
-    ptyScript(
-      `
+peerTest(
+  "relay -v with stderr a pseudo-terminal draws a live line of the totals",
+  ["python3"],
+  async () => {
+    await using backend = Python.spawn(ECHO);
+    const target = await backend.port();
+    // Runs the relay with stderr on a pty; relays one 10,000-byte echo; waits
+    // for a live line showing it; then SIGTERM; prints what the pty showed.
+    await using driver = Python.spawn(
+      ptyScript(
+        `
 import signal
 relay = child
 assert read_until(b'relaying to', 20), seen
@@ -152,73 +156,78 @@ read_until(b'shut down', 10)
 code = relay.wait(10)
 print(json.dumps({'code': code, 'seen': seen.decode()}))
 `,
-      "null",
-    ),
-    [
-      ROOT.pathname,
-      Deno.execPath(),
-      "run",
-      ...TOOL_PERMISSIONS,
-      "tools/relay.ts",
+        "null",
+      ),
+      [
+        ROOT.pathname,
+        Deno.execPath(),
+        "run",
+        ...TOOL_PERMISSIONS,
+        "tools/relay.ts",
+        "tcp:0",
+        `tcp:127.0.0.1:${target}`,
+        "-v",
+      ],
+    );
+    const result = JSON.parse(await driver.line()) as {
+      code: number;
+      seen: string;
+    };
+    await driver.success();
+    await backend.success();
+    assertEquals(result.code, 0);
+    const seen = shown(result.seen);
+    // The live line: drawn in place (after a clear, or below a log line),
+    // never ended by a newline.
+    assertMatch(
+      seen,
+      /(\rESC\[K|\n)relay: total: 9\.77 KiB up, 9\.77 KiB down, \d+\.\d s \([^)]*\/s\), [01] open, 1 in all/,
+    );
+    // The connection's own line, printed above the live line.
+    assertMatch(
+      seen,
+      /\rESC\[K127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: 10000 bytes up, 10000 down, [\d.]+ s, both sides closed\r?\n/,
+    );
+    // At the end the live line gives way to the summary.
+    assertMatch(seen, /\rESC\[Krelay: total: 9\.77 KiB up, 9\.77 KiB down in /);
+  },
+);
+
+peerTest(
+  "relay -v with stderr a pipe prints no live line, one summary at the end",
+  ["python3"],
+  async () => {
+    await using backend = Python.spawn(ECHO);
+    const target = await backend.port();
+    await using relay = new ToolProcess("relay", [
       "tcp:0",
       `tcp:127.0.0.1:${target}`,
       "-v",
-    ],
-  );
-  const result = JSON.parse(await driver.line()) as {
-    code: number;
-    seen: string;
-  };
-  await driver.success();
-  await backend.success();
-  assertEquals(result.code, 0);
-  const seen = shown(result.seen);
-  // The live line: drawn in place (after a clear, or below a log line),
-  // never ended by a newline.
-  assertMatch(
-    seen,
-    /(\rESC\[K|\n)relay: total: 9\.77 KiB up, 9\.77 KiB down, \d+\.\d s \([^)]*\/s\), [01] open, 1 in all/,
-  );
-  // The connection's own line, printed above the live line.
-  assertMatch(
-    seen,
-    /\rESC\[K127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: 10000 bytes up, 10000 down, [\d.]+ s, both sides closed\r?\n/,
-  );
-  // At the end the live line gives way to the summary.
-  assertMatch(seen, /\rESC\[Krelay: total: 9\.77 KiB up, 9\.77 KiB down in /);
-});
-
-Deno.test("relay -v with stderr a pipe prints no live line, one summary at the end", async () => {
-  await using backend = Python.spawn(ECHO);
-  const target = await backend.port();
-  await using relay = new ToolProcess("relay", [
-    "tcp:0",
-    `tcp:127.0.0.1:${target}`,
-    "-v",
-  ]);
-  const match = await relay.stderr.waitFor(/^listening on \S+:(\d+),/);
-  {
-    await using conn = await connect({ port: Number(match[1]) });
-    await conn.write(new Uint8Array(3000));
-    await conn.shutdown("write");
-    assertEquals((await readAll(conn)).length, 3000);
-  }
-  await relay.stderr.waitFor(/ -> /);
-  assertEquals((await relay.stop()).code, 0);
-  const text = relay.stderr.seen.join("\n");
-  assert(!text.includes("\x1b"), text);
-  assert(!text.includes("\r"), text);
-  const summaries = relay.stderr.seen.filter((line) =>
-    line.startsWith("relay: total:")
-  );
-  assertEquals(summaries.length, 1, text);
-  assertMatch(
-    summaries[0]!,
-    /^relay: total: 2\.93 KiB up, 2\.93 KiB down in \d+\.\d s \([^)]*\/s\), 0 open, 1 in all$/,
-  );
-  assertStringIncludes(text, "shut down");
-  await backend.success();
-});
+    ]);
+    const match = await relay.stderr.waitFor(/^listening on \S+:(\d+),/);
+    {
+      await using conn = await connect({ port: Number(match[1]) });
+      await conn.write(new Uint8Array(3000));
+      await conn.shutdown("write");
+      assertEquals((await readAll(conn)).length, 3000);
+    }
+    await relay.stderr.waitFor(/ -> /);
+    assertEquals((await relay.stop()).code, 0);
+    const text = relay.stderr.seen.join("\n");
+    assert(!text.includes("\x1b"), text);
+    assert(!text.includes("\r"), text);
+    const summaries = relay.stderr.seen.filter((line) =>
+      line.startsWith("relay: total:")
+    );
+    assertEquals(summaries.length, 1, text);
+    assertMatch(
+      summaries[0]!,
+      /^relay: total: 2\.93 KiB up, 2\.93 KiB down in \d+\.\d s \([^)]*\/s\), 0 open, 1 in all$/,
+    );
+    assertStringIncludes(text, "shut down");
+    await backend.success();
+  },
+);
 
 /** Reads exactly `size` bytes from `conn`. */
 async function readBytes(conn: Deno.Conn, size: number): Promise<Uint8Array> {

@@ -139,56 +139,63 @@ Deno.test("relay: usage mistakes exit 2, --version exits 0", async () => {
   assertEquals(await main(["--version"]), 0);
 });
 
-Deno.test("relay: TCP to a Python backend, 200 concurrent connections, every byte verified", async () => {
-  await using backend = Python.spawn(BACKEND);
-  const target = await backend.port();
-  const { relay, port } = await startRelay([
-    "tcp:127.0.0.1:0",
-    `tcp:127.0.0.1:${target}`,
-  ]);
-  await using _relay = relay;
+peerTest(
+  "relay: TCP to a Python backend, 200 concurrent connections, every byte verified",
+  ["python3", "ncat"],
+  async () => {
+    await using backend = Python.spawn(BACKEND);
+    const target = await backend.port();
+    const { relay, port } = await startRelay([
+      "tcp:127.0.0.1:0",
+      `tcp:127.0.0.1:${target}`,
+    ]);
+    await using _relay = relay;
 
-  const clients = Array.from({ length: 200 }, async (_, i) => {
-    const payload = randomBytes(32 * 1024 + i);
-    await using conn = await connect({ port });
-    const reading = readAll(conn);
-    await conn.write("E");
-    await conn.write(payload);
-    await conn.shutdown("write");
-    const echoed = await reading;
-    assert(equals(echoed, payload), `client ${i}: ${echoed.length} bytes back`);
-  });
-  await Promise.all(clients);
+    const clients = Array.from({ length: 200 }, async (_, i) => {
+      const payload = randomBytes(32 * 1024 + i);
+      await using conn = await connect({ port });
+      const reading = readAll(conn);
+      await conn.write("E");
+      await conn.write(payload);
+      await conn.shutdown("write");
+      const echoed = await reading;
+      assert(
+        equals(echoed, payload),
+        `client ${i}: ${echoed.length} bytes back`,
+      );
+    });
+    await Promise.all(clients);
 
-  // Half-close both ways, with ncat: its FIN reaches the backend, whose
-  // answer comes back after it.
-  assertEquals(
-    await ncat(["127.0.0.1", String(port)], "Chello, backend"),
-    "got 14 bytes",
-  );
-
-  // A backend that resets mid-stream: the client gets what was sent, then
-  // a clean close; the log (failures are logged without -v) says why.
-  {
-    await using conn = await connect({ port });
-    await conn.write("R");
-    assertEquals(text(await conn.readExactly(7)), "partial");
-    await conn.write("x");
-    assertEquals(await readUntilGone(conn), "eof");
-    const line = await relay.stderr.waitFor(/ -> 127\.0\.0\.1:\d+: /);
-    assertMatch(
-      line.input,
-      /^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: 2 bytes up, 7 down, [\d.]+ s, failed: .*reset/i,
+    // Half-close both ways, with ncat: its FIN reaches the backend, whose
+    // answer comes back after it.
+    assertEquals(
+      await ncat(["127.0.0.1", String(port)], "Chello, backend"),
+      "got 14 bytes",
     );
-  }
-  // Successful connections were not logged.
-  assertEquals(relay.stderr.seen.filter((l) => l.includes(" -> ")).length, 1);
 
-  const status = await relay.stop();
-  assertEquals(status.code, 0);
-  assertEquals(relay.stderr.seen.at(-1), "shut down");
-  await backend.success();
-});
+    // A backend that resets mid-stream: the client gets what was sent, then
+    // a clean close; the log (failures are logged without -v) says why.
+    {
+      await using conn = await connect({ port });
+      await conn.write("R");
+      assertEquals(text(await conn.readExactly(7)), "partial");
+      await conn.write("x");
+      assertEquals(await readUntilGone(conn), "eof");
+      const line = await relay.stderr.waitFor(/ -> 127\.0\.0\.1:\d+: /);
+      assertMatch(
+        line.input,
+        /^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: 2 bytes up, 7 down, [\d.]+ s, failed: .*reset/i,
+      );
+    }
+    // Successful connections were not logged.
+    assertEquals(relay.stderr.seen.filter((l) => l.includes(" -> ")).length, 1);
+
+    const status = await relay.stop();
+    assertEquals(status.code, 0);
+    assertEquals(relay.stderr.seen.at(-1), "shut down");
+    await backend.success();
+  },
+);
 
 Deno.test("relay: a target that is down gives the client a clean close and a log line", async () => {
   const down = closedPort();
@@ -210,54 +217,60 @@ Deno.test("relay: a target that is down gives the client a clean close and a log
   assertEquals((await relay.stop()).code, 0);
 });
 
-Deno.test("relay: a unix: side with -v, and SIGTERM drains a quiet connection at once", async () => {
-  await using dir = await tempDir();
-  await using backend = Python.spawn(BACKEND);
-  const target = await backend.port();
-  const path = `${dir.path}/relay.sock`;
-  const { relay } = await startRelay([
-    `unix:${path}`,
-    `tcp:127.0.0.1:${target}`,
-    "-v",
-    "--grace",
-    "20",
-  ]);
-  await using _relay = relay;
-  // ncat over the Unix socket, half-closing at the end of its input.
-  assertEquals(await ncat(["-U", path], "Cfrom unix"), "got 9 bytes");
-  const done = await relay.stderr.waitFor(/ -> /);
-  assertMatch(
-    done.input,
-    new RegExp(
-      `^unix:${path} #1 -> 127\\.0\\.0\\.1:${target}: 10 bytes up, 11 down, [\\d.]+ s, both sides closed$`,
-    ),
-  );
-  // A connection that sits quiet: a signal ends it without the 20 s grace.
-  await using idle = await connect({ path });
-  await idle.write("E");
-  await idle.write("ping");
-  assertEquals(text(await idle.readExactly(4)), "ping");
-  const started = performance.now();
-  const status = await relay.stop();
-  assertLessOrEqual(performance.now() - started, 5000);
-  assertEquals(status.code, 0);
-  assert(
-    relay.stderr.seen.some((line) =>
-      /#2 -> .*: 5 bytes up, 4 down, .*ended by the shutdown$/.test(line)
-    ),
-    relay.stderr.seen.join("\n"),
-  );
-  assert(
-    relay.stderr.seen.some((line) =>
-      /^relay: total: 15 B up, 15 B down in /.test(line)
-    ),
-    relay.stderr.seen.join("\n"),
-  );
-  assertEquals(await readUntilGone(idle), "eof");
-  await backend.success();
-});
+peerTest(
+  "relay: a unix: side with -v, and SIGTERM drains a quiet connection at once",
+  ["python3", "ncat"],
+  async () => {
+    await using dir = await tempDir();
+    await using backend = Python.spawn(BACKEND);
+    const target = await backend.port();
+    const path = `${dir.path}/relay.sock`;
+    const { relay } = await startRelay([
+      `unix:${path}`,
+      `tcp:127.0.0.1:${target}`,
+      "-v",
+      "--grace",
+      "20",
+    ]);
+    await using _relay = relay;
+    // ncat over the Unix socket, half-closing at the end of its input.
+    assertEquals(await ncat(["-U", path], "Cfrom unix"), "got 9 bytes");
+    const done = await relay.stderr.waitFor(/ -> /);
+    assertMatch(
+      done.input,
+      new RegExp(
+        `^unix:${path} #1 -> 127\\.0\\.0\\.1:${target}: 10 bytes up, 11 down, [\\d.]+ s, both sides closed$`,
+      ),
+    );
+    // A connection that sits quiet: a signal ends it without the 20 s grace.
+    await using idle = await connect({ path });
+    await idle.write("E");
+    await idle.write("ping");
+    assertEquals(text(await idle.readExactly(4)), "ping");
+    const started = performance.now();
+    const status = await relay.stop();
+    assertLessOrEqual(performance.now() - started, 5000);
+    assertEquals(status.code, 0);
+    assert(
+      relay.stderr.seen.some((line) =>
+        /#2 -> .*: 5 bytes up, 4 down, .*ended by the shutdown$/.test(line)
+      ),
+      relay.stderr.seen.join("\n"),
+    );
+    assert(
+      relay.stderr.seen.some((line) =>
+        /^relay: total: 15 B up, 15 B down in /.test(line)
+      ),
+      relay.stderr.seen.join("\n"),
+    );
+    assertEquals(await readUntilGone(idle), "eof");
+    await backend.success();
+  },
+);
 
-Deno.test("relay: TLS terminated and originated, with Python ssl at both ends", async () => {
+peerTest("relay: TLS terminated and originated, with Python ssl at both ends", [
+  "python3",
+], async () => {
   const certs = await testCertificates();
   // A Python TLS echo server (the target) with the test server certificate.
   await using backend = Python.spawn(
@@ -318,10 +331,13 @@ with socket.create_connection(('127.0.0.1', int(sys.argv[2]))) as raw:
   assertEquals((await relay.stop()).code, 0);
 });
 
-Deno.test("relay: a target whose certificate does not verify is refused, the client closed", async () => {
-  const certs = await testCertificates();
-  await using backend = Python.spawn(
-    `
+peerTest(
+  "relay: a target whose certificate does not verify is refused, the client closed",
+  ["python3"],
+  async () => {
+    const certs = await testCertificates();
+    await using backend = Python.spawn(
+      `
 import ssl
 ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 ctx.load_cert_chain(sys.argv[1], sys.argv[2])
@@ -333,25 +349,28 @@ try:
 except ssl.SSLError:
     pass
 `,
-    [certs.server.certFile, certs.server.keyFile],
-  );
-  const target = await backend.port();
-  const { relay, port } = await startRelay([
-    "tcp:0",
-    `tcp:127.0.0.1:${target}`,
-    "--target-tls-ca",
-    certs.otherCaFile, // not the CA that signed the backend's certificate
-  ]);
-  await using _relay = relay;
-  await using conn = await connect({ port });
-  assertEquals(await readUntilGone(conn), "eof");
-  const line = await relay.stderr.waitFor(/ -> /);
-  assertMatch(line.input, /failed: .*(certificate|issuer)/i);
-  await backend.finish();
-  assertEquals((await relay.stop()).code, 0);
-});
+      [certs.server.certFile, certs.server.keyFile],
+    );
+    const target = await backend.port();
+    const { relay, port } = await startRelay([
+      "tcp:0",
+      `tcp:127.0.0.1:${target}`,
+      "--target-tls-ca",
+      certs.otherCaFile, // not the CA that signed the backend's certificate
+    ]);
+    await using _relay = relay;
+    await using conn = await connect({ port });
+    assertEquals(await readUntilGone(conn), "eof");
+    const line = await relay.stderr.waitFor(/ -> /);
+    assertMatch(line.input, /failed: .*(certificate|issuer)/i);
+    await backend.finish();
+    assertEquals((await relay.stop()).code, 0);
+  },
+);
 
-Deno.test("relay: UDP flows, one socket per client, closed when idle", async () => {
+peerTest("relay: UDP flows, one socket per client, closed when idle", [
+  "python3",
+], async () => {
   await using backend = Python.spawn(`
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('127.0.0.1', 0))
@@ -596,12 +615,12 @@ Deno.test("relay --grace: a transfer that ends within it finishes; one still run
   assertEquals(await short.readExactly(1000), pattern(0, 1000));
   assertEquals(await long.readExactly(1000), pattern(0, 1000));
   const signalled = performance.now();
-  relay.child.kill("SIGTERM");
+  const stopping = relay.stop(); // one SIGTERM (a second stops at once)
   const [shortRest, longRest] = await Promise.all([
     readAll(short),
     readAll(long).catch(() => new Uint8Array(0)),
   ]);
-  const status = await relay.stop();
+  const status = await stopping;
   const took = performance.now() - signalled;
   assertEquals(status.code, 0);
   // The short one got all of it.
@@ -622,4 +641,142 @@ Deno.test("relay --grace: a transfer that ends within it finishes; one still run
     lines,
     /^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: 4 bytes up, \d+ down, [\d.]+ s, cut off at the end of the grace period$/m,
   );
+});
+
+// ---------------------------------------------------------------------------
+// TLS on one side only; backpressure
+
+/** The test certificates' server pair and CA written to files of our own. */
+async function certFiles(dir: string) {
+  const certs = await testCertificates();
+  const files = {
+    cert: `${dir}/server.crt`,
+    key: `${dir}/server.key`,
+    ca: `${dir}/ca.crt`,
+  };
+  await Deno.writeTextFile(files.cert, certs.server.cert);
+  await Deno.writeTextFile(files.key, certs.server.key);
+  await Deno.writeTextFile(files.ca, certs.ca);
+  return { certs, files };
+}
+
+Deno.test("relay terminates TLS alone: a TLS client, a plain target", async () => {
+  await using dir = await tempDir();
+  const { certs, files } = await certFiles(dir.path);
+  await using target = echoServer();
+  const { relay, port } = await startRelay([
+    "tcp:0",
+    `tcp:127.0.0.1:${portOf(target)}`,
+    "--tls-cert",
+    files.cert,
+    "--tls-key",
+    files.key,
+  ]);
+  await using _relay = relay;
+  assertMatch(
+    relay.stderr.seen[0]!,
+    /^listening on 127\.0\.0\.1:\d+ \(TLS\), relaying to 127\.0\.0\.1:\d+$/,
+  );
+  await using conn = await connect({ port }, {
+    tls: { caCerts: [certs.ca], serverName: "localhost" },
+  });
+  assert(conn.tls !== null);
+  await ping(conn, "through TLS to plain");
+  // Refused in plain text: a client that does not speak TLS.
+  await using plain = await connect({ port });
+  await plain.write("hello?\r\n\r\n");
+  assertEquals(await readUntilGone(plain), "eof");
+  await relay.stderr.waitFor(/^relay: .*127\.0\.0\.1/);
+  assertEquals((await relay.stop()).code, 0);
+});
+
+Deno.test("relay originates TLS alone: a plain client, a TLS target verified against --target-tls-ca", async () => {
+  await using dir = await tempDir();
+  const { certs, files } = await certFiles(dir.path);
+  let sawTls = false;
+  await using target = listen({ port: 0 }, async (conn) => {
+    sawTls = conn.tls !== null;
+    for (;;) {
+      const chunk = await conn.read();
+      if (chunk === null) break;
+      await conn.write(chunk);
+    }
+  }, { tls: { cert: certs.server.cert, key: certs.server.key } });
+  const { relay, port } = await startRelay([
+    "tcp:0",
+    `tcp:127.0.0.1:${portOf(target)}`,
+    "--target-tls-ca",
+    files.ca,
+  ]);
+  await using _relay = relay;
+  assertMatch(
+    relay.stderr.seen[0]!,
+    /^listening on 127\.0\.0\.1:\d+, relaying to 127\.0\.0\.1:\d+ \(TLS\)$/,
+  );
+  await using conn = await connect({ port });
+  assertEquals(conn.tls, null);
+  await ping(conn, "plain to TLS");
+  assert(sawTls);
+  conn.close();
+  assertEquals((await relay.stop()).code, 0);
+});
+
+/** The resident set size of process `pid`, in bytes (Linux). */
+function rss(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
+}
+
+Deno.test("relay holds back a client whose target does not read: the client's writes stall, the relay's memory stays bounded", async () => {
+  const MiB = 1024 * 1024;
+  const accepted = deferred();
+  const release = deferred();
+  // A target that takes the connection and never reads.
+  await using target = listen({ port: 0 }, async () => {
+    accepted.resolve();
+    await release.promise;
+  }) as Server<"tcp">;
+  const { relay, port } = await startRelay([
+    "tcp:0",
+    `tcp:127.0.0.1:${portOf(target)}`,
+  ]);
+  await using _relay = relay;
+  const before = rss(relay.child.pid);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await accepted.promise;
+  const chunk = new Uint8Array(256 * 1024).fill(7);
+  let written = 0;
+  let stalled = false;
+  // Write until one write waits 500 ms: the buffers on the way are full.
+  // Bounded: 512 MiB would be far past any loopback buffers.
+  while (written < 512 * MiB) {
+    const write = conn.write(chunk);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const n = await Promise.race([
+      write,
+      new Promise<null>((resolve) => timer = setTimeout(resolve, 500, null)),
+    ]);
+    clearTimeout(timer);
+    if (n === null) {
+      stalled = true;
+      const after = rss(relay.child.pid);
+      console.log(
+        `relay backpressure: the client's writes stalled after ${
+          (written / MiB).toFixed(1)
+        } MiB; the relay's RSS ${(before / MiB).toFixed(1)} MiB before, ${
+          (after / MiB).toFixed(1)
+        } MiB stalled (+${((after - before) / MiB).toFixed(1)})`,
+      );
+      // Kernel buffers hold what was written; the relay holds a chunk.
+      assertLessOrEqual(written, 64 * MiB);
+      assertLessOrEqual(after - before, 24 * MiB);
+      conn.close();
+      await write.catch(() => {});
+      break;
+    }
+    written += n;
+  }
+  assert(stalled, `wrote ${written} bytes without a stall`);
+  release.resolve();
+  assertEquals((await relay.stop()).code, 0);
 });
