@@ -37,13 +37,19 @@
  *   `127.0.0.1`, `::1` with `-6`)
  * - `--unix PATH`, `-U PATH` — a Unix socket instead of TCP
  * - `-k`, `--keep-open` — with `--listen`: serve one client after another
- *   until SIGINT/SIGTERM; stdin goes to every client
+ *   until SIGINT/SIGTERM; stdin goes to every client (with `--udp`, nothing
+ *   changes: a UDP listener hears every peer already, so ncat's `-luk`
+ *   works)
  * - `-m`, `--max-conns N` — with `--keep-open`, `--broker` or `--chat`:
  *   serve up to `N` clients at once (default 100, as ncat); others are
  *   closed at once (`-v` logs each)
- * - `--workers N|auto` — with `--listen --keep-open --recv-only`: serve
- *   from `N` workers (threads of this process) sharing the port, each
- *   printing what its clients send (`docs/scaling.md`)
+ * - `--workers N|auto` — with `--listen --keep-open`: serve from `N`
+ *   workers (threads of this process) sharing the port, each printing what
+ *   its clients send; stdin is read once and goes to every client of every
+ *   worker (`docs/scaling.md`)
+ * - `--grace SECONDS` — with `--listen`: on SIGINT/SIGTERM, let transfers
+ *   under way finish for this long, then cut them off (default 1; 0: no
+ *   wait)
  * - `--broker` — with `--listen`: each client's bytes go to every other
  *   client, stdin to all; nothing is printed
  * - `--chat` — `--broker` by lines, each prefixed `<userN> ` (stdin is
@@ -241,13 +247,23 @@ Modes:
   --unix PATH, -U PATH    a Unix socket instead of HOST PORT
   -k, --keep-open         with --listen: serve one client after another
                           until SIGINT/SIGTERM; stdin goes to every client
+                          (with -u it changes nothing: see below)
   -m, --max-conns N       with --keep-open, --broker or --chat: serve up to
                           N clients at once (default 100, as ncat); close
                           the others at once (-v logs each)
-  --workers N|auto        with --listen --keep-open --recv-only: serve
-                          from N workers (threads) sharing the port (auto:
-                          one per CPU), each printing what its clients send;
-                          --max-conns is per worker (Linux; TCP)
+  --workers N|auto        with --listen --keep-open: serve from N workers
+                          (threads) sharing the port (auto: one per CPU),
+                          each printing what its clients send; stdin is
+                          read once and goes to every client of every
+                          worker, as fast as the slowest takes it;
+                          --max-conns is per worker (Linux; TCP; not with
+                          --broker/--chat: clients of different workers
+                          cannot reach each other)
+  --grace SECONDS         with --listen over TCP or Unix: on SIGINT or
+                          SIGTERM, let transfers under way finish for this
+                          long, then cut them off (default 1; 0: at once);
+                          a quiet client is closed at once. A second
+                          signal stops at once
   --broker                with --listen: what each client sends goes to
                           every other client, and stdin to all of them;
                           nothing is printed (ncat's connection broker)
@@ -380,6 +396,9 @@ Coming from nc/ncat:
     cannot); they work with --udp.
   - --chat names clients user1, user2... in arrival order (ncat: by file
     descriptor) and words its notices its own way.
+  - -luk is taken, and -k changes nothing there: a UDP listener already
+    prints every peer's datagrams and sends stdin to whoever sent last.
+    ncat refuses -uk without --exec, and its -lu hears only the first peer.
   Not taken: -e -c -i -q -d -o -x -t, --ssl*, proxies.
 
 Exit codes: 0 clean end (also an idle timeout, a signal in listen mode,

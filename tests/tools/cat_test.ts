@@ -122,6 +122,82 @@ print("eof")
   assertEquals(await python.line(), "eof");
 });
 
+/**
+ * A Python client of `cat -lk` on `port` that streams a 1 KiB line every
+ * 2 ms (never quiet long enough for a draining read to give up) and prints
+ * `streaming`; when its stdin says `go` (cat was signalled), it streams
+ * for `seconds` more, then sends `end`, half-closes, reads to EOF and
+ * prints `done N`; or, when cat cuts it off first, prints `cut N SECS`.
+ */
+function streamingClient(port: number, seconds: number): Python {
+  return Python.spawn(
+    `
+import select, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+line = b"x" * 1023 + b"\\n"
+n = 0
+go = None
+start = time.monotonic()
+print("streaming")
+try:
+    while time.monotonic() < start + 30:
+        if go is None and select.select([sys.stdin], [], [], 0)[0]:
+            sys.stdin.readline()
+            go = time.monotonic()
+        if go is not None and time.monotonic() - go >= float(sys.argv[2]):
+            break
+        s.sendall(line)
+        n += 1
+        time.sleep(0.002)
+    s.sendall(b"end\\n")
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(4096):
+        pass
+    print("done", n)
+except OSError:
+    print("cut", n, round(time.monotonic() - (go or start), 3))
+`,
+    [port, seconds],
+  );
+}
+
+Deno.test("cat --listen --grace 4: a transfer under way at SIGTERM finishes past the default 1 s, then cat exits 0", async () => {
+  const { cat, port } = await Cat.listening(
+    ["-lk", "--port", "0", "-v", "--grace", "4"],
+  );
+  await using _cat = cat;
+  await using python = streamingClient(port, 1.5);
+  assertEquals(await python.line(), "streaming");
+  await cat.stderr.waitFor(/^connection from /);
+  const stopped = cat.stop();
+  await cat.stderr.waitFor(/^shutting down \(signal SIGTERM\)/);
+  await python.send("go");
+  assertMatch(await python.line(), /^done \d+$/);
+  const result = await stopped;
+  assertCode(result, 0);
+  assert(result.stdout.endsWith("x\nend\n"), result.stdout.slice(-40));
+  assertMatch(result.stderr.at(-1)!, /; the peer closed the connection$/);
+});
+
+Deno.test("cat --listen --grace 0: a transfer under way at SIGTERM is cut off at once, exit 0", async () => {
+  const { cat, port } = await Cat.listening(
+    ["-lk", "--port", "0", "-v", "--grace", "0"],
+  );
+  await using _cat = cat;
+  await using python = streamingClient(port, 5);
+  assertEquals(await python.line(), "streaming");
+  await cat.stderr.waitFor(/^connection from /);
+  const stopped = cat.stop();
+  await cat.stderr.waitFor(/^shutting down \(signal SIGTERM\)/);
+  await python.send("go");
+  // Cut off long before its 5 s were over.
+  const [, , after] = (await python.line()).split(" ");
+  assert(Number(after) < 3, `cut off after ${after} s`);
+  const result = await stopped;
+  assertCode(result, 0);
+  assert(!result.stdout.includes("end"));
+});
+
 Deno.test("cat --listen --keep-open --max-conns 2 serves two clients at once and sends stdin to both", async () => {
   const { cat, port } = await Cat.listening([
     "--listen",
@@ -626,6 +702,8 @@ Deno.test("cat --help, --version, and bad usage (exit 2, one line naming the pro
       "--frame lines|nul|u16|u32|varint|netstring",
       "--frame-out text|hex",
       "--max-frame",
+      "--workers N|auto",
+      "--grace SECONDS",
     ]
   ) {
     assertStringIncludes(help.stdout, flag);
@@ -675,6 +753,15 @@ Deno.test("cat --help, --version, and bad usage (exit 2, one line naming the pro
     [
       ["--listen", "--port", "0", "--connect-timeout", "1"],
       "--listen and --connect-timeout",
+    ],
+    [["--grace", "1", "h", "1"], "--grace needs --listen"],
+    [
+      ["--listen", "--port", "0", "--grace", "-1"],
+      "--grace must be a number of seconds >= 0",
+    ],
+    [
+      ["-lu", "--port", "0", "--grace", "1"],
+      "--udp and --grace exclude each other",
     ],
     [["--unix", "/tmp/x.sock", "h", "1"], "--unix PATH replaces HOST PORT"],
     [
