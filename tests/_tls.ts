@@ -5,6 +5,15 @@
  * client certificate signed by it, a second CA with its own client
  * certificate (the "wrong CA" cases), and an expired server certificate.
  *
+ * The folder (`sockit_tls_<pid>_…` in the temporary directory) goes when
+ * the test process unloads. A process that never unloads (killed, or ended
+ * by a crash) leaves it behind: the next process that makes certificates
+ * removes such folders, those of processes no longer running (`ps`) and
+ * any older than a day.
+ *
+ * Without `openssl` every test that needs certificates fails, under CI and
+ * elsewhere, saying so: there is nothing left to run without them.
+ *
  * @module
  */
 
@@ -54,12 +63,22 @@ export function testCertificates(): Promise<TestCertificates> {
 }
 
 async function openssl(dir: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Error(
+      "Cannot make the TLS test certificates as openssl is not installed: the TLS tests need it (.ci/run installs it; apt-get install openssl)",
+      { cause: error },
+    );
+  }
+  const { code, stderr } = output;
   if (code !== 0) {
     throw new Error(
       `openssl ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)}`,
@@ -67,8 +86,66 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   }
 }
 
+const PREFIX = "sockit_tls_";
+
+/** A day, in milliseconds: no test process lasts that long. */
+const STALE_AFTER = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes the certificate folders in `parent` that earlier test processes
+ * left behind: those whose process (the PID in the name) is no longer
+ * running, and any older than a day (an older name without a PID: after an
+ * hour).
+ */
+async function sweep(parent: string): Promise<void> {
+  const found: { path: string; pid: number | undefined }[] = [];
+  for await (const entry of Deno.readDir(parent)) {
+    const match = /^sockit_tls_(?:(\d+)_)?[0-9a-f]+$/.exec(entry.name);
+    if (match === null || !entry.isDirectory) continue;
+    const pid = match[1] === undefined ? undefined : Number(match[1]);
+    if (pid === Deno.pid) continue;
+    found.push({ path: `${parent}/${entry.name}`, pid });
+  }
+  if (found.length === 0) return;
+  const running = await runningPids(
+    found.flatMap(({ pid }) => pid === undefined ? [] : [pid]),
+  );
+  const now = Date.now();
+  for (const { path, pid } of found) {
+    let age: number;
+    try {
+      age = now - ((await Deno.stat(path)).mtime?.getTime() ?? now);
+    } catch {
+      continue; // another process removed it
+    }
+    const gone = pid === undefined
+      ? age > STALE_AFTER / 24
+      : age > STALE_AFTER || (running !== undefined && !running.has(pid));
+    if (!gone) continue;
+    await Deno.remove(path, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Which of `pids` are running (`ps`), or `undefined` if `ps` cannot say. */
+async function runningPids(pids: number[]): Promise<Set<number> | undefined> {
+  if (pids.length === 0) return new Set();
+  try {
+    const { stdout } = await new Deno.Command("ps", {
+      args: ["-o", "pid=", "-p", pids.join(",")],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output(); // exit 1 when none runs
+    return new Set(
+      new TextDecoder().decode(stdout).split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 async function make(): Promise<TestCertificates> {
-  const dir = await Deno.makeTempDir({ prefix: "sockit_tls_" });
+  const dir = await Deno.makeTempDir({ prefix: `${PREFIX}${Deno.pid}_` });
   globalThis.addEventListener("unload", () => {
     try {
       Deno.removeSync(dir, { recursive: true });
@@ -76,6 +153,7 @@ async function make(): Promise<TestCertificates> {
       // already gone
     }
   });
+  await sweep(dir.slice(0, dir.lastIndexOf("/")));
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   const ca = async (name: string, subject: string) => {
     await openssl(dir, [

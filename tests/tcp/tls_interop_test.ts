@@ -8,6 +8,7 @@
  * @module
  */
 import { connect, listen, TlsError } from "../../tcp/mod.ts";
+import { peerTest } from "../_peers.ts";
 import { testCertificates } from "../_tls.ts";
 import { Lines } from "../_spawn.ts";
 import {
@@ -137,9 +138,12 @@ Deno.test("openssl s_server asking for a client certificate: sent, it works; mis
   );
 });
 
-Deno.test("a sockit client and a Python ssl server: verification, half-close, ALPN", async () => {
-  await using python = Python.spawn(
-    `
+peerTest(
+  "a sockit client and a Python ssl server: verification, half-close, ALPN",
+  ["python3"],
+  async () => {
+    await using python = Python.spawn(
+      `
 import ssl
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[1], sys.argv[2])
@@ -158,25 +162,29 @@ tls.sendall(b"got %d bytes over %s, alpn %s" % (len(data), tls.version().encode(
 tls.unwrap().close()
 print("done")
 `,
-    [server.certFile, server.keyFile],
-  );
-  const port = await python.port();
-  await using conn = await connect({ hostname: "localhost", port }, {
-    tls: { caCerts: [ca], alpnProtocols: ["sockit/1"] },
-  });
-  assertEquals(conn.tls?.alpnProtocol, "sockit/1");
-  await conn.write(new Uint8Array(100_000));
-  await conn.shutdown("write");
-  assertEquals(
-    text(await readAll(conn)),
-    "got 100000 bytes over TLSv1.3, alpn sockit/1",
-  );
-  assertEquals(await python.success(), ["done"]);
-});
+      [server.certFile, server.keyFile],
+    );
+    const port = await python.port();
+    await using conn = await connect({ hostname: "localhost", port }, {
+      tls: { caCerts: [ca], alpnProtocols: ["sockit/1"] },
+    });
+    assertEquals(conn.tls?.alpnProtocol, "sockit/1");
+    await conn.write(new Uint8Array(100_000));
+    await conn.shutdown("write");
+    assertEquals(
+      text(await readAll(conn)),
+      "got 100000 bytes over TLSv1.3, alpn sockit/1",
+    );
+    assertEquals(await python.success(), ["done"]);
+  },
+);
 
-Deno.test("a sockit client against a Python server whose certificate is for other names fails with name-mismatch", async () => {
-  await using python = Python.spawn(
-    `
+peerTest(
+  "a sockit client against a Python server whose certificate is for other names fails with name-mismatch",
+  ["python3"],
+  async () => {
+    await using python = Python.spawn(
+      `
 import ssl
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[1], sys.argv[2])
@@ -188,22 +196,25 @@ try:
 except ssl.SSLError as error:
     print("refused", error.reason)
 `,
-    [server.certFile, server.keyFile],
-  );
-  const port = await python.port();
-  const error = await assertRejects(
-    () =>
-      connect({ port }, { tls: { caCerts: [ca], serverName: "db.internal" } }),
-    TlsError,
-  );
-  assertEquals(error.kind, "name-mismatch");
-  assertStringIncludes(
-    error.message,
-    "is for localhost, 127.0.0.1, not db.internal",
-  );
-  const [said] = await python.success();
-  assertStringIncludes(said!, "refused");
-});
+      [server.certFile, server.keyFile],
+    );
+    const port = await python.port();
+    const error = await assertRejects(
+      () =>
+        connect({ port }, {
+          tls: { caCerts: [ca], serverName: "db.internal" },
+        }),
+      TlsError,
+    );
+    assertEquals(error.kind, "name-mismatch");
+    assertStringIncludes(
+      error.message,
+      "is for localhost, 127.0.0.1, not db.internal",
+    );
+    const [said] = await python.success();
+    assertStringIncludes(said!, "refused");
+  },
+);
 
 // ---------------------------------------------------------------------------
 // Foreign clients, sockit servers
@@ -268,23 +279,26 @@ Deno.test("openssl s_client with and without a client certificate against a sock
   assertEquals(errors[0].kind, "certificate-required");
 });
 
-Deno.test("Python ssl clients against a sockit server: verified echo, mutual TLS, a client certificate refused", async () => {
-  const errors: unknown[] = [];
-  await using srv = listen({ port: 0 }, async (conn) => {
-    const subject = conn.tls?.peerCertificate?.subject ?? "nobody";
-    const size = Number(text(await conn.readUntil("\n")));
-    const data = await conn.readExactly(size);
-    await conn.write(`${subject} sent ${data.length} bytes\n`);
-  }, {
-    tls: {
-      certFile: server.certFile,
-      keyFile: server.keyFile,
-      clientCa: ca,
-      alpnProtocols: ["x", "sockit/1"],
-    },
-    onError: (error) => errors.push(error),
-  });
-  const script = `
+peerTest(
+  "Python ssl clients against a sockit server: verified echo, mutual TLS, a client certificate refused",
+  ["python3"],
+  async () => {
+    const errors: unknown[] = [];
+    await using srv = listen({ port: 0 }, async (conn) => {
+      const subject = conn.tls?.peerCertificate?.subject ?? "nobody";
+      const size = Number(text(await conn.readUntil("\n")));
+      const data = await conn.readExactly(size);
+      await conn.write(`${subject} sent ${data.length} bytes\n`);
+    }, {
+      tls: {
+        certFile: server.certFile,
+        keyFile: server.keyFile,
+        clientCa: ca,
+        alpnProtocols: ["x", "sockit/1"],
+      },
+      onError: (error) => errors.push(error),
+    });
+    const script = `
 import ssl
 ctx = ssl.create_default_context(cafile=sys.argv[2])
 if len(sys.argv) > 3:
@@ -304,34 +318,38 @@ try:
 except (ssl.SSLError, OSError) as error:
     print("refused", type(error).__name__)
 `;
-  {
-    await using python = Python.spawn(script, [
-      srv.addr.port,
-      caFile,
-      client.certFile,
-      client.keyFile,
-    ]);
-    assertEquals(await python.success(), [
-      "TLSv1.3 sockit/1",
-      "CN=sockit test client sent 50000 bytes",
-    ]);
-  }
-  {
-    await using python = Python.spawn(script, [srv.addr.port, caFile]);
-    const said = await python.success();
-    assert(said.at(-1) === "nothing" || said.at(-1)!.startsWith("refused"));
-  }
-  await waitFor(() => errors.length === 1, "the refusal");
-  assertInstanceOf(errors[0], TlsError);
-  assertEquals(errors[0].kind, "certificate-required");
-});
+    {
+      await using python = Python.spawn(script, [
+        srv.addr.port,
+        caFile,
+        client.certFile,
+        client.keyFile,
+      ]);
+      assertEquals(await python.success(), [
+        "TLSv1.3 sockit/1",
+        "CN=sockit test client sent 50000 bytes",
+      ]);
+    }
+    {
+      await using python = Python.spawn(script, [srv.addr.port, caFile]);
+      const said = await python.success();
+      assert(said.at(-1) === "nothing" || said.at(-1)!.startsWith("refused"));
+    }
+    await waitFor(() => errors.length === 1, "the refusal");
+    assertInstanceOf(errors[0], TlsError);
+    assertEquals(errors[0].kind, "certificate-required");
+  },
+);
 
 // ---------------------------------------------------------------------------
 // STARTTLS
 
-Deno.test("STARTTLS: a sockit client upgrades with a Python server that speaks plain text first", async () => {
-  await using python = Python.spawn(
-    `
+peerTest(
+  "STARTTLS: a sockit client upgrades with a Python server that speaks plain text first",
+  ["python3"],
+  async () => {
+    await using python = Python.spawn(
+      `
 import ssl
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[1], sys.argv[2])
@@ -348,21 +366,27 @@ tls.sendall(b"secure " + line)
 tls.unwrap().close()
 print("done")
 `,
-    [server.certFile, server.keyFile],
-  );
-  const port = await python.port();
-  await using plain = await connect({ port });
-  assertEquals(text(await plain.readUntil("\r\n")), "220 ready\r\n");
-  await plain.write("STARTTLS\r\n");
-  assertEquals(text(await plain.readUntil("\r\n")), "220 go ahead\r\n");
-  const conn = await plain.startTls({ caCerts: [ca], serverName: "localhost" });
-  await conn.write("hello");
-  assertEquals(text(await readAll(conn)), "secure hello");
-  await conn.shutdown("write"); // our close_notify, which unwrap() awaits
-  assertEquals(await python.success(), ["done"]);
-});
+      [server.certFile, server.keyFile],
+    );
+    const port = await python.port();
+    await using plain = await connect({ port });
+    assertEquals(text(await plain.readUntil("\r\n")), "220 ready\r\n");
+    await plain.write("STARTTLS\r\n");
+    assertEquals(text(await plain.readUntil("\r\n")), "220 go ahead\r\n");
+    const conn = await plain.startTls({
+      caCerts: [ca],
+      serverName: "localhost",
+    });
+    await conn.write("hello");
+    assertEquals(text(await readAll(conn)), "secure hello");
+    await conn.shutdown("write"); // our close_notify, which unwrap() awaits
+    assertEquals(await python.success(), ["done"]);
+  },
+);
 
-Deno.test("STARTTLS: a sockit startTls server upgrades a Python client", async () => {
+peerTest("STARTTLS: a sockit startTls server upgrades a Python client", [
+  "python3",
+], async () => {
   await using srv = listen({ port: 0 }, async (plain) => {
     await plain.write("220 ready\r\n");
     const command = text(await plain.readUntil("\r\n"));

@@ -21,6 +21,7 @@ import {
   TOOL_PERMISSIONS,
   ToolProcess,
 } from "../_spawn.ts";
+import { peerTest } from "../_peers.ts";
 import { testCertificates } from "../_tls.ts";
 import {
   assert,
@@ -200,12 +201,15 @@ Deno.test("echo --tls-cert serves openssl s_client, which verifies it against th
   assertEquals((await server.stop()).code, 0);
 });
 
-Deno.test("echo --tls-cert serves Python's ssl client, which checks the name and the chain", async () => {
-  const certs = await testCertificates();
-  const { server, port } = await startTlsEcho();
-  await using _server = server;
-  await using python = Python.spawn(
-    `
+peerTest(
+  "echo --tls-cert serves Python's ssl client, which checks the name and the chain",
+  ["python3"],
+  async () => {
+    const certs = await testCertificates();
+    const { server, port } = await startTlsEcho();
+    await using _server = server;
+    await using python = Python.spawn(
+      `
 import ssl
 port, ca = int(sys.argv[1]), sys.argv[2]
 context = ssl.create_default_context(cafile=ca)
@@ -219,36 +223,41 @@ with socket.create_connection(("127.0.0.1", port)) as raw:
         print(tls.version())
         print(data.decode().strip())
 `,
-    [port, certs.caFile],
-  );
-  assertEquals(await python.line(), "TLSv1.3");
-  assertEquals(await python.line(), "hello from python");
-  const result = await python.finish();
-  assertEquals(result.code, 0, result.stderr);
-  assertEquals((await server.stop()).code, 0);
-});
+      [port, certs.caFile],
+    );
+    assertEquals(await python.line(), "TLSv1.3");
+    assertEquals(await python.line(), "hello from python");
+    const result = await python.finish();
+    assertEquals(result.code, 0, result.stderr);
+    assertEquals((await server.stop()).code, 0);
+  },
+);
 
-Deno.test("echo --tls-cert serves ncat --ssl --ssl-verify", async () => {
-  const certs = await testCertificates();
-  const { server, port } = await startTlsEcho();
-  await using _server = server;
-  // ncat checks DNS names only, so it connects by name (over IPv4, where
-  // the echo tool listens).
-  await using ncat = new Child("ncat", [
-    "-4",
-    "--ssl",
-    "--ssl-verify",
-    "--ssl-trustfile",
-    certs.caFile,
-    "localhost",
-    String(port),
-  ]);
-  await ncat.write("hello from ncat\n");
-  const result = await ncat.finish();
-  assertCode(result, 0);
-  assertEquals(result.stdout, "hello from ncat");
-  assertEquals((await server.stop()).code, 0);
-});
+peerTest(
+  "echo --tls-cert serves ncat --ssl --ssl-verify",
+  ["ncat"],
+  async () => {
+    const certs = await testCertificates();
+    const { server, port } = await startTlsEcho();
+    await using _server = server;
+    // ncat checks DNS names only, so it connects by name (over IPv4, where
+    // the echo tool listens).
+    await using ncat = new Child("ncat", [
+      "-4",
+      "--ssl",
+      "--ssl-verify",
+      "--ssl-trustfile",
+      certs.caFile,
+      "localhost",
+      String(port),
+    ]);
+    await ncat.write("hello from ncat\n");
+    const result = await ncat.finish();
+    assertCode(result, 0);
+    assertEquals(result.stdout, "hello from ncat");
+    assertEquals((await server.stop()).code, 0);
+  },
+);
 
 Deno.test("a plain-text client of the TLS echo tool is logged and closed, and the next client is served", async () => {
   const certs = await testCertificates();
@@ -417,7 +426,9 @@ Deno.test("cat refuses an expired certificate; --tls-insecure connects anyway, w
 // ---------------------------------------------------------------------------
 // cat as a TLS server
 
-Deno.test("cat --listen --tls-cert --tls-key serves a Python ssl client", async () => {
+peerTest("cat --listen --tls-cert --tls-key serves a Python ssl client", [
+  "python3",
+], async () => {
   const certs = await testCertificates();
   await using cat = Child.cat([
     "--listen",
