@@ -2,7 +2,8 @@
 // loopback needs a token and TLS, so that the token never crosses a network
 // in clear text (or an explicit `insecure`); Unix sockets are local, their
 // file permissions decide who connects. A client sends a token to a host
-// other than loopback only over TLS.
+// other than loopback only over TLS, and TLS that verifies the server
+// (or an explicit `insecure`).
 import { type Address, formatAddress } from "../net/mod.ts";
 import { DEFAULT_HOSTNAME } from "../_internal/address.ts";
 
@@ -55,21 +56,31 @@ export function checkExposure(
 }
 
 /**
- * Refuses to send a token in clear text beyond this machine: a client that
- * has a token for a TCP host other than loopback must connect with TLS.
+ * Refuses to send a token beyond this machine where others could take it:
+ * a client that has a token for a TCP host other than loopback must connect
+ * with TLS, and TLS that verifies the server, unless `insecure` (for the
+ * second only: a token never crosses a network in clear text).
  *
  * @throws {TypeError} If it would.
  */
 export function checkTokenTransport(
   address: Address,
-  options: { token?: string | undefined; tls?: boolean | undefined },
+  options: {
+    token?: string | undefined;
+    tls?: boolean | undefined;
+    verified?: boolean | undefined;
+    insecure?: boolean | undefined;
+  },
 ): void {
-  if ("path" in address || options.token === undefined || options.tls) return;
+  if ("path" in address || options.token === undefined) return;
+  const verified = options.verified ?? true;
+  if (options.tls && (verified || options.insecure === true)) return;
   const host = address.hostname ?? DEFAULT_HOSTNAME;
   if (isLoopbackHost(host)) return;
+  const where = formatAddress(address);
   throw new TypeError(
-    `Cannot send the token to ${
-      formatAddress(address)
-    } in clear text as ${host} is not loopback: connect with TLS (--tls, or --tls-ca FILE for a private CA; tls)`,
+    options.tls
+      ? `Cannot send the token to ${where} over TLS that verifies nothing as ${host} is not loopback: whoever answers would get it; verify the server (--tls-ca FILE instead of --tls-insecure; tls.caCerts), or add --insecure (insecure) to accept that`
+      : `Cannot send the token to ${where} in clear text as ${host} is not loopback: connect with TLS (--tls, or --tls-ca FILE for a private CA; tls)`,
   );
 }

@@ -51,7 +51,10 @@ export interface CommandExit {
 export interface CommandClientOptions {
   /**
    * The server's token: sent first as `AUTH <token>`. To a host other than
-   * loopback only with `tls`: it never crosses a network in clear text.
+   * loopback only with `tls` that verifies the server: it never crosses a
+   * network in clear text, nor goes to a server nobody checked (with
+   * `unsafelyDisableVerification`, whoever answers gets it), unless
+   * `insecure`.
    */
   token?: string;
   /**
@@ -62,6 +65,15 @@ export interface CommandClientOptions {
    * @default {false}
    */
   tls?: boolean | TlsClientOptions;
+  /**
+   * Send the token to a host other than loopback over TLS that verifies
+   * nothing (`tls: { unsafelyDisableVerification: true }`): encrypted, but
+   * to whoever answers, so that anyone who can intercept the connection
+   * may take it.
+   *
+   * @default {false}
+   */
+  insecure?: boolean;
   /**
    * Give up connecting (and authenticating) after this many milliseconds.
    *
@@ -350,7 +362,8 @@ export class CommandClient implements AsyncDisposable, Disposable {
  * `connectTimeout`.
  * @throws {CommandRefusedError} `Unauthorized` for a wrong token.
  * @throws {TypeError} Before connecting, for a token to a host other than
- * loopback without `tls`.
+ * loopback without `tls`, or over `tls` that verifies nothing (without
+ * `insecure`).
  * @throws {TlsError} If the TLS handshake fails.
  * @throws {Deno.errors.ConnectionRefused} Or another network error.
  *
@@ -375,6 +388,9 @@ export async function connectCommands(
   checkTokenTransport(address, {
     token: options.token,
     tls: tls !== undefined,
+    verified: tls === undefined || tls === true ||
+      tls.unsafelyDisableVerification !== true,
+    insecure: options.insecure,
   });
   const conn = await connect(address, {
     timeout: connectTimeout,
@@ -418,8 +434,8 @@ export interface RunRemoteCommandOptions
  * @param options Token, timeouts and where the output goes.
  * @returns The exit code, signal, flags and (collected) output.
  * @throws {TypeError} If `argv` is not a non-empty array of strings, or
- * a token would go to a host other than loopback without `tls` (before
- * connecting).
+ * a token would go to a host other than loopback without `tls`, or over
+ * `tls` that verifies nothing without `insecure` (before connecting).
  * @throws {CommandRefusedError} If the server refused the command or the
  * token.
  * @throws {Deno.errors.ConnectionRefused} Or another network error.

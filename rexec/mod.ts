@@ -20,8 +20,10 @@
  *   own, and the whole group — the program and whatever it started that
  *   stayed in the group — is killed with SIGKILL at either limit, as soon
  *   as the client goes away, when a graceful shutdown's grace period ends,
- *   and when the process exits; what a program leaves running in its group
- *   when it exits is killed then. (A process that leaves the group, with
+ *   and when the process exits (`Deno.exit()`, the end of the program, or
+ *   an uncaught exception or unhandled rejection, which still ends it);
+ *   what a program leaves running in its group when it exits is killed
+ *   then. (A process that leaves the group, with
  *   `setsid`, escapes: only the kernel's cgroups could follow it.)
  * - At most `maxCommands` (16) commands run at once, across all clients; a
  *   request beyond it is refused at once with `Busy`.
@@ -30,7 +32,9 @@
  * - A host other than loopback needs a shared-secret token and TLS (`tls`),
  *   so that the token never crosses a network in clear text (or an explicit
  *   `insecure: true`); the token is compared in constant time. A client
- *   sends a token to a host other than loopback only over TLS.
+ *   sends a token to a host other than loopback only over TLS that verifies
+ *   the server (over `unsafelyDisableVerification` only with
+ *   `insecure: true`).
  *
  * ## The protocol (version 1)
  *

@@ -51,8 +51,12 @@ const SERVER_ONLY_STRINGS: readonly string[] = [
   "cwd",
   "tls-client-ca",
 ];
-/** Flags without a value that only the server takes. */
-const SERVER_ONLY_BOOLEANS: readonly string[] = ["insecure", "quiet"];
+/**
+ * Flags without a value that only the server takes. (`--insecure` is
+ * both's: the server's to serve beyond loopback without a token or TLS,
+ * the client's to send a token beyond loopback over `--tls-insecure`.)
+ */
+const SERVER_ONLY_BOOLEANS: readonly string[] = ["quiet"];
 /** Flags with a value that only the client takes. */
 const CLIENT_ONLY_STRINGS: readonly string[] = [
   "connect",
@@ -76,6 +80,7 @@ const BOOLEAN_FLAGS: readonly string[] = [
     ...SERVER_BOOLEAN_FLAGS,
     ...SERVER_ONLY_BOOLEANS,
     ...CLIENT_ONLY_BOOLEANS,
+    "insecure",
   ]),
 ];
 
@@ -121,6 +126,8 @@ export interface ClientInvocation {
   connectTimeout: number;
   /** The TLS flags (`--tls`, `--tls-ca`…), or `undefined` for plain TCP. */
   tls: ClientTlsFlags | undefined;
+  /** `--insecure`: send a token beyond loopback over `--tls-insecure`. */
+  insecure: boolean;
 }
 
 /** What the command line asks for. */
@@ -215,6 +222,7 @@ export function parseRexecArgs(args: readonly string[]): RexecInvocation {
         ? DEFAULTS.connectTimeout
         : parseSeconds(timeout, "connect-timeout"),
       tls,
+      insecure: flags.set.has("insecure"),
     };
   }
 

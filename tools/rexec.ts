@@ -71,7 +71,9 @@
  * `--tls-servername NAME`, `--tls-cert FILE` with `--tls-key FILE` (a
  * client certificate), `--tls-insecure` (verify nothing; warns on every
  * use); each implies `--tls`. The client sends a token to a host other
- * than loopback only over TLS.
+ * than loopback only over TLS that verifies the server: with
+ * `--tls-insecure` it refuses (exit 2), as whoever answers would get the
+ * token, unless `--insecure` is given too.
  *
  * Exit codes: 0 ok (client: the command's code); 1 network failure or a
  * refused command, one line on stderr; 2 bad usage, including a missing
@@ -198,7 +200,11 @@ Client options:
   --tls-key FILE          its private key (PEM)
   --tls-insecure          do not verify the server at all (warns on every
                           use); every --tls-* flag implies --tls
-  A token goes to a host other than loopback only over TLS.
+  --insecure              with --tls-insecure: send the token to a host
+                          other than loopback all the same
+  A token goes to a host other than loopback only over TLS, and TLS that
+  verifies the server: --tls-insecure with a token is refused there (exit
+  2), as whoever answers would get the token, unless --insecure is given.
 
   -h, --help              show this help
   --version               show the version
@@ -393,6 +399,7 @@ async function client(invocation: ClientInvocation): Promise<number> {
   try {
     const result = await runRemoteCommand(invocation.address, invocation.argv, {
       connectTimeout: invocation.connectTimeout,
+      insecure: invocation.insecure,
       ...(token === undefined ? {} : { token }),
       ...(tls === undefined ? {} : { tls }),
       onOutput: (stream, data) =>
@@ -420,7 +427,8 @@ async function client(invocation: ClientInvocation): Promise<number> {
       console.error(`${TOOL}: ${escapeControls(error.message)}`);
       return EXIT_FAILURE;
     }
-    // Refused before connecting: a token in clear text beyond loopback.
+    // Refused before connecting: a token beyond loopback in clear text,
+    // or over --tls-insecure without --insecure.
     if (error instanceof TypeError) {
       return reportError(TOOL, new UsageError(error.message));
     }

@@ -183,4 +183,22 @@ Deno.test("over TLS: the token and the command go encrypted, a plain client is t
     TypeError,
     "Cannot send the token to 192.0.2.1:",
   );
+  // Nor over TLS that verifies nothing, unless insecure. (Linux delivers a
+  // connection to 0.0.0.0, not a loopback name, on this machine.)
+  const port = "port" in server.addr ? server.addr.port : 0;
+  const unverified = {
+    token: "t0ken",
+    tls: { unsafelyDisableVerification: true },
+  };
+  await assertRejects(
+    () => runRemoteCommand({ hostname: "0.0.0.0", port }, ["echo"], unverified),
+    TypeError,
+    "over TLS that verifies nothing as 0.0.0.0 is not loopback",
+  );
+  const accepted = await runRemoteCommand(
+    { hostname: "0.0.0.0", port },
+    ["echo", "unverified"],
+    { ...unverified, insecure: true },
+  );
+  assertEquals(decoder.decode(accepted.stdout), "unverified\n");
 });

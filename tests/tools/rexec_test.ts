@@ -20,6 +20,7 @@ import {
   assertStringIncludes,
 } from "../_utils.ts";
 import { closedPort, tempDir, within } from "../tcp/_helpers.ts";
+import { testCertificates } from "../_tls.ts";
 import {
   FORKER,
   HOLDER,
@@ -523,6 +524,56 @@ Deno.test("rexec --token-file: the client must present the same token", async ()
     assertEquals([run.code, run.stdout], [1, ""]);
     assertMatch(run.stderr, /^rexec: Unauthorized: [^\n]+\n$/);
   }
+});
+
+Deno.test("the rexec client refuses a token beyond loopback over --tls-insecure unless --insecure, with exit 2 and what to type", async () => {
+  const certs = await testCertificates();
+  await using dir = await tempDir();
+  const tokenFile = `${dir.path}/token`;
+  await Deno.writeTextFile(tokenFile, "s3cret\n");
+  await using server = await RexecServer.start(["echo"], [
+    "--port",
+    "0",
+    "--token-file",
+    tokenFile,
+    "--tls-cert",
+    certs.server.certFile,
+    "--tls-key",
+    certs.server.keyFile,
+  ]);
+  // 0.0.0.0 is not a loopback name, yet Linux delivers a connection to it
+  // on this machine: the server listening on 127.0.0.1 answers.
+  const port = /^127\.0\.0\.1:(\d+) /.exec(server.address)?.[1];
+  const client = (...flags: string[]) =>
+    rexec([
+      "--connect",
+      `0.0.0.0:${port}`,
+      "--token-file",
+      tokenFile,
+      "--tls-insecure",
+      ...flags,
+      "echo",
+      "hi",
+    ]);
+  const [refused, accepted] = await Promise.all([
+    client(),
+    client("--insecure"),
+  ]);
+  // Before: the token went to whoever answered, encrypted but unverified.
+  assertEquals(refused.code, 2, refused.stderr);
+  assertEquals(refused.stdout, "");
+  assertMatch(
+    refused.stderr,
+    /rexec: Cannot send the token to 0\.0\.0\.0:\d+ over TLS that verifies nothing as 0\.0\.0\.0 is not loopback: .*--tls-ca FILE.*--insecure.*; try --help\n$/,
+  );
+  assertEquals([accepted.code, accepted.stdout], [0, "hi\n"], accepted.stderr);
+  assertStringIncludes(accepted.stderr, "--tls-insecure"); // the warning
+  // No server is contacted to refuse: one client connected.
+  assertEquals(
+    server.stderr.seen.filter((line) => line.startsWith("connection from"))
+      .length,
+    1,
+  );
 });
 
 Deno.test("rexec --unix serves on a Unix socket and --connect unix:PATH runs there", async () => {
