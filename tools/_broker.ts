@@ -3,7 +3,9 @@
  * each client sends goes to every other client (and the listener's stdin
  * to all of them); `--chat` does it a line at a time, each line prefixed
  * with its sender (`<user3> hello`, the listener's stdin as `<user0>`),
- * control characters shown as `\xHH`, and says who comes and goes.
+ * its text escaped as the other tools escape what peers send (no client
+ * can drive the others' terminals: see `chatLine()` below), and says who
+ * comes and goes.
  *
  * Bounds: a sender waits while a client it sends to has more than
  * {@linkcode HIGH_WATER} bytes waiting (backpressure: nothing piles up);
@@ -16,6 +18,7 @@
  * @module
  */
 import type { Connection } from "../tcp/mod.ts";
+import { escapeControls } from "./_escape.ts";
 import type { Progress } from "./_progress.ts";
 
 /** Bytes waiting for one client above which its senders wait. */
@@ -28,7 +31,8 @@ const WRITE_BATCH = 64 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 const encoder = new TextEncoder();
-const HEX = "0123456789abcdef";
+/** Not fatal: bytes that are not UTF-8 become U+FFFD. */
+const decoder = new TextDecoder();
 
 /** How a broker runs. */
 export interface BrokerOptions {
@@ -302,7 +306,7 @@ function notice(text: string): Uint8Array {
 
 /**
  * The chat lines `chunk` completes for `from`, each as `<name> TEXT\n`
- * (a line's `\r\n` end as `\n`, control characters as `\xHH`); a line
+ * (a line's `\r\n` end as `\n`, the text escaped); a line
  * past {@linkcode MAX_LINE} goes out as it is so far; `null` ends the
  * stream (its unfinished line goes out). `null` when no line is complete.
  */
@@ -345,7 +349,14 @@ function chatLines(from: Member, chunk: Uint8Array | null): Uint8Array | null {
   return out;
 }
 
-/** One chat line: `<name> `, the text escaped, `\n`. */
+/**
+ * One chat line: `<name> `, the text escaped, `\n`. The text is read as
+ * UTF-8 (a byte that is not UTF-8 shows as U+FFFD) and escaped by
+ * `escapeControls()`, as `broadcast` and `rexec` print what peers send:
+ * `\` as `\\`, a tab as `\t`, a lone CR as `\r`, and the rest of C0
+ * (U+0000-U+001F: ESC starts a terminal command), DEL and C1
+ * (U+0080-U+009F: U+009B is a terminal's CSI) as `\xHH`.
+ */
 function chatLine(
   name: string,
   parts: readonly Uint8Array[],
@@ -361,19 +372,5 @@ function chatLine(
   const body = size > 0 && text[size - 1] === CR
     ? text.subarray(0, size - 1)
     : text;
-  const out: number[] = [...encoder.encode(`<${name}> `)];
-  for (const byte of body) {
-    if ((byte < 0x20 && byte !== 0x09) || byte === 0x7f) {
-      out.push(
-        0x5c,
-        0x78,
-        HEX.charCodeAt(byte >> 4),
-        HEX.charCodeAt(byte & 15),
-      );
-    } else {
-      out.push(byte);
-    }
-  }
-  out.push(LF);
-  return new Uint8Array(out);
+  return encoder.encode(`<${name}> ${escapeControls(decoder.decode(body))}\n`);
 }

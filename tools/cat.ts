@@ -53,8 +53,8 @@
  * - `--broker` — with `--listen`: each client's bytes go to every other
  *   client, stdin to all; nothing is printed
  * - `--chat` — `--broker` by lines, each prefixed `<userN> ` (stdin is
- *   `user0`), control characters as `\xHH`, arrivals and departures
- *   announced
+ *   `user0`), control characters (C0, DEL, C1) as `\xHH` (a tab as `\t`,
+ *   `\` as `\\`), arrivals and departures announced
  * - `--allow ADDR[/BITS][,…]`, `--deny …`, `--allowfile FILE`,
  *   `--denyfile FILE` — with `--listen` over TCP: who may connect, checked
  *   before a byte is read; a refused client is closed at once (`-v` logs
@@ -269,7 +269,8 @@ Modes:
                           nothing is printed (ncat's connection broker)
   --chat                  --broker a line at a time, each line prefixed
                           with its sender (<user3> hi; stdin is <user0>),
-                          control characters shown as \\xHH, arrivals and
+                          control characters (C0, DEL, C1) shown as \\xHH
+                          (a tab as \\t, \\ as \\\\), arrivals and
                           departures announced (* user3 joined). With
                           both, --idle-timeout (default 10 s) is how long a
                           client may take nothing while data waits for it

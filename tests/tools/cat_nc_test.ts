@@ -622,7 +622,7 @@ Deno.test("cat --broker: each client's bytes go to every other client, stdin to 
   assertEquals(c.received, "from a\nfrom stdin\n");
 });
 
-Deno.test("cat --chat prefixes each line with its sender, shows control characters, announces arrivals and departures", async () => {
+Deno.test("cat --chat prefixes each line with its sender, escapes C0, DEL and C1 (U+009B), announces arrivals and departures", async () => {
   const { cat, port } = await Cat.listening(["-lv", "--chat", "0"]);
   await using _cat = cat;
   using a = await Member.join(port);
@@ -630,6 +630,11 @@ Deno.test("cat --chat prefixes each line with its sender, shows control characte
   using b = await Member.join(port);
   await b.waitFor("* you are user2; here: user1\n");
   await a.waitFor("* user2 joined\n");
+  // C1 (U+009B is a terminal's CSI, as ESC [ is), DEL, a tab, a backslash;
+  // a byte that is not UTF-8 (a raw 0x9b) shows as U+FFFD.
+  await a.say("csi\u009b2J esc\x1b[2J del\x7f\ttab \\ end\n");
+  await writeAll(a.conn, new Uint8Array([0x72, 0x61, 0x77, 0x9b, 0x0a]));
+  await b.waitFor("<user1> raw\ufffd\n");
   // Split mid-line, a CRLF end, a control character, a line without end.
   await a.say("hel");
   await a.say("lo\r\nbell\x07!\nno end");
@@ -643,7 +648,10 @@ Deno.test("cat --chat prefixes each line with its sender, shows control characte
   assertEquals(result.stdout, "");
   assertEquals(
     b.received,
-    "* you are user2; here: user1\n<user1> hello\n<user1> bell\\x07!\n<user0> from the server\n<user1> no end\n* user1 left\n",
+    "* you are user2; here: user1\n" +
+      "<user1> csi\\x9b2J esc\\x1b[2J del\\x7f\\ttab \\\\ end\n<user1> raw\ufffd\n" +
+      "<user1> hello\n<user1> bell\\x07!\n" +
+      "<user0> from the server\n<user1> no end\n* user1 left\n",
   );
 });
 
