@@ -18,6 +18,13 @@
  * The port is the first argument, else `$PORT`, else 37020 (0: any free
  * port).
  *
+ * Unlike the tutorials' loop, it never answers a datagram that is itself an
+ * `ACK` (`ACK`, or `ACK` and a space and more), and answers one address at
+ * most 10 times a second: a sender's address can be forged, and two
+ * receivers made to answer each other would ACK each other's ACKs forever.
+ * And it prints what a peer sent with control characters escaped, so that
+ * no peer can drive the terminal (`\x1b`, `\x9b`: ESC and CSI).
+ *
  * @module
  */
 import { shutdownOnSignals, udp } from "@sockit/sockit";
@@ -25,17 +32,41 @@ import { shutdownOnSignals, udp } from "@sockit/sockit";
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 37020);
 const decoder = new TextDecoder();
 
+/** Whether `text` is a reply: `ACK`, or `ACK`, a space and more. */
+function isAck(text: string): boolean {
+  return text === "ACK" || text.startsWith("ACK ");
+}
+
+/** `\` and the control characters: C0, DEL and C1. */
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\\\x00-\x1f\x7f-\x9f]/g;
+
+/** `text` with `\` as `\\` and control characters as `\xHH`. */
+function printable(text: string): string {
+  return text.replace(
+    CONTROLS,
+    (c) =>
+      c === "\\"
+        ? "\\\\"
+        : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 using socket = udp.bind(
   { hostname: udp.LOOPBACK_BROADCAST, port },
   { reuseAddress: true }, // setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
 );
 // while True: data, addr = s.recvfrom(1024); print(…); s.sendto(b"ACK", addr)
 const server = udp.serveDatagrams(socket, ({ data, from }) => {
-  console.log(`${decoder.decode(data)} from ${udp.formatAddress(from)}`);
-  return "ACK";
-});
+  const text = decoder.decode(data);
+  console.log(`${printable(text)} from ${udp.formatAddress(from)}`);
+  return isAck(text) ? null : "ACK"; // null: no reply
+}, { maxRepliesPerSecond: 10 }); // per address; the others are counted
 
 console.error(`listening on ${udp.formatAddress(socket.addr)}`);
 shutdownOnSignals(server);
 await server.finished;
+if (server.repliesLimited > 0) {
+  console.error(`${server.repliesLimited} ACKs not sent: 10 a second at most`);
+}
 console.error(`shut down after ${server.repliesSent} ACKs`);

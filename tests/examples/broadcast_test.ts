@@ -1,6 +1,6 @@
 import { LOOPBACK_BROADCAST } from "../../udp/broadcast.ts";
 import { bind } from "../../udp/socket.ts";
-import { assertEquals } from "../_utils.ts";
+import { assert, assertEquals } from "../_utils.ts";
 import { Example, python } from "./_example.ts";
 
 const decoder = new TextDecoder();
@@ -75,4 +75,36 @@ Deno.test("broadcast_sender exits 1 when nobody answers", async () => {
   assertEquals(result.code, 1);
   assertEquals(result.stdout, "");
   assertEquals(result.stderr.at(-1), "0 ACKs");
+});
+
+Deno.test("broadcast_receiver never answers an ACK, answers one address 10 times a second at most, and escapes what it prints", async () => {
+  await using receiver = await Example.spawn("broadcast_receiver", ["0"]);
+  const { port } = await receiver.listening();
+  using peer = bind({ hostname: "127.0.0.1", port: 0 });
+  // It hears broadcasts only: it is bound to the broadcast address.
+  const to = { hostname: LOOPBACK_BROADCAST, port };
+  // Replies (a forged one would start an ACK storm between two receivers),
+  // then a terminal command (CSI, ESC), then a burst past the rate.
+  await peer.send("ACK", to);
+  await peer.send("ACK from another receiver", to);
+  await peer.send("red\u009b31m\u001b[2J\\", to);
+  for (let i = 0; i < 14; i++) await peer.send(`burst ${i}`, to);
+  await receiver.stdout.waitFor(/^ACK from 127\.0\.0\.1:\d+$/);
+  await receiver.stdout.waitFor(/^ACK from another receiver from /);
+  await receiver.stdout.waitFor(/^red\\x9b31m\\x1b\[2J\\\\ from /);
+  await receiver.stdout.waitFor(/^burst 13 from /);
+  const stopped = await receiver.stop();
+  assertEquals(stopped.code, 0, stopped.stderr.join("\n"));
+  // 15 datagrams asked for an ACK, the two ACKs for none: the bucket's
+  // burst of 10 (one more if a tenth of a second passed), the rest counted.
+  // Before: 17 ACKs, two of them answers to ACKs.
+  const [, sent] = /^shut down after (\d+) ACKs$/.exec(stopped.stderr.at(-1)!)!;
+  const [, withheld] = /^(\d+) ACKs not sent/.exec(stopped.stderr.at(-2)!)!;
+  assertEquals(Number(sent) + Number(withheld), 15);
+  assert(Number(sent) >= 10 && Number(sent) <= 11, `${sent} ACKs`);
+  const acks: string[] = [];
+  for (let i = 0; i < Number(sent); i++) {
+    acks.push(decoder.decode((await peer.receive({ timeout: 5000 })).data));
+  }
+  assertEquals(acks, Array(Number(sent)).fill("ACK"));
 });
