@@ -3,12 +3,35 @@
  * 0 ms (`0.0001`) or passes the longest timer (2**31-1 ms, about 24.8 days;
  * a longer one fires at once) is bad usage — exit code 2, one line naming
  * the flag — and `0` is accepted exactly where a flag documents it as
- * "none".
+ * "none". (`cat --grace` is left to cat's own tests for now: it is new.)
  *
  * @module
  */
 import { ROOT, TOOL_PERMISSIONS, ToolProcess } from "../_spawn.ts";
 import { assertEquals, assertMatch, assertStringIncludes } from "../_utils.ts";
+
+/** relay's duration flags, and whether `0` is allowed (`--grace 0`: none). */
+const RELAY_FLAGS: Array<[string, boolean]> = [
+  ["idle-timeout", false],
+  ["connect-timeout", false],
+  ["grace", true],
+];
+
+/** What `--proxy-timeout` needs beside it. */
+const PROXY_ARGS: readonly string[] = [
+  "--proxy-protocol",
+  "--proxy-from",
+  "127.0.0.1",
+];
+
+/** The tools that take `--proxy-timeout`, with the rest of a server's line. */
+const PROXY_TOOLS: Array<[string, string[]]> = [
+  ["echo", ["--port", "0"]],
+  ["time", ["--port", "0"]],
+  ["rexec", ["--allow", "echo", "--port", "0"]],
+  ["cat", ["--listen", "127.0.0.1", "0"]],
+  ["relay", ["tcp:127.0.0.1:0", "tcp:127.0.0.1:9"]],
+];
 
 /**
  * Each row: the tool, its arguments with `V` where the duration goes, the
@@ -58,6 +81,23 @@ const FLAGS: Array<[string, string[], string, boolean]> = [
     "wait",
     true,
   ],
+  // cat -w: nc's spelling, named --wait in the message.
+  ["cat", ["-w", "V", "127.0.0.1", "9"], "wait", false],
+  ...RELAY_FLAGS.map((
+    [flag, allowZero],
+  ): [string, string[], string, boolean] => [
+    "relay",
+    ["tcp:127.0.0.1:0", "tcp:127.0.0.1:9", `--${flag}`, "V"],
+    flag,
+    allowZero,
+  ]),
+  // --proxy-timeout: every tool that reads PROXY protocol headers.
+  ...PROXY_TOOLS.map(([tool, args]): [string, string[], string, boolean] => [
+    tool,
+    [...args, ...PROXY_ARGS, "--proxy-timeout", "V"],
+    "proxy-timeout",
+    false,
+  ]),
 ];
 
 /** Each row: a bad value and what the message says about it. */
