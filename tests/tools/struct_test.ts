@@ -93,6 +93,11 @@ Deno.test("struct errors name the item and use exit codes 1 and 2", async () => 
       "value 0 ('H' in \"!H\") as 70000 is outside the range 0..65535",
     ],
     [["pack", "!HH", "1"], 1, "takes 2 values but 1 was given"],
+    [
+      ["pack", "!q", "1e18"], // a float past 2**53: the library says "bigint"
+      1,
+      "value 0 ('q' in \"!q\") as 1e18 is a float, which past 2**53 may already be rounded: write the integer with digits only",
+    ],
     [["unpack", "!I", "0000"], 1, "needs exactly 4"],
     [["pack", "!n", "1"], 2, "allowed only with native byte order"],
     [["pack", "!I", "twenty"], 2, 'cannot read "twenty" as a Python literal'],
@@ -145,6 +150,41 @@ Deno.test("struct pack and unpack refuse a format over 1 MiB with exit code 2 na
   assertEquals(atLimit.stdout, "00".repeat(1_048_576) + "\n");
   const size = await runTool("struct", ["calcsize", "!40000000x"]);
   assertEquals(size.stdout, "40000000\n");
+});
+
+Deno.test("struct pack and unpack refuse more than 65536 values with exit code 2 naming the limit, and take 65536", async () => {
+  const ones = (n: number) => Array<string>(n).fill("1");
+  // Each row: args, and what the message says.
+  const rows: Array<[string[], string]> = [
+    [
+      ["pack", "!131072q", ...ones(131_072)], // the issue's: the stack overflowed
+      `format "!131072q" as its 131072 values exceed the tool's limit of 65536 values`,
+    ],
+    [
+      ["unpack", "--json", "!1048576c", "-"], // was 2.4 s and 740 MB
+      `format "!1048576c" as its 1048576 values exceed the tool's limit of 65536 values`,
+    ],
+    [
+      ["pack", "!2q", ...ones(65_537)], // too many on the command line
+      "cannot pack 65537 values as they exceed the tool's limit of 65536 values",
+    ],
+  ];
+  for (const [args, message] of rows) {
+    const { code, stdout, stderr } = await runTool("struct", args);
+    const what = args.slice(0, 3).join(" ");
+    assertEquals(code, 2, `${what}: ${stderr}`);
+    assertEquals(stdout, "", what);
+    assertStringIncludes(stderr, `${message}; try --help`, what);
+    assertEquals(stderr.trim().split("\n").length, 1, what); // one line
+  }
+  const packed = await runTool("struct", ["pack", "!65536B", ...ones(65_536)]);
+  assertEquals(packed.code, 0, packed.stderr);
+  assertEquals(packed.stdout, "01".repeat(65_536) + "\n");
+  // In pieces: one argument holds at most 128 KiB (MAX_ARG_STRLEN).
+  const hex = packed.stdout.trim().match(/.{1,8192}/g)!;
+  const unpacked = await runTool("struct", ["unpack", "!65536B", ...hex]);
+  assertEquals(unpacked.code, 0, unpacked.stderr);
+  assertEquals(unpacked.stdout, ones(65_536).join(" ") + "\n");
 });
 
 Deno.test("struct writes all of a 1 MiB raw pack to a pipe and reads no more stdin than the struct needs", async () => {
