@@ -50,7 +50,8 @@
  * line and none drives the terminal. Logs go to stderr (`listening on
  * 127.255.255.255:37020`, `sent 9 bytes to …`, `2 replies`). Exit codes:
  * `send` 0 when at least one reply came, 1 when none did; `listen` 0 after
- * SIGINT/SIGTERM; 1 when the network fails (cannot bind); 2 on bad usage.
+ * SIGINT, SIGTERM or SIGHUP; 1 when the network fails (cannot bind); 2 on
+ * bad usage.
  *
  * Run it:
  *
@@ -129,8 +130,8 @@ send options:
 Each datagram is one line on stdout: SENDER TEXT, with \\ and control
 characters (C0, DEL, C1: U+0000-U+001F, U+007F-U+009F) escaped as \\n or
 \\xHH. Logs go to stderr. Exit codes: send 0 when a reply came, 1 when
-none did; listen 0 after SIGINT/SIGTERM; 1 when the network fails; 2 on
-bad usage.
+none did; listen 0 after SIGINT, SIGTERM or SIGHUP; 1 when the network
+fails; 2 on bad usage.
 
 Examples:
   broadcast listen --port 37020
