@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { freePort, hasHaproxy } from "../_haproxy.ts";
+import { freePort, haproxyTest } from "../_haproxy.ts";
+import { Lines } from "../_spawn.ts";
 import {
   encodeProxyHeader,
   MalformedFrameError,
@@ -1699,11 +1700,9 @@ async function readHeader(
   };
 }
 
-Deno.test({
-  name:
-    "A live HAProxy's send-proxy and send-proxy-v2 headers decode to the client's address, byte for byte as we encode them",
-  ignore: !(await hasHaproxy()),
-  async fn() {
+haproxyTest(
+  "A live HAProxy's send-proxy and send-proxy-v2 headers decode to the client's address, byte for byte as we encode them",
+  async () => {
     using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const frontends = { v1: freePort(), v2: freePort() };
     const dir = await Deno.makeTempDir({ prefix: "sockit_haproxy_" });
@@ -1729,29 +1728,20 @@ Deno.test({
         "",
       ].join("\n"),
     );
+    // Master-worker mode (-W): the master says "Loading success." once
+    // the worker runs with its listeners bound.
     const child = new Deno.Command("haproxy", {
-      args: ["-db", "-f", config],
+      args: ["-W", "-db", "-f", config],
       stdin: "null",
       stdout: "null",
-      stderr: "null",
+      stderr: "piped",
     }).spawn();
+    const log = new Lines(child.stderr);
     try {
+      await log.waitFor(/Loading success\./, 10_000);
       for (const version of [1, 2] as const) {
         const port = version === 1 ? frontends.v1 : frontends.v2;
-        // Readiness: HAProxy listens a moment after it starts; the first
-        // connection that succeeds is the one under test.
-        let client: Deno.TcpConn | undefined;
-        for (let attempt = 0; client === undefined; attempt++) {
-          try {
-            client = await Deno.connect({ hostname: "127.0.0.1", port });
-          } catch (error) {
-            if (
-              attempt > 200 || !(error instanceof Deno.errors.ConnectionRefused)
-            ) throw error;
-            await new Promise((resolve) => setTimeout(resolve, 25));
-          }
-        }
-        using _client = client;
+        using client = await Deno.connect({ hostname: "127.0.0.1", port });
         await client.write(ascii("HELLO\n"));
         using conn = await server.accept();
         const { header, raw, after } = await readHeader(conn, 6);
@@ -1777,7 +1767,8 @@ Deno.test({
     } finally {
       child.kill("SIGTERM");
       await child.status;
+      await log.done;
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
+);
