@@ -2,7 +2,9 @@
  * `cat` with load balancers and live progress: `--send-proxy v1|v2` (a
  * header naming cat's own addresses reaches a server reading them),
  * `--listen --proxy-protocol --proxy-from` (the real client logged, the
- * data untouched, an untrusted header refused), their usage errors, and
+ * data untouched; a trusted address without a header refused; a header
+ * from an address outside `--proxy-from` refused with the reason while the
+ * trusted proxy is served), their usage errors, and
  * `--progress` with stderr as a pipe (one summary line) and as a
  * pseudo-terminal (a live line drawn in place, then the summary).
  *
@@ -10,7 +12,13 @@
  */
 import { connect, listen } from "../../tcp/mod.ts";
 import { ROOT, TOOL_PERMISSIONS } from "../_spawn.ts";
-import { assertEquals, assertMatch, assertStringIncludes } from "../_utils.ts";
+import { encodeProxyHeader } from "../../framing/mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "../_utils.ts";
 import { Python } from "../tcp/_python.ts";
 import { ptyScript } from "./_pty.ts";
 import { deferred } from "../tcp/_helpers.ts";
@@ -47,7 +55,7 @@ for (const version of ["v1", "v2"] as const) {
   });
 }
 
-Deno.test("cat --listen --proxy-protocol: the real client is logged, the data untouched; an untrusted header is refused", async () => {
+Deno.test("cat --listen --proxy-protocol: the real client is logged, the data untouched; a trusted address that sends no header is refused", async () => {
   await using cat = new Cat([
     "--listen",
     "--port",
@@ -88,6 +96,71 @@ Deno.test("cat --listen --proxy-protocol: the real client is logged, the data un
   );
   const result = await cat.stop();
   assertEquals(result.stdout, "through the balancer\n");
+});
+
+Deno.test("cat --listen --proxy-protocol: a header from an address outside --proxy-from is refused with the reason, and the trusted proxy is still served", async () => {
+  // Only 127.0.0.2 is trusted; the test connects from 127.0.0.1.
+  await using cat = new Cat([
+    "--listen",
+    "--port",
+    "0",
+    "-k",
+    "-v",
+    "--proxy-protocol",
+    "--proxy-from",
+    "127.0.0.2",
+  ]);
+  const [, port] = await cat.stderr.waitFor(
+    /^listening on 127\.0\.0\.1:(\d+) \(PROXY protocol from 127\.0\.0\.2\)$/,
+  );
+  // A header claiming another client, from an untrusted address: closed
+  // before a byte of it is read, and logged with the reason.
+  const spoofer = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(port),
+  });
+  const header = encodeProxyHeader({
+    transport: "tcp4",
+    source: { hostname: "203.0.113.66", port: 6666 },
+    destination: { hostname: "127.0.0.1", port: Number(port) },
+  }, { version: 1 });
+  await spoofer.write(header).catch(() => 0); // may already be closed
+  await spoofer.write(new TextEncoder().encode("spoofed\n")).catch(() => 0);
+  assertEquals(await spoofer.read(new Uint8Array(4)).catch(() => null), null);
+  spoofer.close();
+  await cat.stderr.waitFor(
+    new RegExp(
+      `^cat: Cannot accept 127\\.0\\.0\\.1:${spoofer.localAddr.port}: a PROXY header is required and it is not a trusted proxy \\(trusted: 127\\.0\\.0\\.2\\)`,
+    ),
+  );
+  // The trusted proxy, from 127.0.0.2 (Python binds the source address;
+  // Deno.connect cannot): served, its client logged.
+  const { success, stderr } = await new Deno.Command("python3", {
+    args: [
+      "-c",
+      `
+import socket
+s = socket.socket()
+s.settimeout(10)
+s.bind(("127.0.0.2", 0))
+s.connect(("127.0.0.1", ${Number(port)}))
+s.sendall(b"PROXY TCP4 198.51.100.9 127.0.0.1 7777 ${port}\\r\\nvia the trusted proxy\\n")
+s.shutdown(socket.SHUT_WR)
+while s.recv(4096):
+    pass
+s.close()
+`,
+    ],
+    stdout: "null",
+  }).output();
+  assert(success, new TextDecoder().decode(stderr));
+  await cat.stderr.waitFor(
+    /^connection from 198\.51\.100\.9:7777 via 127\.0\.0\.2:\d+$/,
+  );
+  await cat.waitForOutput("via the trusted proxy\n");
+  const result = await cat.stop();
+  // Nothing of the refused connection reached stdout.
+  assertEquals(result.stdout, "via the trusted proxy\n");
 });
 
 Deno.test("cat PROXY flags: clear errors for what cannot work", async () => {
