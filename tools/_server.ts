@@ -245,10 +245,11 @@ export async function runServer(
       }`
       : formatAddress(conn.remoteAddr);
   // Behind a proxy: who relayed the client (a LOCAL header, a health
-  // check, names the proxy itself).
+  // check, names the proxy itself). A connection without a header
+  // (--proxy-optional) is a direct client: nothing to add.
   const viaOf = (conn: Connection): string => {
     const proxy = conn.proxyAddr;
-    if (proxy === null) return "";
+    if (proxy === null || conn.proxyHeader === null) return "";
     return conn.proxyHeader?.command === "proxy"
       ? ` via ${formatAddress(proxy)}`
       : " (proxy's own connection)";
