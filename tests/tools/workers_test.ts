@@ -1,7 +1,9 @@
 /**
  * `--workers` on the server tools, run as real processes: `echo --workers
  * 2` serves from two workers (each connection's log line, matched by the
- * client's own port, names the worker), says `listening on` once; `rexec
+ * client's own port, names the worker), says `listening on` once; so does
+ * `time --workers 2`; `--workers auto` starts one worker per CPU
+ * (`navigator.hardwareConcurrency`) and says how many; `rexec
  * --workers 2` drains a command under way on each worker on SIGTERM, and a
  * second signal kills them; a worker that dies is restarted and logged
  * (`_crash_server.ts`, on the same runner as `echo` and `time`); bad
@@ -16,6 +18,7 @@ import {
   assert,
   assertEquals,
   assertLessOrEqual,
+  assertMatch,
   assertStringIncludes,
 } from "../_utils.ts";
 import { tempDir } from "../tcp/_helpers.ts";
@@ -50,7 +53,9 @@ class Spawned implements AsyncDisposable {
   async listening(workers: number): Promise<number> {
     const [, port] = await this.stderr.waitFor(
       new RegExp(
-        `^listening on 127\\.0\\.0\\.1:(\\d+) \\(${workers} workers\\)$`,
+        `^listening on 127\\.0\\.0\\.1:(\\d+) \\(${workers} ${
+          workers === 1 ? "worker" : "workers"
+        }\\)$`,
       ),
     );
     return this.port = Number(port);
@@ -128,6 +133,57 @@ Deno.test("echo --workers 2 serves from both workers and says listening once", a
     line.startsWith("listening on")
   );
   assertEquals(listening.length, 1);
+  assertEquals(echo.stderr.seen.at(-1), "shut down");
+});
+
+Deno.test("time --workers 2 serves from both workers: each stamps its clients' lines", async () => {
+  await using time = new Spawned("tools/time.ts", [
+    "--port",
+    "0",
+    "--workers",
+    "2",
+  ]);
+  const port = await time.listening(2);
+  const seen = new Set<number>();
+  for (let attempt = 0; attempt < 200 && seen.size < 2; attempt++) {
+    await using conn = await connect({ port });
+    await conn.write(`ping ${attempt}\n`);
+    assertMatch(
+      decoder.decode(await conn.readUntil("\n")),
+      new RegExp(
+        `^\\[\\w{3} \\w{3} [ \\d]\\d [\\d:]{8} \\d{4}\\] ping ${attempt}\\n$`,
+      ),
+    );
+    const [, worker] = await time.stderr.waitFor(
+      new RegExp(
+        `^\\[worker (\\d+)\\] connection from 127\\.0\\.0\\.1:${conn.localAddr.port}$`,
+      ),
+    );
+    seen.add(Number(worker));
+  }
+  assertEquals(seen, new Set([1, 2]));
+  time.kill("SIGTERM");
+  assertEquals((await time.status()).code, 0, time.stderr.seen.join("\n"));
+  assertEquals(time.stderr.seen.at(-1), "shut down");
+});
+
+Deno.test("echo --workers auto starts one worker per CPU and says how many", async () => {
+  // navigator.hardwareConcurrency is the machine's, here as in the tool.
+  const cpus = Math.max(1, navigator.hardwareConcurrency || 1);
+  await using echo = new Spawned("tools/echo.ts", [
+    "--port",
+    "0",
+    "--workers",
+    "auto",
+  ]);
+  const port = await echo.listening(cpus);
+  {
+    await using conn = await connect({ port });
+    await conn.write("auto");
+    assertEquals(decoder.decode(await conn.readExactly(4)), "auto");
+  }
+  echo.kill("SIGTERM");
+  assertEquals((await echo.status()).code, 0, echo.stderr.seen.join("\n"));
   assertEquals(echo.stderr.seen.at(-1), "shut down");
 });
 
