@@ -90,7 +90,7 @@ export function serverFlagsUsage(defaultPort: number, extra = ""): string {
     "  --idle-timeout SECONDS  close a client that sends nothing for this long",
     "  --max-conns N           serve at most N clients at once; close the others",
     "                          at once (default 1024)",
-    "  --grace SECONDS         on SIGINT/SIGTERM, let clients finish for this",
+    "  --grace SECONDS         on SIGINT/TERM/HUP, let clients finish for this",
     "                          long, then close them (default 5); a second",
     "                          signal stops at once",
     WORKERS_USAGE,

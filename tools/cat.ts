@@ -246,7 +246,7 @@ Modes:
                           (default 127.0.0.1; ::1 with -6)
   --unix PATH, -U PATH    a Unix socket instead of HOST PORT
   -k, --keep-open         with --listen: serve one client after another
-                          until SIGINT/SIGTERM; stdin goes to every client
+                          until SIGINT/TERM/HUP; stdin goes to every client
                           (with -u it changes nothing: see below)
   -m, --max-conns N       with --keep-open, --broker or --chat: serve up to
                           N clients at once (default 100, as ncat); close

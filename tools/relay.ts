@@ -174,7 +174,7 @@ Options:
   --connect-timeout SECONDS
                           give up connecting to TARGET, TLS handshake
                           included, after this long (default 10)
-  --grace SECONDS         on SIGINT/SIGTERM, stop accepting, end quiet
+  --grace SECONDS         on SIGINT/TERM/HUP, stop accepting, end quiet
                           connections and let transfers finish this long
                           (default 5); a second signal stops at once
   -v, --verbose           a line per connection as it ends: client, target,
