@@ -144,6 +144,30 @@ export class Peer implements AsyncDisposable {
     }
   }
 
+  /**
+   * Waits until stdout so far holds at least `count` bytes; fails after
+   * `timeout` ms (or when stdout ends short).
+   */
+  async waitForBytes(count: number, timeout = 10_000): Promise<void> {
+    const deadline = performance.now() + timeout;
+    let ended = false;
+    this.#stdout.then(() => ended = true, () => ended = true);
+    while (this.#received < count) {
+      const left = deadline - performance.now();
+      if (left <= 0 || ended) {
+        throw new Error(
+          `${this.program} printed ${this.#received} bytes, not ${count}`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#notify = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+  }
+
   /** Writes to stdin (ignoring a child that has gone). */
   async write(data: string | Uint8Array): Promise<void> {
     try {
