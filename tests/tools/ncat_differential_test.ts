@@ -186,6 +186,39 @@ print(repr(got))
   ["python3"],
 );
 
+differential(
+  "a listener's stdin that comes after the client's FIN: cat sends it, ncat exits without it (on purpose)",
+  async () => {
+    const got = await both(async (program) => {
+      const { peer, port } = await listener(program, []);
+      await using _peer = peer;
+      await using python = Python.spawn(
+        `
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"question\\n")
+s.shutdown(socket.SHUT_WR)
+got = b""
+while chunk := s.recv(4096):
+    got += chunk
+print(repr(got))
+`,
+        [port],
+      );
+      await peer.waitForOutput("question\n");
+      if (program === "cat") {
+        // cat reads on: the answer typed after the client's FIN goes out.
+        await peer.write("late answer\n");
+        await peer.end();
+      } // ncat ends by itself at the client's FIN, its stdin still open.
+      const result = await peer.finish();
+      return [await python.line(), result.code];
+    });
+    assertEquals(got.cat, ["b'late answer\\n'", 0]);
+    assertEquals(got.ncat, ["b''", 0]);
+  },
+  ["python3"],
+);
+
 differential("-k: a listener serves one client after another", async () => {
   const got = await both(async (program) => {
     const { peer, port } = await listener(program, ["-k"]);
