@@ -184,3 +184,29 @@ export class Python implements AsyncDisposable {
     this.#lines.push(...parts);
   }
 }
+
+/**
+ * A Python listener that answers no connect: its accept queue (`listen(0)`)
+ * is filled by connections of its own, so the kernel drops new SYNs and a
+ * connect to its port hangs until the caller's timeout. Its port is its
+ * first line (`await python.port()`); it ends when disposed.
+ *
+ * @returns The running listener.
+ */
+export function unansweredListener(): Python {
+  return Python.spawn(`
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(0)
+port = srv.getsockname()[1]
+held = []
+for _ in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(("127.0.0.1", port))
+    held.append(c)
+time.sleep(0.1)
+print(port)
+sys.stdin.readline()
+`);
+}

@@ -15,7 +15,7 @@ import {
   assertStringIncludes,
 } from "../_utils.ts";
 import { closedPort, pattern, tempDir } from "../tcp/_helpers.ts";
-import { Python } from "../tcp/_python.ts";
+import { Python, unansweredListener } from "../tcp/_python.ts";
 
 const encoder = new TextEncoder();
 
@@ -416,22 +416,7 @@ Deno.test("cat --connect-timeout: a refused port and a silent one fail with one 
     `cat: Cannot connect to 127.0.0.1:${port}: connection refused (is a server listening there?)\n`,
   );
 
-  // A listener whose accept queue is full drops new SYNs: nobody answers.
-  await using python = Python.spawn(`
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(0)
-port = srv.getsockname()[1]
-held = []
-for _ in range(3):
-    c = socket.socket()
-    c.setblocking(False)
-    c.connect_ex(("127.0.0.1", port))
-    held.append(c)
-time.sleep(0.1)
-print(port)
-sys.stdin.readline()
-`);
+  await using python = unansweredListener();
   const silent = String(await python.port());
   const started = performance.now();
   const timedOut = await runTool("cat", [

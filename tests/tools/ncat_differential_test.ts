@@ -14,7 +14,7 @@
  */
 import { assert, assertEquals, assertGreaterOrEqual } from "../_utils.ts";
 import { closedPort, pattern } from "../tcp/_helpers.ts";
-import { Python } from "../tcp/_python.ts";
+import { Python, unansweredListener } from "../tcp/_python.ts";
 import { Peer, type Program } from "./_cat.ts";
 import { type PeerProgram, peerTest } from "../_peers.ts";
 import { equals } from "../../_internal/std.ts";
@@ -365,22 +365,7 @@ differential(
 differential(
   "-w: a connect nobody answers gives up after that long (exit 1); an idle end differs",
   async () => {
-    // A listener whose accept queue is full drops new SYNs: nobody answers.
-    await using python = Python.spawn(`
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(0)
-port = srv.getsockname()[1]
-held = []
-for _ in range(3):
-    c = socket.socket()
-    c.setblocking(False)
-    c.connect_ex(("127.0.0.1", port))
-    held.append(c)
-time.sleep(0.1)
-print(port)
-sys.stdin.readline()
-`);
+    await using python = unansweredListener();
     const silent = String(await python.port());
     const timed = await both(async (program) => {
       const started = performance.now();

@@ -12,27 +12,9 @@ import { bind, type DatagramSocket } from "../../udp/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "../_utils.ts";
 import { closedPort } from "../tcp/_helpers.ts";
 import { assertCode, Cat, Peer, runCat } from "./_cat.ts";
+import { peerTest } from "../_peers.ts";
 
 const decoder = new TextDecoder();
-
-/** Whether ncat runs here (`.ci/run` installs it). */
-async function ncatRuns(): Promise<boolean> {
-  try {
-    const { code } = await new Deno.Command("ncat", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return code === 0;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_NCAT = await ncatRuns();
-if (!HAVE_NCAT) {
-  console.error("ncat_udp_keep_test: ncat is not installed: skipped");
-}
 
 /** The next datagram on `socket`, as text. */
 async function receiveText(socket: DatagramSocket): Promise<string> {
@@ -76,11 +58,10 @@ Deno.test("cat: -k with -u still needs -l, and --max-conns has nothing to count 
   }
 });
 
-Deno.test({
-  name:
-    "ncat refuses -luk without --exec, and its -lu hears its first peer only (why cat's -k changes nothing over UDP)",
-  ignore: !HAVE_NCAT,
-  fn: async () => {
+peerTest(
+  "ncat refuses -luk without --exec, and its -lu hears its first peer only (why cat's -k changes nothing over UDP)",
+  ["ncat"],
+  async () => {
     const refused = new Peer("ncat", [
       "-luk",
       "127.0.0.1",
@@ -110,4 +91,4 @@ Deno.test({
     assert(!ncat.output.includes("from b"), ncat.output);
     assertEquals(ncat.output, "from a\na again\n");
   },
-});
+);

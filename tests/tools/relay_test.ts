@@ -33,7 +33,7 @@ import {
 import { peerTest } from "../_peers.ts";
 import { memoryStatus } from "../reliability/_harness.ts";
 import { concatBytes } from "../_utils.ts";
-import { Python } from "../tcp/_python.ts";
+import { Python, unansweredListener } from "../tcp/_python.ts";
 
 /**
  * One Python backend, three behaviours chosen by the first byte a client
@@ -541,22 +541,7 @@ peerTest(
     "python3",
   ],
   async () => {
-    // A listener whose accept queue is full drops new SYNs: nobody answers.
-    await using python = Python.spawn(`
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(0)
-port = srv.getsockname()[1]
-held = []
-for _ in range(3):
-    c = socket.socket()
-    c.setblocking(False)
-    c.connect_ex(("127.0.0.1", port))
-    held.append(c)
-time.sleep(0.1)
-print(port)
-sys.stdin.readline()
-`);
+    await using python = unansweredListener();
     const silent = await python.port();
     const { relay, port } = await startRelay([
       "tcp:0",

@@ -22,7 +22,7 @@ import {
   ToolProcess,
 } from "../_spawn.ts";
 import { peerTest } from "../_peers.ts";
-import { testCertificates } from "../_tls.ts";
+import { type TestCertificates, testCertificates } from "../_tls.ts";
 import {
   assert,
   assertEquals,
@@ -34,6 +34,23 @@ import { Python } from "../tcp/_python.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * A server tool's TLS flags with the test certificate, and with
+ * `clientCa` the test CA for client certificates.
+ */
+function serverTls(
+  certs: TestCertificates,
+  { clientCa = false }: { clientCa?: boolean } = {},
+): string[] {
+  return [
+    "--tls-cert",
+    certs.server.certFile,
+    "--tls-key",
+    certs.server.keyFile,
+    ...(clientCa ? ["--tls-client-ca", certs.caFile] : []),
+  ];
+}
 
 /**
  * A child process with stdin piped and stdout and stderr read line by
@@ -434,10 +451,7 @@ peerTest("cat --listen --tls-cert --tls-key serves a Python ssl client", [
     "--listen",
     "--port",
     "0",
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
+    ...serverTls(certs),
   ]);
   const [, port] = await cat.stderr.waitFor(
     /^listening on 127\.0\.0\.1:(\d+) \(TLS\)$/,
@@ -520,12 +534,7 @@ Deno.test("cat --listen --tls-client-ca serves a cat client with a certificate, 
     "--listen",
     "--port",
     "0",
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
-    "--tls-client-ca",
-    certs.caFile,
+    ...serverTls(certs, { clientCa: true }),
   ]);
   const [, port] = await listener.stderr.waitFor(
     /^listening on 127\.0\.0\.1:(\d+) \(TLS, client certificate required\)$/,
@@ -560,10 +569,7 @@ Deno.test("cat --listen --tls-alpn agrees on a protocol the client offers, and -
     "--listen",
     "--port",
     "0",
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
+    ...serverTls(certs),
     "--tls-alpn",
     "x-first,x-second",
   ]);
@@ -626,10 +632,7 @@ Deno.test("echo --quiet does not log failed handshakes, and serves the next clie
 Deno.test("time --tls-cert answers a line over TLS", async () => {
   const certs = await testCertificates();
   const { server, port } = await startServer("time", [
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
+    ...serverTls(certs),
   ]);
   await using _server = server;
   {
@@ -649,12 +652,7 @@ Deno.test("time --tls-cert answers a line over TLS", async () => {
 Deno.test("time --tls-client-ca refuses a client without a certificate, logs it, and serves one with", async () => {
   const certs = await testCertificates();
   const { server, port } = await startServer("time", [
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
-    "--tls-client-ca",
-    certs.caFile,
+    ...serverTls(certs, { clientCa: true }),
   ]);
   await using _server = server;
   const address = { hostname: "localhost", port };
@@ -925,19 +923,14 @@ Deno.test("rexec serves commands over TLS with a token, mutual TLS too; a plain 
   const certs = await testCertificates();
   const tokenFile = `${certs.dir}/rexec.token`;
   await Deno.writeTextFile(tokenFile, "s3cret-token\n");
-  const serverTls = [
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
-  ];
+  const tlsFlags = serverTls(certs);
   {
     await using server = await rexecServer([
       "--port",
       "0",
       "--token-file",
       tokenFile,
-      ...serverTls,
+      ...tlsFlags,
     ]);
     const [, port] = await server.stderr.waitFor(
       /^listening on 127\.0\.0\.1:(\d+) \(TLS\)$/,
@@ -986,7 +979,7 @@ Deno.test("rexec serves commands over TLS with a token, mutual TLS too; a plain 
     await using server = await rexecServer([
       "--port",
       "0",
-      ...serverTls,
+      ...tlsFlags,
       "--tls-client-ca",
       certs.caFile,
     ]);
@@ -1045,10 +1038,7 @@ Deno.test("rexec --tls-servername sets the name verified: a wrong one fails nami
   await using server = await rexecServer([
     "--port",
     "0",
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
+    ...serverTls(certs),
   ]);
   const [, port] = await server.stderr.waitFor(
     /^listening on 127\.0\.0\.1:(\d+) \(TLS\)$/,
@@ -1084,12 +1074,7 @@ Deno.test("rexec --tls-client-ca refuses a client without a certificate, logs it
   await using server = await rexecServer([
     "--port",
     "0",
-    "--tls-cert",
-    certs.server.certFile,
-    "--tls-key",
-    certs.server.keyFile,
-    "--tls-client-ca",
-    certs.caFile,
+    ...serverTls(certs, { clientCa: true }),
   ]);
   const [, port] = await server.stderr.waitFor(
     /^listening on 127\.0\.0\.1:(\d+) \(TLS, client certificate required\)$/,
