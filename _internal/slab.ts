@@ -39,3 +39,22 @@ export function copyOut(source: Uint8Array, n: number): Uint8Array {
   used = (start + n + 7) & ~7;
   return new Uint8Array(block, start, n);
 }
+
+/**
+ * A new array of `n` bytes (at most {@linkcode MAX_SHARED}) for the caller
+ * to read into: a view into a shared block, never handed out again, so
+ * that a short-lived small read buffer costs no backing store of its own.
+ * Its bytes are zero or left from nothing else (blocks are only carved
+ * forward).
+ */
+export function carve(n: number): Uint8Array {
+  if (n > MAX_SHARED) return new Uint8Array(n);
+  if (used + n > bytes.length) {
+    block = new ArrayBuffer(BLOCK);
+    bytes = new Uint8Array(block);
+    used = 0;
+  }
+  const start = used;
+  used = (start + n + 7) & ~7;
+  return new Uint8Array(block, start, n);
+}

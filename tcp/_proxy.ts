@@ -13,6 +13,7 @@ import {
 import { formatAddress } from "../net/mod.ts";
 import { AddressSet } from "../_internal/cidr.ts";
 import { toSocketAddress } from "../_internal/address.ts";
+import { carve } from "../_internal/slab.ts";
 import { unwatchIdle, watchIdle } from "../_internal/timer.ts";
 import { ProxyProtocolError } from "./errors.ts";
 import type { ProxyProtocolOptions } from "./listen.ts";
@@ -20,6 +21,8 @@ import type { ProxyProtocolOptions } from "./listen.ts";
 /** The checked `proxyProtocol` options of a server. */
 export interface ServerProxy {
   readonly trusted: AddressSet;
+  /** Addresses already checked against `trusted` (a few: the proxies). */
+  readonly checked: Map<string, boolean>;
   readonly required: boolean;
   readonly version: "v1" | "v2" | "any";
   readonly headerTimeout: number;
@@ -75,6 +78,7 @@ export function serverProxy(
   }
   return {
     trusted,
+    checked: new Map(),
     required: options.required ?? true,
     version,
     headerTimeout,
@@ -90,16 +94,29 @@ export interface ProxyState {
   readonly proxyAddr: Deno.Addr;
 }
 
+/** The states of sockets other than a `ProxiedConn` (a TLS one on top). */
 const states = new WeakMap<object, ProxyState>();
 
 /** The PROXY state of a socket a `Connection` wraps, if it had one. */
 export function proxyStateOf(socket: object): ProxyState | undefined {
-  return states.get(socket);
+  return socket instanceof ProxiedConn ? socket.state : states.get(socket);
 }
 
 /** Records `state` for the socket a `Connection` will wrap. */
 export function setProxyState(socket: object, state: ProxyState): void {
   states.set(socket, state);
+}
+
+/** Whether `hostname` is a trusted proxy of `proxy`, remembered. */
+function isTrusted(proxy: ServerProxy, hostname: string): boolean {
+  let trusted = proxy.checked.get(hostname);
+  if (trusted === undefined) {
+    trusted = proxy.trusted.has(hostname);
+    // Proxies are few; anyone else is remembered only up to a bound.
+    if (proxy.checked.size >= 256) proxy.checked.clear();
+    proxy.checked.set(hostname, trusted);
+  }
+  return trusted;
 }
 
 /**
@@ -108,6 +125,8 @@ export function setProxyState(socket: object, state: ProxyState): void {
  * header names.
  */
 class ProxiedConn {
+  /** What the header said (a field: a WeakMap entry costs the GC more). */
+  readonly state: ProxyState;
   readonly #conn: Deno.TcpConn;
   /** Bytes that came after the header, not yet read. */
   #rest: Uint8Array | null = null;
@@ -119,7 +138,9 @@ class ProxiedConn {
     conn: Deno.TcpConn,
     rest: Uint8Array | { read: Promise<number | null>; buffer: Uint8Array },
     remoteAddr: Deno.Addr,
+    state: ProxyState,
   ) {
+    this.state = state;
     this.#conn = conn;
     if (rest instanceof Uint8Array) {
       if (rest.length > 0) this.#rest = rest;
@@ -205,7 +226,7 @@ export async function readProxyHeader(
   const proxyAddr = conn.remoteAddr;
   // Made only for a message: the happy path builds no strings.
   const peer = () => formatAddress(toSocketAddress(proxyAddr));
-  const trusted = proxy.trusted.has((proxyAddr as Deno.NetAddr).hostname);
+  const trusted = isTrusted(proxy, (proxyAddr as Deno.NetAddr).hostname);
   if (!trusted && proxy.required) {
     closeQuietly(conn);
     throw new ProxyProtocolError(
@@ -236,7 +257,8 @@ export async function readProxyHeader(
   let result: { header: ProxyHeader | null; rest: Uint8Array } | undefined;
   try {
     while (result === undefined) {
-      const buffer = new Uint8Array(HEADER_READ);
+      // From a shared block: no backing store of its own per connection.
+      const buffer = carve(HEADER_READ);
       const read = conn.read(buffer);
       let n: number | null | "timeout";
       try {
@@ -265,8 +287,10 @@ export async function readProxyHeader(
         if (decoder.bytesRead === 0) {
           // Optional, and silent so far: serve it without a header; its
           // first read is the one in flight.
-          const socket = new ProxiedConn(conn, { read, buffer }, proxyAddr);
-          setProxyState(socket, { header: null, proxyAddr });
+          const socket = new ProxiedConn(conn, { read, buffer }, proxyAddr, {
+            header: null,
+            proxyAddr,
+          });
           return socket as unknown as Deno.TcpConn;
         }
         read.catch(() => {}); // ended by the close below
@@ -322,8 +346,10 @@ export async function readProxyHeader(
   const remoteAddr: Deno.Addr = source !== undefined && "hostname" in source
     ? { transport: "tcp", hostname: source.hostname, port: source.port }
     : proxyAddr;
-  const socket = new ProxiedConn(conn, rest, remoteAddr);
-  setProxyState(socket, { header, proxyAddr });
+  const socket = new ProxiedConn(conn, rest, remoteAddr, {
+    header,
+    proxyAddr,
+  });
   return socket as unknown as Deno.TcpConn;
 }
 
