@@ -13,7 +13,11 @@
  * anywhere nothing is read. A worker says `active` when its first client
  * comes and `idle` when its last one leaves, so that a worker without
  * clients holds nobody up; a chunk it asked for just before then waits in
- * its `SharedInput` for its next client, as in a single `cat -k`.
+ * its `SharedInput` for its next client, as in a single `cat -k`. The
+ * primary answers `active` with `ready` once it has subscribed the worker:
+ * a client is served (and logged) only then, so stdin read after its
+ * connection line reaches it, however the primary's event loop orders the
+ * worker's message and stdin's next chunk.
  *
  * @module
  */
@@ -25,8 +29,9 @@ const TAG = "sockit:worker-input";
 /** What a worker tells the primary. */
 type Request = { tag: typeof TAG; type: "active" | "idle" | "pull" };
 
-/** What the primary answers a `pull` with. */
+/** What the primary answers a `pull` (or an `active`: `ready`) with. */
 type Answer =
+  | { tag: typeof TAG; type: "ready" }
   | { tag: typeof TAG; type: "chunk"; chunk: Uint8Array }
   | { tag: typeof TAG; type: "end" }
   | { tag: typeof TAG; type: "error"; message: string };
@@ -86,6 +91,7 @@ export class WorkerInputFeeder {
     if (type === "active") {
       state.active = true;
       state.reader ??= this.#shared.subscribe().getReader();
+      this.#send(worker, { tag: TAG, type: "ready" });
     } else if (type === "idle") {
       state.active = false;
       if (!state.reading) this.#unsubscribe(state);
@@ -160,6 +166,10 @@ export class WorkerInput {
   readonly #shared: SharedInput;
   readonly #scope: WorkerScope;
   #clients = 0;
+  /** Each `active` said and not yet answered `ready`, in order. */
+  readonly #activating: Array<() => void> = [];
+  /** Resolved once the primary has answered the last `active`. */
+  #ready: Promise<void> = Promise.resolve();
   /** The source's pull, waiting for the primary's answer. */
   #waiting: {
     controller: ReadableStreamDefaultController<Uint8Array>;
@@ -188,8 +198,20 @@ export class WorkerInput {
    * {@linkcode WorkerInput.unsubscribe} when the client is done.
    */
   subscribe(): ReadableStream<Uint8Array> {
-    if (this.#clients++ === 0) this.#request("active");
+    if (this.#clients++ === 0) {
+      this.#ready = new Promise((resolve) => this.#activating.push(resolve));
+      this.#request("active");
+    }
     return this.#shared.subscribe();
+  }
+
+  /**
+   * Resolves once the primary has subscribed this worker to stdin (at
+   * once while it already is): from then on, every chunk it reads reaches
+   * the clients subscribed here.
+   */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** Cancels a client's input. */
@@ -206,6 +228,10 @@ export class WorkerInput {
   }
 
   #answer(answer: Answer): void {
+    if (answer.type === "ready") {
+      this.#activating.shift()?.();
+      return;
+    }
     const waiting = this.#waiting;
     if (waiting === null) return; // nothing asked: a predecessor's answer
     this.#waiting = null;

@@ -838,10 +838,11 @@ async function listenWorkersTcp(session: Session): Promise<number> {
         if (conn === null) return;
         clients++;
         const peer = formatAddress(conn.remoteAddr);
-        // Subscribed before the client is logged: stdin that comes after
-        // that line reaches it.
+        // Subscribed (and the primary told) before the client is logged:
+        // stdin that comes after that line reaches it.
         const readable = input?.subscribe() ?? nothing();
         try {
+          await input?.ready();
           inWorker.info(`connection from ${peer}${via(conn)} (#${clients})`);
           if (conn.tls !== null) {
             inWorker.info(describeTls(peer, conn.tls, "server"));
