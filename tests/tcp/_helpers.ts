@@ -154,3 +154,30 @@ export function portOf(server: Server): number {
   }
   return server.addr.port;
 }
+
+/**
+ * Runs `body` (TypeScript statements) with `deno eval` and no
+ * `--unstable-net`, with `listen` and `listenWorkers` imported from
+ * `tcp/`: what a user's script meets without the flag. Fails unless it
+ * exits 0.
+ *
+ * @returns What it printed.
+ */
+export async function evalWithoutUnstableNet(body: string): Promise<string> {
+  const script = `import { listen, listenWorkers } from ${
+    JSON.stringify(new URL("../../tcp/mod.ts", import.meta.url).href)
+  };\n${body}`;
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--no-config",
+      "--import-map",
+      new URL("../../deno.json", import.meta.url).pathname,
+      script,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) throw new Error(`deno eval exited with ${code}`);
+  return new TextDecoder().decode(stdout);
+}

@@ -33,7 +33,14 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../_utils.ts";
-import { bytes, deferred, readAll, text, waitFor } from "./_helpers.ts";
+import {
+  bytes,
+  deferred,
+  evalWithoutUnstableNet,
+  readAll,
+  text,
+  waitFor,
+} from "./_helpers.ts";
 
 const CLIENT = { hostname: "192.0.2.1", port: 56324 };
 const SERVER = { hostname: "198.51.100.7", port: 443 };
@@ -552,31 +559,16 @@ Deno.test("listen reusePort: two servers share a port", async () => {
 });
 
 Deno.test("listen reusePort without --unstable-net: a TypeError naming the flag, not an exit", async () => {
-  const script = `
-    import { listen } from ${
-    JSON.stringify(new URL("../../tcp/mod.ts", import.meta.url).href)
-  };
+  const stdout = await evalWithoutUnstableNet(`
     try {
       listen({ port: 0 }, () => {}, { reusePort: true });
       console.log("listened");
     } catch (error) {
       console.log(error.name + ": " + error.message);
     }
-  `;
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      "--no-config",
-      "--import-map",
-      new URL("../../deno.json", import.meta.url).pathname,
-      script,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assertEquals(code, 0);
+  `);
   assertStringIncludes(
-    new TextDecoder().decode(stdout),
+    stdout,
     "TypeError: Cannot listen on 127.0.0.1:0 with reusePort: Deno allows it only with --unstable-net",
   );
 });

@@ -23,6 +23,7 @@ import {
   assertStringIncludes,
 } from "../_utils.ts";
 import { CHANNEL, MISTAKE_VARIABLE, start } from "./_workers_program.ts";
+import { evalWithoutUnstableNet } from "./_helpers.ts";
 
 const PROGRAM = new URL("./_workers_program.ts", import.meta.url);
 const decoder = new TextDecoder();
@@ -298,10 +299,7 @@ Deno.test("listenWorkers() without --unstable-net fails with an error naming the
   // A program run without the flag (and without this repository's
   // deno.json, which turns it on): reusePort, which the workers share the
   // port with, is not there.
-  const script = `
-    import { listen, listenWorkers } from ${
-    JSON.stringify(new URL("../../tcp/mod.ts", import.meta.url).href)
-  };
+  const stdout = await evalWithoutUnstableNet(`
     try {
       await listenWorkers({ port: 0 }, (address) =>
         listen(address, () => {}, { reusePort: true }), { workers: 2 });
@@ -309,21 +307,9 @@ Deno.test("listenWorkers() without --unstable-net fails with an error naming the
     } catch (error) {
       console.log(error.name + ": " + error.message);
     }
-  `;
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      "--no-config",
-      "--import-map",
-      new URL("../../deno.json", import.meta.url).pathname,
-      script,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assertEquals(code, 0);
+  `);
   assertEquals(
-    decoder.decode(stdout).trim(),
+    stdout.trim(),
     'TypeError: Cannot listen on 127.0.0.1:0 with workers: they share the port with reusePort, which Deno allows only with --unstable-net (run with --unstable-net, or add "unstable": ["net"] to deno.json)',
   );
 });
