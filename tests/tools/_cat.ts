@@ -237,7 +237,10 @@ export class Cat extends Peer {
   ): Promise<{ cat: Cat; port: number }> {
     const cat = new Cat(args, input);
     try {
-      const [, port] = await cat.stderr.waitFor(/^listening on .*?:?(\d*)$/);
+      // A note may follow: " (TLS)", " (2 workers)".
+      const [, port] = await cat.stderr.waitFor(
+        /^listening on .*?:?(\d*)(?: \([^)]*\))?$/,
+      );
       return { cat, port: Number(port) };
     } catch (error) {
       await cat[Symbol.asyncDispose]();

@@ -49,7 +49,7 @@ async function clientsOfBothWorkers(
 }
 
 Deno.test("cat --workers 2: both workers serve clients, every byte reaches stdout, SIGTERM exits 0", async () => {
-  await using cat = new Cat([
+  const { cat, port } = await Cat.listening([
     "-l",
     "--port",
     "0",
@@ -59,9 +59,8 @@ Deno.test("cat --workers 2: both workers serve clients, every byte reaches stdou
     "2",
     "-v",
   ]);
-  const [, port] = await cat.stderr.waitFor(
-    /^listening on 127\.0\.0\.1:(\d+) \(2 workers\)$/,
-  );
+  await using _cat = cat;
+  assertMatch(cat.stderr.seen.at(-1)!, / \(2 workers\)$/);
   const workers = new Set<string>();
   const sent: string[] = [];
   // The kernel picks a worker by a hash of the client's port: a bounded
@@ -69,7 +68,7 @@ Deno.test("cat --workers 2: both workers serve clients, every byte reaches stdou
   for (let i = 0; i < 64 && workers.size < 2; i++) {
     const line = `client ${i}\n`;
     {
-      await using conn = await connect({ port: Number(port) });
+      await using conn = await connect({ port });
       await conn.write(line);
       await conn.shutdown("write");
       assertEquals(await conn.read(), null); // cat closes after our FIN
@@ -123,7 +122,7 @@ Deno.test("cat --workers: clear errors for what cannot work", async () => {
 });
 
 Deno.test("cat --workers 2 without --recv-only: stdin reaches every client of both workers, what they send is printed, stdin's end half-closes them", async () => {
-  await using cat = new Cat([
+  const { cat, port } = await Cat.listening([
     "-l",
     "--port",
     "0",
@@ -132,10 +131,9 @@ Deno.test("cat --workers 2 without --recv-only: stdin reaches every client of bo
     "2",
     "-v",
   ]);
-  const [, port] = await cat.stderr.waitFor(
-    /^listening on 127\.0\.0\.1:(\d+) \(2 workers\)$/,
-  );
-  const { conns } = await clientsOfBothWorkers(cat, Number(port));
+  await using _cat = cat;
+  assertMatch(cat.stderr.seen.at(-1)!, / \(2 workers\)$/);
+  const { conns } = await clientsOfBothWorkers(cat, port);
   try {
     const sent = conns.map((_, i) => `client ${i}\n`);
     await Promise.all(conns.map((conn, i) => conn.write(sent[i]!)));
@@ -160,7 +158,7 @@ Deno.test("cat --workers 2 without --recv-only: stdin reaches every client of bo
 });
 
 Deno.test("cat --workers 2 reads stdin only as fast as its slowest client takes it, and every client gets all of it", async () => {
-  await using cat = new Cat([
+  const { cat, port } = await Cat.listening([
     "-l",
     "--port",
     "0",
@@ -169,10 +167,9 @@ Deno.test("cat --workers 2 reads stdin only as fast as its slowest client takes 
     "2",
     "-v",
   ]);
-  const [, port] = await cat.stderr.waitFor(
-    /^listening on 127\.0\.0\.1:(\d+) \(2 workers\)$/,
-  );
-  const { conns } = await clientsOfBothWorkers(cat, Number(port));
+  await using _cat = cat;
+  assertMatch(cat.stderr.seen.at(-1)!, / \(2 workers\)$/);
+  const { conns } = await clientsOfBothWorkers(cat, port);
   try {
     // No client reads: once the sockets' buffers are full, a write to
     // stdin stops being taken. Without backpressure all 64 MiB would go.
@@ -217,7 +214,7 @@ Deno.test("cat --workers 2 reads stdin only as fast as its slowest client takes 
 });
 
 Deno.test("cat --workers 2: SIGTERM drains both workers, ending their clients' relays, exit 0", async () => {
-  await using cat = new Cat([
+  const { cat, port } = await Cat.listening([
     "-l",
     "--port",
     "0",
@@ -226,10 +223,9 @@ Deno.test("cat --workers 2: SIGTERM drains both workers, ending their clients' r
     "2",
     "-v",
   ]);
-  const [, port] = await cat.stderr.waitFor(
-    /^listening on 127\.0\.0\.1:(\d+) \(2 workers\)$/,
-  );
-  const { conns, workers } = await clientsOfBothWorkers(cat, Number(port));
+  await using _cat = cat;
+  assertMatch(cat.stderr.seen.at(-1)!, / \(2 workers\)$/);
+  const { conns, workers } = await clientsOfBothWorkers(cat, port);
   try {
     const result = await cat.stop();
     assertCode(result, 0);
